@@ -57,20 +57,21 @@ impl CVarRegistry {
         for (index, line) in text.lines().enumerate() {
             let number = index + 1;
             let result = parse_line(line, &[]).and_then(|cmds| {
-                cmds.iter().try_for_each(|cmd| match (cmd.name.as_str(), cmd.args.as_slice()) {
-                    ("seta" | "set", [name, value]) => {
-                        self.set_from_string(name, value)?;
-                        report.applied += 1;
-                        Ok(())
-                    }
-                    ("seta" | "set", _) => Err(Error::Usage {
-                        command: cmd.name.clone(),
-                        usage: format!("{} <cvar> \"<value>\"", cmd.name),
-                    }),
-                    (other, _) => Err(Error::Parse {
-                        message: format!("expected 'seta <cvar> \"<value>\"', found '{other}'"),
-                    }),
-                })
+                cmds.iter()
+                    .try_for_each(|cmd| match (cmd.name.as_str(), cmd.args.as_slice()) {
+                        ("seta" | "set", [name, value]) => {
+                            self.set_from_string(name, value)?;
+                            report.applied += 1;
+                            Ok(())
+                        }
+                        ("seta" | "set", _) => Err(Error::Usage {
+                            command: cmd.name.clone(),
+                            usage: format!("{} <cvar> \"<value>\"", cmd.name),
+                        }),
+                        (other, _) => Err(Error::Parse {
+                            message: format!("expected 'seta <cvar> \"<value>\"', found '{other}'"),
+                        }),
+                    })
             });
             if let Err(error) = result {
                 report.errors.push(ConfigLineError {
@@ -115,7 +116,10 @@ mod tests {
         a.save_archive(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("seta r_fov \"90.0\""), "{text}");
-        assert!(!text.contains("temp"), "non-archived cvars stay out: {text}");
+        assert!(
+            !text.contains("temp"),
+            "non-archived cvars stay out: {text}"
+        );
 
         let b = registry();
         let report = b.load_config(&path).unwrap();

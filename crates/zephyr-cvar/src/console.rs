@@ -231,6 +231,12 @@ impl Console {
     /// `zephyr::console` tracing target.
     pub fn print(&self, text: &str) {
         tracing::info!(target: "zephyr::console", "{text}");
+        self.record(text);
+    }
+
+    /// Appends output lines (split at newlines) to the ring buffer only, for
+    /// callers that log the text themselves.
+    pub fn record(&self, text: &str) {
         let mut history = self.history.lock();
         for line in text.split('\n') {
             if self.capacity == 0 {
@@ -336,13 +342,41 @@ impl Console {
     fn register_builtins(&self) {
         let builtins: [(&str, &str, CommandFn); 8] = [
             ("set", "set <cvar> <value>: sets a cvar", Arc::new(cmd_set)),
-            ("get", "get <cvar>: prints a cvar's value", Arc::new(cmd_get)),
-            ("reset", "reset <cvar>: restores a cvar's default", Arc::new(cmd_reset)),
-            ("toggle", "toggle <cvar>: flips a bool cvar", Arc::new(cmd_toggle)),
-            ("cvarlist", "cvarlist [prefix]: lists cvars", Arc::new(cmd_cvarlist)),
-            ("help", "help [command|cvar]: lists commands or describes one", Arc::new(cmd_help)),
-            ("echo", "echo <text>: prints its arguments", Arc::new(cmd_echo)),
-            ("quit", "quit: asks the host to stop after this frame", Arc::new(cmd_quit)),
+            (
+                "get",
+                "get <cvar>: prints a cvar's value",
+                Arc::new(cmd_get),
+            ),
+            (
+                "reset",
+                "reset <cvar>: restores a cvar's default",
+                Arc::new(cmd_reset),
+            ),
+            (
+                "toggle",
+                "toggle <cvar>: flips a bool cvar",
+                Arc::new(cmd_toggle),
+            ),
+            (
+                "cvarlist",
+                "cvarlist [prefix]: lists cvars",
+                Arc::new(cmd_cvarlist),
+            ),
+            (
+                "help",
+                "help [command|cvar]: lists commands or describes one",
+                Arc::new(cmd_help),
+            ),
+            (
+                "echo",
+                "echo <text>: prints its arguments",
+                Arc::new(cmd_echo),
+            ),
+            (
+                "quit",
+                "quit: asks the host to stop after this frame",
+                Arc::new(cmd_quit),
+            ),
         ];
         for (name, help, handler) in builtins {
             self.insert(name, help, handler, true, false)

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use parking_lot::RwLock;
 
 use crate::error::{Error, Result, suggest};
-use crate::value::{CVarDef, CVarFlags, CVarKind, CVarValue, check_name};
+use crate::value::{CVarDef, CVarFlags, CVarKind, CVarValue};
 
 /// One change of a cvar's value, as returned by
 /// [`CVarRegistry::take_pending_changes`] (the reference's change event).
@@ -88,9 +88,7 @@ impl CVarRegistry {
             inner: RwLock::new(Inner::default()),
         };
         registry
-            .register(
-                CVarDef::new(SV_CHEATS, false).help("Allows changing cvars flagged CHEAT"),
-            )
+            .register(CVarDef::new(SV_CHEATS, false).help("Allows changing cvars flagged CHEAT"))
             .unwrap_or_else(|_| unreachable!("sv_cheats is a valid definition"));
         registry
     }
@@ -101,24 +99,7 @@ impl CVarRegistry {
     /// its current value (so scripts can declare the cvars they use on every
     /// load, as Garry's Mod's `CreateConVar` does); another type is an error.
     pub fn register(&self, def: CVarDef) -> Result<()> {
-        check_name(&def.name)?;
-        if let CVarValue::Float(v) = def.default
-            && !v.is_finite()
-        {
-            return Err(Error::InvalidValue {
-                name: def.name.clone(),
-                kind: CVarKind::Float,
-                value: v.to_string(),
-            });
-        }
-        if let CVarValue::String(s) = &def.default
-            && s.contains('\0')
-        {
-            return Err(Error::NulByte {
-                name: def.name.clone(),
-            });
-        }
-        def.check_range(&def.default)?;
+        def.check()?;
         let mut inner = self.inner.write();
         if let Some(existing) = inner.vars.get(&def.name) {
             let kind = existing.def.default.kind();
@@ -155,7 +136,11 @@ impl CVarRegistry {
 
     /// The current value in string form (the reference's `getAsStringAlloc`).
     pub fn get_as_string(&self, name: &str) -> Option<String> {
-        self.inner.read().vars.get(name).map(|e| e.value.to_string())
+        self.inner
+            .read()
+            .vars
+            .get(name)
+            .map(|e| e.value.to_string())
     }
 
     /// The current value, or an [`Error::UnknownCVar`] with suggestions.
@@ -324,9 +309,7 @@ fn check_writable(inner: &Inner, entry: &Entry) -> Result<()> {
 fn checked_value(inner: &Inner, name: &str, text: &str) -> Result<CVarValue> {
     let entry = inner.vars.get(name).ok_or_else(|| unknown(inner, name))?;
     check_writable(inner, entry)?;
-    let value = CVarValue::parse(name, entry.def.default.kind(), text)?;
-    entry.def.check_range(&value)?;
-    Ok(value)
+    entry.def.parse_value(text)
 }
 
 /// Stores an already validated value, recording a change when it differs.
@@ -423,7 +406,9 @@ mod tests {
     fn unknown_cvars_are_never_created_and_get_suggestions() {
         let r = registry();
         let err = r.set_from_string("r_fob", "1").unwrap_err();
-        assert!(matches!(&err, Error::UnknownCVar { suggestions, .. } if suggestions.contains(&"r_fov".to_string())));
+        assert!(
+            matches!(&err, Error::UnknownCVar { suggestions, .. } if suggestions.contains(&"r_fov".to_string()))
+        );
         assert!(err.to_string().contains("did you mean: r_fov"));
         assert!(!r.contains("r_fob"));
     }
@@ -471,7 +456,10 @@ mod tests {
         ));
         assert!(r.register(CVarDef::new("bad name", 1)).is_err());
         assert!(r.register(CVarDef::new("x", f64::NAN)).is_err());
-        assert!(r.register(CVarDef::new("y", 500.0).range(0.0, 1.0)).is_err());
+        assert!(
+            r.register(CVarDef::new("y", 500.0).range(0.0, 1.0))
+                .is_err()
+        );
     }
 
     #[test]

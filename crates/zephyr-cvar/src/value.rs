@@ -251,6 +251,35 @@ impl CVarDef {
         self
     }
 
+    /// Checks the definition itself: a valid name, a finite default without
+    /// NUL bytes, inside the range.
+    pub fn check(&self) -> Result<()> {
+        check_name(&self.name)?;
+        match &self.default {
+            CVarValue::Float(v) if !v.is_finite() => {
+                return Err(Error::InvalidValue {
+                    name: self.name.clone(),
+                    kind: CVarKind::Float,
+                    value: v.to_string(),
+                });
+            }
+            CVarValue::String(s) if s.contains('\0') => {
+                return Err(Error::NulByte {
+                    name: self.name.clone(),
+                });
+            }
+            _ => {}
+        }
+        self.check_range(&self.default)
+    }
+
+    /// Parses `text` as a value of this cvar: its type and its range.
+    pub fn parse_value(&self, text: &str) -> Result<CVarValue> {
+        let value = CVarValue::parse(&self.name, self.default.kind(), text)?;
+        self.check_range(&value)?;
+        Ok(value)
+    }
+
     /// Checks `value` against the range; `Ok` for non-numeric values.
     pub(crate) fn check_range(&self, value: &CVarValue) -> Result<()> {
         let Some(v) = value.as_f64() else {

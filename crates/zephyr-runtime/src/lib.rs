@@ -1,1 +1,49 @@
-//! placeholder
+//! The Zephyr scripting runtime: Lua 5.4 (vendored through mlua) for a game
+//! engine, with pooled states, an asynchronous script runner and a typed
+//! action queue that carries every worker-side write to the main thread.
+//!
+//! | module    | its one job                                                             |
+//! |-----------|-------------------------------------------------------------------------|
+//! | `state`   | one sandboxed Lua state: profile, instruction budget, memory limit       |
+//! | `pool`    | [`StatePool`]: a fixed set of states leased through RAII guards          |
+//! | `queue`   | [`ActionQueue`]: the bounded worker-to-main-thread queue                 |
+//! | `action`  | [`Action`] and [`Command`], and the reference's string wire formats      |
+//! | `outcome` | [`Outcome`]: what a script returned or how it failed                     |
+//! | `runner`  | [`ScriptRunner`]: worker threads running scripts with leased states      |
+//! | `system`  | [`ScriptingSystem`]: the per-frame main-thread dispatcher                |
+//! | `exec`    | the reference's helpers `execute_lua_buffer` and `call_named_handler`    |
+//! | `api`     | the Lua API scripts see (`print`, `console`, `cvar`)                     |
+//!
+//! Data flows one way: a script calls a binding; on the main thread the
+//! binding acts at once; on a worker it records a [`Command`]; the runner
+//! sends the commands and the [`Outcome`] as [`Action`]s; and
+//! [`ScriptingSystem::update`] applies them on the main thread, in the order
+//! the scripts were enqueued.
+#![forbid(unsafe_code)]
+
+mod action;
+pub mod api;
+mod error;
+mod exec;
+mod outcome;
+mod pool;
+mod queue;
+mod runner;
+mod state;
+mod system;
+
+pub use action::{
+    Action, CVarLuaMessage, Command, JobId, MainThreadJob, ScriptResultMessage, decode_cvar_lua,
+    decode_script_result, encode_cvar_lua, encode_script_result, encode_script_result_message,
+};
+pub use error::{Error, Result};
+pub use exec::{ExecuteResult, call_named_handler, execute_lua_buffer, try_call_named_handler};
+pub use outcome::{Outcome, ScriptError, ScriptErrorKind, ScriptValue};
+pub use pool::{Lease, StatePool};
+pub use queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY, QueueFull};
+pub use runner::{Callback, Job, RunnerConfig, RunnerStats, ScriptHandle, ScriptRunner, Shutdown};
+pub use state::{
+    DEFAULT_INSTRUCTION_BUDGET, DEFAULT_MEMORY_LIMIT, Profile, ScriptState, StateConfig,
+};
+pub use system::{ScriptingConfig, ScriptingSystem, UpdateReport};
+pub use zephyr_cvar as cvar;

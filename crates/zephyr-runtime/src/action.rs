@@ -1,0 +1,296 @@
+//! The typed messages that travel from worker threads to the main thread,
+//! and the reference's string wire formats for the two original kinds.
+
+use std::fmt;
+
+use zephyr_cvar::CVarDef;
+
+use crate::error::{Error, Result};
+use crate::outcome::Outcome;
+use crate::runner::Completion;
+
+/// The id of a script job: its position in enqueue order (the first job a
+/// runner accepts is 0, the next 1, ...). The main thread applies the effects
+/// of worker scripts in this order, whatever order they finish in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JobId(pub u64);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "job {}", self.0)
+    }
+}
+
+/// A write a worker-thread script made, recorded in call order and applied
+/// by [`ScriptingSystem::update`](crate::ScriptingSystem::update) on the main thread.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Command {
+    /// `print(...)`: one output line for the print sink.
+    Print(String),
+    /// `cvar.set(name, value)`, already validated on the worker.
+    SetCVar {
+        /// The cvar.
+        name: String,
+        /// Its new value in string form.
+        value: String,
+    },
+    /// `cvar.register(...)`.
+    RegisterCVar(CVarDef),
+    /// `console.execute(cmd)`, already checked on the worker.
+    ConsoleExecute(String),
+}
+
+/// A message on the [`ActionQueue`](crate::ActionQueue).
+///
+/// The reference's `CVarNative` kind ("reserved, not used") is left out: native
+/// code reacts to cvar changes by reading
+/// [`CVarRegistry::take_pending_changes`](zephyr_cvar::CVarRegistry::take_pending_changes)
+/// or through its own callbacks, not through this queue.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Action {
+    /// The outcome of a script job (the reference's `ScriptResult`).
+    ScriptResult {
+        /// Which job.
+        job: JobId,
+        /// How it ended.
+        outcome: Outcome,
+    },
+    /// A cvar changed and its Lua handler must be called on the main thread
+    /// as `handler(name, old, new)` (the reference's `CVarLua`).
+    CVarLua {
+        /// The handler's name.
+        handler: String,
+        /// The cvar.
+        name: String,
+        /// The value before, in string form.
+        old: String,
+        /// The value after, in string form.
+        new: String,
+    },
+    /// The writes a worker script recorded, in call order. Sent just before
+    /// the job's `ScriptResult`.
+    Commands {
+        /// Which job.
+        job: JobId,
+        /// The writes.
+        commands: Vec<Command>,
+    },
+    /// A worker script called a main-thread-only function (`cvar.on_change`,
+    /// `console.register`): its recorded writes were dropped and the whole
+    /// script is to be re-run on the main thread.
+    RunOnMain(MainThreadJob),
+}
+
+/// A script moved from a worker to the main thread. Its outcome is delivered
+/// (callback, handle, `ScriptResult`) when the main thread has run it.
+pub struct MainThreadJob {
+    pub(crate) job: JobId,
+    pub(crate) chunk_name: String,
+    pub(crate) source: String,
+    pub(crate) reason: &'static str,
+    pub(crate) completion: Completion,
+}
+
+impl MainThreadJob {
+    /// Which job.
+    pub fn job(&self) -> JobId {
+        self.job
+    }
+
+    /// The script's chunk name.
+    pub fn chunk_name(&self) -> &str {
+        &self.chunk_name
+    }
+
+    /// The main-thread-only function that moved it.
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+
+    /// Delivers [`Outcome::Cancelled`] to the job's callback and handle: the
+    /// script will not run.
+    pub fn cancel(mut self) {
+        let outcome = self
+            .completion
+            .run_callback(Outcome::Cancelled, &self.chunk_name);
+        self.completion.fulfil(outcome);
+    }
+}
+
+impl fmt::Debug for MainThreadJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MainThreadJob")
+            .field("job", &self.job)
+            .field("chunk_name", &self.chunk_name)
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The reference's `CVarLua` message, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CVarLuaMessage {
+    /// The handler's name.
+    pub handler: String,
+    /// The cvar.
+    pub name: String,
+    /// The old value.
+    pub old: String,
+    /// The new value.
+    pub new: String,
+}
+
+/// Encodes a `CVarLua` message as `handler\0name\0old\0new`.
+///
+/// A field holding a NUL byte cannot be encoded and is refused (cvar values
+/// never hold one: `cvar.set` refuses them where they enter).
+///
+/// ```
+/// use zephyr_runtime::{decode_cvar_lua, encode_cvar_lua};
+/// let msg = encode_cvar_lua("OnFOVChanged", "r_fov", "75.0", "90.0")?;
+/// assert_eq!(msg, "OnFOVChanged\0r_fov\x0075.0\x0090.0");
+/// assert_eq!(decode_cvar_lua(&msg)?.new, "90.0");
+/// # Ok::<(), zephyr_runtime::Error>(())
+/// ```
+pub fn encode_cvar_lua(handler: &str, name: &str, old: &str, new: &str) -> Result<String> {
+    for (field, value) in [
+        ("handler", handler),
+        ("name", name),
+        ("old", old),
+        ("new", new),
+    ] {
+        if value.contains('\0') {
+            return Err(Error::InvalidMessage {
+                kind: "CVarLua",
+                reason: format!("field '{field}' contains a NUL byte"),
+            });
+        }
+    }
+    Ok([handler, name, old, new].join("\0"))
+}
+
+/// Decodes a `CVarLua` message: exactly four NUL-separated fields, any of
+/// which may be empty. (The reference's parser drops the last field, since it
+/// only cuts at NULs; this one does not.)
+pub fn decode_cvar_lua(message: &str) -> Result<CVarLuaMessage> {
+    let fields: Vec<&str> = message.split('\0').collect();
+    match fields.as_slice() {
+        [handler, name, old, new] => Ok(CVarLuaMessage {
+            handler: (*handler).to_owned(),
+            name: (*name).to_owned(),
+            old: (*old).to_owned(),
+            new: (*new).to_owned(),
+        }),
+        _ => Err(Error::InvalidMessage {
+            kind: "CVarLua",
+            reason: format!("expected 4 NUL-separated fields, found {}", fields.len()),
+        }),
+    }
+}
+
+/// The reference's `ScriptResult` message, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptResultMessage {
+    /// `OK`: the script returned nothing.
+    Ok,
+    /// The script returned values, shown as text.
+    Values(String),
+    /// `ERROR: <message>`.
+    Error(String),
+}
+
+/// Encodes an outcome as `OK`, the returned values as text, or
+/// `ERROR: <message>` (this is the outcome's `Display`).
+pub fn encode_script_result(outcome: &Outcome) -> String {
+    outcome.to_string()
+}
+
+/// Decodes a `ScriptResult` message. The text format cannot tell a script
+/// that returned the string `"OK"` from one that returned nothing; the typed
+/// [`Action::ScriptResult`] carries the difference.
+pub fn decode_script_result(message: &str) -> ScriptResultMessage {
+    if message == "OK" {
+        ScriptResultMessage::Ok
+    } else if let Some(error) = message.strip_prefix("ERROR: ") {
+        ScriptResultMessage::Error(error.to_owned())
+    } else {
+        ScriptResultMessage::Values(message.to_owned())
+    }
+}
+
+/// Encodes a decoded `ScriptResult` message again.
+pub fn encode_script_result_message(message: &ScriptResultMessage) -> String {
+    match message {
+        ScriptResultMessage::Ok => "OK".to_owned(),
+        ScriptResultMessage::Values(v) => v.clone(),
+        ScriptResultMessage::Error(e) => format!("ERROR: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{ScriptError, ScriptErrorKind, ScriptValue};
+
+    #[test]
+    fn cvar_lua_round_trips_including_empty_fields() {
+        let cases = [
+            ["OnFOVChanged", "r_fov", "75.0", "90.0"],
+            ["", "", "", ""],
+            ["h", "name", "", "new value with spaces"],
+            ["h", "n", "old", ""],
+        ];
+        for [h, n, o, v] in cases {
+            let msg = encode_cvar_lua(h, n, o, v).unwrap();
+            let back = decode_cvar_lua(&msg).unwrap();
+            assert_eq!((back.handler.as_str(), back.name.as_str()), (h, n));
+            assert_eq!((back.old.as_str(), back.new.as_str()), (o, v));
+        }
+        assert_eq!(
+            encode_cvar_lua("OnFOVChanged", "r_fov", "75.0", "90.0").unwrap(),
+            "OnFOVChanged\0r_fov\u{0}75.0\u{0}90.0"
+        );
+    }
+
+    #[test]
+    fn cvar_lua_refuses_nul_fields_and_wrong_field_counts() {
+        assert!(encode_cvar_lua("h", "n", "a\0b", "c").is_err());
+        assert!(decode_cvar_lua("a\0b\0c").is_err());
+        assert!(decode_cvar_lua("a\0b\0c\0d\0e").is_err());
+    }
+
+    #[test]
+    fn script_result_round_trips() {
+        let failed = Outcome::Failed(ScriptError {
+            kind: ScriptErrorKind::Runtime,
+            message: "s:1: attempt to call a nil value".into(),
+            chunk: "s".into(),
+            line: Some(1),
+            traceback: None,
+        });
+        let outcomes = [
+            Outcome::Returned(vec![]),
+            Outcome::Returned(vec![ScriptValue::Integer(4)]),
+            Outcome::Returned(vec![ScriptValue::String(String::new())]),
+            failed,
+        ];
+        let expected = [
+            ScriptResultMessage::Ok,
+            ScriptResultMessage::Values("4".into()),
+            ScriptResultMessage::Values(String::new()),
+            ScriptResultMessage::Error("s:1: attempt to call a nil value".into()),
+        ];
+        for (outcome, expected) in outcomes.iter().zip(expected) {
+            let text = encode_script_result(outcome);
+            let decoded = decode_script_result(&text);
+            assert_eq!(decoded, expected);
+            assert_eq!(encode_script_result_message(&decoded), text);
+        }
+        assert_eq!(
+            decode_script_result("ERROR: "),
+            ScriptResultMessage::Error(String::new())
+        );
+    }
+}

@@ -1,0 +1,61 @@
+//! Main thread or worker: a state running a worker job carries a `Recording`
+//! (as mlua app data) that collects the job's writes in call order.
+
+use std::collections::HashMap;
+
+use mlua::Lua;
+use zephyr_cvar::CVarDef;
+
+use crate::action::Command;
+
+/// The writes of one worker job, and the view of them its later reads see.
+#[derive(Debug, Default)]
+pub(crate) struct Recording {
+    /// Every write, in call order.
+    pub(crate) commands: Vec<Command>,
+    /// Values this job set, by cvar name (string form).
+    pub(crate) cvar_values: HashMap<String, String>,
+    /// Cvars this job registered.
+    pub(crate) cvar_defs: HashMap<String, CVarDef>,
+}
+
+/// Calls `f` with the job's recording when the state runs a worker job;
+/// returns whether it did. `f` must not call back into Lua.
+pub(crate) fn with_recording(lua: &Lua, f: impl FnOnce(&mut Recording)) -> bool {
+    match lua.app_data_mut::<Recording>() {
+        Some(mut recording) => {
+            f(&mut recording);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Reads from the job's recording, if the state runs a worker job.
+pub(crate) fn read_recording<R>(lua: &Lua, f: impl FnOnce(&Recording) -> R) -> Option<R> {
+    lua.app_data_ref::<Recording>().map(|r| f(&r))
+}
+
+/// Starts recording a worker job on this state.
+pub(crate) fn begin_recording(lua: &Lua) {
+    lua.set_app_data(Recording::default());
+}
+
+/// Ends the worker job and returns what it recorded.
+pub(crate) fn take_recording(lua: &Lua) -> Option<Recording> {
+    lua.remove_app_data::<Recording>()
+}
+
+/// Halts a worker script that called a main-thread-only function; the runner
+/// then re-runs the whole script on the main thread.
+pub(crate) fn require_main_thread(lua: &Lua, function: &'static str) -> mlua::Error {
+    match lua.app_data_ref::<std::sync::Arc<crate::state::ExecControl>>() {
+        Some(control) => control.require_main_thread(function),
+        None => mlua::Error::runtime(format!("{function} must run on the main thread")),
+    }
+}
+
+/// Whether this state is running a worker job.
+pub(crate) fn is_worker(lua: &Lua) -> bool {
+    lua.app_data_ref::<Recording>().is_some()
+}

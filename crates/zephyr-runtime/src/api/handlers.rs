@@ -1,0 +1,82 @@
+//! Handlers (for cvar changes and Lua console commands) live in the main
+//! state: a name resolves in its persistent environment, and a function value
+//! is kept in a registry table under a generated label. So a registered
+//! handler is always found, wherever the change fires from.
+
+use mlua::{Function, Lua, Table, Value};
+
+/// The main state's persistent environment, set as app data on the main
+/// state only. Its presence is what makes a state "the main state".
+#[derive(Clone, Debug)]
+pub(crate) struct MainEnv(pub(crate) Table);
+
+const HANDLERS_KEY: &str = "zephyr.handlers";
+
+/// The main state's environment, if this is the main state.
+pub(crate) fn main_env(lua: &Lua) -> Option<Table> {
+    lua.app_data_ref::<MainEnv>().map(|env| env.0.clone())
+}
+
+fn handler_table(lua: &Lua) -> mlua::Result<Table> {
+    match lua.named_registry_value::<Value>(HANDLERS_KEY)? {
+        Value::Table(t) => Ok(t),
+        _ => {
+            let t = lua.create_table()?;
+            lua.set_named_registry_value(HANDLERS_KEY, &t)?;
+            Ok(t)
+        }
+    }
+}
+
+/// Keeps `function` in the main state and returns its label, such as
+/// `<function #1 init.lua:3>` (never a valid Lua name, so it cannot collide
+/// with a global).
+pub(crate) fn store_function(lua: &Lua, function: Function) -> mlua::Result<String> {
+    let table = handler_table(lua)?;
+    let info = function.info();
+    let label = format!(
+        "<function #{} {}:{}>",
+        table.raw_len() + 1,
+        info.short_src.as_deref().unwrap_or("?"),
+        info.line_defined.unwrap_or(0)
+    );
+    table.raw_set(table.raw_len() + 1, label.as_str())?;
+    table.raw_set(label.as_str(), function)?;
+    Ok(label)
+}
+
+/// Checks that `name` is a function in the main state's globals now.
+pub(crate) fn check_named(lua: &Lua, name: &str) -> Result<(), String> {
+    let Some(env) = main_env(lua) else {
+        return Err("handlers live in the main state, and this is not it".into());
+    };
+    match env.get::<Value>(name) {
+        Ok(Value::Function(_)) => Ok(()),
+        Ok(Value::Nil) => Err(format!(
+            "handler '{name}' is not defined: define the function before registering it"
+        )),
+        Ok(other) => Err(format!(
+            "handler '{name}' is a {}, not a function",
+            other.type_name()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Finds the handler registered under `label`: a stored function, or a
+/// global function of the main state.
+pub(crate) fn resolve_handler(lua: &Lua, label: &str) -> Result<Function, String> {
+    if let Ok(Value::Function(f)) = handler_table(lua).and_then(|t| t.raw_get::<Value>(label)) {
+        return Ok(f);
+    }
+    let env = main_env(lua).ok_or("handlers live in the main state, and this is not it")?;
+    match env.get::<Value>(label) {
+        Ok(Value::Function(f)) => Ok(f),
+        Ok(Value::Nil) => Err(format!("no global function '{label}' in the main state")),
+        Ok(other) => Err(format!(
+            "'{label}' is a {}, not a function",
+            other.type_name()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}

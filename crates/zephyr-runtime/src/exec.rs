@@ -1,0 +1,97 @@
+//! The reference's Lua helpers: `execute_lua_buffer` and `call_named_handler`.
+
+use mlua::{Function, Value};
+
+use crate::api::resolve_handler;
+use crate::error::{Error, Result};
+use crate::outcome::{Outcome, ScriptValue};
+use crate::state::ScriptState;
+
+/// The result of [`execute_lua_buffer`]: success, and the outcome's text
+/// (`OK`, the returned values) or the error message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecuteResult {
+    /// Whether the script ran to the end.
+    pub success: bool,
+    /// `OK` or the returned values on success; the error message otherwise.
+    pub message: String,
+}
+
+/// Runs `script` on `state` now, on the calling thread (the reference's
+/// `executeLuaBuffer`). Errors are returned in the result, never raised.
+///
+/// ```
+/// use zephyr_runtime::{ScriptState, StateConfig, execute_lua_buffer};
+/// let state = ScriptState::new(&StateConfig::default(), |_, _| Ok(()))?;
+/// let ok = execute_lua_buffer(&state, "return 2 + 2", "sum");
+/// assert!(ok.success);
+/// assert_eq!(ok.message, "4");
+/// let bad = execute_lua_buffer(&state, "error('boom')", "bad");
+/// assert_eq!((bad.success, bad.message.as_str()), (false, "bad:1: boom"));
+/// # Ok::<(), zephyr_runtime::Error>(())
+/// ```
+pub fn execute_lua_buffer(state: &ScriptState, script: &str, chunk_name: &str) -> ExecuteResult {
+    match state.execute(script, chunk_name) {
+        Ok(values) => ExecuteResult {
+            success: true,
+            message: Outcome::Returned(values).to_string(),
+        },
+        Err(error) => ExecuteResult {
+            success: false,
+            message: error.message,
+        },
+    }
+}
+
+/// Calls the global function `handler_name` of `state` with string
+/// arguments (the reference's `callNamedHandler`): errors, including a missing
+/// handler, are logged and the call returns normally. Use
+/// [`try_call_named_handler`] to get them.
+pub fn call_named_handler(state: &ScriptState, handler_name: &str, args: &[&str]) {
+    if let Err(error) = try_call_named_handler(state, handler_name, args) {
+        tracing::error!(target: "zephyr::script", handler = handler_name, "{error}");
+    }
+}
+
+/// Like [`call_named_handler`], returning the handler's values or the error.
+///
+/// The handler is looked up among the handlers registered in the main state,
+/// then in the state's persistent globals. An isolated (pooled) state keeps
+/// no globals between executions, so it has no named handlers: asking for one
+/// is [`Error::HandlerNotFound`], never a silent no-op.
+pub fn try_call_named_handler(
+    state: &ScriptState,
+    handler_name: &str,
+    args: &[&str],
+) -> Result<Vec<ScriptValue>> {
+    let function = find_handler(state, handler_name)?;
+    let lua = state.lua();
+    let args = args
+        .iter()
+        .map(|a| lua.create_string(a).map(Value::String))
+        .collect::<mlua::Result<Vec<_>>>()?;
+    Ok(state.call_function(&function, mlua::MultiValue::from_iter(args), handler_name)?)
+}
+
+fn find_handler(state: &ScriptState, name: &str) -> Result<Function> {
+    let not_found = |reason: String| Error::HandlerNotFound {
+        name: name.to_owned(),
+        reason,
+    };
+    if let Ok(f) = resolve_handler(state.lua(), name) {
+        return Ok(f);
+    }
+    let Some(env) = state.persistent_env() else {
+        return Err(not_found(
+            "this state is isolated: it keeps no globals between executions".into(),
+        ));
+    };
+    match env.get::<Value>(name)? {
+        Value::Function(f) => Ok(f),
+        Value::Nil => Err(not_found("no global function of that name".into())),
+        other => Err(not_found(format!(
+            "it is a {}, not a function",
+            other.type_name()
+        ))),
+    }
+}

@@ -1,0 +1,375 @@
+//! What a script produces: returned values or a typed error, and its text
+//! form in the reference's `OK` / `ERROR: <message>` convention.
+
+use std::fmt;
+
+use mlua::Value;
+
+/// A value returned by a script, copied out of Lua so it can cross threads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScriptValue {
+    /// `nil`.
+    Nil,
+    /// A boolean.
+    Boolean(bool),
+    /// A Lua integer.
+    Integer(i64),
+    /// A Lua float.
+    Number(f64),
+    /// A string (lossily converted to UTF-8).
+    String(String),
+    /// Any other value (table, function, userdata, thread), kept as its type
+    /// name and the text Lua's `tostring` would give.
+    Other {
+        /// The Lua type name.
+        type_name: String,
+        /// Its `tostring` form, such as `table: 0x5581...`.
+        text: String,
+    },
+}
+
+impl ScriptValue {
+    /// Copies a Lua value.
+    pub fn from_lua(value: &Value) -> Self {
+        match value {
+            Value::Nil => ScriptValue::Nil,
+            Value::Boolean(b) => ScriptValue::Boolean(*b),
+            Value::Integer(i) => ScriptValue::Integer(*i),
+            Value::Number(n) => ScriptValue::Number(*n),
+            Value::String(s) => ScriptValue::String(s.to_string_lossy()),
+            other => ScriptValue::Other {
+                type_name: other.type_name().to_owned(),
+                text: other
+                    .to_string()
+                    .unwrap_or_else(|_| other.type_name().to_owned()),
+            },
+        }
+    }
+}
+
+impl fmt::Display for ScriptValue {
+    /// Lua's `tostring` form (`4`, `4.0`, `0.1`, `1e+15`, `true`, `nil`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScriptValue::Nil => f.write_str("nil"),
+            ScriptValue::Boolean(b) => write!(f, "{b}"),
+            ScriptValue::Integer(i) => write!(f, "{i}"),
+            ScriptValue::Number(n) => f.write_str(&lua_number_text(*n)),
+            ScriptValue::String(s) => f.write_str(s),
+            ScriptValue::Other { text, .. } => f.write_str(text),
+        }
+    }
+}
+
+/// Formats a float as Lua 5.4's `tostring` does (`%.14g`, plus `.0` when the
+/// result looks like an integer).
+pub(crate) fn lua_number_text(v: f64) -> String {
+    if v.is_nan() {
+        return if v.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let sci = format!("{v:.13e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let mut text = if !(-4..14).contains(&exp) {
+        let mantissa = trim_fraction(mantissa);
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        let decimals = usize::try_from(13 - exp).unwrap_or(0);
+        trim_fraction(&format!("{v:.decimals$}")).to_owned()
+    };
+    if !text.contains(['.', 'e', 'n', 'i']) {
+        text.push_str(".0");
+    }
+    text
+}
+
+fn trim_fraction(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+/// What kind of failure a [`ScriptError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ScriptErrorKind {
+    /// The source did not compile.
+    Syntax,
+    /// A runtime error: `error()`, a failed operation, or a binding refusing
+    /// its arguments.
+    Runtime,
+    /// The script ran past its instruction budget.
+    BudgetExceeded,
+    /// The script's state ran out of memory (its memory limit).
+    OutOfMemory,
+    /// Rust code panicked: a binding, or the job's completion callback.
+    Panic,
+}
+
+/// A script failure: message, chunk name, line and Lua traceback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptError {
+    /// What kind of failure.
+    pub kind: ScriptErrorKind,
+    /// The message, usually starting with `chunk:line:` as Lua writes it.
+    pub message: String,
+    /// The chunk (script) name.
+    pub chunk: String,
+    /// The line the error was raised at, when known.
+    pub line: Option<u32>,
+    /// The Lua stack traceback, when there is one.
+    pub traceback: Option<String>,
+}
+
+impl fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
+/// Raised by the instruction-count hook when an execution exceeds its budget.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{location}instruction budget of {budget} exceeded")]
+pub(crate) struct BudgetExceeded {
+    pub(crate) budget: u64,
+    pub(crate) location: String,
+}
+
+/// Raised by a main-thread-only binding called from a worker script; the
+/// runner then moves the whole script to the main thread.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{function} must run on the main thread: this script will be re-run there")]
+pub(crate) struct MainThreadRequired {
+    pub(crate) function: &'static str,
+}
+
+impl ScriptError {
+    /// Builds a script error from an mlua error raised while running `chunk`.
+    pub fn from_lua(err: &mlua::Error, chunk: &str) -> Self {
+        let (cause, traceback) = root_cause(err);
+        let traceback = traceback.map(str::to_owned);
+        let (kind, text) = match cause {
+            mlua::Error::SyntaxError { message, .. } => (ScriptErrorKind::Syntax, message.clone()),
+            mlua::Error::MemoryError(m) => (
+                ScriptErrorKind::OutOfMemory,
+                format!("{chunk}: out of memory ({m})"),
+            ),
+            mlua::Error::RuntimeError(m) => (ScriptErrorKind::Runtime, m.clone()),
+            other => {
+                if other.downcast_ref::<BudgetExceeded>().is_some() {
+                    (ScriptErrorKind::BudgetExceeded, other.to_string())
+                } else {
+                    (ScriptErrorKind::Runtime, other.to_string())
+                }
+            }
+        };
+        let (message, tb) = match text.split_once("\nstack traceback:") {
+            Some((m, t)) => (m.to_owned(), Some(format!("stack traceback:{t}"))),
+            None => (text, None),
+        };
+        let traceback = traceback.or(tb).map(|t| t.trim_end().to_owned());
+        let line = parse_line(&message, chunk);
+        ScriptError {
+            kind,
+            message,
+            chunk: chunk.to_owned(),
+            line,
+            traceback,
+        }
+    }
+
+    /// A panic in Rust code while running `chunk`.
+    pub(crate) fn panic(chunk: &str, payload: &(dyn std::any::Any + Send)) -> Self {
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".to_owned());
+        ScriptError {
+            kind: ScriptErrorKind::Panic,
+            message: format!("{chunk}: panic: {text}"),
+            chunk: chunk.to_owned(),
+            line: None,
+            traceback: None,
+        }
+    }
+}
+
+/// The error a chain of callback and context wrappers started from, and the
+/// outermost traceback on the way.
+fn root_cause(err: &mlua::Error) -> (&mlua::Error, Option<&str>) {
+    let mut traceback = None;
+    let mut cause = err;
+    loop {
+        match cause {
+            mlua::Error::CallbackError {
+                traceback: tb,
+                cause: inner,
+            } => {
+                traceback.get_or_insert(tb.as_str());
+                cause = inner;
+            }
+            mlua::Error::WithContext { cause: inner, .. } => cause = inner,
+            _ => return (cause, traceback),
+        }
+    }
+}
+
+/// The message a script sees for an engine error it caught with `pcall`:
+/// the root cause's own text, without wrappers or traceback.
+pub(crate) fn root_message(err: &mlua::Error) -> String {
+    let text = match root_cause(err).0 {
+        mlua::Error::RuntimeError(m) | mlua::Error::MemoryError(m) => m.clone(),
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    match text.split_once("\nstack traceback:") {
+        Some((message, _)) => message.to_owned(),
+        None => text,
+    }
+}
+
+/// The line number in a message of the form `chunk:LINE: ...`.
+fn parse_line(message: &str, chunk: &str) -> Option<u32> {
+    let rest = message.strip_prefix(chunk)?.strip_prefix(':')?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    if rest[digits.len()..].starts_with(':') {
+        digits.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// The result of one script job: exactly one per job, delivered to its
+/// callback, its [`ScriptHandle`](crate::ScriptHandle) and, as a
+/// `ScriptResult` action, to the main thread.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The script ran to the end and returned these values (empty when it
+    /// returned nothing).
+    Returned(Vec<ScriptValue>),
+    /// The script failed.
+    Failed(ScriptError),
+    /// The script never ran: the runner shut down first.
+    Cancelled,
+}
+
+impl Outcome {
+    /// Whether the script ran to the end.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Returned(_))
+    }
+
+    /// The error, if the script failed.
+    pub fn error(&self) -> Option<&ScriptError> {
+        match self {
+            Outcome::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The returned values (empty unless [`Outcome::Returned`]).
+    pub fn values(&self) -> &[ScriptValue] {
+        match self {
+            Outcome::Returned(v) => v,
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    /// The reference's `ScriptResult` text: `OK` when nothing was returned,
+    /// the returned values separated by tabs (as `print` would show them),
+    /// or `ERROR: <message>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Returned(values) if values.is_empty() => f.write_str("OK"),
+            Outcome::Returned(values) => {
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("\t")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                Ok(())
+            }
+            Outcome::Failed(e) => write!(f, "ERROR: {}", e.message),
+            Outcome::Cancelled => f.write_str("ERROR: cancelled: the script runner shut down"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_format_like_lua_tostring() {
+        let lua = mlua::Lua::new();
+        let tostring: mlua::Function = lua.globals().get("tostring").unwrap();
+        let samples = [
+            0.0,
+            -0.0,
+            1.0,
+            4.0,
+            0.1,
+            1.0 / 3.0,
+            1e15,
+            1e14,
+            123456789012345.0,
+            1e16,
+            1e-5,
+            0.0001,
+            2.5e-7,
+            -7.25,
+            1e100,
+            3.14159265358979,
+            100.0,
+            99999999999999.9,
+        ];
+        for v in samples {
+            let expected: String = tostring.call(v).unwrap();
+            assert_eq!(lua_number_text(v), expected, "for {v:e}");
+        }
+    }
+
+    #[test]
+    fn outcome_text_follows_the_reference() {
+        assert_eq!(Outcome::Returned(vec![]).to_string(), "OK");
+        assert_eq!(
+            Outcome::Returned(vec![ScriptValue::Integer(4)]).to_string(),
+            "4"
+        );
+        assert_eq!(
+            Outcome::Returned(vec![
+                ScriptValue::Integer(1),
+                ScriptValue::String("a".into())
+            ])
+            .to_string(),
+            "1\ta"
+        );
+        let e = ScriptError {
+            kind: ScriptErrorKind::Runtime,
+            message: "x:1: boom".into(),
+            chunk: "x".into(),
+            line: Some(1),
+            traceback: None,
+        };
+        assert_eq!(Outcome::Failed(e).to_string(), "ERROR: x:1: boom");
+    }
+
+    #[test]
+    fn lines_are_parsed_only_after_the_chunk_name() {
+        assert_eq!(parse_line("init.lua:12: boom", "init.lua"), Some(12));
+        assert_eq!(parse_line("init.lua: out of memory", "init.lua"), None);
+        assert_eq!(parse_line("other:3: x", "init.lua"), None);
+    }
+}

@@ -1,0 +1,473 @@
+//! The ScriptRunner: runs scripts on worker threads with leased Lua states
+//! and delivers exactly one outcome per script.
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+
+use crate::action::{Action, JobId, MainThreadJob};
+use crate::api::{begin_recording, take_recording};
+use crate::error::{Error, Result};
+use crate::outcome::{Outcome, ScriptError};
+use crate::pool::StatePool;
+use crate::queue::ActionQueue;
+
+/// A completion callback. It runs **on the worker thread** that ran the
+/// script (or on the main thread for a script that had to move there), so it
+/// must not touch engine state: send what it learns through a channel, or let
+/// the main thread read the `ScriptResult` action instead.
+pub type Callback = Box<dyn FnOnce(&Outcome) + Send + 'static>;
+
+/// A script to run: its source, its chunk name and an optional callback.
+///
+/// ```
+/// use zephyr_runtime::Job;
+/// let job = Job::new("return 2 + 2")
+///     .chunk_name("math.lua")
+///     .on_complete(|outcome| assert_eq!(outcome.to_string(), "4"));
+/// # drop(job);
+/// ```
+#[must_use = "a Job does nothing until it is enqueued"]
+pub struct Job {
+    source: String,
+    chunk_name: Option<String>,
+    on_complete: Option<Callback>,
+}
+
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("chunk_name", &self.chunk_name)
+            .field("source_len", &self.source.len())
+            .field("has_callback", &self.on_complete.is_some())
+            .finish()
+    }
+}
+
+impl Job {
+    /// A job running `source` (copied) under the chunk name `script<id>`.
+    pub fn new(source: impl Into<String>) -> Self {
+        Job {
+            source: source.into(),
+            chunk_name: None,
+            on_complete: None,
+        }
+    }
+
+    /// Sets the chunk name shown in error messages (such as a file name).
+    pub fn chunk_name(mut self, name: impl Into<String>) -> Self {
+        self.chunk_name = Some(name.into());
+        self
+    }
+
+    /// Sets the completion callback (see [`Callback`] for where it runs).
+    pub fn on_complete(mut self, callback: impl FnOnce(&Outcome) + Send + 'static) -> Self {
+        self.on_complete = Some(Box::new(callback));
+        self
+    }
+}
+
+/// Where a job's outcome goes: its callback, then its handle.
+pub(crate) struct Completion {
+    callback: Option<Callback>,
+    handle: Sender<Outcome>,
+}
+
+impl Completion {
+    /// Runs the callback, catching a panic; a panic turns the outcome into an
+    /// error outcome naming it.
+    pub(crate) fn run_callback(&mut self, outcome: Outcome, chunk: &str) -> Outcome {
+        let Some(callback) = self.callback.take() else {
+            return outcome;
+        };
+        match catch_unwind(AssertUnwindSafe(|| callback(&outcome))) {
+            Ok(()) => outcome,
+            Err(payload) => {
+                let mut error = ScriptError::panic(chunk, payload.as_ref());
+                error.message = format!(
+                    "{chunk}: completion callback panicked: {}",
+                    panic_text(&error)
+                );
+                Outcome::Failed(error)
+            }
+        }
+    }
+
+    /// Hands the final outcome to the job's handle.
+    pub(crate) fn fulfil(self, outcome: Outcome) {
+        // The handle may have been dropped: nobody is waiting, which is fine.
+        let _ = self.handle.send(outcome);
+    }
+}
+
+fn panic_text(error: &ScriptError) -> &str {
+    error
+        .message
+        .split_once("panic: ")
+        .map_or(&error.message, |(_, t)| t)
+}
+
+/// A handle to a job's outcome: wait for it or poll it.
+#[derive(Debug)]
+#[must_use = "a handle is how you learn a job's outcome; drop it if you do not need it"]
+pub struct ScriptHandle {
+    job: JobId,
+    rx: Receiver<Outcome>,
+    outcome: Option<Outcome>,
+}
+
+impl ScriptHandle {
+    /// The job's id (its place in enqueue order).
+    pub fn job(&self) -> JobId {
+        self.job
+    }
+
+    /// Blocks until the outcome is known.
+    pub fn wait(mut self) -> Outcome {
+        if let Some(outcome) = self.outcome.take() {
+            return outcome;
+        }
+        self.rx.recv().unwrap_or(Outcome::Cancelled)
+    }
+
+    /// Waits at most `timeout` for the outcome.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<&Outcome> {
+        if self.outcome.is_none() {
+            self.outcome = self.rx.recv_timeout(timeout).ok();
+        }
+        self.outcome.as_ref()
+    }
+
+    /// The outcome, if it is known yet.
+    pub fn try_outcome(&mut self) -> Option<&Outcome> {
+        if self.outcome.is_none() {
+            self.outcome = self.rx.try_recv().ok();
+        }
+        self.outcome.as_ref()
+    }
+}
+
+/// How a runner stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Run every script already queued, then stop.
+    Drain,
+    /// Finish the scripts already running; every script still queued gets
+    /// [`Outcome::Cancelled`] through its callback, its handle and a
+    /// `ScriptResult` action. This is what dropping the runner does.
+    Cancel,
+}
+
+/// Runner settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunnerConfig {
+    /// Worker threads. Default: the machine's available parallelism.
+    pub workers: usize,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Counters of a runner's work since it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunnerStats {
+    /// Jobs accepted by `enqueue`.
+    pub enqueued: u64,
+    /// Jobs that ran to an outcome on a worker.
+    pub completed: u64,
+    /// Jobs cancelled by shutdown before they ran.
+    pub cancelled: u64,
+    /// Jobs moved to the main thread.
+    pub moved_to_main: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    enqueued: AtomicU64,
+    completed: AtomicU64,
+    cancelled: AtomicU64,
+    moved_to_main: AtomicU64,
+}
+
+struct QueuedJob {
+    id: JobId,
+    source: String,
+    chunk_name: String,
+    completion: Completion,
+}
+
+pub(crate) struct RunnerShared {
+    jobs: Mutex<Option<(Sender<QueuedJob>, u64)>>,
+    cancel: AtomicBool,
+    counters: Counters,
+}
+
+impl RunnerShared {
+    pub(crate) fn enqueue(&self, job: Job) -> Result<ScriptHandle> {
+        let (handle_tx, handle_rx) = crossbeam_channel::bounded(1);
+        let mut jobs = self.jobs.lock();
+        let (sender, next_id) = jobs.as_mut().ok_or(Error::ShutDown)?;
+        let id = JobId(*next_id);
+        let queued = QueuedJob {
+            id,
+            chunk_name: job.chunk_name.unwrap_or_else(|| format!("script{}", id.0)),
+            source: job.source,
+            completion: Completion {
+                callback: job.on_complete,
+                handle: handle_tx,
+            },
+        };
+        sender.send(queued).map_err(|_| Error::ShutDown)?;
+        *next_id += 1;
+        self.counters.enqueued.fetch_add(1, Ordering::Relaxed);
+        Ok(ScriptHandle {
+            job: id,
+            rx: handle_rx,
+            outcome: None,
+        })
+    }
+}
+
+/// Runs scripts asynchronously on a pool of worker threads, each script with
+/// a Lua state leased from a [`StatePool`] (the reference's `ScriptRunner`).
+///
+/// Every enqueued script produces exactly one [`Outcome`], delivered in this
+/// order: to its callback (on the worker), as a `ScriptResult` action on the
+/// [`ActionQueue`] (preceded by a `Commands` action with its recorded writes,
+/// if it made any), and to its [`ScriptHandle`]. So once a handle has its
+/// outcome, the next `ScriptingSystem::update()` sees the job's actions.
+///
+/// A script that calls a main-thread-only function (`cvar.on_change`,
+/// `console.register`) is halted, its recorded writes are dropped, and a
+/// `RunOnMain` action carries it to the main thread, where
+/// `ScriptingSystem::update()` re-runs it; its outcome is delivered there.
+///
+/// Dropping the runner is [`Shutdown::Cancel`]; see [`shutdown`](Self::shutdown).
+///
+/// # Thread safety
+///
+/// `Send + Sync`; `enqueue` may be called from any thread.
+pub struct ScriptRunner {
+    shared: Arc<RunnerShared>,
+    workers: Vec<JoinHandle<()>>,
+    stop: Option<Sender<()>>,
+    worker_count: usize,
+}
+
+impl fmt::Debug for ScriptRunner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScriptRunner")
+            .field("workers", &self.worker_count)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl ScriptRunner {
+    /// Starts `config.workers` worker threads that run jobs with states from
+    /// `pool` and push their actions to `queue`.
+    pub fn new(config: RunnerConfig, pool: StatePool, queue: ActionQueue) -> Result<Self> {
+        if config.workers == 0 {
+            return Err(Error::Config(
+                "a script runner needs at least one worker".into(),
+            ));
+        }
+        let (job_tx, job_rx) = crossbeam_channel::unbounded::<QueuedJob>();
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
+        let shared = Arc::new(RunnerShared {
+            jobs: Mutex::new(Some((job_tx, 0))),
+            cancel: AtomicBool::new(false),
+            counters: Counters::default(),
+        });
+        let mut workers = Vec::with_capacity(config.workers);
+        for index in 0..config.workers {
+            let worker = Worker {
+                shared: shared.clone(),
+                jobs: job_rx.clone(),
+                pool: pool.clone(),
+                queue: queue.clone(),
+                stop: stop_rx.clone(),
+            };
+            let handle = std::thread::Builder::new()
+                .name(format!("zephyr-worker-{index}"))
+                .spawn(move || worker.run())
+                .map_err(|e| Error::Config(format!("cannot start worker thread: {e}")))?;
+            workers.push(handle);
+        }
+        Ok(ScriptRunner {
+            shared,
+            workers,
+            stop: Some(stop_tx),
+            worker_count: config.workers,
+        })
+    }
+
+    /// Enqueues a script with an optional callback (the reference's
+    /// `enqueueScript`). The script is copied.
+    pub fn enqueue_script(
+        &self,
+        script: &str,
+        on_complete: Option<Callback>,
+    ) -> Result<ScriptHandle> {
+        self.shared.enqueue(Job {
+            source: script.to_owned(),
+            chunk_name: None,
+            on_complete,
+        })
+    }
+
+    /// Enqueues a [`Job`].
+    pub fn enqueue(&self, job: Job) -> Result<ScriptHandle> {
+        self.shared.enqueue(job)
+    }
+
+    /// The number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.worker_count
+    }
+
+    /// Counters of the work done so far.
+    pub fn stats(&self) -> RunnerStats {
+        let c = &self.shared.counters;
+        RunnerStats {
+            enqueued: c.enqueued.load(Ordering::Relaxed),
+            completed: c.completed.load(Ordering::Relaxed),
+            cancelled: c.cancelled.load(Ordering::Relaxed),
+            moved_to_main: c.moved_to_main.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<RunnerShared> {
+        &self.shared
+    }
+
+    /// Stops the runner and joins its workers. Scripts already running always
+    /// finish (their instruction budget bounds how long that takes); queued
+    /// scripts run ([`Shutdown::Drain`]) or are cancelled ([`Shutdown::Cancel`]).
+    /// Once shutdown starts, an action that does not fit in a full queue is
+    /// dropped with a warning, since nobody will drain it; callbacks and
+    /// handles still get every outcome.
+    pub fn shutdown(mut self, mode: Shutdown) {
+        self.stop_workers(mode);
+    }
+
+    fn stop_workers(&mut self, mode: Shutdown) {
+        if mode == Shutdown::Cancel {
+            self.shared.cancel.store(true, Ordering::SeqCst);
+        }
+        self.shared.jobs.lock().take();
+        self.stop.take();
+        for worker in self.workers.drain(..) {
+            if worker.join().is_err() {
+                tracing::error!(target: "zephyr::runner", "a worker thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for ScriptRunner {
+    fn drop(&mut self) {
+        self.stop_workers(Shutdown::Cancel);
+    }
+}
+
+struct Worker {
+    shared: Arc<RunnerShared>,
+    jobs: Receiver<QueuedJob>,
+    pool: StatePool,
+    queue: ActionQueue,
+    stop: Receiver<()>,
+}
+
+impl Worker {
+    fn run(self) {
+        for job in self.jobs.iter() {
+            if self.shared.cancel.load(Ordering::SeqCst) {
+                self.cancel(job);
+            } else {
+                self.execute(job);
+            }
+        }
+    }
+
+    fn push(&self, action: Action) {
+        match self.queue.push_unless(action, &self.stop) {
+            Ok(()) => {}
+            // A script that could not move to the main thread never ran.
+            Err(Action::RunOnMain(moved)) => moved.cancel(),
+            Err(action) => {
+                tracing::warn!(target: "zephyr::runner", ?action, "action dropped: the runner is shutting down and the queue is full");
+            }
+        }
+    }
+
+    fn cancel(&self, mut job: QueuedJob) {
+        self.shared
+            .counters
+            .cancelled
+            .fetch_add(1, Ordering::Relaxed);
+        let outcome = job
+            .completion
+            .run_callback(Outcome::Cancelled, &job.chunk_name);
+        self.push(Action::ScriptResult {
+            job: job.id,
+            outcome: outcome.clone(),
+        });
+        job.completion.fulfil(outcome);
+    }
+
+    fn execute(&self, mut job: QueuedJob) {
+        let state = self.pool.acquire();
+        begin_recording(state.lua());
+        let result = state.execute(&job.source, &job.chunk_name);
+        let recording = take_recording(state.lua()).unwrap_or_default();
+        let moved = state.main_thread_required();
+        drop(state);
+
+        if let Some(reason) = moved {
+            self.shared
+                .counters
+                .moved_to_main
+                .fetch_add(1, Ordering::Relaxed);
+            self.push(Action::RunOnMain(MainThreadJob {
+                job: job.id,
+                chunk_name: job.chunk_name,
+                source: job.source,
+                reason,
+                completion: job.completion,
+            }));
+            return;
+        }
+        self.shared
+            .counters
+            .completed
+            .fetch_add(1, Ordering::Relaxed);
+        let outcome = match result {
+            Ok(values) => Outcome::Returned(values),
+            Err(error) => Outcome::Failed(error),
+        };
+        let outcome = job.completion.run_callback(outcome, &job.chunk_name);
+        if !recording.commands.is_empty() {
+            self.push(Action::Commands {
+                job: job.id,
+                commands: recording.commands,
+            });
+        }
+        self.push(Action::ScriptResult {
+            job: job.id,
+            outcome: outcome.clone(),
+        });
+        job.completion.fulfil(outcome);
+    }
+}

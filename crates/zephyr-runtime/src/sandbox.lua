@@ -1,0 +1,181 @@
+-- Builds the environments scripts run in. Runs once per Lua state, as trusted
+-- code with the raw globals, and returns `new_env()`.
+--
+-- Every script runs in its own environment table whose __index is a frozen
+-- (read-only) proxy of `base`: the allowed standard library plus the engine
+-- API. Globals a script sets land in its own table and vanish with it, and
+-- the shared tables cannot be changed, so a pooled state comes back clean.
+local profile, api, halted, error_text, read_script, read_module = ...
+local trusted = profile == "trusted"
+
+local G = _G
+local error, type, pairs, next, tostring = error, type, pairs, next, tostring
+local rawget, rawset, setmetatable = rawget, rawset, setmetatable
+local raw_load, raw_pcall, raw_xpcall = load, pcall, xpcall
+local co_resume, co_close = coroutine.resume, coroutine.close
+
+-- Read-only proxies ---------------------------------------------------------
+local frozen = setmetatable({}, { __mode = "k" })
+
+local function refuse_write(_, key)
+  error("attempt to modify read-only field '" .. tostring(key) .. "'", 2)
+end
+
+local function freeze(t)
+  local proxy = {}
+  frozen[proxy] = true
+  return setmetatable(proxy, {
+    __index = t,
+    __newindex = refuse_write,
+    __pairs = function() return next, t, nil end,
+    __len = function() return #t end,
+    __metatable = "read-only table",
+  })
+end
+
+local function freeze_deep(t)
+  local copy = {}
+  for k, v in pairs(t) do
+    if type(v) == "table" and not frozen[v] then v = freeze_deep(v) end
+    copy[k] = v
+  end
+  return freeze(copy)
+end
+
+-- Errors that must not be swallowed ------------------------------------------
+-- Once an execution is halted (instruction budget exceeded, or a worker
+-- script needs the main thread), pcall, xpcall and coroutine.resume re-raise
+-- instead of returning false, so `while true do pcall(f) end` still stops.
+-- A caught error reaches the script as a plain string (engine errors travel
+-- as userdata inside Lua), so `"failed: " .. err` works as with Lua's own.
+local function rethrow(ok, ...)
+  if ok then return ok, ... end
+  if halted() then error((...), 0) end
+  return false, error_text((...))
+end
+
+-- The base environment -------------------------------------------------------
+local base = {}
+for _, name in ipairs({
+  "assert", "error", "getmetatable", "ipairs", "next", "pairs", "rawequal",
+  "rawget", "rawlen", "select", "tonumber", "tostring", "type", "_VERSION",
+}) do
+  base[name] = G[name]
+end
+
+base.pcall = function(f, ...) return rethrow(raw_pcall(f, ...)) end
+base.xpcall = function(f, handler, ...)
+  if type(handler) ~= "function" then
+    error("bad argument #2 to 'xpcall' (function expected, got " .. type(handler) .. ")", 2)
+  end
+  return rethrow(raw_xpcall(f, function(e) return handler(error_text(e)) end, ...))
+end
+
+base.rawset = function(t, k, v)
+  if frozen[t] then error("rawset: table is read-only", 2) end
+  return rawset(t, k, v)
+end
+
+local coroutine_lib = {}
+for k, v in pairs(coroutine) do coroutine_lib[k] = v end
+coroutine_lib.resume = function(co, ...) return rethrow(co_resume(co, ...)) end
+coroutine_lib.close = function(co) return rethrow(co_close(co)) end
+base.coroutine = coroutine_lib
+
+base.string, base.table, base.math, base.utf8 = string, table, math, utf8
+
+if trusted then
+  base.setmetatable = setmetatable
+  base.collectgarbage = collectgarbage
+  base.os, base.io, base.package, base.require = os, io, package, require
+else
+  -- string.dump produces bytecode, and bytecode is a known sandbox escape.
+  -- Remove it from the real table, which strings reach through their metatable.
+  string.dump = nil
+  getmetatable("").__metatable = "read-only table"
+
+  base.setmetatable = function(t, mt)
+    if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+      -- A finalizer would run later, inside whatever script happens to be
+      -- running on this state then.
+      error("setmetatable: __gc metamethods are not allowed in sandboxed scripts", 2)
+    end
+    return setmetatable(t, mt)
+  end
+
+  local gc_options = { count = true, collect = true, step = true, isrunning = true }
+  base.collectgarbage = function(option, ...)
+    option = option or "collect"
+    if not gc_options[option] then
+      error("collectgarbage: option '" .. tostring(option) ..
+        "' is not allowed in sandboxed scripts (allowed: collect, count, step, isrunning)", 2)
+    end
+    return collectgarbage(option, ...)
+  end
+
+  base.os = {
+    clock = os.clock, time = os.time, date = os.date, difftime = os.difftime,
+  }
+end
+
+-- The engine API (console, cvar, ... and `print`) overrides the defaults.
+for k, v in pairs(api) do base[k] = v end
+
+for k, v in pairs(base) do
+  if type(v) == "table" and not (trusted and k == "package") then
+    base[k] = freeze_deep(v)
+  end
+end
+
+local base_proxy = freeze(base)
+
+-- Per-environment loaders ----------------------------------------------------
+-- `load`, `loadfile`, `dofile` and `require` default to the calling script's
+-- own environment (never the raw globals), take text chunks only in the safe
+-- profile, and read files only inside the configured script roots.
+local function bind_loaders(env)
+  local function load_in(chunk, chunkname, mode, chunk_env)
+    if chunk_env == nil then chunk_env = env end
+    if not trusted then mode = "t" end
+    return raw_load(chunk, chunkname, mode, chunk_env)
+  end
+
+  local function loadfile_in(path, mode, chunk_env)
+    local ok, source, chunkname = raw_pcall(read_script, path)
+    if not ok then return nil, tostring(source) end
+    return load_in(source, "=" .. chunkname, mode, chunk_env)
+  end
+
+  env.load = load_in
+  env.loadfile = loadfile_in
+  env.dofile = function(path)
+    local f, err = loadfile_in(path)
+    if not f then error(err, 2) end
+    return f()
+  end
+
+  if not trusted then
+    local loaded = {}
+    env.require = function(name)
+      if type(name) ~= "string" then
+        error("require: argument 1 (name) must be a string, got " .. type(name), 2)
+      end
+      local value = loaded[name]
+      if value ~= nil then return value end
+      local source, chunkname = read_module(name)
+      local f, err = load_in(source, "=" .. chunkname)
+      if not f then error(err, 2) end
+      value = f(name)
+      if value == nil then value = true end
+      loaded[name] = value
+      return value
+    end
+  end
+end
+
+return function()
+  local env = setmetatable({}, { __index = base_proxy })
+  env._G = env
+  bind_loaders(env)
+  return env
+end

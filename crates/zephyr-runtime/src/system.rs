@@ -1,0 +1,495 @@
+//! The ScriptingSystem: owns the runtime's parts and, once per frame on the
+//! main thread, turns CVar changes into handler calls and applies every
+//! queued action.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Weak};
+
+use mlua::Function;
+use zephyr_cvar::{CVarRegistry, Console, DEFAULT_HISTORY};
+
+use crate::action::{Action, Command, JobId, MainThreadJob};
+use crate::api::{self, Host, MainEnv, PrintSink, resolve_handler};
+use crate::error::Result;
+use crate::outcome::{Outcome, ScriptValue};
+use crate::pool::StatePool;
+use crate::queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY};
+use crate::runner::{Job, RunnerConfig, RunnerShared, ScriptHandle, ScriptRunner};
+use crate::state::{Profile, ScriptFiles, ScriptState, StateConfig};
+
+/// How to build a [`ScriptingSystem`]. Plain data with documented defaults.
+#[derive(Clone)]
+pub struct ScriptingConfig {
+    /// Worker threads of the runner; the pool gets one state per worker and
+    /// the main thread one more (the reference's `workers + 1`).
+    /// Default: the machine's available parallelism.
+    pub workers: usize,
+    /// Capacity of the action queue. Default: [`DEFAULT_QUEUE_CAPACITY`] (256).
+    pub queue_capacity: usize,
+    /// How every Lua state is built (profile, budget, memory, roots).
+    /// Default: [`StateConfig::default`].
+    pub state: StateConfig,
+    /// Output lines the console keeps. Default: [`DEFAULT_HISTORY`] (512).
+    pub console_history: usize,
+    /// Where scripts' `print` goes. Default (`None`): the console's output and
+    /// the `zephyr::console` tracing target.
+    pub print: Option<PrintSink>,
+}
+
+impl Default for ScriptingConfig {
+    fn default() -> Self {
+        ScriptingConfig {
+            workers: RunnerConfig::default().workers,
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            state: StateConfig::default(),
+            console_history: DEFAULT_HISTORY,
+            print: None,
+        }
+    }
+}
+
+impl fmt::Debug for ScriptingConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScriptingConfig")
+            .field("workers", &self.workers)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("state", &self.state)
+            .field("console_history", &self.console_history)
+            .field("print", &self.print.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+/// What one [`ScriptingSystem::update`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateReport {
+    /// CVar handlers called.
+    pub handlers_called: usize,
+    /// Worker scripts whose outcome was processed.
+    pub scripts_finished: usize,
+    /// Scripts re-run on the main thread because they called a
+    /// main-thread-only function.
+    pub scripts_moved_to_main: usize,
+    /// Recorded worker writes applied.
+    pub commands_applied: usize,
+    /// Every error (failed script, failed handler, refused write), as text.
+    pub errors: Vec<String>,
+}
+
+#[derive(Default)]
+struct PendingJob {
+    commands: Vec<Command>,
+    end: Option<JobEnd>,
+}
+
+enum JobEnd {
+    Finished(Outcome),
+    RunOnMain(MainThreadJob),
+}
+
+/// The scripting system of an engine (the reference's `ScriptingSystem`).
+///
+/// It owns the cvars, the console, a [`StatePool`] of sandboxed states, the
+/// [`ActionQueue`], a [`ScriptRunner`] and the main thread's own persistent
+/// Lua state. Call [`update`](Self::update) once per frame on the main thread.
+///
+/// ```
+/// use zephyr_runtime::{ScriptingConfig, ScriptingSystem};
+/// let mut system = ScriptingSystem::new(ScriptingConfig { workers: 2, ..Default::default() })?;
+/// system.cvars().register(zephyr_cvar::CVarDef::new("r_fov", 75.0))?;
+/// system.execute(r#"
+///     function OnFOVChanged(name, old, new) fov_log = name .. ": " .. old .. " -> " .. new end
+///     cvar.on_change("r_fov", "OnFOVChanged")
+/// "#, "init.lua");
+/// let handle = system.enqueue_script("cvar.set('r_fov', 90)", None)?;
+/// handle.wait();
+/// system.update(); // applies the worker's write
+/// system.update(); // calls the handler for the change
+/// assert_eq!(system.execute("return fov_log", "check").to_string(), "r_fov: 75.0 -> 90.0");
+/// # Ok::<(), zephyr_runtime::Error>(())
+/// ```
+///
+/// # Order of effects
+///
+/// Worker scripts' writes and results are applied in the order the scripts
+/// were *enqueued*, whatever order they finish in: a script's effects wait in
+/// `update()` until every earlier script has finished. Within one script,
+/// writes apply in call order.
+///
+/// # Thread safety
+///
+/// The system belongs to the main thread: `update`, `execute` and the main
+/// state are for it alone. `enqueue` hands work to the workers.
+pub struct ScriptingSystem {
+    host: Arc<Host>,
+    main: ScriptState,
+    pool: StatePool,
+    queue: ActionQueue,
+    runner: Option<ScriptRunner>,
+    jobs: BTreeMap<JobId, PendingJob>,
+    next_job: JobId,
+}
+
+impl fmt::Debug for ScriptingSystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScriptingSystem")
+            .field("pool", &self.pool)
+            .field("queue", &self.queue)
+            .field("runner", &self.runner)
+            .field("waiting_jobs", &self.jobs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScriptingSystem {
+    /// Builds the system with a fresh cvar registry.
+    pub fn new(config: ScriptingConfig) -> Result<Self> {
+        Self::with_cvars(config, Arc::new(CVarRegistry::new()))
+    }
+
+    /// Builds the system around an existing cvar registry.
+    pub fn with_cvars(config: ScriptingConfig, cvars: Arc<CVarRegistry>) -> Result<Self> {
+        let console = Arc::new(Console::with_history(cvars.clone(), config.console_history));
+        let mut host = Host::new(cvars, console);
+        if let Some(print) = config.print.clone() {
+            host.print = print;
+        }
+        let host = Arc::new(host);
+        let install = |lua: &mlua::Lua, table: &mlua::Table| api::install(lua, table, &host);
+
+        let pool = StatePool::new(config.workers.max(1), |_| {
+            ScriptState::new(&config.state, install)
+        })?;
+        let main = ScriptState::new_persistent(&config.state, install)?;
+        if let Some(env) = main.persistent_env() {
+            main.lua().set_app_data(MainEnv(env.clone()));
+        }
+        let queue = ActionQueue::new(config.queue_capacity);
+        let runner = ScriptRunner::new(
+            RunnerConfig {
+                workers: config.workers,
+            },
+            pool.clone(),
+            queue.clone(),
+        )?;
+        register_script_commands(&host.console, runner.shared(), &config.state)?;
+        Ok(ScriptingSystem {
+            host,
+            main,
+            pool,
+            queue,
+            runner: Some(runner),
+            jobs: BTreeMap::new(),
+            next_job: JobId(0),
+        })
+    }
+
+    /// The cvar registry.
+    pub fn cvars(&self) -> &Arc<CVarRegistry> {
+        &self.host.cvars
+    }
+
+    /// The console.
+    pub fn console(&self) -> &Arc<Console> {
+        &self.host.console
+    }
+
+    /// The action queue.
+    pub fn queue(&self) -> &ActionQueue {
+        &self.queue
+    }
+
+    /// The pool of worker states.
+    pub fn pool(&self) -> &StatePool {
+        &self.pool
+    }
+
+    /// The runner.
+    pub fn runner(&self) -> &ScriptRunner {
+        match &self.runner {
+            Some(r) => r,
+            None => unreachable!("the runner lives until the system is dropped"),
+        }
+    }
+
+    /// The main thread's persistent Lua state.
+    pub fn main_state(&self) -> &ScriptState {
+        &self.main
+    }
+
+    /// Enqueues a script on the workers (see [`ScriptRunner::enqueue_script`]).
+    pub fn enqueue_script(
+        &self,
+        script: &str,
+        on_complete: Option<crate::runner::Callback>,
+    ) -> Result<ScriptHandle> {
+        self.runner().enqueue_script(script, on_complete)
+    }
+
+    /// Enqueues a [`Job`] on the workers.
+    pub fn enqueue(&self, job: Job) -> Result<ScriptHandle> {
+        self.runner().enqueue(job)
+    }
+
+    /// Runs a script now on the main state (the reference's synchronous
+    /// main-thread execution). Its writes apply at once; the globals it
+    /// defines stay for later scripts and handlers.
+    pub fn execute(&self, source: &str, chunk_name: &str) -> Outcome {
+        match self.main.execute(source, chunk_name) {
+            Ok(values) => Outcome::Returned(values),
+            Err(error) => Outcome::Failed(error),
+        }
+    }
+
+    /// Calls a main-state handler (a global function, or a function
+    /// registered with `cvar.on_change`) with string arguments.
+    pub fn call_handler(&self, name: &str, args: &[&str]) -> Result<Vec<ScriptValue>> {
+        crate::exec::try_call_named_handler(&self.main, name, args)
+    }
+
+    /// Worker jobs whose effects are waiting for an earlier job to finish.
+    pub fn waiting_jobs(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Processes one frame's worth of scripting work, on the main thread:
+    ///
+    /// 1. every pending CVar change that has a Lua handler becomes a `CVarLua`
+    ///    action, and the handler is called as `handler(name, old, new)` in the
+    ///    main state. (These actions go straight to the dispatcher rather than
+    ///    through the bounded queue: the main thread is the queue's only
+    ///    consumer, so pushing into it could block on itself.)
+    /// 2. the actions queued when the update starts are drained (later ones
+    ///    wait for the next update, so busy workers cannot stall a frame);
+    /// 3. worker scripts' recorded writes and results are applied in enqueue
+    ///    order, and scripts that must run on the main thread are run.
+    ///
+    /// Changes made during an update (by handlers or applied writes) are
+    /// handled at the next update, so a handler that sets its own cvar cannot
+    /// livelock a frame.
+    pub fn update(&mut self) -> UpdateReport {
+        let mut report = UpdateReport::default();
+        for change in self.host.cvars.take_pending_changes() {
+            if let Some(handler) = change.on_change_lua {
+                self.dispatch(
+                    Action::CVarLua {
+                        handler,
+                        name: change.name,
+                        old: change.old,
+                        new: change.new,
+                    },
+                    &mut report,
+                );
+            }
+        }
+        for _ in 0..self.queue.len() {
+            match self.queue.try_pop() {
+                Some(action) => self.dispatch(action, &mut report),
+                None => break,
+            }
+        }
+        self.apply_finished_jobs(&mut report);
+        report
+    }
+
+    fn dispatch(&mut self, action: Action, report: &mut UpdateReport) {
+        match action {
+            Action::CVarLua {
+                handler,
+                name,
+                old,
+                new,
+            } => self.call_cvar_handler(&handler, &name, &old, &new, report),
+            Action::Commands { job, commands } => {
+                self.pending(job).commands.extend(commands);
+            }
+            Action::ScriptResult { job, outcome } => {
+                self.pending(job).end = Some(JobEnd::Finished(outcome));
+            }
+            Action::RunOnMain(moved) => {
+                let job = moved.job;
+                self.pending(job).end = Some(JobEnd::RunOnMain(moved));
+            }
+        }
+    }
+
+    fn pending(&mut self, job: JobId) -> &mut PendingJob {
+        self.jobs.entry(job).or_default()
+    }
+
+    fn apply_finished_jobs(&mut self, report: &mut UpdateReport) {
+        // Jobs older than the next expected one (pushed by hand, not by the
+        // runner) have nothing to wait for.
+        while let Some(entry) = self.jobs.first_entry() {
+            let job = *entry.key();
+            if job > self.next_job || entry.get().end.is_none() {
+                break;
+            }
+            let pending = entry.remove();
+            if job == self.next_job {
+                self.next_job = JobId(job.0 + 1);
+            }
+            for command in pending.commands {
+                self.apply(command, report);
+            }
+            match pending.end {
+                Some(JobEnd::Finished(outcome)) => log_outcome(job, &outcome, report),
+                Some(JobEnd::RunOnMain(moved)) => self.run_moved(moved, report),
+                None => {}
+            }
+        }
+    }
+
+    fn run_moved(&mut self, mut moved: MainThreadJob, report: &mut UpdateReport) {
+        report.scripts_moved_to_main += 1;
+        tracing::debug!(target: "zephyr::script", job = %moved.job, reason = moved.reason, "running on the main thread");
+        let outcome = self.execute(&moved.source, &moved.chunk_name);
+        let outcome = moved.completion.run_callback(outcome, &moved.chunk_name);
+        log_outcome(moved.job, &outcome, report);
+        moved.completion.fulfil(outcome);
+    }
+
+    fn apply(&mut self, command: Command, report: &mut UpdateReport) {
+        report.commands_applied += 1;
+        let result = match command {
+            Command::Print(line) => {
+                (self.host.print)(&line);
+                Ok(())
+            }
+            Command::SetCVar { name, value } => {
+                self.host.cvars.set_from_string(&name, &value).map(drop)
+            }
+            Command::RegisterCVar(def) => self.host.cvars.register(def),
+            Command::ConsoleExecute(line) => self.host.console.execute(&line),
+        };
+        if let Err(error) = result {
+            tracing::error!(target: "zephyr::script", "worker write refused: {error}");
+            report.errors.push(error.to_string());
+        }
+    }
+
+    fn call_cvar_handler(
+        &self,
+        handler: &str,
+        name: &str,
+        old: &str,
+        new: &str,
+        report: &mut UpdateReport,
+    ) {
+        let function: Function = match resolve_handler(self.main.lua(), handler) {
+            Ok(f) => f,
+            Err(reason) => {
+                let message = format!(
+                    "cvar '{name}' changed but its handler '{handler}' cannot be called: {reason}"
+                );
+                tracing::error!(target: "zephyr::script", "{message}");
+                report.errors.push(message);
+                return;
+            }
+        };
+        report.handlers_called += 1;
+        if let Err(error) = self
+            .main
+            .call_function(&function, (name, old, new), handler)
+        {
+            tracing::error!(target: "zephyr::script", cvar = name, handler, "{error}");
+            report.errors.push(error.message);
+        }
+    }
+}
+
+fn log_outcome(job: JobId, outcome: &Outcome, report: &mut UpdateReport) {
+    report.scripts_finished += 1;
+    match outcome {
+        Outcome::Failed(error) => {
+            tracing::error!(target: "zephyr::script", %job, "{}", outcome);
+            report.errors.push(error.message.clone());
+        }
+        _ => tracing::debug!(target: "zephyr::script", %job, "{}", outcome),
+    }
+}
+
+impl Drop for ScriptingSystem {
+    fn drop(&mut self) {
+        // Stop the workers first (queued scripts are cancelled), then cancel
+        // the scripts that were waiting to move to the main thread, so every
+        // job still reaches its callback and handle.
+        if let Some(runner) = self.runner.take() {
+            runner.shutdown(crate::runner::Shutdown::Cancel);
+        }
+        while let Some(action) = self.queue.try_pop() {
+            if let Action::RunOnMain(moved) = action {
+                moved.cancel();
+            }
+        }
+        for (_, pending) in std::mem::take(&mut self.jobs) {
+            if let Some(JobEnd::RunOnMain(moved)) = pending.end {
+                moved.cancel();
+            }
+        }
+    }
+}
+
+/// The console commands that need the runtime: `lua <code>` and `exec <file>`.
+fn register_script_commands(
+    console: &Console,
+    runner: &Arc<RunnerShared>,
+    state: &StateConfig,
+) -> Result<()> {
+    let weak: Weak<RunnerShared> = Arc::downgrade(runner);
+    let enqueue = move |job: Job| -> zephyr_cvar::Result<()> {
+        let runner = weak
+            .upgrade()
+            .ok_or_else(|| command_error("lua", "the script runner has shut down"))?;
+        runner
+            .enqueue(job)
+            .map(drop)
+            .map_err(|e| command_error("lua", &e.to_string()))
+    };
+    let enqueue = Arc::new(enqueue);
+
+    let lua_enqueue = enqueue.clone();
+    console.register_rest_of_line_command(
+        "lua",
+        "lua <code>: runs Lua code on a worker thread",
+        move |_, args| match args {
+            [code] => lua_enqueue(Job::new(code.clone()).chunk_name("console")),
+            _ => Err(zephyr_cvar::Error::Usage {
+                command: "lua".into(),
+                usage: "lua <code>".into(),
+            }),
+        },
+    )?;
+
+    let files = ScriptFiles {
+        roots: state.script_roots.clone(),
+        trusted: state.profile == Profile::Trusted,
+    };
+    console.register_command(
+        "exec",
+        "exec <file>: runs a .lua script on a worker, or a file of console commands",
+        move |console, args| {
+            let [path] = args else {
+                return Err(zephyr_cvar::Error::Usage {
+                    command: "exec".into(),
+                    usage: "exec <file>".into(),
+                });
+            };
+            let (source, name) = files.read(path).map_err(|e| command_error("exec", &e))?;
+            if path.ends_with(".lua") {
+                enqueue(Job::new(source).chunk_name(name))
+            } else {
+                console.execute_script_text(&source, &name)
+            }
+        },
+    )?;
+    Ok(())
+}
+
+fn command_error(command: &str, message: &str) -> zephyr_cvar::Error {
+    zephyr_cvar::Error::Command {
+        command: command.to_owned(),
+        message: message.to_owned(),
+    }
+}
