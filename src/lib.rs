@@ -1,7 +1,19 @@
 //! Zephyr: Lua scripting for game engines.
 //!
-//! This facade re-exports the workspace's crates so an engine needs one
-//! dependency. See the README for the architecture.
+//! This facade re-exports the workspace's crates so that an engine needs one
+//! dependency:
+//!
+//! * [`cvar`]: console variables, console commands, config files (no Lua);
+//! * [`runtime`]: Lua states, the state pool, the action queue, the script
+//!   runner and the per-frame `ScriptingSystem`.
+//!
+//! See the README for the architecture and the examples.
 #![forbid(unsafe_code)]
 
 pub use zephyr_cvar as cvar;
+pub use zephyr_runtime as runtime;
+
+/// The README's code, compiled and run as a doctest so it cannot drift.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

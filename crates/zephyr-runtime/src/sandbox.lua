@@ -68,7 +68,13 @@ base.xpcall = function(f, handler, ...)
   if type(handler) ~= "function" then
     error("bad argument #2 to 'xpcall' (function expected, got " .. type(handler) .. ")", 2)
   end
-  return rethrow(raw_xpcall(f, function(e) return handler(error_text(e)) end, ...))
+  -- A budget error is raised from the instruction hook, and Lua runs the
+  -- message handler before it re-enables hooks: a looping handler would never
+  -- be stopped. So a halted execution skips the script's handler.
+  return rethrow(raw_xpcall(f, function(e)
+    if halted() then return e end
+    return handler(error_text(e))
+  end, ...))
 end
 
 base.rawset = function(t, k, v)

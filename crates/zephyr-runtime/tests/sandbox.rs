@@ -1,0 +1,315 @@
+//! The sandbox: what safe scripts can and cannot reach, clean states,
+//! instruction budgets and memory limits.
+
+use std::path::PathBuf;
+
+use zephyr_runtime::{Profile, ScriptErrorKind, ScriptState, StateConfig};
+
+fn state_with(config: StateConfig) -> ScriptState {
+    ScriptState::new(&config, |_, _| Ok(())).expect("state")
+}
+
+fn safe() -> ScriptState {
+    state_with(StateConfig::default())
+}
+
+fn trusted() -> ScriptState {
+    state_with(StateConfig {
+        profile: Profile::Trusted,
+        ..StateConfig::default()
+    })
+}
+
+fn eval(state: &ScriptState, source: &str) -> String {
+    match state.execute(source, "test") {
+        Ok(values) => values
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        Err(e) => format!("ERROR: {e}"),
+    }
+}
+
+/// Every function the safe profile removes, as an expression.
+const FORBIDDEN: &[&str] = &[
+    "io",
+    "io and io.open",
+    "os.execute",
+    "os.exit",
+    "os.getenv",
+    "os.remove",
+    "os.rename",
+    "os.tmpname",
+    "string.dump",
+    "package",
+    "package and package.loadlib",
+];
+
+#[test]
+fn forbidden_functions_are_missing_in_safe_and_present_in_trusted() {
+    let (safe, trusted) = (safe(), trusted());
+    for expr in FORBIDDEN {
+        let source = format!("return ({expr}) ~= nil");
+        assert_eq!(eval(&safe, &source), "false", "safe profile exposes {expr}");
+        assert_eq!(
+            eval(&trusted, &source),
+            "true",
+            "trusted profile lacks {expr}"
+        );
+    }
+    // `debug` needs mlua's unsafe constructor, which this project forbids:
+    // it is absent from both profiles (see `Profile::Trusted`).
+    assert_eq!(eval(&safe, "return debug"), "nil");
+    assert_eq!(eval(&trusted, "return debug"), "nil");
+}
+
+#[test]
+fn safe_os_keeps_clock_time_date_difftime() {
+    let s = safe();
+    assert_eq!(
+        eval(
+            &s,
+            "return type(os.clock()), type(os.time()), type(os.date('%Y')), os.difftime(5, 3)"
+        ),
+        "number,number,string,2.0"
+    );
+}
+
+#[test]
+fn binary_chunks_are_refused_in_safe_and_accepted_in_trusted() {
+    let s = safe();
+    let out = eval(&s, "return load(string.char(27) .. 'Lua')");
+    assert!(out.contains("attempt to load a binary chunk"), "{out}");
+    assert!(
+        eval(&s, "return ('').dump").starts_with("nil"),
+        "dump removed from the string metatable too"
+    );
+    let t = trusted();
+    assert_eq!(
+        eval(
+            &t,
+            "local f = load(string.dump(function() return 42 end)); return f()"
+        ),
+        "42"
+    );
+}
+
+#[test]
+fn globals_do_not_leak_between_executions() {
+    let s = safe();
+    assert_eq!(
+        eval(
+            &s,
+            "leaked = 1; function f() end; load('also = 2')(); _G.third = 3; return leaked, also, third"
+        ),
+        "1,2,3"
+    );
+    assert_eq!(eval(&s, "return leaked, also, third, f"), "nil,nil,nil,nil");
+}
+
+#[test]
+fn shared_tables_are_read_only_and_survive_attempts() {
+    let s = safe();
+    let attempts = [
+        ("string.upper = nil", "read-only field 'upper'"),
+        ("rawset(string, 'upper', nil)", "rawset: table is read-only"),
+        ("setmetatable(math, {})", "protected metatable"),
+        ("table.insert(os, 1)", "read-only"),
+        (
+            "getmetatable('').__index = {}",
+            "attempt to index a string value",
+        ),
+        ("print = nil; return print", ""),
+    ];
+    for (source, expected) in attempts {
+        let out = eval(&s, source);
+        assert!(out.contains(expected), "{source}: {out}");
+    }
+    assert_eq!(
+        eval(
+            &s,
+            "return string.upper('ok'), type(print), #string.rep('a', 3)"
+        ),
+        "OK,function,3"
+    );
+    // pairs and ipairs see through the read-only proxies.
+    assert_eq!(
+        eval(
+            &s,
+            "local n = 0 for k in pairs(math) do n = n + 1 end return n > 20"
+        ),
+        "true"
+    );
+}
+
+#[test]
+fn finalizers_and_gc_control_are_refused_in_safe() {
+    let s = safe();
+    assert!(eval(&s, "setmetatable({}, {__gc = function() end})").contains("__gc"));
+    assert!(eval(&s, "collectgarbage('stop')").contains("not allowed"));
+    assert_eq!(eval(&s, "return type(collectgarbage('count'))"), "number");
+    assert_eq!(eval(&s, "return collectgarbage('isrunning')"), "true");
+}
+
+fn budgeted(budget: u64) -> ScriptState {
+    state_with(StateConfig {
+        instruction_budget: budget,
+        ..StateConfig::default()
+    })
+}
+
+#[test]
+fn runaway_code_stops_at_the_budget_and_the_state_is_reusable() {
+    let s = budgeted(200_000);
+    let runaways = [
+        "while true do end",
+        "while true do pcall(function() while true do end end) end",
+        "while true do xpcall(function() while true do end end, function() while true do end end) end",
+        "while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
+        "local function f() return f() end f()",
+        "local co = coroutine.wrap(function() while true do end end) co()",
+    ];
+    for source in runaways {
+        let err = s.execute(source, "runaway").unwrap_err();
+        assert_eq!(err.kind, ScriptErrorKind::BudgetExceeded, "{source}: {err}");
+        assert!(
+            err.message
+                .contains("instruction budget of 200000 exceeded"),
+            "{err}"
+        );
+        assert_eq!(
+            eval(&s, "return 1 + 1"),
+            "2",
+            "state unusable after {source}"
+        );
+    }
+}
+
+#[test]
+fn the_budget_is_per_execution_and_zero_turns_it_off() {
+    let loop_100k = "local n = 0 for i = 1, 100000 do n = n + i end return n";
+    let small = budgeted(50_000);
+    assert!(eval(&small, loop_100k).contains("instruction budget"));
+    let off = budgeted(0);
+    assert_eq!(eval(&off, loop_100k), "5000050000");
+    // Many small executions never add up to one big one.
+    let s = budgeted(50_000);
+    for _ in 0..20 {
+        assert_eq!(
+            eval(&s, "local n = 0 for i = 1, 1000 do n = n + 1 end return n"),
+            "1000"
+        );
+    }
+}
+
+#[test]
+fn a_memory_bomb_stops_with_out_of_memory_and_the_state_recovers() {
+    let s = state_with(StateConfig {
+        memory_limit: 8 * 1024 * 1024,
+        ..StateConfig::default()
+    });
+    let bombs = [
+        "local t = {} for i = 1, 1e8 do t[i] = i end",
+        "local s = 'x' while true do s = s .. s end",
+        "return string.rep('x', 1e9)",
+    ];
+    for source in bombs {
+        let err = s.execute(source, "bomb").unwrap_err();
+        assert_eq!(err.kind, ScriptErrorKind::OutOfMemory, "{source}: {err}");
+        assert_eq!(eval(&s, "return #string.rep('y', 1000)"), "1000");
+    }
+}
+
+#[test]
+fn file_loading_is_confined_to_the_script_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lib")).unwrap();
+    std::fs::write(
+        dir.path().join("lib/util.lua"),
+        "return { double = function(x) return 2 * x end }",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("data.lua"), "return 7").unwrap();
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(outside.path(), "return 'secret'").unwrap();
+
+    let s = state_with(StateConfig {
+        script_roots: vec![PathBuf::from(dir.path())],
+        ..StateConfig::default()
+    });
+    assert_eq!(eval(&s, "return require('lib.util').double(21)"), "42");
+    assert_eq!(
+        eval(&s, "return require('lib.util') == require('lib.util')"),
+        "true"
+    );
+    assert_eq!(eval(&s, "return dofile('data.lua')"), "7");
+    assert_eq!(eval(&s, "return loadfile('data.lua')()"), "7");
+
+    let escape = format!("return dofile({:?})", outside.path().to_string_lossy());
+    assert!(eval(&s, &escape).contains("outside the script roots"));
+    assert!(eval(&s, "return dofile('../x.lua')").contains("outside the script roots"));
+    assert!(eval(&s, "return require('nope')").contains("module 'nope' not found"));
+    assert!(eval(&s, "return loadfile('missing.lua')").starts_with("nil,"));
+
+    let no_roots = state_with(StateConfig {
+        script_roots: vec![],
+        ..StateConfig::default()
+    });
+    assert!(eval(&no_roots, "return dofile('data.lua')").contains("no script roots"));
+
+    // The trusted profile reads any path.
+    let t = trusted();
+    assert_eq!(eval(&t, &escape), "secret");
+}
+
+#[test]
+fn errors_carry_chunk_line_and_traceback() {
+    let s = safe();
+    let err = s
+        .execute("local a = 1\nlocal b = nil\nreturn b.field", "player.lua")
+        .unwrap_err();
+    assert_eq!(err.kind, ScriptErrorKind::Runtime);
+    assert_eq!(err.chunk, "player.lua");
+    assert_eq!(err.line, Some(3));
+    assert!(
+        err.message
+            .starts_with("player.lua:3: attempt to index a nil value"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.traceback
+            .as_deref()
+            .unwrap_or("")
+            .contains("stack traceback")
+    );
+
+    let syntax = s.execute("x = = 1", "broken.lua").unwrap_err();
+    assert_eq!(syntax.kind, ScriptErrorKind::Syntax);
+    assert_eq!(syntax.line, Some(1));
+    assert!(
+        syntax.message.starts_with("broken.lua:1:"),
+        "{}",
+        syntax.message
+    );
+}
+
+#[test]
+fn caught_engine_errors_are_plain_strings() {
+    let s = safe();
+    assert_eq!(
+        eval(
+            &s,
+            "local ok, err = pcall(error, 'plain') return ok, type(err), err"
+        ),
+        "false,string,plain"
+    );
+    assert_eq!(
+        eval(
+            &s,
+            "local ok, err = pcall(function() local t = nil; return t.x end) return type(err)"
+        ),
+        "string"
+    );
+}
