@@ -95,3 +95,43 @@ fn find_handler(state: &ScriptState, name: &str) -> Result<Function> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::StateConfig;
+
+    #[test]
+    fn named_handlers_resolve_in_persistent_states_only() {
+        let persistent =
+            ScriptState::new_persistent(&StateConfig::default(), |_, _| Ok(())).unwrap();
+        persistent
+            .execute("function Join(a, b) return a .. '+' .. b end", "defs")
+            .unwrap();
+        let values = try_call_named_handler(&persistent, "Join", &["x", ""]).unwrap();
+        assert_eq!(values[0].to_string(), "x+");
+        // The logging variant returns normally on a missing handler.
+        call_named_handler(&persistent, "Missing", &[]);
+        assert!(matches!(
+            try_call_named_handler(&persistent, "Missing", &[]),
+            Err(Error::HandlerNotFound { .. })
+        ));
+
+        let isolated = ScriptState::new(&StateConfig::default(), |_, _| Ok(())).unwrap();
+        isolated.execute("function Join() end", "defs").unwrap();
+        let err = try_call_named_handler(&isolated, "Join", &[]).unwrap_err();
+        assert!(err.to_string().contains("isolated"), "{err}");
+    }
+
+    #[test]
+    fn handler_errors_come_back_typed() {
+        let state = ScriptState::new_persistent(&StateConfig::default(), |_, _| Ok(())).unwrap();
+        state
+            .execute("function Fail() error('nope') end", "defs")
+            .unwrap();
+        match try_call_named_handler(&state, "Fail", &[]) {
+            Err(Error::LuaRuntimeError(e)) => assert!(e.message.contains("nope"), "{e}"),
+            other => panic!("expected a runtime error, got {other:?}"),
+        }
+    }
+}

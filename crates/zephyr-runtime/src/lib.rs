@@ -47,3 +47,13 @@ pub use state::{
 };
 pub use system::{ScriptingConfig, ScriptingSystem, UpdateReport};
 pub use zephyr_cvar as cvar;
+
+#[cfg(test)]
+mod thread_safety {
+    use super::*;
+    static_assertions::assert_impl_all!(ScriptState: Send);
+    static_assertions::assert_impl_all!(ScriptRunner: Send, Sync);
+    static_assertions::assert_impl_all!(ScriptHandle: Send);
+    static_assertions::assert_impl_all!(Action: Send);
+    static_assertions::assert_impl_all!(ScriptingSystem: Send);
+}

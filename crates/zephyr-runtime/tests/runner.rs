@@ -343,3 +343,25 @@ fn zero_workers_is_refused() {
         .is_err()
     );
 }
+
+#[test]
+fn a_global_set_by_one_job_is_invisible_to_the_next_on_the_same_state() {
+    let fx = fixture(1);
+    let runner = ScriptRunner::new(
+        RunnerConfig { workers: 1 },
+        fx.pool.clone(),
+        ActionQueue::new(8),
+    )
+    .unwrap();
+    let first = runner
+        .enqueue_script(
+            "secret = 'leaked'; function helper() end; return secret",
+            None,
+        )
+        .unwrap();
+    assert_eq!(first.wait().to_string(), "leaked");
+    let second = runner
+        .enqueue_script("return secret, helper, rawget(_G, 'secret')", None)
+        .unwrap();
+    assert_eq!(second.wait().to_string(), "nil\tnil\tnil");
+}
