@@ -1,0 +1,161 @@
+//! Typed world writes. The game API turns every write into one of these;
+//! the main thread applies it at once, a worker records it (and applies it to
+//! its own view, so its later reads see it) for `update()` to apply.
+
+use glam::DVec3;
+
+use crate::access::WorldWrite;
+use crate::components::{DataValue, ParticleEmitter, PointLight, RigidBody, Transform};
+use crate::error::{Result, finite, non_negative};
+use crate::id::EntityId;
+
+/// One write to the world.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+#[allow(missing_docs)] // each variant is the API function of the same name
+pub enum WorldCommand {
+    /// Makes a reserved id a live entity (`zephyr.entity.create`).
+    Spawn(EntityId),
+    Despawn(EntityId),
+    SetName(EntityId, Option<String>),
+    SetPosition(EntityId, DVec3),
+    /// Pitch, yaw, roll in radians.
+    SetRotation(EntityId, DVec3),
+    SetScale(EntityId, DVec3),
+    SetTransform(EntityId, Transform),
+    Translate(EntityId, DVec3),
+    /// Pitch, yaw, roll deltas in radians.
+    Rotate(EntityId, DVec3),
+    LookAt {
+        entity: EntityId,
+        target: DVec3,
+        preserve_roll: bool,
+    },
+    SetLightColor(EntityId, DVec3),
+    SetLightIntensity(EntityId, f64),
+    SetLightRange(EntityId, f64),
+    InsertLight(EntityId, PointLight),
+    SetParticleRate(EntityId, f64),
+    SetParticleColor(EntityId, DVec3),
+    SetParticleActive(EntityId, bool),
+    InsertEmitter(EntityId, ParticleEmitter),
+    SetVelocity(EntityId, DVec3),
+    AddForce(EntityId, DVec3),
+    AddImpulse(EntityId, DVec3),
+    InsertBody(EntityId, RigidBody),
+    SetData(EntityId, String, DataValue),
+}
+
+impl WorldCommand {
+    /// Applies the command. Everything it stores is validated here, so a
+    /// world only ever holds finite values.
+    pub fn apply(self, world: &mut (impl WorldWrite + ?Sized)) -> Result<()> {
+        use WorldCommand::*;
+        match self {
+            Spawn(e) => world.spawn(e),
+            Despawn(e) => world.despawn(e),
+            SetName(e, name) => world.set_name(e, name),
+            SetPosition(e, p) => {
+                finite("position", &p.to_array())?;
+                world.transform_mut(e)?.position = p;
+                Ok(())
+            }
+            SetRotation(e, euler) => {
+                let rotation = Transform::rotation_from_euler(euler.x, euler.y, euler.z)?;
+                world.transform_mut(e)?.rotation = rotation;
+                Ok(())
+            }
+            SetScale(e, s) => {
+                finite("scale", &s.to_array())?;
+                world.transform_mut(e)?.scale = s;
+                Ok(())
+            }
+            SetTransform(e, t) => {
+                finite("position", &t.position.to_array())?;
+                finite("scale", &t.scale.to_array())?;
+                finite("rotation", &t.rotation.to_array())?;
+                if !(t.rotation.length() > 1e-9) {
+                    return Err(crate::Error::InvalidValue {
+                        what: "rotation".into(),
+                        reason: "must be a non-zero quaternion".into(),
+                    });
+                }
+                let rotation = t.rotation.normalize();
+                *world.transform_mut(e)? = Transform { rotation, ..t };
+                Ok(())
+            }
+            Translate(e, d) => {
+                finite("translation", &d.to_array())?;
+                let t = world.transform_mut(e)?;
+                let position = t.position + d;
+                finite("position", &position.to_array())?;
+                t.position = position;
+                Ok(())
+            }
+            Rotate(e, d) => world.transform_mut(e)?.rotate_euler(d.x, d.y, d.z),
+            LookAt {
+                entity,
+                target,
+                preserve_roll,
+            } => world.transform_mut(entity)?.look_at(target, preserve_roll),
+            SetLightColor(e, c) => {
+                non_negative("light color", &c.to_array())?;
+                world.light_mut(e)?.color = c;
+                Ok(())
+            }
+            SetLightIntensity(e, v) => {
+                non_negative("light intensity", &[v])?;
+                world.light_mut(e)?.intensity = v;
+                Ok(())
+            }
+            SetLightRange(e, v) => {
+                non_negative("light range", &[v])?;
+                world.light_mut(e)?.range = v;
+                Ok(())
+            }
+            InsertLight(e, light) => {
+                light.validate()?;
+                world.insert_light(e, light)
+            }
+            SetParticleRate(e, v) => {
+                non_negative("particle rate", &[v])?;
+                world.emitter_mut(e)?.rate = v;
+                Ok(())
+            }
+            SetParticleColor(e, c) => {
+                non_negative("particle color", &c.to_array())?;
+                world.emitter_mut(e)?.color = c;
+                Ok(())
+            }
+            SetParticleActive(e, active) => {
+                world.emitter_mut(e)?.active = active;
+                Ok(())
+            }
+            InsertEmitter(e, emitter) => {
+                emitter.validate()?;
+                world.insert_emitter(e, emitter)
+            }
+            SetVelocity(e, v) => {
+                finite("velocity", &v.to_array())?;
+                world.body_mut(e)?.velocity = v;
+                Ok(())
+            }
+            AddForce(e, f) => {
+                finite("force", &f.to_array())?;
+                world.body_mut(e)?.force += f;
+                Ok(())
+            }
+            AddImpulse(e, i) => {
+                finite("impulse", &i.to_array())?;
+                let body = world.body_mut(e)?;
+                body.velocity += i / body.mass;
+                Ok(())
+            }
+            InsertBody(e, body) => {
+                body.validate()?;
+                world.insert_body(e, body)
+            }
+            SetData(e, component, value) => world.set_data(e, &component, value),
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The default engine world behind Zephyr's game API. No Lua: an engine can
+//! drive it from Rust, and `zephyr-runtime` exposes it to scripts.
+//!
+//! | module       | its one job                                                            |
+//! |--------------|------------------------------------------------------------------------|
+//! | `id`         | [`EntityId`]: generation-checked ids as scripts see them                |
+//! | `components` | [`Transform`] and its conventions, lights, emitters, bodies, data      |
+//! | `input`      | [`Key`] names and the [`Input`] state                                  |
+//! | `access`     | [`WorldRead`] / [`WorldWrite`]: the API's semantics are written once    |
+//! | `command`    | [`WorldCommand`]: every write, typed                                    |
+//! | `world`      | [`World`]: hecs entities, input, time, scene, physics step             |
+//! | `snapshot`   | [`Snapshot`] and [`WorkerWorld`]: what worker-thread scripts read      |
+//!
+//! Conventions (tested by property tests): right-handed, +Y up, +X right,
+//! forward is -Z; Euler angles in radians applied yaw (Y), then pitch (X),
+//! then roll (Z).
+#![forbid(unsafe_code)]
+
+mod access;
+mod command;
+mod components;
+mod error;
+mod id;
+mod input;
+mod snapshot;
+mod world;
+
+pub use access::{Time, WorldRead, WorldWrite};
+pub use command::WorldCommand;
+pub use components::{
+    DataKey, DataValue, Name, ParticleEmitter, PointLight, RigidBody, ScriptData, Transform,
+};
+pub use error::{Error, Result};
+pub use id::EntityId;
+pub use input::{Input, Key, MOUSE_BUTTONS};
+pub use snapshot::{EntityRecord, SharedWorld, Snapshot, WorkerWorld};
+pub use world::World;
+
+pub use glam;

@@ -1,0 +1,501 @@
+//! The live world: a hecs ECS plus input, time and scene, with the physics
+//! step.
+
+use std::collections::BTreeMap;
+
+use glam::DVec3;
+
+use crate::access::{Time, WorldRead, WorldWrite};
+use crate::components::{
+    DataValue, Name, ParticleEmitter, PointLight, RigidBody, ScriptData, Transform,
+};
+use crate::error::{Error, Result};
+use crate::id::EntityId;
+use crate::input::Input;
+use crate::snapshot::{EntityRecord, Snapshot};
+
+/// When an entity was created, in creation order. Gives `find` and world
+/// dumps an order that does not depend on how ids were allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Created(pub(crate) u64);
+
+/// The default engine world behind the game API.
+///
+/// Entities live in a [`hecs::World`]; every entity made through this type
+/// has a [`Transform`] and may have a [`Name`], [`PointLight`],
+/// [`ParticleEmitter`], [`RigidBody`] and [`ScriptData`]. The host sets the
+/// [`Input`] and [`Time`] each frame and calls
+/// [`step_physics`](Self::step_physics).
+///
+/// ```
+/// use zephyr_world::{World, WorldCommand, WorldRead, WorldWrite};
+/// use glam::DVec3;
+///
+/// let mut world = World::new("demo");
+/// let player = world.create();
+/// WorldCommand::Translate(player, DVec3::new(1.0, 0.0, 0.0)).apply(&mut world)?;
+/// assert_eq!(world.transform(player)?.position, DVec3::new(1.0, 0.0, 0.0));
+/// world.despawn(player)?;
+/// assert!(!world.exists(player));
+/// # Ok::<(), zephyr_world::Error>(())
+/// ```
+pub struct World {
+    ecs: hecs::World,
+    input: Input,
+    time: Time,
+    scene: String,
+    next_seq: u64,
+    version: u64,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World")
+            .field("scene", &self.scene)
+            .field("entities", &self.len())
+            .field("time", &self.time)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World::new("untitled")
+    }
+}
+
+impl World {
+    /// An empty world for the scene `scene`.
+    pub fn new(scene: impl Into<String>) -> Self {
+        World {
+            ecs: hecs::World::new(),
+            input: Input::default(),
+            time: Time::default(),
+            scene: scene.into(),
+            next_seq: 0,
+            version: 0,
+        }
+    }
+
+    /// Creates an entity with a default transform.
+    pub fn create(&mut self) -> EntityId {
+        let id = self.reserve();
+        if let Err(e) = self.spawn(id) {
+            unreachable!("a freshly reserved entity can be spawned: {e}");
+        }
+        id
+    }
+
+    /// The ECS, for engine systems that query it directly.
+    pub fn ecs(&self) -> &hecs::World {
+        &self.ecs
+    }
+
+    /// The ECS, mutably. Give and take components freely, but keep every
+    /// entity's [`Transform`], and rename entities with
+    /// [`WorldWrite::set_name`].
+    pub fn ecs_mut(&mut self) -> &mut hecs::World {
+        self.version += 1;
+        &mut self.ecs
+    }
+
+    /// The input state, to update from the platform.
+    pub fn input_mut(&mut self) -> &mut Input {
+        self.version += 1;
+        &mut self.input
+    }
+
+    /// Sets the frame time.
+    pub fn set_time(&mut self, time: Time) {
+        self.version += 1;
+        self.time = time;
+    }
+
+    /// Renames the scene.
+    pub fn set_scene_name(&mut self, name: impl Into<String>) {
+        self.version += 1;
+        self.scene = name.into();
+    }
+
+    /// A number that changes whenever the world may have changed; used to
+    /// reuse snapshots.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// How many entities exist.
+    pub fn len(&self) -> usize {
+        self.ecs.query::<&Created>().iter().count()
+    }
+
+    /// Whether no entity exists.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Integrates every rigid body over `dt` seconds, with gravity
+    /// `gravity_y` (acceleration along +Y, negative pulls down):
+    ///
+    /// 1. `velocity += (force / mass + (0, gravity_y, 0)) * dt`
+    /// 2. `position += velocity * dt` (semi-implicit Euler)
+    /// 3. `force = 0` (forces accumulate during one frame only)
+    ///
+    /// Impulses are not part of the step: `add_impulse` changes velocity by
+    /// `impulse / mass` at once.
+    pub fn step_physics(&mut self, dt: f64, gravity_y: f64) {
+        if !dt.is_finite() || !gravity_y.is_finite() {
+            return;
+        }
+        self.version += 1;
+        let gravity = DVec3::new(0.0, gravity_y, 0.0);
+        for (transform, body) in self.ecs.query_mut::<(&mut Transform, &mut RigidBody)>() {
+            body.velocity += (body.force / body.mass + gravity) * dt;
+            transform.position += body.velocity * dt;
+            body.force = DVec3::ZERO;
+        }
+    }
+
+    /// A copy of everything scripts can read, for worker threads.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut entities = std::collections::HashMap::new();
+        let mut query = self.ecs.query::<(
+            hecs::Entity,
+            &Created,
+            &Transform,
+            Option<&Name>,
+            Option<&PointLight>,
+            Option<&ParticleEmitter>,
+            Option<&RigidBody>,
+            Option<&ScriptData>,
+        )>();
+        for (entity, created, transform, name, light, emitter, body, data) in query.iter() {
+            entities.insert(
+                EntityId::from_entity(entity),
+                EntityRecord {
+                    created: created.0,
+                    name: name.map(|n| n.0.clone()),
+                    transform: *transform,
+                    light: light.copied(),
+                    emitter: emitter.copied(),
+                    body: body.copied(),
+                    data: data.map(|d| d.0.clone()).unwrap_or_default(),
+                },
+            );
+        }
+        Snapshot {
+            entities,
+            input: self.input.clone(),
+            time: self.time,
+            scene: self.scene.clone(),
+            next_created: self.next_seq,
+        }
+    }
+
+    fn entity(&self, id: EntityId) -> Result<hecs::Entity> {
+        id.entity()
+            .filter(|e| self.ecs.satisfies::<&Created>(*e))
+            .ok_or(Error::NoSuchEntity(id))
+    }
+
+    fn component<T: hecs::Component + Copy>(&self, id: EntityId, name: &'static str) -> Result<T> {
+        let entity = self.entity(id)?;
+        self.ecs
+            .get::<&T>(entity)
+            .map(|c| *c)
+            .map_err(|_| Error::MissingComponent {
+                entity: id,
+                component: name,
+            })
+    }
+
+    fn component_mut<T: hecs::Component>(
+        &mut self,
+        id: EntityId,
+        name: &'static str,
+    ) -> Result<&mut T> {
+        let entity = self.entity(id)?;
+        self.version += 1;
+        self.ecs
+            .query_one_mut::<&mut T>(entity)
+            .map_err(|_| Error::MissingComponent {
+                entity: id,
+                component: name,
+            })
+    }
+
+    fn insert_component(&mut self, id: EntityId, component: impl hecs::Component) -> Result<()> {
+        let entity = self.entity(id)?;
+        self.version += 1;
+        self.ecs
+            .insert_one(entity, component)
+            .map_err(|_| Error::NoSuchEntity(id))
+    }
+}
+
+impl WorldRead for World {
+    fn exists(&self, entity: EntityId) -> bool {
+        self.entity(entity).is_ok()
+    }
+
+    fn name(&self, id: EntityId) -> Result<Option<String>> {
+        let entity = self.entity(id)?;
+        Ok(self.ecs.get::<&Name>(entity).ok().map(|n| n.0.clone()))
+    }
+
+    fn find(&self, name: &str) -> Option<EntityId> {
+        self.ecs
+            .query::<(hecs::Entity, &Created, &Name)>()
+            .iter()
+            .filter(|(_, _, n)| n.0 == name)
+            .min_by_key(|(_, created, _)| **created)
+            .map(|(entity, _, _)| EntityId::from_entity(entity))
+    }
+
+    fn transform(&self, id: EntityId) -> Result<Transform> {
+        self.component(id, "Transform")
+    }
+
+    fn light(&self, id: EntityId) -> Result<PointLight> {
+        self.component(id, "PointLight")
+    }
+
+    fn emitter(&self, id: EntityId) -> Result<ParticleEmitter> {
+        self.component(id, "ParticleEmitter")
+    }
+
+    fn body(&self, id: EntityId) -> Result<RigidBody> {
+        self.component(id, "RigidBody")
+    }
+
+    fn data(&self, id: EntityId, component: &str) -> Result<Option<DataValue>> {
+        let entity = self.entity(id)?;
+        Ok(self
+            .ecs
+            .get::<&ScriptData>(entity)
+            .ok()
+            .and_then(|d| d.0.get(component).cloned()))
+    }
+
+    fn input(&self) -> &Input {
+        &self.input
+    }
+
+    fn time(&self) -> Time {
+        self.time
+    }
+
+    fn scene_name(&self) -> &str {
+        &self.scene
+    }
+}
+
+impl WorldWrite for World {
+    fn reserve(&mut self) -> EntityId {
+        EntityId::from_entity(self.ecs.reserve_entity())
+    }
+
+    fn spawn(&mut self, id: EntityId) -> Result<()> {
+        let entity = id.entity().ok_or(Error::NoSuchEntity(id))?;
+        if self.ecs.satisfies::<&Created>(entity) {
+            return Ok(());
+        }
+        self.version += 1;
+        let created = Created(self.next_seq);
+        self.next_seq += 1;
+        self.ecs
+            .insert(entity, (created, Transform::IDENTITY))
+            .map_err(|_| Error::NoSuchEntity(id))
+    }
+
+    fn despawn(&mut self, id: EntityId) -> Result<()> {
+        let entity = self.entity(id)?;
+        self.version += 1;
+        self.ecs
+            .despawn(entity)
+            .map_err(|_| Error::NoSuchEntity(id))
+    }
+
+    fn set_name(&mut self, id: EntityId, name: Option<String>) -> Result<()> {
+        let entity = self.entity(id)?;
+        self.version += 1;
+        let result = match name {
+            Some(name) => self.ecs.insert_one(entity, Name(name)),
+            None => self.ecs.remove_one::<Name>(entity).map(drop).or(Ok(())),
+        };
+        result.map_err(|_| Error::NoSuchEntity(id))
+    }
+
+    fn transform_mut(&mut self, id: EntityId) -> Result<&mut Transform> {
+        self.component_mut(id, "Transform")
+    }
+
+    fn light_mut(&mut self, id: EntityId) -> Result<&mut PointLight> {
+        self.component_mut(id, "PointLight")
+    }
+
+    fn emitter_mut(&mut self, id: EntityId) -> Result<&mut ParticleEmitter> {
+        self.component_mut(id, "ParticleEmitter")
+    }
+
+    fn body_mut(&mut self, id: EntityId) -> Result<&mut RigidBody> {
+        self.component_mut(id, "RigidBody")
+    }
+
+    fn insert_light(&mut self, id: EntityId, light: PointLight) -> Result<()> {
+        self.insert_component(id, light)
+    }
+
+    fn insert_emitter(&mut self, id: EntityId, emitter: ParticleEmitter) -> Result<()> {
+        self.insert_component(id, emitter)
+    }
+
+    fn insert_body(&mut self, id: EntityId, body: RigidBody) -> Result<()> {
+        self.insert_component(id, body)
+    }
+
+    fn set_data(&mut self, id: EntityId, component: &str, value: DataValue) -> Result<()> {
+        let entity = self.entity(id)?;
+        self.version += 1;
+        if let Ok(data) = self.ecs.query_one_mut::<&mut ScriptData>(entity) {
+            data.0.insert(component.to_owned(), value);
+            return Ok(());
+        }
+        let data = ScriptData(BTreeMap::from([(component.to_owned(), value)]));
+        self.ecs
+            .insert_one(entity, data)
+            .map_err(|_| Error::NoSuchEntity(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WorldCommand;
+
+    static_assertions::assert_impl_all!(World: Send, Sync);
+
+    #[test]
+    fn destroyed_ids_never_alias_new_entities() {
+        let mut world = World::new("t");
+        let a = world.create();
+        world.despawn(a).unwrap();
+        let b = world.create();
+        assert_ne!(a, b);
+        assert!(!world.exists(a));
+        assert!(world.exists(b));
+        assert_eq!(world.transform(a), Err(Error::NoSuchEntity(a)));
+        assert!(!world.exists(EntityId::from_lua(42).unwrap()));
+    }
+
+    #[test]
+    fn find_returns_the_earliest_created_entity_with_the_name() {
+        let mut world = World::new("t");
+        let a = world.create();
+        let b = world.create();
+        world.set_name(b, Some("Enemy".into())).unwrap();
+        world.set_name(a, Some("Enemy".into())).unwrap();
+        assert_eq!(world.find("Enemy"), Some(a));
+        world.set_name(a, None).unwrap();
+        assert_eq!(world.find("Enemy"), Some(b));
+        assert_eq!(world.name(a).unwrap(), None);
+        assert_eq!(world.find("Nobody"), None);
+    }
+
+    #[test]
+    fn missing_components_are_named() {
+        let mut world = World::new("t");
+        let e = world.create();
+        assert_eq!(
+            world.light(e),
+            Err(Error::MissingComponent {
+                entity: e,
+                component: "PointLight"
+            })
+        );
+        let err = WorldCommand::AddForce(e, DVec3::X)
+            .apply(&mut world)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("entity {e} has no RigidBody component")
+        );
+    }
+
+    #[test]
+    fn physics_step_follows_the_documented_rules() {
+        let mut world = World::new("t");
+        let e = world.create();
+        world
+            .insert_body(
+                e,
+                RigidBody {
+                    mass: 2.0,
+                    ..RigidBody::default()
+                },
+            )
+            .unwrap();
+        WorldCommand::AddForce(e, DVec3::new(1.0, 0.0, 0.0))
+            .apply(&mut world)
+            .unwrap();
+        WorldCommand::AddForce(e, DVec3::new(1.0, 0.0, 0.0))
+            .apply(&mut world)
+            .unwrap();
+        WorldCommand::AddImpulse(e, DVec3::new(0.0, 0.0, 4.0))
+            .apply(&mut world)
+            .unwrap();
+        assert_eq!(
+            world.body(e).unwrap().velocity,
+            DVec3::new(0.0, 0.0, 2.0),
+            "impulse / mass, at once"
+        );
+        world.step_physics(0.5, -10.0);
+        let body = world.body(e).unwrap();
+        // a = (2/2, -10, 0); v = (0,0,2) + a*0.5; p = v*0.5
+        assert_eq!(body.velocity, DVec3::new(0.5, -5.0, 2.0));
+        assert_eq!(
+            world.transform(e).unwrap().position,
+            DVec3::new(0.25, -2.5, 1.0)
+        );
+        assert_eq!(body.force, DVec3::ZERO, "forces are cleared after the step");
+        world.step_physics(0.5, -10.0);
+        assert_eq!(world.body(e).unwrap().velocity, DVec3::new(0.5, -10.0, 2.0));
+    }
+
+    #[test]
+    fn setters_refuse_non_finite_values() {
+        let mut world = World::new("t");
+        let e = world.create();
+        for cmd in [
+            WorldCommand::SetPosition(e, DVec3::new(f64::NAN, 0.0, 0.0)),
+            WorldCommand::SetScale(e, DVec3::new(0.0, f64::INFINITY, 0.0)),
+            WorldCommand::Translate(e, DVec3::new(f64::MAX, 0.0, 0.0)),
+            WorldCommand::SetRotation(e, DVec3::new(0.0, f64::NAN, 0.0)),
+        ] {
+            if let WorldCommand::Translate(..) = cmd {
+                WorldCommand::SetPosition(e, DVec3::new(f64::MAX, 0.0, 0.0))
+                    .apply(&mut world)
+                    .unwrap();
+            }
+            assert!(cmd.clone().apply(&mut world).is_err(), "{cmd:?}");
+        }
+        let t = world.transform(e).unwrap();
+        assert!(t.position.is_finite() && t.scale.is_finite() && t.rotation.is_finite());
+    }
+
+    #[test]
+    fn script_data_is_stored_per_component_name() {
+        let mut world = World::new("t");
+        let e = world.create();
+        world.set_data(e, "Health", DataValue::Int(10)).unwrap();
+        world
+            .set_data(e, "Team", DataValue::String("red".into()))
+            .unwrap();
+        assert_eq!(world.data(e, "Health").unwrap(), Some(DataValue::Int(10)));
+        assert_eq!(world.data(e, "Mana").unwrap(), None);
+        let snapshot = world.snapshot();
+        assert_eq!(
+            snapshot.data(e, "Team").unwrap(),
+            Some(DataValue::String("red".into()))
+        );
+    }
+}
