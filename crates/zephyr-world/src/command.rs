@@ -74,7 +74,7 @@ impl WorldCommand {
                 finite("position", &t.position.to_array())?;
                 finite("scale", &t.scale.to_array())?;
                 finite("rotation", &t.rotation.to_array())?;
-                if !(t.rotation.length() > 1e-9) {
+                if t.rotation.length() <= 1e-9 {
                     return Err(crate::Error::InvalidValue {
                         what: "rotation".into(),
                         reason: "must be a non-zero quaternion".into(),

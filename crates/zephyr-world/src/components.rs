@@ -97,7 +97,7 @@ impl Transform {
         finite("look_at target", &target.to_array())?;
         let offset = target - self.position;
         let length = offset.length();
-        if !(length > EPSILON) {
+        if length <= EPSILON {
             return Ok(());
         }
         let dir = offset / length;
