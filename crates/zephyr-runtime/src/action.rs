@@ -4,6 +4,7 @@
 use std::fmt;
 
 use zephyr_cvar::CVarDef;
+use zephyr_world::{EntityId, WorldCommand};
 
 use crate::error::{Error, Result};
 use crate::outcome::Outcome;
@@ -39,6 +40,9 @@ pub enum Command {
     RegisterCVar(CVarDef),
     /// `console.execute(cmd)`, already checked on the worker.
     ConsoleExecute(String),
+    /// A write to the world (entity, transform, light, particles, physics,
+    /// `ecs.addComponent`).
+    World(WorldCommand),
 }
 
 /// A message on the [`ActionQueue`](crate::ActionQueue).
@@ -80,7 +84,7 @@ pub enum Action {
     /// A worker script called a main-thread-only function (`cvar.on_change`,
     /// `console.register`): its recorded writes were dropped and the whole
     /// script is to be re-run on the main thread.
-    RunOnMain(MainThreadJob),
+    RunOnMain(Box<MainThreadJob>),
 }
 
 /// A script moved from a worker to the main thread. Its outcome is delivered
@@ -91,6 +95,9 @@ pub struct MainThreadJob {
     pub(crate) source: String,
     pub(crate) reason: &'static str,
     pub(crate) completion: Completion,
+    /// Entity ids the worker attempt reserved; they are released, since its
+    /// writes are dropped.
+    pub(crate) reserved: Vec<EntityId>,
 }
 
 impl MainThreadJob {

@@ -12,7 +12,7 @@
 //! | `runner`  | [`ScriptRunner`]: worker threads running scripts with leased states      |
 //! | `system`  | [`ScriptingSystem`]: the per-frame main-thread dispatcher                |
 //! | `exec`    | the reference's helpers `execute_lua_buffer` and `call_named_handler`    |
-//! | `api`     | the Lua API scripts see (`print`, `console`, `cvar`)                     |
+//! | `api`     | the Lua API scripts see, declared once in a registry (`api::API`)        |
 //!
 //! Data flows one way: a script calls a binding; on the main thread the
 //! binding acts at once; on a worker it records a [`Command`]; the runner
@@ -45,8 +45,9 @@ pub use runner::{Callback, Job, RunnerConfig, RunnerStats, ScriptHandle, ScriptR
 pub use state::{
     DEFAULT_INSTRUCTION_BUDGET, DEFAULT_MEMORY_LIMIT, Profile, ScriptState, StateConfig,
 };
-pub use system::{ScriptingConfig, ScriptingSystem, UpdateReport};
+pub use system::{PHYS_GRAVITY, ScriptingConfig, ScriptingSystem, UpdateReport};
 pub use zephyr_cvar as cvar;
+pub use zephyr_world as world;
 
 #[cfg(test)]
 mod thread_safety {

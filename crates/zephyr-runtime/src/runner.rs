@@ -11,6 +11,8 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
+use zephyr_world::{SharedWorld, Snapshot, WorkerWorld};
+
 use crate::action::{Action, JobId, MainThreadJob};
 use crate::api::{begin_recording, take_recording};
 use crate::error::{Error, Result};
@@ -205,17 +207,43 @@ struct QueuedJob {
     source: String,
     chunk_name: String,
     completion: Completion,
+    snapshot: Option<Arc<Snapshot>>,
+}
+
+/// Snapshots of the live world for worker scripts, rebuilt only when the
+/// world changed since the last one.
+struct WorldSource {
+    world: SharedWorld,
+    cache: Mutex<Option<(u64, Arc<Snapshot>)>>,
+}
+
+impl WorldSource {
+    fn snapshot(&self) -> Arc<Snapshot> {
+        let world = self.world.read();
+        let mut cache = self.cache.lock();
+        match &*cache {
+            Some((version, snapshot)) if *version == world.version() => snapshot.clone(),
+            _ => {
+                let snapshot = Arc::new(world.snapshot());
+                *cache = Some((world.version(), snapshot.clone()));
+                snapshot
+            }
+        }
+    }
 }
 
 pub(crate) struct RunnerShared {
     jobs: Mutex<Option<(Sender<QueuedJob>, u64)>>,
     cancel: AtomicBool,
     counters: Counters,
+    world: Option<WorldSource>,
 }
 
 impl RunnerShared {
     pub(crate) fn enqueue(&self, job: Job) -> Result<ScriptHandle> {
         let (handle_tx, handle_rx) = crossbeam_channel::bounded(1);
+        // Worker scripts read the world as it is when they are enqueued.
+        let snapshot = self.world.as_ref().map(WorldSource::snapshot);
         let mut jobs = self.jobs.lock();
         let (sender, next_id) = jobs.as_mut().ok_or(Error::ShutDown)?;
         let id = JobId(*next_id);
@@ -227,6 +255,7 @@ impl RunnerShared {
                 callback: job.on_complete,
                 handle: handle_tx,
             },
+            snapshot,
         };
         sender.send(queued).map_err(|_| Error::ShutDown)?;
         *next_id += 1;
@@ -276,8 +305,29 @@ impl fmt::Debug for ScriptRunner {
 
 impl ScriptRunner {
     /// Starts `config.workers` worker threads that run jobs with states from
-    /// `pool` and push their actions to `queue`.
+    /// `pool` and push their actions to `queue`. Scripts get no world view
+    /// (see [`with_world`](Self::with_world)).
     pub fn new(config: RunnerConfig, pool: StatePool, queue: ActionQueue) -> Result<Self> {
+        Self::start(config, pool, queue, None)
+    }
+
+    /// Like [`new`](Self::new), and every script reads a snapshot of `world`
+    /// taken when it is enqueued (plus its own writes).
+    pub fn with_world(
+        config: RunnerConfig,
+        pool: StatePool,
+        queue: ActionQueue,
+        world: SharedWorld,
+    ) -> Result<Self> {
+        Self::start(config, pool, queue, Some(world))
+    }
+
+    fn start(
+        config: RunnerConfig,
+        pool: StatePool,
+        queue: ActionQueue,
+        world: Option<SharedWorld>,
+    ) -> Result<Self> {
         if config.workers == 0 {
             return Err(Error::Config(
                 "a script runner needs at least one worker".into(),
@@ -289,6 +339,10 @@ impl ScriptRunner {
             jobs: Mutex::new(Some((job_tx, 0))),
             cancel: AtomicBool::new(false),
             counters: Counters::default(),
+            world: world.map(|world| WorldSource {
+                world,
+                cache: Mutex::new(None),
+            }),
         });
         let mut workers = Vec::with_capacity(config.workers);
         for index in 0..config.workers {
@@ -428,8 +482,14 @@ impl Worker {
     }
 
     fn execute(&self, mut job: QueuedJob) {
+        let view = match (&job.snapshot, &self.shared.world) {
+            (Some(snapshot), Some(source)) => {
+                Some(WorkerWorld::new(snapshot.clone(), source.world.clone()))
+            }
+            _ => None,
+        };
         let state = self.pool.acquire();
-        begin_recording(state.lua());
+        begin_recording(state.lua(), view);
         let result = state.execute(&job.source, &job.chunk_name);
         let recording = take_recording(state.lua()).unwrap_or_default();
         let moved = state.main_thread_required();
@@ -440,13 +500,17 @@ impl Worker {
                 .counters
                 .moved_to_main
                 .fetch_add(1, Ordering::Relaxed);
-            self.push(Action::RunOnMain(MainThreadJob {
+            self.push(Action::RunOnMain(Box::new(MainThreadJob {
                 job: job.id,
                 chunk_name: job.chunk_name,
                 source: job.source,
                 reason,
                 completion: job.completion,
-            }));
+                reserved: recording
+                    .world
+                    .map(|w| w.reserved().to_vec())
+                    .unwrap_or_default(),
+            })));
             return;
         }
         self.shared

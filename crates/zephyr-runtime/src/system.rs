@@ -7,7 +7,9 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 
 use mlua::Function;
-use zephyr_cvar::{CVarRegistry, Console, DEFAULT_HISTORY};
+use parking_lot::RwLock;
+use zephyr_cvar::{CVarDef, CVarRegistry, Console, DEFAULT_HISTORY};
+use zephyr_world::{SharedWorld, Time, World, WorldRead};
 
 use crate::action::{Action, Command, JobId, MainThreadJob};
 use crate::api::{self, Host, MainEnv, PrintSink, resolve_handler};
@@ -17,6 +19,9 @@ use crate::pool::StatePool;
 use crate::queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY};
 use crate::runner::{Job, RunnerConfig, RunnerShared, ScriptHandle, ScriptRunner};
 use crate::state::{Profile, ScriptFiles, ScriptState, StateConfig};
+
+/// The cvar holding the gravity of the physics step.
+pub const PHYS_GRAVITY: &str = "phys_gravity";
 
 /// How to build a [`ScriptingSystem`]. Plain data with documented defaults.
 #[derive(Clone)]
@@ -85,7 +90,7 @@ struct PendingJob {
 
 enum JobEnd {
     Finished(Outcome),
-    RunOnMain(MainThreadJob),
+    RunOnMain(Box<MainThreadJob>),
 }
 
 /// The scripting system of an engine (the reference's `ScriptingSystem`).
@@ -148,10 +153,26 @@ impl ScriptingSystem {
         Self::with_cvars(config, Arc::new(CVarRegistry::new()))
     }
 
-    /// Builds the system around an existing cvar registry.
+    /// Builds the system around an existing cvar registry, with an empty
+    /// world.
     pub fn with_cvars(config: ScriptingConfig, cvars: Arc<CVarRegistry>) -> Result<Self> {
+        Self::with_parts(config, cvars, Arc::new(RwLock::new(World::default())))
+    }
+
+    /// Builds the system around an existing cvar registry and world. Also
+    /// registers the cvar `phys_gravity` (float, default -9.81: the
+    /// acceleration along Y that [`step_physics`](Self::step_physics) applies).
+    pub fn with_parts(
+        config: ScriptingConfig,
+        cvars: Arc<CVarRegistry>,
+        world: SharedWorld,
+    ) -> Result<Self> {
+        cvars.register(
+            CVarDef::new(PHYS_GRAVITY, -9.81)
+                .help("Gravity: acceleration along Y applied to every rigid body"),
+        )?;
         let console = Arc::new(Console::with_history(cvars.clone(), config.console_history));
-        let mut host = Host::new(cvars, console);
+        let mut host = Host::new(cvars, console, world.clone());
         if let Some(print) = config.print.clone() {
             host.print = print;
         }
@@ -166,12 +187,13 @@ impl ScriptingSystem {
             main.lua().set_app_data(MainEnv(env.clone()));
         }
         let queue = ActionQueue::new(config.queue_capacity);
-        let runner = ScriptRunner::new(
+        let runner = ScriptRunner::with_world(
             RunnerConfig {
                 workers: config.workers,
             },
             pool.clone(),
             queue.clone(),
+            world,
         )?;
         register_script_commands(&host.console, runner.shared(), &config.state)?;
         Ok(ScriptingSystem {
@@ -193,6 +215,34 @@ impl ScriptingSystem {
     /// The console.
     pub fn console(&self) -> &Arc<Console> {
         &self.host.console
+    }
+
+    /// The world scripts see. Do not hold its lock while running scripts
+    /// or calling `update()`: the bindings take it.
+    pub fn world(&self) -> &SharedWorld {
+        &self.host.world
+    }
+
+    /// Starts the next frame: frame number + 1, `delta = dt`,
+    /// `elapsed += dt`.
+    pub fn advance_frame(&self, dt: f64) {
+        let mut world = self.host.world.write();
+        let time = world.time();
+        world.set_time(Time {
+            delta: dt,
+            elapsed: time.elapsed + dt,
+            frame: time.frame + 1,
+        });
+    }
+
+    /// Integrates the rigid bodies over the current frame's delta, with the
+    /// gravity of the `phys_gravity` cvar (see
+    /// [`World::step_physics`](zephyr_world::World::step_physics)).
+    pub fn step_physics(&self) {
+        let gravity = self.host.cvars.get_f64(PHYS_GRAVITY).unwrap_or(-9.81);
+        let mut world = self.host.world.write();
+        let dt = world.time().delta;
+        world.step_physics(dt, gravity);
     }
 
     /// The action queue.
@@ -335,7 +385,7 @@ impl ScriptingSystem {
             }
             match pending.end {
                 Some(JobEnd::Finished(outcome)) => log_outcome(job, &outcome, report),
-                Some(JobEnd::RunOnMain(moved)) => self.run_moved(moved, report),
+                Some(JobEnd::RunOnMain(moved)) => self.run_moved(*moved, report),
                 None => {}
             }
         }
@@ -343,6 +393,12 @@ impl ScriptingSystem {
 
     fn run_moved(&mut self, mut moved: MainThreadJob, report: &mut UpdateReport) {
         report.scripts_moved_to_main += 1;
+        {
+            let mut world = self.host.world.write();
+            for id in moved.reserved.drain(..) {
+                world.release_reserved(id);
+            }
+        }
         tracing::debug!(target: "zephyr::script", job = %moved.job, reason = moved.reason, "running on the main thread");
         let outcome = self.execute(&moved.source, &moved.chunk_name);
         let outcome = moved.completion.run_callback(outcome, &moved.chunk_name);
@@ -362,6 +418,12 @@ impl ScriptingSystem {
             }
             Command::RegisterCVar(def) => self.host.cvars.register(def),
             Command::ConsoleExecute(line) => self.host.console.execute(&line),
+            Command::World(command) => command.apply(&mut *self.host.world.write()).map_err(|e| {
+                zephyr_cvar::Error::Command {
+                    command: "world".into(),
+                    message: e.to_string(),
+                }
+            }),
         };
         if let Err(error) = result {
             tracing::error!(target: "zephyr::script", "worker write refused: {error}");

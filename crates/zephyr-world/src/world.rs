@@ -123,6 +123,17 @@ impl World {
         self.version
     }
 
+    /// Frees an id that was reserved (by a worker script) but never spawned.
+    /// Does nothing to a live entity.
+    pub fn release_reserved(&mut self, id: EntityId) {
+        if let Some(entity) = id.entity()
+            && !self.ecs.satisfies::<&Created>(entity)
+        {
+            self.ecs.flush();
+            let _ = self.ecs.despawn(entity);
+        }
+    }
+
     /// How many entities exist.
     pub fn len(&self) -> usize {
         self.ecs.query::<&Created>().iter().count()

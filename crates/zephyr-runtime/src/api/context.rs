@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use mlua::Lua;
 use zephyr_cvar::CVarDef;
+use zephyr_world::WorkerWorld;
 
 use crate::action::Command;
 
@@ -17,6 +18,8 @@ pub(crate) struct Recording {
     pub(crate) cvar_values: HashMap<String, String>,
     /// Cvars this job registered.
     pub(crate) cvar_defs: HashMap<String, CVarDef>,
+    /// The world as the job sees it (its snapshot plus its own writes).
+    pub(crate) world: Option<WorkerWorld>,
 }
 
 /// Calls `f` with the job's recording when the state runs a worker job;
@@ -37,8 +40,11 @@ pub(crate) fn read_recording<R>(lua: &Lua, f: impl FnOnce(&Recording) -> R) -> O
 }
 
 /// Starts recording a worker job on this state.
-pub(crate) fn begin_recording(lua: &Lua) {
-    lua.set_app_data(Recording::default());
+pub(crate) fn begin_recording(lua: &Lua, world: Option<WorkerWorld>) {
+    lua.set_app_data(Recording {
+        world,
+        ..Recording::default()
+    });
 }
 
 /// Ends the worker job and returns what it recorded.

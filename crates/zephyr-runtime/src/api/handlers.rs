@@ -5,6 +5,8 @@
 
 use mlua::{Function, Lua, Table, Value};
 
+use super::spec::Call;
+
 /// The main state's persistent environment, set as app data on the main
 /// state only. Its presence is what makes a state "the main state".
 #[derive(Clone, Debug)]
@@ -31,7 +33,7 @@ fn handler_table(lua: &Lua) -> mlua::Result<Table> {
 /// Keeps `function` in the main state and returns its label, such as
 /// `<function #1 init.lua:3>` (never a valid Lua name, so it cannot collide
 /// with a global).
-pub(crate) fn store_function(lua: &Lua, function: Function) -> mlua::Result<String> {
+fn store_function(lua: &Lua, function: Function) -> mlua::Result<String> {
     let table = handler_table(lua)?;
     let info = function.info();
     let label = format!(
@@ -46,7 +48,7 @@ pub(crate) fn store_function(lua: &Lua, function: Function) -> mlua::Result<Stri
 }
 
 /// Checks that `name` is a function in the main state's globals now.
-pub(crate) fn check_named(lua: &Lua, name: &str) -> Result<(), String> {
+fn check_named(lua: &Lua, name: &str) -> Result<(), String> {
     let Some(env) = main_env(lua) else {
         return Err("handlers live in the main state, and this is not it".into());
     };
@@ -78,5 +80,23 @@ pub(crate) fn resolve_handler(lua: &Lua, label: &str) -> Result<Function, String
             other.type_name()
         )),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Keeps the handler given as argument `index` (a global function's name, or
+/// a function) in the main state and returns the label it is registered
+/// under. Fails, naming the reason, when it could not be called later.
+pub(crate) fn store_handler(c: &Call<'_>, index: usize) -> mlua::Result<String> {
+    if main_env(c.lua).is_none() {
+        return Err(c.error("handlers live in the main state, and this is not it"));
+    }
+    match c.value(index) {
+        Value::String(name) => {
+            let name = name.to_string_lossy();
+            check_named(c.lua, &name).map_err(|e| c.error(e))?;
+            Ok(name)
+        }
+        Value::Function(f) => store_function(c.lua, f),
+        _ => unreachable!("checked as a handler"),
     }
 }

@@ -1,43 +1,59 @@
-//! The Lua API every script sees (`print`, `console`, `cvar`), and the host
-//! context the bindings work against.
+//! The Lua API every script sees: `print`, `console`, `cvar`, `ecs`, `input`,
+//! the `zephyr.*` game API and the `Key` table, and the host context the
+//! bindings work against.
 //!
-//! | module     | its one job                                                    |
-//! |------------|----------------------------------------------------------------|
-//! | `args`     | argument checking and error messages for every binding          |
-//! | `context`  | main thread or worker: where a binding's writes go              |
-//! | `handlers` | named and function handlers that live in the main state        |
-//! | `console`  | the `console` module                                           |
-//! | `cvar`     | the `cvar` module                                              |
+//! | module     | its one job                                                       |
+//! |------------|-------------------------------------------------------------------|
+//! | `registry` | every binding declared once: drives registration, checks and docs |
+//! | `spec`     | how a binding is declared; argument checks; world access per call |
+//! | `context`  | main thread or worker: where a binding's writes go                |
+//! | `handlers` | named and function handlers that live in the main state          |
+//! | `console`  | the `console` module                                              |
+//! | `cvar`     | the `cvar` module                                                 |
+//! | `game`     | the `zephyr.*` game API                                           |
+//! | `math`     | `zephyr.math`                                                     |
+//! | `ecs`      | the legacy `ecs` and `input` modules                              |
 //!
 //! A binding called on the main thread reads and writes at once. Called by a
-//! worker-thread script (the state then carries a [`Recording`]) it reads a
-//! consistent view (its own pending writes first) and records every write as
-//! a [`Command`](crate::Command) for `ScriptingSystem::update()` to apply.
+//! worker-thread script (the state then carries a `Recording`) it reads the
+//! world as it was when the script was enqueued plus its own writes, and
+//! records every write as a [`Command`](crate::Command) for
+//! `ScriptingSystem::update()` to apply.
 
-mod args;
 mod console;
 mod context;
 mod cvar;
+mod ecs;
+mod game;
 mod handlers;
+mod math;
+mod registry;
+mod spec;
 
 use std::fmt;
 use std::sync::Arc;
 
 use mlua::{Lua, MultiValue, Table};
-use zephyr_cvar::{CVarRegistry, Console};
+use zephyr_cvar::{CVarFlags, CVarRegistry, Console};
+use zephyr_world::SharedWorld;
 
 pub(crate) use context::{begin_recording, take_recording, with_recording};
 pub(crate) use handlers::{MainEnv, resolve_handler};
+pub use registry::{API, api_markdown};
+pub use spec::{ApiFunction, Param, Type};
 
 /// Where `print` output goes (one call per printed line).
 pub type PrintSink = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// What the bindings work against: the engine's cvars, console and print sink.
+/// What the bindings work against: the engine's cvars, console, world and
+/// print sink.
 pub struct Host {
     /// The cvar registry.
     pub cvars: Arc<CVarRegistry>,
     /// The console.
     pub console: Arc<Console>,
+    /// The world.
+    pub world: SharedWorld,
     /// Where scripts' `print` goes.
     pub print: PrintSink,
 }
@@ -53,17 +69,18 @@ impl fmt::Debug for Host {
 
 impl Host {
     /// A host whose `print` goes into the console's output (and tracing).
-    pub fn new(cvars: Arc<CVarRegistry>, console: Arc<Console>) -> Self {
+    pub fn new(cvars: Arc<CVarRegistry>, console: Arc<Console>, world: SharedWorld) -> Self {
         let sink_console = console.clone();
         Host {
             cvars,
             console,
+            world,
             print: Arc::new(move |line| sink_console.print(line)),
         }
     }
 }
 
-/// Installs `print`, `console` and `cvar` into `api` (the table a
+/// Installs the whole API into `api` (the table a
 /// [`ScriptState`](crate::ScriptState) factory receives).
 pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
     let print_host = host.clone();
@@ -79,7 +96,38 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
             Ok(())
         })?,
     )?;
-    api.set("console", console::module(lua, host)?)?;
-    api.set("cvar", cvar::module(lua, host)?)?;
+    for spec in API {
+        let host = host.clone();
+        let function = lua.create_function(move |lua, args: MultiValue| {
+            let call = spec::Call::new(lua, &host, spec, args)?;
+            (spec.imp)(&call)
+        })?;
+        module_table(lua, api, spec.module)?.raw_set(spec.name, function)?;
+    }
+    let cvar = module_table(lua, api, "cvar")?;
+    cvar.raw_set("ARCHIVE", CVarFlags::ARCHIVE.bits())?;
+    cvar.raw_set("READ_ONLY", CVarFlags::READ_ONLY.bits())?;
+    cvar.raw_set("CHEAT", CVarFlags::CHEAT.bits())?;
+    let keys = lua.create_table()?;
+    for key in zephyr_world::Key::ALL {
+        keys.raw_set(key.name(), key.name())?;
+    }
+    api.raw_set("Key", keys)?;
     Ok(())
+}
+
+/// The table at a dotted path under `root`, created on first use.
+fn module_table(lua: &Lua, root: &Table, path: &str) -> mlua::Result<Table> {
+    let mut table = root.clone();
+    for part in path.split('.') {
+        table = match table.raw_get::<Option<Table>>(part)? {
+            Some(t) => t,
+            None => {
+                let t = lua.create_table()?;
+                table.raw_set(part, &t)?;
+                t
+            }
+        };
+    }
+    Ok(table)
 }

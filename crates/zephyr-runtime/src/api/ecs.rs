@@ -1,0 +1,340 @@
+//! The reference's legacy modules on the same world: `ecs` (createEntity,
+//! addComponent, getComponent) and `input` (isKeyPressed, getMousePos), and
+//! the conversion between Lua tables and components.
+
+use std::collections::BTreeMap;
+
+use glam::{DQuat, DVec3};
+use mlua::{Table, Value};
+use zephyr_world::{
+    DataKey, DataValue, ParticleEmitter, PointLight, RigidBody, Transform, WorldCommand as W,
+};
+
+use super::spec::{Call, Ret};
+
+type R = mlua::Result<Ret>;
+
+/// How deep script data tables may nest (also stops reference cycles).
+const MAX_DEPTH: usize = 32;
+
+pub(super) fn create_entity(c: &Call<'_>) -> R {
+    c.create_entity().map(Ret::Entity)
+}
+
+pub(super) fn add_component(c: &Call<'_>) -> R {
+    let entity = c.entity(1);
+    let name = c.string(2);
+    let Value::Table(table) = c.value(3) else {
+        unreachable!("checked as a table")
+    };
+    let fields = Fields {
+        call: c,
+        table: &table,
+        component: &name,
+    };
+    let command = match name.as_str() {
+        "Transform" => {
+            fields.only(&["position", "rotation", "scale"])?;
+            W::SetTransform(
+                entity,
+                Transform {
+                    position: fields.vec3("position", ["x", "y", "z"], DVec3::ZERO)?,
+                    rotation: fields.quat("rotation")?,
+                    scale: fields.vec3("scale", ["x", "y", "z"], DVec3::ONE)?,
+                },
+            )
+        }
+        "PointLight" => {
+            fields.only(&["color", "intensity", "range"])?;
+            let d = PointLight::default();
+            W::InsertLight(
+                entity,
+                PointLight {
+                    color: fields.vec3("color", ["r", "g", "b"], d.color)?,
+                    intensity: fields.number("intensity", d.intensity)?,
+                    range: fields.number("range", d.range)?,
+                },
+            )
+        }
+        "ParticleEmitter" => {
+            fields.only(&["rate", "color", "active"])?;
+            let d = ParticleEmitter::default();
+            W::InsertEmitter(
+                entity,
+                ParticleEmitter {
+                    rate: fields.number("rate", d.rate)?,
+                    color: fields.vec3("color", ["r", "g", "b"], d.color)?,
+                    active: fields.boolean("active", d.active)?,
+                },
+            )
+        }
+        "RigidBody" => {
+            fields.only(&["mass", "velocity"])?;
+            let d = RigidBody::default();
+            W::InsertBody(
+                entity,
+                RigidBody {
+                    mass: fields.number("mass", d.mass)?,
+                    velocity: fields.vec3("velocity", ["x", "y", "z"], d.velocity)?,
+                    force: DVec3::ZERO,
+                },
+            )
+        }
+        _ => W::SetData(
+            entity,
+            name.clone(),
+            to_data(c, &Value::Table(table.clone()), "", 0)?,
+        ),
+    };
+    c.write(command).map(|()| Ret::None)
+}
+
+pub(super) fn get_component(c: &Call<'_>) -> R {
+    let entity = c.entity(1);
+    let name = c.string(2);
+    let lua = c.lua;
+    let vec = |v: DVec3, keys: [&str; 3]| -> mlua::Result<Table> {
+        let t = lua.create_table_with_capacity(0, 3)?;
+        t.set(keys[0], v.x)?;
+        t.set(keys[1], v.y)?;
+        t.set(keys[2], v.z)?;
+        Ok(t)
+    };
+    let table = lua.create_table()?;
+    match name.as_str() {
+        "Transform" => {
+            let t = c.read(|w| w.transform(entity))?;
+            table.set("position", vec(t.position, ["x", "y", "z"])?)?;
+            let q = lua.create_table_with_capacity(0, 4)?;
+            q.set("x", t.rotation.x)?;
+            q.set("y", t.rotation.y)?;
+            q.set("z", t.rotation.z)?;
+            q.set("w", t.rotation.w)?;
+            table.set("rotation", q)?;
+            table.set("scale", vec(t.scale, ["x", "y", "z"])?)?;
+        }
+        "PointLight" => match c.read(|w| Ok(w.light(entity).ok()))? {
+            Some(l) => {
+                table.set("color", vec(l.color, ["r", "g", "b"])?)?;
+                table.set("intensity", l.intensity)?;
+                table.set("range", l.range)?;
+            }
+            None => return absent(c, entity),
+        },
+        "ParticleEmitter" => match c.read(|w| Ok(w.emitter(entity).ok()))? {
+            Some(e) => {
+                table.set("rate", e.rate)?;
+                table.set("color", vec(e.color, ["r", "g", "b"])?)?;
+                table.set("active", e.active)?;
+            }
+            None => return absent(c, entity),
+        },
+        "RigidBody" => match c.read(|w| Ok(w.body(entity).ok()))? {
+            Some(b) => {
+                table.set("mass", b.mass)?;
+                table.set("velocity", vec(b.velocity, ["x", "y", "z"])?)?;
+            }
+            None => return absent(c, entity),
+        },
+        _ => {
+            return match c.read(|w| w.data(entity, &name))? {
+                Some(data) => Ok(Ret::Value(from_data(lua, &data)?)),
+                None => Ok(Ret::Value(Value::Nil)),
+            };
+        }
+    }
+    Ok(Ret::Value(Value::Table(table)))
+}
+
+/// `nil` for a component the entity lacks, but an error for a missing entity.
+fn absent(c: &Call<'_>, entity: zephyr_world::EntityId) -> R {
+    c.read(|w| w.transform(entity).map(|_| Ret::Value(Value::Nil)))
+}
+
+pub(super) fn is_key_pressed(c: &Call<'_>) -> R {
+    let key = c.key(1);
+    c.read(|w| Ok(w.input().is_key_down(key))).map(Ret::Bool)
+}
+
+pub(super) fn get_mouse_pos(c: &Call<'_>) -> R {
+    let p = c.read(|w| Ok(w.input().mouse_position()))?;
+    Ok(Ret::Vec2(p.x, p.y))
+}
+
+/// The fields of a built-in component table.
+struct Fields<'a> {
+    call: &'a Call<'a>,
+    table: &'a Table,
+    component: &'a str,
+}
+
+impl Fields<'_> {
+    fn fail(&self, message: String) -> mlua::Error {
+        self.call
+            .error(format!("argument 3 ({}): {message}", self.component))
+    }
+
+    fn only(&self, known: &[&str]) -> mlua::Result<()> {
+        for pair in self.table.pairs::<Value, Value>() {
+            let (key, _) = pair?;
+            let name = match &key {
+                Value::String(s) => s.to_string_lossy(),
+                other => {
+                    return Err(self.fail(format!(
+                        "keys must be field names, got a {} key",
+                        other.type_name()
+                    )));
+                }
+            };
+            if !known.contains(&name.as_str()) {
+                return Err(self.fail(format!(
+                    "unknown field '{name}' (known: {})",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn number_in(&self, table: &Table, path: &str, key: &str, default: f64) -> mlua::Result<f64> {
+        match table.raw_get::<Value>(key)? {
+            Value::Nil => Ok(default),
+            Value::Integer(i) => Ok(i as f64),
+            Value::Number(n) if n.is_finite() => Ok(n),
+            Value::Number(_) => Err(self.fail(format!("field '{path}' must be finite"))),
+            other => Err(self.fail(format!(
+                "field '{path}' must be a number, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    fn number(&self, key: &str, default: f64) -> mlua::Result<f64> {
+        self.number_in(self.table, key, key, default)
+    }
+
+    fn boolean(&self, key: &str, default: bool) -> mlua::Result<bool> {
+        match self.table.raw_get::<Value>(key)? {
+            Value::Nil => Ok(default),
+            Value::Boolean(b) => Ok(b),
+            other => Err(self.fail(format!(
+                "field '{key}' must be a boolean, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    fn sub_table(&self, key: &str) -> mlua::Result<Option<Table>> {
+        match self.table.raw_get::<Value>(key)? {
+            Value::Nil => Ok(None),
+            Value::Table(t) => Ok(Some(t)),
+            other => Err(self.fail(format!(
+                "field '{key}' must be a table, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    fn vec3(&self, key: &str, names: [&str; 3], default: DVec3) -> mlua::Result<DVec3> {
+        let Some(t) = self.sub_table(key)? else {
+            return Ok(default);
+        };
+        let mut out = [0.0; 3];
+        for (i, name) in names.iter().enumerate() {
+            out[i] = self.number_in(&t, &format!("{key}.{name}"), name, default[i])?;
+        }
+        Ok(DVec3::from_array(out))
+    }
+
+    fn quat(&self, key: &str) -> mlua::Result<DQuat> {
+        let Some(t) = self.sub_table(key)? else {
+            return Ok(DQuat::IDENTITY);
+        };
+        let i = DQuat::IDENTITY;
+        let get = |name: &str, d: f64| self.number_in(&t, &format!("{key}.{name}"), name, d);
+        Ok(DQuat::from_xyzw(
+            get("x", i.x)?,
+            get("y", i.y)?,
+            get("z", i.z)?,
+            get("w", i.w)?,
+        ))
+    }
+}
+
+/// Converts script data; errors name the key path of the bad value.
+fn to_data(c: &Call<'_>, value: &Value, path: &str, depth: usize) -> mlua::Result<DataValue> {
+    let fail = |what: String| {
+        let at = if path.is_empty() {
+            String::new()
+        } else {
+            format!(" at '{path}'")
+        };
+        c.error(format!("argument 3 (component): {what}{at}"))
+    };
+    Ok(match value {
+        Value::Boolean(b) => DataValue::Bool(*b),
+        Value::Integer(i) => DataValue::Int(*i),
+        Value::Number(n) if n.is_finite() => DataValue::Number(*n),
+        Value::Number(_) => return Err(fail("a number that is not finite".into())),
+        Value::String(s) => DataValue::String(s.to_string_lossy()),
+        Value::Table(t) => {
+            if depth >= MAX_DEPTH {
+                return Err(fail(format!(
+                    "tables nested deeper than {MAX_DEPTH} (or a cycle)"
+                )));
+            }
+            let mut map = BTreeMap::new();
+            for pair in t.pairs::<Value, Value>() {
+                let (k, v) = pair?;
+                let (key, label) = match &k {
+                    Value::String(s) => (DataKey::Str(s.to_string_lossy()), s.to_string_lossy()),
+                    Value::Integer(i) => (DataKey::Int(*i), format!("[{i}]")),
+                    Value::Number(n) if n.fract() == 0.0 && n.is_finite() => {
+                        (DataKey::Int(*n as i64), format!("[{n}]"))
+                    }
+                    other => {
+                        return Err(fail(format!(
+                            "a {} key (keys must be strings or integers)",
+                            other.type_name()
+                        )));
+                    }
+                };
+                let child = if path.is_empty() {
+                    label
+                } else if label.starts_with('[') {
+                    format!("{path}{label}")
+                } else {
+                    format!("{path}.{label}")
+                };
+                map.insert(key, to_data(c, &v, &child, depth + 1)?);
+            }
+            DataValue::Table(map)
+        }
+        other => {
+            return Err(fail(format!(
+                "a {} (component data holds numbers, strings, booleans and tables)",
+                other.type_name()
+            )));
+        }
+    })
+}
+
+fn from_data(lua: &mlua::Lua, value: &DataValue) -> mlua::Result<Value> {
+    Ok(match value {
+        DataValue::Bool(b) => Value::Boolean(*b),
+        DataValue::Int(i) => Value::Integer(*i),
+        DataValue::Number(n) => Value::Number(*n),
+        DataValue::String(s) => Value::String(lua.create_string(s)?),
+        DataValue::Table(map) => {
+            let t = lua.create_table()?;
+            for (k, v) in map {
+                let v = from_data(lua, v)?;
+                match k {
+                    DataKey::Int(i) => t.raw_set(*i, v)?,
+                    DataKey::Str(s) => t.raw_set(s.as_str(), v)?,
+                }
+            }
+            Value::Table(t)
+        }
+    })
+}

@@ -1,0 +1,720 @@
+//! The Lua API, declared once. This table drives registration, argument
+//! checks, `docs/API.md` ([`api_markdown`]) and the bad-input tests.
+
+use std::fmt::Write as _;
+
+use super::spec::Type::{
+    Any, Boolean, Entity, Handler, Integer, Key, Number, Scalar, String, Table,
+};
+use super::spec::{ApiFunction, Imp, Param, opt, req};
+use super::{console, cvar, ecs, game, math};
+
+const fn f(
+    module: &'static str,
+    name: &'static str,
+    params: &'static [Param],
+    returns: &'static [Param],
+    writes: bool,
+    doc: &'static str,
+    imp: Imp,
+) -> ApiFunction {
+    ApiFunction {
+        module,
+        name,
+        params,
+        returns,
+        doc,
+        writes,
+        imp,
+    }
+}
+
+const E: Param = req("entity", Entity);
+const XYZ: &[Param] = &[req("x", Number), req("y", Number), req("z", Number)];
+const RGB: &[Param] = &[req("r", Number), req("g", Number), req("b", Number)];
+const E_XYZ: &[Param] = &[E, req("x", Number), req("y", Number), req("z", Number)];
+const E_RGB: &[Param] = &[E, req("r", Number), req("g", Number), req("b", Number)];
+const PYR: &[Param] = &[
+    req("pitch", Number),
+    req("yaw", Number),
+    req("roll", Number),
+];
+const TWO_POINTS: &[Param] = &[
+    req("x1", Number),
+    req("y1", Number),
+    req("z1", Number),
+    req("x2", Number),
+    req("y2", Number),
+    req("z2", Number),
+];
+const NUMBER: &[Param] = &[req("value", Number)];
+const NOTHING: &[Param] = &[];
+
+/// Every function of the Lua API, in documentation order.
+pub static API: &[ApiFunction] = &[
+    // console
+    f(
+        "console",
+        "log",
+        &[req("level", String), req("message", Any)],
+        NOTHING,
+        false,
+        "Logs a message at level \"debug\", \"info\", \"warn\" or \"error\" (to tracing and the console's output).",
+        console::log,
+    ),
+    f(
+        "console",
+        "execute",
+        &[req("command", String)],
+        NOTHING,
+        true,
+        "Runs console commands (`;` separates them); raises an error for an unknown command or a refused value.",
+        console::execute,
+    ),
+    f(
+        "console",
+        "register",
+        &[
+            req("name", String),
+            req("handler", Handler),
+            opt("help", String),
+        ],
+        NOTHING,
+        true,
+        "Adds a console command that calls `handler(args...)` in the main state. Main thread (a worker script moves there).",
+        console::register,
+    ),
+    // cvar
+    f(
+        "cvar",
+        "get",
+        &[req("name", String)],
+        &[req("value", String)],
+        false,
+        "The cvar's value in string form (floats keep a decimal point: \"90.0\").",
+        cvar::get,
+    ),
+    f(
+        "cvar",
+        "set",
+        &[req("name", String), req("value", Scalar)],
+        NOTHING,
+        true,
+        "Sets a registered cvar; a value of the wrong type, out of range or with a NUL byte is refused.",
+        cvar::set,
+    ),
+    f(
+        "cvar",
+        "exists",
+        &[req("name", String)],
+        &[req("exists", Boolean)],
+        false,
+        "Whether a cvar of that name is registered.",
+        cvar::exists,
+    ),
+    f(
+        "cvar",
+        "register",
+        &[
+            req("name", String),
+            req("default", Scalar),
+            opt("help", String),
+            opt("flags", Integer),
+        ],
+        NOTHING,
+        true,
+        "Registers a cvar whose type is the default's (boolean, integer, number, string); flags combine cvar.ARCHIVE, cvar.READ_ONLY, cvar.CHEAT.",
+        cvar::register,
+    ),
+    f(
+        "cvar",
+        "on_change",
+        &[req("name", String), opt("handler", Handler)],
+        NOTHING,
+        true,
+        "Calls `handler(name, old, new)` in the main state after the cvar changes; nil removes it. Main thread (a worker script moves there).",
+        cvar::on_change,
+    ),
+    f(
+        "cvar",
+        "get_lua_handler",
+        &[req("name", String)],
+        &[opt("handler", String)],
+        false,
+        "The name (or label) of the cvar's change handler, or nil.",
+        cvar::get_lua_handler,
+    ),
+    // ecs (legacy)
+    f(
+        "ecs",
+        "createEntity",
+        NOTHING,
+        &[req("entity", Entity)],
+        true,
+        "Creates an entity (same as zephyr.entity.create).",
+        ecs::create_entity,
+    ),
+    f(
+        "ecs",
+        "addComponent",
+        &[E, req("name", String), req("component", Table)],
+        NOTHING,
+        true,
+        "Adds or replaces a component: \"Transform\", \"PointLight\", \"ParticleEmitter\", \"RigidBody\", or any other name for script data.",
+        ecs::add_component,
+    ),
+    f(
+        "ecs",
+        "getComponent",
+        &[E, req("name", String)],
+        &[opt("component", Table)],
+        false,
+        "A copy of the component as a table, or nil when the entity lacks it.",
+        ecs::get_component,
+    ),
+    // input (legacy)
+    f(
+        "input",
+        "isKeyPressed",
+        &[req("key", Key)],
+        &[req("down", Boolean)],
+        false,
+        "Whether the key (a name such as \"W\") is held.",
+        ecs::is_key_pressed,
+    ),
+    f(
+        "input",
+        "getMousePos",
+        NOTHING,
+        &[req("x", Number), req("y", Number)],
+        false,
+        "The cursor position in window pixels.",
+        ecs::get_mouse_pos,
+    ),
+    // zephyr.entity
+    f(
+        "zephyr.entity",
+        "create",
+        NOTHING,
+        &[req("entity", Entity)],
+        true,
+        "Creates an entity with a default transform; on a worker the id is usable at once.",
+        game::entity_create,
+    ),
+    f(
+        "zephyr.entity",
+        "destroy",
+        &[E],
+        NOTHING,
+        true,
+        "Destroys an entity; its id never names another entity.",
+        game::entity_destroy,
+    ),
+    f(
+        "zephyr.entity",
+        "exists",
+        &[E],
+        &[req("exists", Boolean)],
+        false,
+        "Whether the entity exists (false for destroyed or unknown ids).",
+        game::entity_exists,
+    ),
+    f(
+        "zephyr.entity",
+        "find",
+        &[req("name", String)],
+        &[opt("entity", Entity)],
+        false,
+        "The earliest-created entity with that name, or nil.",
+        game::entity_find,
+    ),
+    f(
+        "zephyr.entity",
+        "get_name",
+        &[E],
+        &[opt("name", String)],
+        false,
+        "The entity's name, or nil (also for an entity that does not exist).",
+        game::entity_get_name,
+    ),
+    f(
+        "zephyr.entity",
+        "set_name",
+        &[E, req("name", String)],
+        NOTHING,
+        true,
+        "Names the entity.",
+        game::entity_set_name,
+    ),
+    // zephyr.transform
+    f(
+        "zephyr.transform",
+        "get_position",
+        &[E],
+        XYZ,
+        false,
+        "World position.",
+        game::get_position,
+    ),
+    f(
+        "zephyr.transform",
+        "set_position",
+        E_XYZ,
+        NOTHING,
+        true,
+        "Sets the world position.",
+        game::set_position,
+    ),
+    f(
+        "zephyr.transform",
+        "get_rotation",
+        &[E],
+        PYR,
+        false,
+        "Rotation as Euler angles in radians (applied yaw, then pitch, then roll).",
+        game::get_rotation,
+    ),
+    f(
+        "zephyr.transform",
+        "set_rotation",
+        &[
+            E,
+            req("pitch", Number),
+            req("yaw", Number),
+            req("roll", Number),
+        ],
+        NOTHING,
+        true,
+        "Sets the rotation from Euler angles in radians.",
+        game::set_rotation,
+    ),
+    f(
+        "zephyr.transform",
+        "get_scale",
+        &[E],
+        XYZ,
+        false,
+        "Scale per axis.",
+        game::get_scale,
+    ),
+    f(
+        "zephyr.transform",
+        "set_scale",
+        E_XYZ,
+        NOTHING,
+        true,
+        "Sets the scale.",
+        game::set_scale,
+    ),
+    f(
+        "zephyr.transform",
+        "translate",
+        &[E, req("dx", Number), req("dy", Number), req("dz", Number)],
+        NOTHING,
+        true,
+        "Moves by a world-space offset.",
+        game::translate,
+    ),
+    f(
+        "zephyr.transform",
+        "rotate",
+        &[
+            E,
+            req("dpitch", Number),
+            req("dyaw", Number),
+            req("droll", Number),
+        ],
+        NOTHING,
+        true,
+        "Adds Euler angle deltas (radians) to the rotation.",
+        game::rotate,
+    ),
+    f(
+        "zephyr.transform",
+        "look_at",
+        &[
+            E,
+            req("tx", Number),
+            req("ty", Number),
+            req("tz", Number),
+            opt("preserve_roll", Boolean),
+        ],
+        NOTHING,
+        true,
+        "Turns forward toward the target; roll resets to 0 unless preserve_roll. Own position: unchanged; straight up or down: yaw kept.",
+        game::look_at,
+    ),
+    f(
+        "zephyr.transform",
+        "forward",
+        &[E],
+        XYZ,
+        false,
+        "Unit forward vector (-Z when unrotated).",
+        game::forward,
+    ),
+    f(
+        "zephyr.transform",
+        "right",
+        &[E],
+        XYZ,
+        false,
+        "Unit right vector (+X when unrotated).",
+        game::right,
+    ),
+    f(
+        "zephyr.transform",
+        "up",
+        &[E],
+        XYZ,
+        false,
+        "Unit up vector (+Y when unrotated).",
+        game::up,
+    ),
+    // zephyr.input
+    f(
+        "zephyr.input",
+        "is_key_down",
+        &[req("key", Key)],
+        &[req("down", Boolean)],
+        false,
+        "Whether the key is held (`Key.W`, `Key.Space`, ...).",
+        game::is_key_down,
+    ),
+    f(
+        "zephyr.input",
+        "is_mouse_button_down",
+        &[req("button", Integer)],
+        &[req("down", Boolean)],
+        false,
+        "Whether mouse button 0 (left), 1 (right) or 2 (middle) is held.",
+        game::is_mouse_button_down,
+    ),
+    f(
+        "zephyr.input",
+        "get_mouse_position",
+        NOTHING,
+        &[req("x", Number), req("y", Number)],
+        false,
+        "The cursor position in window pixels.",
+        game::get_mouse_position,
+    ),
+    // zephyr.time
+    f(
+        "zephyr.time",
+        "delta",
+        NOTHING,
+        &[req("seconds", Number)],
+        false,
+        "Seconds since the previous frame.",
+        game::time_delta,
+    ),
+    f(
+        "zephyr.time",
+        "elapsed",
+        NOTHING,
+        &[req("seconds", Number)],
+        false,
+        "Seconds since the start.",
+        game::time_elapsed,
+    ),
+    f(
+        "zephyr.time",
+        "frame",
+        NOTHING,
+        &[req("frame", Integer)],
+        false,
+        "The current frame number.",
+        game::time_frame,
+    ),
+    // zephyr.light
+    f(
+        "zephyr.light",
+        "get_color",
+        &[E],
+        RGB,
+        false,
+        "The point light's color.",
+        game::light_get_color,
+    ),
+    f(
+        "zephyr.light",
+        "set_color",
+        E_RGB,
+        NOTHING,
+        true,
+        "Sets the light's color (channels >= 0).",
+        game::light_set_color,
+    ),
+    f(
+        "zephyr.light",
+        "get_intensity",
+        &[E],
+        NUMBER,
+        false,
+        "The light's intensity.",
+        game::light_get_intensity,
+    ),
+    f(
+        "zephyr.light",
+        "set_intensity",
+        &[E, req("value", Number)],
+        NOTHING,
+        true,
+        "Sets the intensity (>= 0).",
+        game::light_set_intensity,
+    ),
+    f(
+        "zephyr.light",
+        "get_range",
+        &[E],
+        NUMBER,
+        false,
+        "The light's range.",
+        game::light_get_range,
+    ),
+    f(
+        "zephyr.light",
+        "set_range",
+        &[E, req("value", Number)],
+        NOTHING,
+        true,
+        "Sets the range (>= 0).",
+        game::light_set_range,
+    ),
+    // zephyr.particles
+    f(
+        "zephyr.particles",
+        "get_rate",
+        &[E],
+        NUMBER,
+        false,
+        "Particles per second.",
+        game::particles_get_rate,
+    ),
+    f(
+        "zephyr.particles",
+        "set_rate",
+        &[E, req("rate", Number)],
+        NOTHING,
+        true,
+        "Sets particles per second (>= 0).",
+        game::particles_set_rate,
+    ),
+    f(
+        "zephyr.particles",
+        "get_color",
+        &[E],
+        RGB,
+        false,
+        "The particle color.",
+        game::particles_get_color,
+    ),
+    f(
+        "zephyr.particles",
+        "set_color",
+        E_RGB,
+        NOTHING,
+        true,
+        "Sets the particle color (channels >= 0).",
+        game::particles_set_color,
+    ),
+    f(
+        "zephyr.particles",
+        "get_active",
+        &[E],
+        &[req("active", Boolean)],
+        false,
+        "Whether the emitter emits.",
+        game::particles_get_active,
+    ),
+    f(
+        "zephyr.particles",
+        "set_active",
+        &[E, req("active", Boolean)],
+        NOTHING,
+        true,
+        "Turns the emitter on or off.",
+        game::particles_set_active,
+    ),
+    // zephyr.physics
+    f(
+        "zephyr.physics",
+        "get_velocity",
+        &[E],
+        XYZ,
+        false,
+        "Linear velocity.",
+        game::get_velocity,
+    ),
+    f(
+        "zephyr.physics",
+        "set_velocity",
+        E_XYZ,
+        NOTHING,
+        true,
+        "Sets the linear velocity.",
+        game::set_velocity,
+    ),
+    f(
+        "zephyr.physics",
+        "add_force",
+        &[E, req("fx", Number), req("fy", Number), req("fz", Number)],
+        NOTHING,
+        true,
+        "Adds a force for this frame (integrated by the next physics step, then cleared).",
+        game::add_force,
+    ),
+    f(
+        "zephyr.physics",
+        "add_impulse",
+        &[E, req("ix", Number), req("iy", Number), req("iz", Number)],
+        NOTHING,
+        true,
+        "Changes velocity by impulse / mass at once.",
+        game::add_impulse,
+    ),
+    // zephyr.math
+    f(
+        "zephyr.math",
+        "vec3",
+        XYZ,
+        &[req("v", Table)],
+        false,
+        "A table {x = x, y = y, z = z}.",
+        math::vec3,
+    ),
+    f(
+        "zephyr.math",
+        "distance",
+        TWO_POINTS,
+        &[req("distance", Number)],
+        false,
+        "Distance between two points.",
+        math::distance,
+    ),
+    f(
+        "zephyr.math",
+        "lerp",
+        &[req("a", Number), req("b", Number), req("t", Number)],
+        &[req("value", Number)],
+        false,
+        "a + (b - a) * t.",
+        math::lerp,
+    ),
+    f(
+        "zephyr.math",
+        "clamp",
+        &[req("v", Number), req("min", Number), req("max", Number)],
+        &[req("value", Number)],
+        false,
+        "v limited to [min, max] (min must not exceed max).",
+        math::clamp,
+    ),
+    f(
+        "zephyr.math",
+        "normalize",
+        XYZ,
+        XYZ,
+        false,
+        "The unit vector; the zero vector gives 0, 0, 0.",
+        math::normalize,
+    ),
+    f(
+        "zephyr.math",
+        "dot",
+        TWO_POINTS,
+        &[req("dot", Number)],
+        false,
+        "Dot product.",
+        math::dot,
+    ),
+    f(
+        "zephyr.math",
+        "cross",
+        TWO_POINTS,
+        XYZ,
+        false,
+        "Cross product.",
+        math::cross,
+    ),
+    // zephyr.scene
+    f(
+        "zephyr.scene",
+        "get_name",
+        NOTHING,
+        &[req("name", String)],
+        false,
+        "The current scene's name.",
+        game::scene_get_name,
+    ),
+];
+
+/// `docs/API.md`, generated from [`API`].
+pub fn api_markdown() -> std::string::String {
+    let mut out = std::string::String::from(
+        "# Zephyr Lua API\n\n\
+         Generated from the binding registry (`crates/zephyr-runtime/src/api/registry.rs`); \
+         a test fails when this file and the registry disagree. Regenerate with \
+         `ZEPHYR_UPDATE_DOCS=1 cargo test -p zephyr-runtime --test api_docs`.\n\n\
+         Conventions: right-handed, +Y up, +X right, forward is -Z; angles in radians; \
+         Euler angles applied yaw (Y), then pitch (X), then roll (Z). Every `number` \
+         argument must be finite. A bad argument raises an error naming the function \
+         and the argument. An entity that does not exist is an error, except for \
+         `zephyr.entity.exists` (false), `find` and `get_name` (nil).\n\n\
+         On a worker thread, reads see the world as it was when the script was \
+         enqueued, plus the script's own writes; functions marked *write* are \
+         applied to the engine by the next `ScriptingSystem::update()`, in enqueue order.\n",
+    );
+    let mut module = "";
+    for func in API {
+        if func.module != module {
+            module = func.module;
+            let _ = write!(
+                out,
+                "\n## `{module}`\n\n| function | returns | |\n|---|---|---|\n"
+            );
+        }
+        let params: Vec<_> = func
+            .params
+            .iter()
+            .map(|p| {
+                let q = if p.optional { "?" } else { "" };
+                format!("{}{q}: {}", p.name, p.ty.name())
+            })
+            .collect();
+        let returns = if func.returns.is_empty() {
+            "-".to_owned()
+        } else {
+            func.returns
+                .iter()
+                .map(|r| {
+                    let nil = if r.optional { " or nil" } else { "" };
+                    format!("{}: {}{nil}", r.name, r.ty.name())
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let write = if func.writes { " *write*" } else { "" };
+        let _ = writeln!(
+            out,
+            "| `{}({})` | {returns} | {}{write} |",
+            func.name,
+            params.join(", "),
+            func.doc
+        );
+    }
+    out.push_str("\n## Globals\n\n");
+    out.push_str("| name | |\n|---|---|\n");
+    out.push_str("| `print(...)` | Prints to the host's print sink; from a worker, at `update()` in enqueue order. |\n");
+    let keys: Vec<_> = zephyr_world::Key::ALL.iter().map(|k| k.name()).collect();
+    let _ = writeln!(
+        out,
+        "| `Key` | Key names for `zephyr.input.is_key_down` (`Key.W == \"W\"`): {}. |",
+        keys.join(", ")
+    );
+    out.push_str(
+        "| `cvar.ARCHIVE`, `cvar.READ_ONLY`, `cvar.CHEAT` | Flags for `cvar.register`. |\n",
+    );
+    out
+}
