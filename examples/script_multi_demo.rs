@@ -71,10 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let mut frame = 0;
     let mut errors = Vec::new();
-    while system.runner().stats().completed < handles.len() as u64
-        || system.waiting_jobs() > 0
-        || !system.queue().is_empty()
-    {
+    while system.jobs_in_flight() > 0 {
         frame += 1;
         let report = system.update();
         errors.extend(report.errors);

@@ -303,6 +303,17 @@ impl ScriptingSystem {
         self.jobs.len()
     }
 
+    /// Jobs enqueued on the runner whose outcome `update()` has not applied
+    /// yet (running, queued, or waiting for an earlier job). A host that
+    /// wants every script's effects before it goes on calls `update()` until
+    /// this is 0.
+    pub fn jobs_in_flight(&self) -> u64 {
+        self.runner()
+            .stats()
+            .enqueued
+            .saturating_sub(self.next_job.0)
+    }
+
     /// Processes one frame's worth of scripting work, on the main thread:
     ///
     /// 1. every pending CVar change that has a Lua handler becomes a `CVarLua`

@@ -244,7 +244,7 @@ fn worker_effects_apply_in_enqueue_order_whatever_order_they_finish() {
         for handle in handles {
             handle.wait();
         }
-        while system.waiting_jobs() > 0 || !system.queue().is_empty() {
+        while system.jobs_in_flight() > 0 {
             system.update();
         }
         let expected: Vec<String> = (0..40).map(|i| format!("job {i}")).collect();
@@ -400,11 +400,7 @@ fn lua_and_exec_console_commands() {
         .console()
         .execute("exec boot.lua; lua cvar.set('r_fov', 60); print('x')")
         .unwrap();
-    let done = system.runner().stats().enqueued;
-    while system.runner().stats().completed < done
-        || system.waiting_jobs() > 0
-        || !system.queue().is_empty()
-    {
+    while system.jobs_in_flight() > 0 {
         system.update();
     }
     assert_eq!(system.cvars().get_bool("r_vsync"), Some(false));
