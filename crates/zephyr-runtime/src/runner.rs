@@ -131,6 +131,10 @@ impl ScriptHandle {
     }
 
     /// Blocks until the outcome is known.
+    ///
+    /// On the main thread of a `ScriptingSystem`, prefer
+    /// `ScriptingSystem::wait`: outcomes reach handles after the job's actions
+    /// are queued, and with the queue full only the main thread can make room.
     pub fn wait(mut self) -> Outcome {
         if let Some(outcome) = self.outcome.take() {
             return outcome;

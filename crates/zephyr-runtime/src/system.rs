@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use mlua::Function;
 use parking_lot::RwLock;
@@ -115,12 +116,21 @@ enum JobEnd {
 /// # Ok::<(), zephyr_runtime::Error>(())
 /// ```
 ///
-/// # Order of effects
+/// # Order of effects, and determinism
 ///
 /// Worker scripts' writes and results are applied in the order the scripts
 /// were *enqueued*, whatever order they finish in: a script's effects wait in
 /// `update()` until every earlier script has finished. Within one script,
-/// writes apply in call order.
+/// writes apply in call order. A worker script reads the world as it was when
+/// it was enqueued, plus its own writes.
+///
+/// So a batch of scripts ends in the same world with any number of workers.
+/// What `update()` does not promise is *when* in the frame sequence a long
+/// script's effects land: it never waits for a running script. A script
+/// enqueued while earlier scripts' writes are still in flight reads a world
+/// without them, and how many have landed by then is a matter of timing.
+/// Hosts that need every frame to be reproducible end each frame with
+/// [`sync`](Self::sync), a sync point that waits for the frame's scripts.
 ///
 /// # Thread safety
 ///
@@ -134,6 +144,8 @@ pub struct ScriptingSystem {
     runner: Option<ScriptRunner>,
     jobs: BTreeMap<JobId, PendingJob>,
     next_job: JobId,
+    /// What `wait` applied, reported by the next `update`.
+    carried: UpdateReport,
 }
 
 impl fmt::Debug for ScriptingSystem {
@@ -204,6 +216,7 @@ impl ScriptingSystem {
             runner: Some(runner),
             jobs: BTreeMap::new(),
             next_job: JobId(0),
+            carried: UpdateReport::default(),
         })
     }
 
@@ -330,7 +343,7 @@ impl ScriptingSystem {
     /// handled at the next update, so a handler that sets its own cvar cannot
     /// livelock a frame.
     pub fn update(&mut self) -> UpdateReport {
-        let mut report = UpdateReport::default();
+        let mut report = std::mem::take(&mut self.carried);
         for change in self.host.cvars.take_pending_changes() {
             if let Some(handler) = change.on_change_lua {
                 self.dispatch(
@@ -351,6 +364,47 @@ impl ScriptingSystem {
             }
         }
         self.apply_finished_jobs(&mut report);
+        report
+    }
+
+    /// Waits for a job's outcome on the main thread, applying actions
+    /// meanwhile (unlike [`ScriptHandle::wait`], which, called on the main
+    /// thread with many jobs in flight, can wait forever: workers block on the
+    /// full action queue that only the main thread drains).
+    ///
+    /// Once it returns, the job's own effects have been applied.
+    pub fn wait(&mut self, mut handle: ScriptHandle) -> Outcome {
+        loop {
+            if handle.try_outcome().is_some() && self.next_job > handle.job() {
+                return handle.wait();
+            }
+            if let Some(action) = self.queue.pop_timeout(Duration::from_millis(5)) {
+                // What this applies is reported by the next update().
+                let mut report = std::mem::take(&mut self.carried);
+                self.dispatch(action, &mut report);
+                self.apply_finished_jobs(&mut report);
+                self.carried = report;
+            }
+        }
+    }
+
+    /// A sync point: [`update`](Self::update), then waits (blocking the
+    /// calling thread) until every job enqueued so far has been applied.
+    ///
+    /// `update()` applies whatever has finished, so how far the effects of
+    /// long scripts have landed in a given frame depends on thread timing.
+    /// A host that needs lockstep determinism (replays, networking) calls
+    /// `sync()` at the end of each frame instead: then every frame ends in
+    /// the same world whatever the number of workers, at the cost of waiting
+    /// for the frame's scripts.
+    pub fn sync(&mut self) -> UpdateReport {
+        let mut report = self.update();
+        while self.jobs_in_flight() > 0 {
+            if let Some(action) = self.queue.pop_timeout(Duration::from_millis(20)) {
+                self.dispatch(action, &mut report);
+            }
+            self.apply_finished_jobs(&mut report);
+        }
         report
     }
 

@@ -680,7 +680,7 @@ pub fn api_markdown() -> std::string::String {
             .iter()
             .map(|p| {
                 let q = if p.optional { "?" } else { "" };
-                format!("{}{q}: {}", p.name, p.ty.name())
+                format!("{}{q}: {}", p.name, cell(p.ty.name()))
             })
             .collect();
         let returns = if func.returns.is_empty() {
@@ -690,7 +690,7 @@ pub fn api_markdown() -> std::string::String {
                 .iter()
                 .map(|r| {
                     let nil = if r.optional { " or nil" } else { "" };
-                    format!("{}: {}{nil}", r.name, r.ty.name())
+                    format!("{}: {}{nil}", r.name, cell(r.ty.name()))
                 })
                 .collect::<Vec<_>>()
                 .join(", ")
@@ -717,4 +717,9 @@ pub fn api_markdown() -> std::string::String {
         "| `cvar.ARCHIVE`, `cvar.READ_ONLY`, `cvar.CHEAT` | Flags for `cvar.register`. |\n",
     );
     out
+}
+
+/// Escapes `|` for a Markdown table cell.
+fn cell(text: &str) -> std::string::String {
+    text.replace('|', "\\|")
 }
