@@ -4,14 +4,16 @@
 //! dependency:
 //!
 //! * [`cvar`]: console variables, console commands, config files (no Lua);
+//! * [`world`]: the default engine world behind the game API (no Lua);
 //! * [`runtime`]: Lua states, the state pool, the action queue, the script
-//!   runner and the per-frame `ScriptingSystem`.
+//!   runner, the per-frame `ScriptingSystem` and the Lua API.
 //!
 //! See the README for the architecture and the examples.
 #![forbid(unsafe_code)]
 
 pub use zephyr_cvar as cvar;
 pub use zephyr_runtime as runtime;
+pub use zephyr_world as world;
 
 /// The README's code, compiled and run as a doctest so it cannot drift.
 #[doc = include_str!("../README.md")]

@@ -45,7 +45,8 @@ fn bad_calls(f: &ApiFunction) -> Vec<(String, usize)> {
     for (i, param) in f.params.iter().enumerate() {
         let before: Vec<&str> = f.params[..i].iter().map(|p| valid(p.ty)).collect();
         let after: Vec<&str> = f.params[i + 1..].iter().map(|p| valid(p.ty)).collect();
-        if !param.optional {
+        // A missing argument arrives as nil, which `any` accepts.
+        if !param.optional && param.ty != Type::Any {
             calls.push((format!("{path}({})", before.join(", ")), i + 1));
         }
         for bad in invalid(param.ty) {

@@ -92,7 +92,7 @@ fn semantic_refusals_name_the_function_on_main_and_workers() {
 }
 
 #[test]
-fn missing_argument_says_no_value_and_wrong_type_says_the_type() {
+fn missing_argument_says_nil_and_wrong_type_says_the_type() {
     let system = ScriptingSystem::new(ScriptingConfig {
         workers: 1,
         ..ScriptingConfig::default()
@@ -101,7 +101,7 @@ fn missing_argument_says_no_value_and_wrong_type_says_the_type() {
     let out = system.execute("cvar.set('r_fov')", "m").to_string();
     assert_eq!(
         out.lines().next().unwrap(),
-        "ERROR: m:1: cvar.set: argument 2 (value) must be a string, number or boolean, got no value"
+        "ERROR: m:1: cvar.set: argument 2 (value) must be a string, number or boolean, got nil"
     );
     let out = system.execute("cvar.set('r_fov', {})", "m").to_string();
     assert!(out.lines().next().unwrap().ends_with("got table"), "{out}");

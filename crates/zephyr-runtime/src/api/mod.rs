@@ -33,7 +33,7 @@ mod spec;
 use std::fmt;
 use std::sync::Arc;
 
-use mlua::{Lua, MultiValue, Table};
+use mlua::{Function, Lua, MultiValue, Table, Value};
 use zephyr_cvar::{CVarFlags, CVarRegistry, Console};
 use zephyr_world::SharedWorld;
 
@@ -97,11 +97,7 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
         })?,
     )?;
     for spec in API {
-        let host = host.clone();
-        let function = lua.create_function(move |lua, args: MultiValue| {
-            let call = spec::Call::new(lua, &host, spec, args)?;
-            (spec.imp)(&call)
-        })?;
+        let function = binding(lua, host.clone(), spec)?;
         module_table(lua, api, spec.module)?.raw_set(spec.name, function)?;
     }
     let cvar = module_table(lua, api, "cvar")?;
@@ -114,6 +110,61 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
     }
     api.raw_set("Key", keys)?;
     Ok(())
+}
+
+/// Runs one call: checks the arguments against the declaration, then the
+/// implementation; returns the declared number of values.
+fn call<const N: usize>(
+    lua: &Lua,
+    host: &Host,
+    spec: &'static ApiFunction,
+    args: &[Value],
+) -> mlua::Result<[Value; N]> {
+    let call = spec::Call::new(lua, host, spec, args)?;
+    (spec.imp)(&call)?.into_values::<N>(lua)
+}
+
+/// The Lua function for one declared binding. Arguments and results travel
+/// as fixed-size tuples (one monomorphized closure per arity) rather than as
+/// `MultiValue`s, which measured slower (see BENCHMARKS.md).
+fn binding(lua: &Lua, host: Arc<Host>, spec: &'static ApiFunction) -> mlua::Result<Function> {
+    macro_rules! with_args {
+        ($($arg:ident),*) => {
+            match spec.returns.len() {
+                0 => lua.create_function(move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
+                    call::<0>(lua, &host, spec, &[$($arg),*]).map(drop)
+                }),
+                1 => lua.create_function(move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
+                    let [a] = call::<1>(lua, &host, spec, &[$($arg),*])?;
+                    Ok(a)
+                }),
+                2 => lua.create_function(move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
+                    let [a, b] = call::<2>(lua, &host, spec, &[$($arg),*])?;
+                    Ok((a, b))
+                }),
+                _ => lua.create_function(move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
+                    let [a, b, c] = call::<3>(lua, &host, spec, &[$($arg),*])?;
+                    Ok((a, b, c))
+                }),
+            }
+        };
+        (@ty $arg:ident) => { Value };
+    }
+    if spec.params.len() > 6 || spec.returns.len() > 3 {
+        return Err(mlua::Error::runtime(format!(
+            "{}: bindings take at most 6 parameters and return at most 3 values",
+            spec.path()
+        )));
+    }
+    match spec.params.len() {
+        0 => with_args!(),
+        1 => with_args!(a1),
+        2 => with_args!(a1, a2),
+        3 => with_args!(a1, a2, a3),
+        4 => with_args!(a1, a2, a3, a4),
+        5 => with_args!(a1, a2, a3, a4, a5),
+        _ => with_args!(a1, a2, a3, a4, a5, a6),
+    }
 }
 
 /// The table at a dotted path under `root`, created on first use.

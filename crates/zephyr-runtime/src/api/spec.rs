@@ -5,7 +5,7 @@
 use std::fmt;
 
 use glam::DVec3;
-use mlua::{IntoLuaMulti, Lua, MultiValue, Value};
+use mlua::{Lua, Value};
 use zephyr_world::{EntityId, Key, WorldCommand, WorldRead, WorldWrite};
 
 use super::Host;
@@ -174,21 +174,36 @@ pub(crate) enum Ret {
     Value(Value),
 }
 
-impl IntoLuaMulti for Ret {
-    fn into_lua_multi(self, lua: &Lua) -> mlua::Result<MultiValue> {
+impl Ret {
+    /// The values, padded with `nil` to `N` (the declared return count).
+    pub(crate) fn into_values<const N: usize>(self, lua: &Lua) -> mlua::Result<[Value; N]> {
+        let mut out: [Value; N] = std::array::from_fn(|_| Value::Nil);
+        let mut put = |i: usize, v: Value| {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = v;
+            }
+        };
         match self {
-            Ret::None => ().into_lua_multi(lua),
-            Ret::Bool(b) => b.into_lua_multi(lua),
-            Ret::Number(n) => n.into_lua_multi(lua),
-            Ret::Integer(i) => i.into_lua_multi(lua),
-            Ret::Vec2(x, y) => (x, y).into_lua_multi(lua),
-            Ret::Vec3(v) => (v.x, v.y, v.z).into_lua_multi(lua),
-            Ret::Str(s) => s.into_lua_multi(lua),
-            Ret::OptStr(s) => s.into_lua_multi(lua),
-            Ret::Entity(e) => e.to_lua().into_lua_multi(lua),
-            Ret::OptEntity(e) => e.map(EntityId::to_lua).into_lua_multi(lua),
-            Ret::Value(v) => v.into_lua_multi(lua),
+            Ret::None => {}
+            Ret::Bool(b) => put(0, Value::Boolean(b)),
+            Ret::Number(n) => put(0, Value::Number(n)),
+            Ret::Integer(i) => put(0, Value::Integer(i)),
+            Ret::Vec2(x, y) => {
+                put(0, Value::Number(x));
+                put(1, Value::Number(y));
+            }
+            Ret::Vec3(v) => {
+                put(0, Value::Number(v.x));
+                put(1, Value::Number(v.y));
+                put(2, Value::Number(v.z));
+            }
+            Ret::Str(s) => put(0, Value::String(lua.create_string(s)?)),
+            Ret::OptStr(Some(s)) => put(0, Value::String(lua.create_string(s)?)),
+            Ret::OptStr(None) | Ret::OptEntity(None) => {}
+            Ret::Entity(e) | Ret::OptEntity(Some(e)) => put(0, Value::Integer(e.to_lua())),
+            Ret::Value(v) => put(0, v),
         }
+        Ok(out)
     }
 }
 
@@ -215,7 +230,7 @@ pub(crate) struct Call<'a> {
     pub(crate) lua: &'a Lua,
     pub(crate) host: &'a Host,
     pub(crate) spec: &'static ApiFunction,
-    args: MultiValue,
+    args: &'a [Value],
 }
 
 impl<'a> Call<'a> {
@@ -223,7 +238,7 @@ impl<'a> Call<'a> {
         lua: &'a Lua,
         host: &'a Host,
         spec: &'static ApiFunction,
-        args: MultiValue,
+        args: &'a [Value],
     ) -> mlua::Result<Self> {
         let call = Call {
             lua,
@@ -240,7 +255,7 @@ impl<'a> Call<'a> {
             };
             if !ok {
                 let got = match value {
-                    None => "no value".to_owned(),
+                    None => "nil".to_owned(),
                     Some(Value::Number(n)) if !n.is_finite() => lua_number_text(*n),
                     Some(Value::String(s)) if param.ty == Type::Key => {
                         format!("'{}'", s.to_string_lossy())

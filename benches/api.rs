@@ -1,0 +1,145 @@
+//! Binding overhead and a 10,000-entity frame. See BENCHMARKS.md for the
+//! figures and how to read them.
+//!
+//! `cargo bench --bench api`
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mlua::{Function, Lua};
+use parking_lot::Mutex;
+use zephyr::runtime::{ScriptingConfig, ScriptingSystem, StateConfig};
+
+/// get_position + set_position pairs per measured iteration.
+const PAIRS: usize = 1000;
+
+const LOOP: &str = "
+local get, set, e, n = ...
+for _ = 1, n do
+    local x, y, z = get(e)
+    set(e, x + 1, y, z)
+end";
+
+fn system() -> ScriptingSystem {
+    ScriptingSystem::new(ScriptingConfig {
+        workers: 1,
+        state: StateConfig {
+            instruction_budget: 0,
+            ..StateConfig::default()
+        },
+        ..ScriptingConfig::default()
+    })
+    .expect("system")
+}
+
+fn binding_pair(c: &mut Criterion) {
+    let mut group = c.benchmark_group("get_position+set_position x1000");
+
+    // Ours: the registry-declared bindings on the main state.
+    let system = system();
+    let lua = system.main_state().lua().clone();
+    let entity: i64 = system
+        .execute("return zephyr.entity.create()", "setup")
+        .values()[0]
+        .to_string()
+        .parse()
+        .expect("entity id");
+    let ours: Function = lua.load(LOOP).into_function().expect("loop");
+    let api: mlua::Table = system
+        .main_state()
+        .persistent_env()
+        .expect("main env")
+        .get::<mlua::Table>("zephyr")
+        .and_then(|z| z.get::<mlua::Table>("transform"))
+        .expect("zephyr.transform");
+    let (get, set): (Function, Function) = (
+        api.get("get_position").expect("get"),
+        api.get("set_position").expect("set"),
+    );
+    group.bench_function("zephyr bindings", |b| {
+        b.iter(|| ours.call::<()>((&get, &set, entity, PAIRS)).expect("run"))
+    });
+
+    // Baseline: bare mlua closures on a Vec<[f32; 3]>.
+    let bare_lua = Lua::new();
+    let positions = Arc::new(Mutex::new(vec![[0.0f32; 3]; 16]));
+    let p = positions.clone();
+    let bare_get = bare_lua
+        .create_function(move |_, i: usize| {
+            let v = p.lock()[i];
+            Ok((v[0], v[1], v[2]))
+        })
+        .expect("get");
+    let p = positions.clone();
+    let bare_set = bare_lua
+        .create_function(move |_, (i, x, y, z): (usize, f32, f32, f32)| {
+            p.lock()[i] = [x, y, z];
+            Ok(())
+        })
+        .expect("set");
+    let bare: Function = bare_lua.load(LOOP).into_function().expect("loop");
+    group.bench_function("bare mlua closures", |b| {
+        b.iter(|| {
+            bare.call::<()>((&bare_get, &bare_set, 3, PAIRS))
+                .expect("run")
+        })
+    });
+
+    // Floor: the same work in pure Lua tables.
+    let pure: Function = bare_lua
+        .load(
+            "local positions, e, n = {}, 3, ...
+             positions[e] = {0, 0, 0}
+             return function()
+                 for _ = 1, n do
+                     local p = positions[e]
+                     local x, y, z = p[1], p[2], p[3]
+                     positions[e] = {x + 1, y, z}
+                 end
+             end",
+        )
+        .call(PAIRS)
+        .expect("pure");
+    group.bench_function("pure Lua tables", |b| {
+        b.iter(|| pure.call::<()>(()).expect("run"))
+    });
+    group.finish();
+    black_box(positions);
+}
+
+fn ten_thousand_entities(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame");
+    group.sample_size(20);
+    let system = system();
+    system.execute(
+        "entities = {}
+         for i = 1, 10000 do entities[i] = zephyr.entity.create() end
+         local get, translate = zephyr.transform.get_position, zephyr.transform.translate
+         function move(e, dt) translate(e, dt, 0, 0) end
+         function frame(dt) for i = 1, #entities do move(entities[i], dt) end end",
+        "setup",
+    );
+    let env = system
+        .main_state()
+        .persistent_env()
+        .expect("main env")
+        .clone();
+    let frame: Function = env.get("frame").expect("frame");
+    group.bench_function("10,000 entities moved by a script", |b| {
+        b.iter(|| {
+            system
+                .main_state()
+                .call_function(&frame, 1.0 / 60.0, "frame")
+                .expect("frame")
+        })
+    });
+    let world = system.world().clone();
+    group.bench_function("snapshot of 10,000 entities (worker view)", |b| {
+        b.iter(|| black_box(world.read().snapshot()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, binding_pair, ten_thousand_entities);
+criterion_main!(benches);
