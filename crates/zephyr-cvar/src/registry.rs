@@ -56,6 +56,8 @@ struct Entry {
 struct Inner {
     vars: BTreeMap<String, Entry>,
     pending: Vec<CVarChange>,
+    /// Values given before their cvar was registered (command-line `--set`).
+    presets: BTreeMap<String, String>,
 }
 
 /// The name of the built-in cvar that unlocks `CHEAT` cvars.
@@ -112,7 +114,13 @@ impl CVarRegistry {
                 })
             };
         }
-        let value = def.default.clone();
+        let mut value = def.default.clone();
+        if let Some(text) = inner.presets.remove(&def.name) {
+            match def.parse_value(&text) {
+                Ok(preset) => value = preset,
+                Err(e) => tracing::warn!(target: "zephyr::cvar", "preset value ignored: {e}"),
+            }
+        }
         inner.vars.insert(
             def.name.clone(),
             Entry {
@@ -203,6 +211,27 @@ impl CVarRegistry {
         let mut inner = self.inner.write();
         let value = checked_value(&inner, name, text)?;
         Ok(store(&mut inner, name, value))
+    }
+
+    /// Sets a registered cvar, or keeps the value for a cvar that is not
+    /// registered yet and gives it to that cvar when it is (a value that does
+    /// not fit its type then is ignored with a warning). This is how a
+    /// command line sets cvars that a script registers later.
+    pub fn set_or_preset(&self, name: &str, text: &str) -> Result<()> {
+        if self.contains(name) {
+            return self.set_from_string(name, text).map(drop);
+        }
+        crate::value::check_name(name)?;
+        if text.contains('\0') {
+            return Err(Error::NulByte {
+                name: name.to_owned(),
+            });
+        }
+        self.inner
+            .write()
+            .presets
+            .insert(name.to_owned(), text.to_owned());
+        Ok(())
     }
 
     /// Sets a cvar back to its default (refused for `READ_ONLY`, and for
@@ -460,6 +489,25 @@ mod tests {
             r.register(CVarDef::new("y", 500.0).range(0.0, 1.0))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn presets_wait_for_registration() {
+        let r = registry();
+        r.set_or_preset("mod_speed", "3.5").unwrap();
+        r.set_or_preset("mod_lives", "many").unwrap();
+        r.set_or_preset("r_fov", "90").unwrap();
+        assert_eq!(r.get_as_string("r_fov").as_deref(), Some("90.0"));
+        assert!(!r.contains("mod_speed"));
+        r.register(CVarDef::new("mod_speed", 1.0)).unwrap();
+        r.register(CVarDef::new("mod_lives", 3)).unwrap();
+        assert_eq!(r.get_as_string("mod_speed").as_deref(), Some("3.5"));
+        assert_eq!(
+            r.get_as_string("mod_lives").as_deref(),
+            Some("3"),
+            "a preset that does not fit is ignored"
+        );
+        assert!(r.set_or_preset("bad name", "1").is_err());
     }
 
     #[test]

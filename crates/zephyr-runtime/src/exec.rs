@@ -49,7 +49,7 @@ pub fn execute_lua_buffer(state: &ScriptState, script: &str, chunk_name: &str) -
 /// [`try_call_named_handler`] to get them.
 pub fn call_named_handler(state: &ScriptState, handler_name: &str, args: &[&str]) {
     if let Err(error) = try_call_named_handler(state, handler_name, args) {
-        tracing::error!(target: "zephyr::script", handler = handler_name, "{error}");
+        tracing::error!(target: "zephyr::runtime", handler = handler_name, "{error}");
     }
 }
 

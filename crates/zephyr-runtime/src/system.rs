@@ -343,6 +343,7 @@ impl ScriptingSystem {
     /// handled at the next update, so a handler that sets its own cvar cannot
     /// livelock a frame.
     pub fn update(&mut self) -> UpdateReport {
+        let _span = tracing::info_span!("update").entered();
         let mut report = std::mem::take(&mut self.carried);
         for change in self.host.cvars.take_pending_changes() {
             if let Some(handler) = change.on_change_lua {
@@ -464,7 +465,7 @@ impl ScriptingSystem {
                 world.release_reserved(id);
             }
         }
-        tracing::debug!(target: "zephyr::script", job = %moved.job, reason = moved.reason, "running on the main thread");
+        tracing::debug!(target: "zephyr::runtime", job = %moved.job, reason = moved.reason, "running on the main thread");
         let outcome = self.execute(&moved.source, &moved.chunk_name);
         let outcome = moved.completion.run_callback(outcome, &moved.chunk_name);
         log_outcome(moved.job, &outcome, report);
@@ -491,7 +492,7 @@ impl ScriptingSystem {
             }),
         };
         if let Err(error) = result {
-            tracing::error!(target: "zephyr::script", "worker write refused: {error}");
+            tracing::error!(target: "zephyr::runtime", "worker write refused: {error}");
             report.errors.push(error.to_string());
         }
     }
@@ -504,13 +505,14 @@ impl ScriptingSystem {
         new: &str,
         report: &mut UpdateReport,
     ) {
+        let _span = tracing::info_span!("cvar handler", cvar = name, handler).entered();
         let function: Function = match resolve_handler(self.main.lua(), handler) {
             Ok(f) => f,
             Err(reason) => {
                 let message = format!(
                     "cvar '{name}' changed but its handler '{handler}' cannot be called: {reason}"
                 );
-                tracing::error!(target: "zephyr::script", "{message}");
+                tracing::error!(target: "zephyr::runtime", "{message}");
                 report.errors.push(message);
                 return;
             }
@@ -520,7 +522,7 @@ impl ScriptingSystem {
             .main
             .call_function(&function, (name, old, new), handler)
         {
-            tracing::error!(target: "zephyr::script", cvar = name, handler, "{error}");
+            tracing::error!(target: "zephyr::runtime", cvar = name, handler, "{error}");
             report.errors.push(error.message);
         }
     }
@@ -530,10 +532,10 @@ fn log_outcome(job: JobId, outcome: &Outcome, report: &mut UpdateReport) {
     report.scripts_finished += 1;
     match outcome {
         Outcome::Failed(error) => {
-            tracing::error!(target: "zephyr::script", %job, "{}", outcome);
+            tracing::error!(target: "zephyr::runtime", %job, "{}", outcome);
             report.errors.push(error.message.clone());
         }
-        _ => tracing::debug!(target: "zephyr::script", %job, "{}", outcome),
+        _ => tracing::debug!(target: "zephyr::runtime", %job, "{}", outcome),
     }
 }
 

@@ -1,0 +1,67 @@
+//! `zephyr check`: compiles Lua files and validates scenes without running
+//! anything, printing `file:line: message` for each problem.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::scene::Scene;
+
+/// Checks every path; returns the number of problems (each already printed
+/// to stdout).
+pub(crate) fn check(paths: &[std::path::PathBuf]) -> Result<usize> {
+    let mut problems = Vec::new();
+    for path in paths {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("lua") => match std::fs::read_to_string(path) {
+                Ok(source) => problems.extend(compile(&path.display().to_string(), &source)),
+                Err(e) => problems.push(format!("{}: {e}", path.display())),
+            },
+            Some("toml") => match Scene::load(path) {
+                Ok(scene) => {
+                    for (_, script, source) in &scene.scripts {
+                        let shown = scene.dir.join(script);
+                        problems.extend(compile(&shown.display().to_string(), source));
+                    }
+                }
+                Err(Error::BadFile { file, message }) => problems.push(located(&file, &message)),
+                Err(other) => problems.push(format!("{}: {other}", path.display())),
+            },
+            _ => problems.push(format!(
+                "{}: expected a .lua script or a .toml scene",
+                path.display()
+            )),
+        }
+    }
+    for problem in &problems {
+        println!("{problem}");
+    }
+    Ok(problems.len())
+}
+
+/// `file:line: message` for scene errors that know their line.
+fn located(file: &Path, message: &str) -> String {
+    match message
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((line, rest)) if line.chars().all(|c| c.is_ascii_digit()) => {
+            format!("{}:{line}: {rest}", file.display())
+        }
+        _ => format!("{}: {message}", file.display()),
+    }
+}
+
+/// Compiles `source` without running it; a syntax error as `file:line: message`.
+fn compile(name: &str, source: &str) -> Option<String> {
+    let lua = mlua::Lua::new();
+    match lua
+        .load(source)
+        .set_name(format!("={name}"))
+        .set_mode(mlua::chunk::ChunkMode::Text)
+        .into_function()
+    {
+        Ok(_) => None,
+        Err(mlua::Error::SyntaxError { message, .. }) => Some(message),
+        Err(other) => Some(format!("{name}: {other}")),
+    }
+}

@@ -1,0 +1,188 @@
+//! The `zephyr` host: a headless game loop that runs Lua scripts and TOML
+//! scenes on the Zephyr scripting runtime, replays recorded input, writes
+//! frame traces, and checks mods. This is the only crate that prints to the
+//! terminal or exits.
+//!
+//! | module  | its one job                                                   |
+//! |---------|---------------------------------------------------------------|
+//! | `run`   | `zephyr run`: the frame loop, callbacks, the summary          |
+//! | `scene` | scene files: schema, checks, spawning                         |
+//! | `input` | input replay files                                            |
+//! | `check` | `zephyr check`                                                |
+//! | `error` | errors and exit statuses                                      |
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout, clippy::print_stderr)] // printing is this crate's job
+
+mod check;
+mod error;
+mod input;
+mod run;
+mod scene;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+pub use error::{Error, Result};
+pub use input::{InputEvent, Replay};
+pub use run::{RunOptions, Summary};
+pub use scene::Scene;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "zephyr",
+    version,
+    about = "Runs Lua scripts and scenes on the Zephyr scripting runtime, headless."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs a Lua script (.lua) or a scene (.toml).
+    Run {
+        /// The script or scene.
+        path: PathBuf,
+        /// Stop after N frames.
+        #[arg(long, value_name = "N")]
+        frames: Option<u64>,
+        /// Seconds per frame (fixed step).
+        #[arg(long, value_name = "SECONDS", default_value_t = 1.0 / 60.0)]
+        dt: f64,
+        /// ScriptRunner worker threads [default: available cores].
+        #[arg(long, value_name = "N")]
+        workers: Option<usize>,
+        /// Replay input events from a file.
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// Set a cvar before anything runs (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        /// End the run with exit status 1 at the first script error.
+        #[arg(long)]
+        strict: bool,
+        /// Give scripts the full standard library instead of the sandbox.
+        #[arg(long)]
+        trusted: bool,
+        /// Instruction budget per execution (each callback and each worker
+        /// script); 0 turns it off.
+        #[arg(long, value_name = "N", default_value_t = zephyr_runtime::DEFAULT_INSTRUCTION_BUDGET)]
+        budget: u64,
+        /// Write a Chrome trace-event JSON file (open in Perfetto or chrome://tracing).
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+    },
+    /// Compiles Lua files and validates scenes without running them.
+    Check {
+        /// Lua scripts and scene files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// Logging: `console.log` and warnings to stderr; with a trace file, spans
+/// too. The returned guard writes the trace file when dropped.
+fn init_logging(trace: Option<&PathBuf>) -> Option<tracing_chrome::FlushGuard> {
+    let filter = EnvFilter::try_from_env("ZEPHYR_LOG").unwrap_or_else(|_| {
+        EnvFilter::new("warn,zephyr::script=debug,zephyr::console=info,zephyr::runtime=off")
+    });
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .with_filter(filter);
+    let (chrome, guard) = match trace {
+        Some(path) => {
+            let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
+                .file(path)
+                .include_args(true)
+                .build();
+            (Some(layer), Some(guard))
+        }
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(chrome)
+        .try_init();
+    guard
+}
+
+use tracing_subscriber::Layer as _;
+
+/// Runs the command line; the process's exit status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if !matches!(error, Error::CheckFailed(_)) {
+                eprintln!("error: {error}");
+            }
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run {
+            path,
+            frames,
+            dt,
+            workers,
+            input,
+            set,
+            strict,
+            trusted,
+            budget,
+            trace,
+        } => {
+            if !(dt.is_finite() && dt > 0.0) {
+                return Err(Error::Usage(format!(
+                    "--dt must be a positive number of seconds, got {dt}"
+                )));
+            }
+            let workers = workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            if workers == 0 {
+                return Err(Error::Usage("--workers must be at least 1".into()));
+            }
+            let _guard = init_logging(trace.as_ref());
+            let summary = run::run(RunOptions {
+                path,
+                frames,
+                dt,
+                workers,
+                input,
+                set,
+                strict,
+                trusted,
+                budget,
+            });
+            match summary {
+                Ok(summary) => {
+                    eprintln!("{}", summary.render());
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Command::Check { paths } => match check::check(&paths)? {
+            0 => Ok(()),
+            n => Err(Error::CheckFailed(n)),
+        },
+    }
+}

@@ -1,0 +1,295 @@
+//! Scene files: a TOML description of a world, read and checked before
+//! anything runs.
+//!
+//! ```toml
+//! name = "demo"
+//!
+//! [cvars]
+//! phys_gravity = -9.81
+//!
+//! [[entities]]
+//! name = "Player"
+//! position = [0, 0, 0]
+//! rotation = [0, 0, 0]     # pitch, yaw, roll in radians
+//! scale = [1, 1, 1]
+//! light = { color = [1, 0.5, 0], intensity = 1, range = 10 }
+//! particles = { rate = 10, color = [1, 1, 1], active = false }
+//! body = { mass = 70, velocity = [0, 0, 0] }
+//! script = "scripts/player.lua"  # relative to the scene file
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use zephyr_world::glam::DVec3;
+use zephyr_world::{
+    EntityId, ParticleEmitter, PointLight, RigidBody, Transform, World, WorldCommand,
+};
+
+use crate::error::{Error, Result};
+
+/// A scene file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SceneFile {
+    /// The scene's name.
+    pub name: String,
+    /// Cvars to set (or to give to scripts that register them).
+    #[serde(default)]
+    pub cvars: BTreeMap<String, toml::Value>,
+    /// The entities, in order.
+    #[serde(default)]
+    pub entities: Vec<EntityDef>,
+}
+
+/// One `[[entities]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityDef {
+    /// Its name.
+    pub name: Option<String>,
+    /// Position.
+    pub position: Option<[f64; 3]>,
+    /// Pitch, yaw, roll in radians.
+    pub rotation: Option<[f64; 3]>,
+    /// Scale.
+    pub scale: Option<[f64; 3]>,
+    /// A point light.
+    pub light: Option<LightDef>,
+    /// A particle emitter.
+    pub particles: Option<ParticlesDef>,
+    /// A rigid body.
+    pub body: Option<BodyDef>,
+    /// A script, relative to the scene file.
+    pub script: Option<String>,
+}
+
+/// `light = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LightDef {
+    color: Option<[f64; 3]>,
+    intensity: Option<f64>,
+    range: Option<f64>,
+}
+
+/// `particles = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticlesDef {
+    rate: Option<f64>,
+    color: Option<[f64; 3]>,
+    active: Option<bool>,
+}
+
+/// `body = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyDef {
+    mass: Option<f64>,
+    velocity: Option<[f64; 3]>,
+}
+
+/// A scene read from disk and checked.
+#[derive(Debug)]
+pub struct Scene {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The folder scripts are read from (the scene's folder).
+    pub dir: PathBuf,
+    /// The file's contents.
+    pub file: SceneFile,
+    /// Each scripted entity's script: (entity index, path as written, source).
+    pub scripts: Vec<(usize, String, String)>,
+}
+
+impl EntityDef {
+    /// How the entity is named in messages: `entities[2] ("Player")`.
+    pub fn label(&self, index: usize) -> String {
+        match &self.name {
+            Some(name) => format!("entities[{index}] (\"{name}\")"),
+            None => format!("entities[{index}]"),
+        }
+    }
+}
+
+/// Formats a TOML error as `line N: message`.
+pub(crate) fn toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message();
+    match error.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {message}")
+        }
+        None => message.to_owned(),
+    }
+}
+
+impl Scene {
+    /// Reads a scene and its scripts; every problem names the file, and the
+    /// entity and key where there is one.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::bad_file(path, e.to_string()))?;
+        let file: SceneFile =
+            toml::from_str(&text).map_err(|e| Error::bad_file(path, toml_error(&text, &e)))?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut scripts = Vec::new();
+        for (index, entity) in file.entities.iter().enumerate() {
+            // Check the values by building the components once.
+            components(entity)
+                .map_err(|e| Error::bad_file(path, format!("{}: {e}", entity.label(index))))?;
+            if let Some(script) = &entity.script {
+                let full = dir.join(script);
+                let source = std::fs::read_to_string(&full).map_err(|e| {
+                    Error::bad_file(
+                        path,
+                        format!(
+                            "{}: script '{script}' cannot be read: {e}",
+                            entity.label(index)
+                        ),
+                    )
+                })?;
+                scripts.push((index, script.clone(), source));
+            }
+        }
+        for (name, value) in &file.cvars {
+            cvar_text(value).map_err(|e| Error::bad_file(path, format!("cvars.{name}: {e}")))?;
+        }
+        Ok(Scene {
+            path: path.to_path_buf(),
+            dir,
+            file,
+            scripts,
+        })
+    }
+
+    /// The `[cvars]` table as `(name, value text)` pairs.
+    pub fn cvars(&self) -> Vec<(String, String)> {
+        self.file
+            .cvars
+            .iter()
+            .filter_map(|(k, v)| cvar_text(v).ok().map(|t| (k.clone(), t)))
+            .collect()
+    }
+
+    /// Creates the entities in `world`, in file order; returns their ids.
+    pub fn spawn(&self, world: &mut World) -> Result<Vec<EntityId>> {
+        world.set_scene_name(self.file.name.clone());
+        let mut ids = Vec::with_capacity(self.file.entities.len());
+        for (index, entity) in self.file.entities.iter().enumerate() {
+            let id = world.create();
+            let fail = |e: zephyr_world::Error| {
+                Error::bad_file(&self.path, format!("{}: {e}", entity.label(index)))
+            };
+            for command in commands(id, entity).map_err(fail)? {
+                command.apply(world).map_err(fail)?;
+            }
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+}
+
+fn cvar_text(value: &toml::Value) -> std::result::Result<String, String> {
+    match value {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Float(f) => Ok(format!("{f:?}")),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        other => Err(format!(
+            "must be a string, number or boolean, not {}",
+            other.type_str()
+        )),
+    }
+}
+
+fn vec3(v: Option<[f64; 3]>, default: DVec3) -> DVec3 {
+    v.map_or(default, DVec3::from_array)
+}
+
+/// An entity's components, as a scene defines them.
+struct Components {
+    transform: Transform,
+    light: Option<PointLight>,
+    emitter: Option<ParticleEmitter>,
+    body: Option<RigidBody>,
+}
+
+/// The entity's components, validated.
+fn components(entity: &EntityDef) -> zephyr_world::Result<Components> {
+    let mut transform = Transform {
+        position: vec3(entity.position, DVec3::ZERO),
+        scale: vec3(entity.scale, DVec3::ONE),
+        ..Transform::IDENTITY
+    };
+    if let Some([pitch, yaw, roll]) = entity.rotation {
+        transform.rotation = Transform::rotation_from_euler(pitch, yaw, roll)?;
+    }
+    for (what, v) in [("position", transform.position), ("scale", transform.scale)] {
+        if !v.is_finite() {
+            return Err(zephyr_world::Error::InvalidValue {
+                what: what.into(),
+                reason: "must be finite".into(),
+            });
+        }
+    }
+    let light = entity.light.as_ref().map(|l| {
+        let d = PointLight::default();
+        PointLight {
+            color: vec3(l.color, d.color),
+            intensity: l.intensity.unwrap_or(d.intensity),
+            range: l.range.unwrap_or(d.range),
+        }
+    });
+    let emitter = entity.particles.as_ref().map(|p| {
+        let d = ParticleEmitter::default();
+        ParticleEmitter {
+            rate: p.rate.unwrap_or(d.rate),
+            color: vec3(p.color, d.color),
+            active: p.active.unwrap_or(d.active),
+        }
+    });
+    let body = entity.body.as_ref().map(|b| {
+        let d = RigidBody::default();
+        RigidBody {
+            mass: b.mass.unwrap_or(d.mass),
+            velocity: vec3(b.velocity, d.velocity),
+            force: DVec3::ZERO,
+        }
+    });
+    if let Some(l) = &light {
+        l.validate()?;
+    }
+    if let Some(e) = &emitter {
+        e.validate()?;
+    }
+    if let Some(b) = &body {
+        b.validate()?;
+    }
+    Ok(Components {
+        transform,
+        light,
+        emitter,
+        body,
+    })
+}
+
+/// The world commands that give entity `id` its definition.
+fn commands(id: EntityId, entity: &EntityDef) -> zephyr_world::Result<Vec<WorldCommand>> {
+    let Components {
+        transform,
+        light,
+        emitter,
+        body,
+    } = components(entity)?;
+    let mut commands = vec![WorldCommand::SetTransform(id, transform)];
+    if let Some(name) = &entity.name {
+        commands.push(WorldCommand::SetName(id, Some(name.clone())));
+    }
+    commands.extend(light.map(|l| WorldCommand::InsertLight(id, l)));
+    commands.extend(emitter.map(|e| WorldCommand::InsertEmitter(id, e)));
+    commands.extend(body.map(|b| WorldCommand::InsertBody(id, b)));
+    Ok(commands)
+}
