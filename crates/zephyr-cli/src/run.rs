@@ -407,7 +407,13 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
                     host.callback(instance, "on_destroy", entity.to_lua())?;
                 }
             }
-            host.summary.frame_times.push(frame_started.elapsed());
+            let spent = frame_started.elapsed();
+            host.summary.frame_times.push(spent);
+            // Without --frames the run is a game: frames are paced to --dt in
+            // real time. With --frames it is a batch and runs flat out.
+            if options.frames.is_none() {
+                std::thread::sleep(Duration::from_secs_f64(options.dt).saturating_sub(spent));
+            }
         }
     }
     // The run ends: every remaining entity's on_destroy, in scene order.

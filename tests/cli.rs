@@ -1,0 +1,450 @@
+//! The `zephyr` binary, run as a user would: stdout, stderr and exit status.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn zephyr(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run zephyr");
+    Run {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A temporary folder with the given files.
+fn files(entries: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in entries {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn script_mode_numbers_frames_and_time() {
+    let dir = files(&[(
+        "game.lua",
+        "print('load', zephyr.time.frame(), zephyr.time.delta(), zephyr.time.elapsed(), zephyr.scene.get_name())
+         function on_update(dt)
+             print('frame', zephyr.time.frame(), dt, zephyr.time.elapsed())
+         end",
+    )]);
+    let run = zephyr(
+        dir.path(),
+        &["run", "game.lua", "--frames", "3", "--dt", "0.5"],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "load\t0\t0.0\t0.0\tgame\nframe\t1\t0.5\t0.5\nframe\t2\t0.5\t1.0\nframe\t3\t0.5\t1.5\n"
+    );
+    assert!(run.stderr.contains("frames: 3"), "{}", run.stderr);
+    assert!(run.stderr.contains("errors: 0"), "{}", run.stderr);
+}
+
+#[test]
+fn a_script_without_on_update_ends_after_its_chunk_and_one_update() {
+    let dir = files(&[(
+        "once.lua",
+        "cvar.register('x', 1)
+         cvar.on_change('x', function(n, o, v) print('changed', o, v) end)
+         cvar.set('x', 2)
+         console.execute('lua print(\"from a worker\")')
+         print('chunk done')",
+    )]);
+    let run = zephyr(dir.path(), &["run", "once.lua"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    // update() calls handlers for pending changes first, then applies worker output.
+    assert_eq!(run.stdout, "chunk done\nchanged\t1\t2\nfrom a worker\n");
+    assert!(run.stderr.contains("frames: 0"));
+}
+
+#[test]
+fn quit_ends_the_run_after_its_frame() {
+    let dir = files(&[(
+        "q.lua",
+        "function on_update() print(zephyr.time.frame()) if zephyr.time.frame() == 2 then console.execute('quit') end end",
+    )]);
+    let run = zephyr(dir.path(), &["run", "q.lua"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "1\n2\n");
+}
+
+#[test]
+fn set_gives_cvars_before_anything_runs() {
+    let dir = files(&[(
+        "s.lua",
+        "cvar.register('mod_speed', 1.5)
+         print(cvar.get('mod_speed'), cvar.get('phys_gravity'))",
+    )]);
+    let run = zephyr(
+        dir.path(),
+        &[
+            "run",
+            "s.lua",
+            "--set",
+            "mod_speed=4",
+            "--set",
+            "phys_gravity=-1",
+        ],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "4.0\t-1.0\n");
+    let bad = zephyr(dir.path(), &["run", "s.lua", "--set", "phys_gravity=down"]);
+    assert_eq!(bad.status, 2);
+    assert!(bad.stderr.contains("phys_gravity"), "{}", bad.stderr);
+    let malformed = zephyr(dir.path(), &["run", "s.lua", "--set", "novalue"]);
+    assert_eq!(malformed.status, 2);
+}
+
+#[test]
+fn errors_name_file_line_callback_and_entity_and_strict_stops() {
+    let dir = files(&[
+        (
+            "scene.toml",
+            "name = \"t\"\n[[entities]]\nname = \"Player\"\nscript = \"scripts/player.lua\"\n",
+        ),
+        (
+            "scripts/player.lua",
+            "function on_update(self, dt)\n  local t = nil\n  print(zephyr.time.frame())\n  return t.x\nend\n",
+        ),
+    ]);
+    let run = zephyr(dir.path(), &["run", "scene.toml", "--frames", "2"]);
+    assert_eq!(run.status, 0, "without --strict the run goes on");
+    assert_eq!(run.stdout, "1\n2\n");
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("attempt to index"))
+        .unwrap_or_default();
+    assert!(
+        line.starts_with("scripts/player.lua:4: attempt to index a nil value (local 't') (callback on_update, entity "),
+        "{}",
+        run.stderr
+    );
+    assert!(line.ends_with("\"Player\")"), "{line}");
+    assert!(run.stderr.contains("stack traceback"), "{}", run.stderr);
+    assert!(run.stderr.contains("errors: 2"), "{}", run.stderr);
+
+    let strict = zephyr(
+        dir.path(),
+        &["run", "scene.toml", "--frames", "2", "--strict"],
+    );
+    assert_eq!(strict.status, 1);
+    assert_eq!(strict.stdout, "1\n");
+}
+
+#[test]
+fn input_replay_drives_both_input_apis() {
+    let dir = files(&[
+        (
+            "i.lua",
+            "function on_update()
+                 print(zephyr.time.frame(), zephyr.input.is_key_down(Key.W), input.isKeyPressed('Space'),
+                       zephyr.input.is_mouse_button_down(0), zephyr.input.get_mouse_position())
+             end",
+        ),
+        ("walk.input", "# replay\n2 key_down W\n3 key_down Space\n3 mouse_move 10 20\n4 key_up W\n4 button_down 0\n"),
+    ]);
+    let run = zephyr(
+        dir.path(),
+        &["run", "i.lua", "--frames", "4", "--input", "walk.input"],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "1\tfalse\tfalse\tfalse\t0.0\t0.0\n2\ttrue\tfalse\tfalse\t0.0\t0.0\n3\ttrue\ttrue\tfalse\t10.0\t20.0\n4\tfalse\ttrue\ttrue\t10.0\t20.0\n"
+    );
+}
+
+#[test]
+fn malformed_input_files_stop_before_frame_one() {
+    let dir = files(&[
+        ("i.lua", "function on_update() print('ran') end"),
+        ("bad.input", "1 key_down W\n2 fly away\n"),
+    ]);
+    let run = zephyr(
+        dir.path(),
+        &["run", "i.lua", "--frames", "3", "--input", "bad.input"],
+    );
+    assert_eq!(run.status, 2);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("bad.input: line 2: expected"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn entities_get_their_own_instances_and_callbacks_run_in_order() {
+    let dir = files(&[
+        (
+            "scene.toml",
+            "name = \"order\"\n\
+             [[entities]]\nname = \"A\"\nscript = \"s.lua\"\n\
+             [[entities]]\nname = \"B\"\nscript = \"s.lua\"\n\
+             [[entities]]\nname = \"Doomed\"\nscript = \"doomed.lua\"\n",
+        ),
+        (
+            "s.lua",
+            "local count = 0
+             function on_start(self) shared = (shared or 0) + 1 print('start', zephyr.entity.get_name(self), shared) end
+             function on_update(self, dt) count = count + 1 print('update', zephyr.entity.get_name(self), count) end
+             function on_destroy(self) print('destroy', zephyr.entity.get_name(self)) end",
+        ),
+        (
+            "doomed.lua",
+            "function on_update(self) if zephyr.time.frame() == 1 then zephyr.entity.destroy(self) end end
+             function on_destroy(self) print('destroy doomed', zephyr.entity.exists(self)) end",
+        ),
+    ]);
+    let run = zephyr(dir.path(), &["run", "scene.toml", "--frames", "2"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "start\tA\t1\nstart\tB\t1\n\
+         update\tA\t1\nupdate\tB\t1\ndestroy doomed\tfalse\n\
+         update\tA\t2\nupdate\tB\t2\n\
+         destroy\tA\ndestroy\tB\n"
+    );
+}
+
+#[test]
+fn require_reads_beside_the_scene_only() {
+    let dir = files(&[
+        (
+            "game/scene.toml",
+            "name = \"r\"\n[[entities]]\nscript = \"main.lua\"\n",
+        ),
+        (
+            "game/main.lua",
+            "local m = require('lib.math2') print(m.double(21)) print(pcall(require, '..secret'))",
+        ),
+        (
+            "game/lib/math2.lua",
+            "return { double = function(x) return x * 2 end }",
+        ),
+        ("secret.lua", "return 'leaked'"),
+    ]);
+    let run = zephyr(dir.path(), &["run", "game/scene.toml", "--frames", "1"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let mut lines = run.stdout.lines();
+    assert_eq!(lines.next(), Some("42"));
+    let refused = lines.next().unwrap_or_default();
+    assert!(
+        refused.starts_with("false\trequire: invalid module name '..secret'"),
+        "{refused}"
+    );
+    let dofile = files(&[
+        (
+            "game/scene.toml",
+            "name = \"r\"\n[[entities]]\nscript = \"main.lua\"\n",
+        ),
+        ("game/main.lua", "print(pcall(dofile, '../secret.lua'))"),
+        ("secret.lua", "return 'leaked'"),
+    ]);
+    let run = zephyr(dofile.path(), &["run", "game/scene.toml", "--frames", "1"]);
+    assert!(run.stdout.starts_with("false\t"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("outside the script roots"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn bad_scene_files_are_refused_before_anything_runs() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "name = \"x\"\n[[entities]]\npositon = [0, 0, 0]\n",
+            "line 3: unknown field `positon`",
+        ),
+        (
+            "name = \"x\"\n[[entities]]\nposition = \"here\"\n",
+            "line 3: invalid type",
+        ),
+        (
+            "name = \"x\"\n[[entities]]\nname = \"P\"\nscript = \"missing.lua\"\n",
+            "entities[0] (\"P\"): script 'missing.lua' cannot be read",
+        ),
+        (
+            "name = \"x\"\n[[entities]]\nbody = { mass = 0 }\n",
+            "entities[0]: mass must be greater than 0",
+        ),
+        (
+            "name = \"x\"\n[[entities]]\nlight = { intensity = -1 }\n",
+            "entities[0]: light intensity must not be negative",
+        ),
+        ("[[entities]]\nname = \"x\"\n", "missing field `name`"),
+        (
+            "name = \"x\"\n[cvars]\nr_table = { a = 1 }\n",
+            "cvars.r_table",
+        ),
+        ("name = \"x\"\nextra = 1\n", "unknown field `extra`"),
+    ];
+    for (scene, expected) in cases {
+        let dir = files(&[("scene.toml", scene), ("ok.lua", "print('ran')")]);
+        let run = zephyr(dir.path(), &["run", "scene.toml", "--frames", "1"]);
+        assert_eq!(run.status, 2, "{scene}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "nothing ran for {scene}");
+        assert!(
+            run.stderr.contains("scene.toml: ") && run.stderr.contains(expected),
+            "{scene}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn the_sandbox_is_on_by_default_and_trusted_opts_out() {
+    let dir = files(&[("t.lua", "print(io ~= nil, os.getenv ~= nil)")]);
+    assert_eq!(
+        zephyr(dir.path(), &["run", "t.lua"]).stdout,
+        "false\tfalse\n"
+    );
+    assert_eq!(
+        zephyr(dir.path(), &["run", "t.lua", "--trusted"]).stdout,
+        "true\ttrue\n"
+    );
+}
+
+#[test]
+fn the_budget_stops_runaway_callbacks() {
+    let dir = files(&[("spin.lua", "function on_update() while true do end end")]);
+    let run = zephyr(
+        dir.path(),
+        &["run", "spin.lua", "--frames", "2", "--budget", "100000"],
+    );
+    assert_eq!(run.status, 0);
+    assert!(
+        run.stderr
+            .contains("spin.lua:1: instruction budget of 100000 exceeded (callback on_update)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("errors: 2"), "{}", run.stderr);
+}
+
+#[test]
+fn the_trace_file_is_chrome_json_with_frame_spans() {
+    let dir = files(&[(
+        "t.lua",
+        "function on_update() console.execute('lua local x = 0 for i = 1, 100 do x = x + i end') end",
+    )]);
+    let run = zephyr(
+        dir.path(),
+        &[
+            "run",
+            "t.lua",
+            "--frames",
+            "3",
+            "--workers",
+            "2",
+            "--trace",
+            "trace.json",
+        ],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(dir.path().join("trace.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let events = json.as_array().expect("an array of trace events");
+    let named = |name: &str| events.iter().filter(|e| e["name"] == name).count();
+    assert!(named("frame") >= 3, "{} frame events", named("frame"));
+    assert!(named("callback") >= 3);
+    assert!(named("script") >= 3, "worker script spans");
+    let threads: std::collections::BTreeSet<_> =
+        events.iter().filter_map(|e| e["tid"].as_u64()).collect();
+    assert!(
+        threads.len() >= 2,
+        "spans from the main thread and the workers"
+    );
+}
+
+#[test]
+fn the_demo_scene_is_reproducible() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let args = [
+        "run",
+        "examples/scenes/demo.toml",
+        "--frames",
+        "600",
+        "--input",
+        "examples/scenes/demo.input",
+    ];
+    let first = zephyr(&root, &args);
+    let second = zephyr(&root, &args);
+    assert_eq!(first.status, 0, "{}", first.stderr);
+    assert!(
+        first.stdout.contains("jump at frame 150"),
+        "{}",
+        first.stdout
+    );
+    assert!(first.stdout.contains("sparks at frame"), "{}", first.stdout);
+    assert!(
+        first.stdout.contains("enemy sees the player"),
+        "{}",
+        first.stdout
+    );
+    assert_eq!(first.stdout, second.stdout, "byte-identical stdout");
+}
+
+#[test]
+fn check_reports_problems_as_file_line_message() {
+    let dir = files(&[
+        ("good.lua", "print('fine')"),
+        ("bad.lua", "local x = = 1"),
+        (
+            "scene.toml",
+            "name = \"x\"\n[[entities]]\nscript = \"broken.lua\"\n",
+        ),
+        ("broken.lua", "function f(\n"),
+        ("bad_scene.toml", "name = \"x\"\n[[entities]]\nwat = 1\n"),
+    ]);
+    let ok = zephyr(dir.path(), &["check", "good.lua"]);
+    assert_eq!((ok.status, ok.stdout.as_str()), (0, ""));
+    let run = zephyr(
+        dir.path(),
+        &[
+            "check",
+            "good.lua",
+            "bad.lua",
+            "scene.toml",
+            "bad_scene.toml",
+        ],
+    );
+    assert_eq!(run.status, 1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(lines[0].starts_with("bad.lua:1: "), "{}", lines[0]);
+    assert!(lines[1].contains("broken.lua:2: "), "{}", lines[1]);
+    assert!(
+        lines[2].starts_with("bad_scene.toml:3: unknown field `wat`"),
+        "{}",
+        lines[2]
+    );
+}
+
+#[test]
+fn bad_usage_exits_with_2() {
+    let dir = files(&[]);
+    assert_eq!(zephyr(dir.path(), &["run"]).status, 2);
+    assert_eq!(zephyr(dir.path(), &["fly"]).status, 2);
+    assert_eq!(zephyr(dir.path(), &["run", "x.txt"]).status, 2);
+    assert_eq!(zephyr(dir.path(), &["run", "missing.lua"]).status, 2);
+    assert_eq!(zephyr(dir.path(), &["run", "x.lua", "--dt", "0"]).status, 2);
+    assert_eq!(zephyr(dir.path(), &["--help"]).status, 0);
+}
