@@ -18,3 +18,21 @@ function on_update(self, dt)
         print(string.format("enemy lost the player (frame %d)", zephyr.time.frame()))
     end
 end
+
+-- Every two seconds a scout script runs on a worker thread: it reads the
+-- world (as it was when it was enqueued) and reports; its print lands at the
+-- frame's sync point, so the output is the same on every run.
+local scout = [[
+local enemy, player = zephyr.entity.find("Enemy"), zephyr.entity.find("Player")
+local ex, _, ez = zephyr.transform.get_position(enemy)
+local px, _, pz = zephyr.transform.get_position(player)
+print(string.format("scout (worker): player %.1f m from the enemy", zephyr.math.distance(ex, 0, ez, px, 0, pz)))
+]]
+
+local base_update = on_update
+function on_update(self, dt)
+    base_update(self, dt)
+    if zephyr.time.frame() % 120 == 60 then
+        console.execute("lua " .. scout:gsub("\n", " "))
+    end
+end
