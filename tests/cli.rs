@@ -271,11 +271,11 @@ fn bad_scene_files_are_refused_before_anything_runs() {
     let cases: &[(&str, &str)] = &[
         (
             "name = \"x\"\n[[entities]]\npositon = [0, 0, 0]\n",
-            "line 3: unknown field `positon`",
+            "line 3: entities[0]: unknown field `positon`",
         ),
         (
-            "name = \"x\"\n[[entities]]\nposition = \"here\"\n",
-            "line 3: invalid type",
+            "name = \"x\"\n[[entities]]\n[[entities]]\nposition = \"here\"\n",
+            "line 4: entities[1]: invalid type",
         ),
         (
             "name = \"x\"\n[[entities]]\nname = \"P\"\nscript = \"missing.lua\"\n",
@@ -432,7 +432,7 @@ fn check_reports_problems_as_file_line_message() {
     assert!(lines[0].starts_with("bad.lua:1: "), "{}", lines[0]);
     assert!(lines[1].contains("broken.lua:2: "), "{}", lines[1]);
     assert!(
-        lines[2].starts_with("bad_scene.toml:3: unknown field `wat`"),
+        lines[2].starts_with("bad_scene.toml:3: entities[0]: unknown field `wat`"),
         "{}",
         lines[2]
     );
@@ -447,4 +447,29 @@ fn bad_usage_exits_with_2() {
     assert_eq!(zephyr(dir.path(), &["run", "missing.lua"]).status, 2);
     assert_eq!(zephyr(dir.path(), &["run", "x.lua", "--dt", "0"]).status, 2);
     assert_eq!(zephyr(dir.path(), &["--help"]).status, 0);
+}
+
+#[test]
+fn ctrl_c_ends_a_paced_run_cleanly_after_the_current_frame() {
+    let dir = files(&[("loop.lua", "function on_update() end")]);
+    let child = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .current_dir(dir.path())
+        .args(["run", "loop.lua"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("frames: "),
+        "the summary is printed: {stderr}"
+    );
 }

@@ -114,15 +114,27 @@ impl EntityDef {
     }
 }
 
-/// Formats a TOML error as `line N: message`.
+/// Formats a TOML error as `line N: message`, naming the entity
+/// (`entities[2]`) when the line is inside an `[[entities]]` table.
 pub(crate) fn toml_error(text: &str, error: &toml::de::Error) -> String {
     let message = error.message();
-    match error.span() {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: {message}")
-        }
-        None => message.to_owned(),
+    let Some(span) = error.span() else {
+        return message.to_owned();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let mut entity = None;
+    for header in before.lines().map(str::trim).filter(|l| l.starts_with('[')) {
+        entity = match (header == "[[entities]]", entity) {
+            (true, None) => Some(0),
+            (true, Some(i)) => Some(i + 1),
+            (false, _) if header.starts_with("[entities") => entity,
+            (false, _) => None,
+        };
+    }
+    match entity {
+        Some(index) => format!("line {line}: entities[{index}]: {message}"),
+        None => format!("line {line}: {message}"),
     }
 }
 
