@@ -46,38 +46,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs a Lua script (.lua) or a scene (.toml).
-    Run {
-        /// The script or scene.
-        path: PathBuf,
-        /// Stop after N frames.
-        #[arg(long, value_name = "N")]
-        frames: Option<u64>,
-        /// Seconds per frame (fixed step).
-        #[arg(long, value_name = "SECONDS", default_value_t = 1.0 / 60.0)]
-        dt: f64,
-        /// ScriptRunner worker threads [default: available cores].
-        #[arg(long, value_name = "N")]
-        workers: Option<usize>,
-        /// Replay input events from a file.
-        #[arg(long, value_name = "FILE")]
-        input: Option<PathBuf>,
-        /// Set a cvar before anything runs (repeatable).
-        #[arg(long = "set", value_name = "NAME=VALUE")]
-        set: Vec<String>,
-        /// End the run with exit status 1 at the first script error.
-        #[arg(long)]
-        strict: bool,
-        /// Give scripts the full standard library instead of the sandbox.
-        #[arg(long)]
-        trusted: bool,
-        /// Instruction budget per execution (each callback and each worker
-        /// script); 0 turns it off.
-        #[arg(long, value_name = "N", default_value_t = zephyr_runtime::DEFAULT_INSTRUCTION_BUDGET)]
-        budget: u64,
-        /// Write a Chrome trace-event JSON file (open in Perfetto or chrome://tracing).
-        #[arg(long, value_name = "FILE")]
-        trace: Option<PathBuf>,
-    },
+    Run(RunOptions),
     /// Compiles Lua files and validates scenes without running them.
     Check {
         /// Lua scripts and scene files.
@@ -138,47 +107,11 @@ pub fn main() -> ExitCode {
 
 fn execute(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run {
-            path,
-            frames,
-            dt,
-            workers,
-            input,
-            set,
-            strict,
-            trusted,
-            budget,
-            trace,
-        } => {
-            if !(dt.is_finite() && dt > 0.0) {
-                return Err(Error::Usage(format!(
-                    "--dt must be a positive number of seconds, got {dt}"
-                )));
-            }
-            let workers = workers
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            if workers == 0 {
-                return Err(Error::Usage("--workers must be at least 1".into()));
-            }
-            let _guard = init_logging(trace.as_ref());
-            let summary = run::run(RunOptions {
-                path,
-                frames,
-                dt,
-                workers,
-                input,
-                set,
-                strict,
-                trusted,
-                budget,
-            });
-            match summary {
-                Ok(summary) => {
-                    eprintln!("{}", summary.render());
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            }
+        Command::Run(options) => {
+            let _guard = init_logging(options.trace.as_ref());
+            let summary = run::run(options)?;
+            eprintln!("{}", summary.render());
+            Ok(())
         }
         Command::Check { paths } => match check::check(&paths)? {
             0 => Ok(()),

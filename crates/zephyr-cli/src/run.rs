@@ -16,27 +16,39 @@ use crate::error::{Error, Result};
 use crate::input::Replay;
 use crate::scene::Scene;
 
-/// Options of `zephyr run`.
-#[derive(Debug, Clone)]
+/// Options of `zephyr run` (its command line).
+#[derive(Debug, Clone, clap::Args)]
 pub struct RunOptions {
-    /// The script (`.lua`) or scene (`.toml`).
+    /// The script (.lua) or scene (.toml).
     pub path: PathBuf,
-    /// Stop after this many frames.
+    /// Stop after N frames (flat out; without it frames are paced to --dt).
+    #[arg(long, value_name = "N")]
     pub frames: Option<u64>,
-    /// Seconds per frame.
+    /// Seconds per frame (fixed step).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0 / 60.0)]
     pub dt: f64,
-    /// Worker threads.
-    pub workers: usize,
-    /// Input replay file.
+    /// ScriptRunner worker threads [default: available cores].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Replay input events from a file.
+    #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// `NAME=VALUE` cvar settings.
+    /// Set a cvar before anything runs (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
-    /// Stop at the first script error with status 1.
+    /// End the run with exit status 1 at the first script error.
+    #[arg(long)]
     pub strict: bool,
-    /// The trusted profile instead of the sandbox.
+    /// Give scripts the full standard library instead of the sandbox.
+    #[arg(long)]
     pub trusted: bool,
-    /// The instruction budget (0 turns it off).
+    /// Instruction budget per execution (each callback and each worker
+    /// script); 0 turns it off.
+    #[arg(long, value_name = "N", default_value_t = zephyr_runtime::DEFAULT_INSTRUCTION_BUDGET)]
     pub budget: u64,
+    /// Write a Chrome trace-event JSON file (open in Perfetto or chrome://tracing).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 /// What a run did, for the summary.
@@ -273,8 +285,20 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
     });
+    if !(options.dt.is_finite() && options.dt > 0.0) {
+        return Err(Error::Usage(format!(
+            "--dt must be a positive number of seconds, got {}",
+            options.dt
+        )));
+    }
+    let workers = options
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if workers == 0 {
+        return Err(Error::Usage("--workers must be at least 1".into()));
+    }
     let system = ScriptingSystem::new(ScriptingConfig {
-        workers: options.workers,
+        workers,
         state: StateConfig {
             profile: if options.trusted {
                 Profile::Trusted

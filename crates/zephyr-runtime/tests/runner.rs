@@ -67,6 +67,15 @@ fn fixture(states: usize) -> Fixture {
     }
 }
 
+/// A fixture, a queue of `capacity` and a runner with `workers` workers.
+fn start(states: usize, workers: usize, capacity: usize) -> (Fixture, ActionQueue, ScriptRunner) {
+    let fx = fixture(states);
+    let queue = ActionQueue::new(capacity);
+    let runner =
+        ScriptRunner::new(RunnerConfig { workers }, fx.pool.clone(), queue.clone()).unwrap();
+    (fx, queue, runner)
+}
+
 fn job_of(action: &Action) -> Option<u64> {
     match action {
         Action::ScriptResult { job, .. } => Some(job.0),
@@ -77,10 +86,7 @@ fn job_of(action: &Action) -> Option<u64> {
 #[test]
 fn ten_thousand_scripts_on_four_workers_are_all_accounted_for() {
     const SCRIPTS: usize = 10_000;
-    let fx = fixture(5);
-    let queue = ActionQueue::new(256);
-    let runner =
-        ScriptRunner::new(RunnerConfig { workers: 4 }, fx.pool.clone(), queue.clone()).unwrap();
+    let (fx, queue, runner) = start(5, 4, 256);
 
     let callbacks: Arc<Vec<AtomicU32>> =
         Arc::new((0..SCRIPTS).map(|_| AtomicU32::new(0)).collect());
@@ -175,10 +181,7 @@ fn outcome_text_follows_the_reference() {
 
 #[test]
 fn a_panicking_callback_is_an_error_outcome_and_the_worker_lives_on() {
-    let fx = fixture(1);
-    let queue = ActionQueue::new(16);
-    let runner =
-        ScriptRunner::new(RunnerConfig { workers: 1 }, fx.pool.clone(), queue.clone()).unwrap();
+    let (fx, queue, runner) = start(1, 1, 16);
     let outcome = runner
         .enqueue(Job::new("return 1").on_complete(|_| panic!("callback bug")))
         .unwrap()
@@ -204,10 +207,7 @@ fn a_panicking_callback_is_an_error_outcome_and_the_worker_lives_on() {
 
 #[test]
 fn results_are_queued_before_the_handle_completes() {
-    let fx = fixture(2);
-    let queue = ActionQueue::new(64);
-    let runner =
-        ScriptRunner::new(RunnerConfig { workers: 2 }, fx.pool.clone(), queue.clone()).unwrap();
+    let (_fx, queue, runner) = start(2, 2, 64);
     for i in 0..50 {
         let handle = runner.enqueue_script(&format!("return {i}"), None).unwrap();
         let job = handle.job().0;
@@ -244,10 +244,7 @@ fn handles_can_be_polled() {
 #[test]
 fn dropping_the_runner_cancels_queued_scripts_and_accounts_for_each() {
     const QUEUED: usize = 50;
-    let fx = fixture(1);
-    let queue = ActionQueue::new(256);
-    let runner =
-        ScriptRunner::new(RunnerConfig { workers: 1 }, fx.pool.clone(), queue.clone()).unwrap();
+    let (fx, queue, runner) = start(1, 1, 256);
     let cancelled = Arc::new(AtomicUsize::new(0));
     let first = runner
         .enqueue_script("enter() gate() leave() return 'first'", None)
@@ -298,10 +295,7 @@ fn dropping_the_runner_cancels_queued_scripts_and_accounts_for_each() {
 
 #[test]
 fn drain_shutdown_runs_every_queued_script() {
-    let fx = fixture(2);
-    let queue = ActionQueue::new(256);
-    let runner =
-        ScriptRunner::new(RunnerConfig { workers: 2 }, fx.pool.clone(), queue.clone()).unwrap();
+    let (_fx, queue, runner) = start(2, 2, 256);
     let handles: Vec<_> = (0..100)
         .map(|i| runner.enqueue_script(&format!("return {i}"), None).unwrap())
         .collect();
@@ -314,10 +308,7 @@ fn drain_shutdown_runs_every_queued_script() {
 
 #[test]
 fn shutdown_with_a_full_queue_and_no_consumer_does_not_hang() {
-    let fx = fixture(2);
-    let queue = ActionQueue::new(2);
-    let runner =
-        ScriptRunner::new(RunnerConfig { workers: 2 }, fx.pool.clone(), queue.clone()).unwrap();
+    let (_fx, queue, runner) = start(2, 2, 2);
     let handles: Vec<_> = (0..20)
         .map(|i| runner.enqueue_script(&format!("return {i}"), None).unwrap())
         .collect();
