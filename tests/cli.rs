@@ -473,3 +473,19 @@ fn ctrl_c_ends_a_paced_run_cleanly_after_the_current_frame() {
         "the summary is printed: {stderr}"
     );
 }
+
+#[test]
+fn console_output_goes_to_stderr_and_print_to_stdout() {
+    let dir = files(&[(
+        "l.lua",
+        "console.log('warn', 'careful') console.execute('echo echoed') print('out')",
+    )]);
+    let run = zephyr(dir.path(), &["run", "l.lua"]);
+    assert_eq!(run.stdout, "out\n");
+    assert!(run.stderr.contains("WARN careful"), "{}", run.stderr);
+    assert!(run.stderr.contains("INFO echoed"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal"
+    );
+}

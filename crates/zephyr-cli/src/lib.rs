@@ -63,6 +63,7 @@ fn init_logging(trace: Option<&PathBuf>) -> Option<tracing_chrome::FlushGuard> {
     });
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .with_target(false)
         .with_filter(filter);
