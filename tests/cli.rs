@@ -489,3 +489,26 @@ fn console_output_goes_to_stderr_and_print_to_stdout() {
         "no colour codes when stderr is not a terminal"
     );
 }
+
+#[test]
+fn entity_scripts_can_register_handlers_by_name() {
+    let dir = files(&[
+        (
+            "scene.toml",
+            "name = \"h\"\n[[entities]]\nname = \"A\"\nscript = \"a.lua\"\n",
+        ),
+        (
+            "a.lua",
+            "function OnFov(name, old, new) print('handler', name, old, new) end
+             function on_start(self)
+                 cvar.register('fov', 75.0)
+                 cvar.on_change('fov', 'OnFov')
+                 console.register('hello', 'OnFov')
+             end
+             function on_update(self) if zephyr.time.frame() == 1 then cvar.set('fov', 90) end end",
+        ),
+    ]);
+    let run = zephyr(dir.path(), &["run", "scene.toml", "--frames", "3"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "handler\tfov\t75.0\t90.0\n");
+}

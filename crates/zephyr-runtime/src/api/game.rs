@@ -117,11 +117,13 @@ pub(super) fn is_key_down(c: &Call<'_>) -> R {
 
 pub(super) fn is_mouse_button_down(c: &Call<'_>) -> R {
     let button = c.integer(1);
-    c.read(|w| match u8::try_from(button) {
-        Ok(b) => w.input().is_mouse_button_down(b),
-        Err(_) => w.input().is_mouse_button_down(u8::MAX),
-    })
-    .map(Ret::Bool)
+    let Ok(button) = u8::try_from(button) else {
+        return Err(c.error(format!(
+            "mouse button {button} does not exist: use 0 (left), 1 (right) or 2 (middle)"
+        )));
+    };
+    c.read(|w| w.input().is_mouse_button_down(button))
+        .map(Ret::Bool)
 }
 
 pub(super) fn get_mouse_position(c: &Call<'_>) -> R {

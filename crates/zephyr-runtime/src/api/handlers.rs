@@ -93,10 +93,27 @@ pub(crate) fn store_handler(c: &Call<'_>, index: usize) -> mlua::Result<String> 
     match c.value(index) {
         Value::String(name) => {
             let name = name.to_string_lossy();
+            // A script with its own environment (a scene entity's instance)
+            // names one of its own functions: keep that function.
+            if let Some(env) = caller_env(c.lua).filter(|env| Some(env) != main_env(c.lua).as_ref())
+            {
+                return match env.get::<Value>(name.as_str())? {
+                    Value::Function(f) => store_function(c.lua, f),
+                    _ => Err(c.error(format!(
+                        "handler '{name}' is not a function of this script: define it before registering it"
+                    ))),
+                };
+            }
             check_named(c.lua, &name).map_err(|e| c.error(e))?;
             Ok(name)
         }
         Value::Function(f) => store_function(c.lua, f),
         _ => unreachable!("checked as a handler"),
     }
+}
+
+/// The environment (`_ENV`) of the Lua function that called the binding.
+fn caller_env(lua: &Lua) -> Option<Table> {
+    lua.inspect_stack(1, |debug| debug.function().environment())
+        .flatten()
 }
