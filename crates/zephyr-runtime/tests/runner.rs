@@ -225,13 +225,7 @@ fn results_are_queued_before_the_handle_completes() {
 
 #[test]
 fn handles_can_be_polled() {
-    let fx = fixture(1);
-    let runner = ScriptRunner::new(
-        RunnerConfig { workers: 1 },
-        fx.pool.clone(),
-        ActionQueue::new(8),
-    )
-    .unwrap();
+    let (fx, _queue, runner) = start(1, 1, 8);
     let mut handle = runner.enqueue_script("gate() return 'done'", None).unwrap();
     assert!(handle.try_outcome().is_none());
     assert!(handle.wait_timeout(Duration::from_millis(20)).is_none());
@@ -337,13 +331,7 @@ fn zero_workers_is_refused() {
 
 #[test]
 fn a_global_set_by_one_job_is_invisible_to_the_next_on_the_same_state() {
-    let fx = fixture(1);
-    let runner = ScriptRunner::new(
-        RunnerConfig { workers: 1 },
-        fx.pool.clone(),
-        ActionQueue::new(8),
-    )
-    .unwrap();
+    let (_fx, _queue, runner) = start(1, 1, 8);
     let first = runner
         .enqueue_script(
             "secret = 'leaked'; function helper() end; return secret",
