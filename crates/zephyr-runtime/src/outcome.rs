@@ -167,7 +167,9 @@ impl ScriptError {
                 if other.downcast_ref::<BudgetExceeded>().is_some() {
                     (ScriptErrorKind::BudgetExceeded, other.to_string())
                 } else {
-                    (ScriptErrorKind::Runtime, other.to_string())
+                    let text = crate::api::describe_argument_error(other, traceback.as_deref())
+                        .unwrap_or_else(|| other.to_string());
+                    (ScriptErrorKind::Runtime, text)
                 }
             }
         };
@@ -226,10 +228,12 @@ fn root_cause(err: &mlua::Error) -> (&mlua::Error, Option<&str>) {
 /// The message a script sees for an engine error it caught with `pcall`:
 /// the root cause's own text, without wrappers or traceback.
 pub(crate) fn root_message(err: &mlua::Error) -> String {
-    let text = match root_cause(err).0 {
+    let (cause, traceback) = root_cause(err);
+    let text = match cause {
         mlua::Error::RuntimeError(m) | mlua::Error::MemoryError(m) => m.clone(),
         mlua::Error::SyntaxError { message, .. } => message.clone(),
-        other => other.to_string(),
+        other => crate::api::describe_argument_error(other, traceback)
+            .unwrap_or_else(|| other.to_string()),
     };
     match text.split_once("\nstack traceback:") {
         Some((message, _)) => message.to_owned(),

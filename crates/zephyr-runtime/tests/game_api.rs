@@ -691,3 +691,29 @@ fn a_script_moved_to_the_main_thread_releases_its_reserved_ids() {
         "the worker attempt's reserved id was released"
     );
 }
+
+#[test]
+fn typed_fast_bindings_still_give_the_registry_messages() {
+    let system = system(1);
+    // A caught error: a plain string naming the binding, the argument and
+    // the caller's line.
+    let out = run(
+        &system,
+        "local e = zephyr.entity.create()\nlocal ok, err = pcall(zephyr.transform.set_position, e, 'x', 1, 1)\nreturn ok, err",
+    );
+    assert_eq!(
+        out,
+        "false\tmain:2: zephyr.transform.set_position: argument 2 (x) must be a finite number, got string"
+    );
+    // Uncaught, with a missing argument.
+    let out = run(
+        &system,
+        "local e = zephyr.entity.create()\nzephyr.physics.add_force(e, 1, 2)",
+    );
+    assert!(
+        out.starts_with("ERROR: main:2: zephyr.physics.add_force: argument 4 (fz) must be a finite number, got nil"),
+        "{out}"
+    );
+    // Numeric strings convert, as with Lua's own math functions.
+    assert_eq!(run(&system, "return zephyr.math.lerp('2', 4, 0.5)"), "3.0");
+}

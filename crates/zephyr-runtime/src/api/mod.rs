@@ -24,6 +24,7 @@ mod console;
 mod context;
 mod cvar;
 mod ecs;
+mod fast;
 mod game;
 mod handlers;
 mod math;
@@ -38,6 +39,7 @@ use zephyr_cvar::{CVarFlags, CVarRegistry, Console};
 use zephyr_world::SharedWorld;
 
 pub(crate) use context::{begin_recording, take_recording, with_recording};
+pub(crate) use fast::describe as describe_argument_error;
 pub(crate) use handlers::{MainEnv, resolve_handler};
 pub use registry::{API, api_markdown};
 pub use spec::{ApiFunction, Param, Type};
@@ -96,8 +98,12 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
             Ok(())
         })?,
     )?;
+    let fast = fast::functions(lua, host)?;
     for spec in API {
-        let function = binding(lua, host.clone(), spec)?;
+        let function = match fast.iter().find(|(s, _)| std::ptr::eq(*s, spec)) {
+            Some((_, f)) => f.clone(),
+            None => binding(lua, host.clone(), spec)?,
+        };
         module_table(lua, api, spec.module)?.raw_set(spec.name, function)?;
     }
     let cvar = module_table(lua, api, "cvar")?;

@@ -56,7 +56,7 @@ impl Type {
         }
     }
 
-    fn expected(self) -> &'static str {
+    pub(crate) fn expected(self) -> &'static str {
         match self {
             Type::Entity => "an entity id (a positive integer)",
             Type::Number => "a finite number",
