@@ -208,12 +208,17 @@ impl World {
             .ok_or(Error::NoSuchEntity(id))
     }
 
+    /// A copy of component `T`: one entity lookup on the hot path.
     fn component<T: hecs::Component + Copy>(&self, id: EntityId, name: &'static str) -> Result<T> {
-        let entity = self.entity(id)?;
-        self.ecs
-            .get::<&T>(entity)
+        let entity = id.entity().ok_or(Error::NoSuchEntity(id))?;
+        let found = self.ecs.entity(entity).ok().filter(|e| e.has::<Created>());
+        let Some(found) = found else {
+            return Err(Error::NoSuchEntity(id));
+        };
+        found
+            .get::<&T>()
             .map(|c| *c)
-            .map_err(|_| Error::MissingComponent {
+            .ok_or(Error::MissingComponent {
                 entity: id,
                 component: name,
             })

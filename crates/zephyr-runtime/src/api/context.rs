@@ -2,6 +2,8 @@
 //! (as mlua app data) that collects the job's writes in call order.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use mlua::Lua;
 use zephyr_cvar::CVarDef;
@@ -39,16 +41,35 @@ pub(crate) fn read_recording<R>(lua: &Lua, f: impl FnOnce(&Recording) -> R) -> O
     lua.app_data_ref::<Recording>().map(|r| f(&r))
 }
 
+/// Whether the state runs a worker job right now: a flag the bindings read
+/// on every call, cheaper than looking the recording up.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WorkerFlag(pub(crate) Arc<AtomicBool>);
+
+impl WorkerFlag {
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+fn set_worker_flag(lua: &Lua, on: bool) {
+    if let Some(flag) = lua.app_data_ref::<WorkerFlag>() {
+        flag.0.store(on, Ordering::Relaxed);
+    }
+}
+
 /// Starts recording a worker job on this state.
 pub(crate) fn begin_recording(lua: &Lua, world: Option<WorkerWorld>) {
     lua.set_app_data(Recording {
         world,
         ..Recording::default()
     });
+    set_worker_flag(lua, true);
 }
 
 /// Ends the worker job and returns what it recorded.
 pub(crate) fn take_recording(lua: &Lua) -> Option<Recording> {
+    set_worker_flag(lua, false);
     lua.remove_app_data::<Recording>()
 }
 

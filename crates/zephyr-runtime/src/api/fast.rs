@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use mlua::{Function, Lua, UserDataMethods, Value};
 
+use super::context::WorkerFlag;
 use super::spec::{ApiFunction, Type};
 use super::{API, Host, call};
 
@@ -50,30 +51,33 @@ fn number(value: Value) -> f64 {
 pub(super) fn functions(
     lua: &Lua,
     host: &Arc<Host>,
+    worker: &WorkerFlag,
 ) -> mlua::Result<Vec<(&'static ApiFunction, Function)>> {
     let specs: Vec<&'static ApiFunction> = API.iter().filter(|s| is_numeric(s)).collect();
     let registered_host = host.clone();
+    let registered_worker = worker.clone();
     let registered_specs = specs.clone();
     lua.register_userdata_type::<ZephyrBinding>(move |registry| {
         for spec in registered_specs {
             let host = registered_host.clone();
+            let worker = registered_worker.clone();
             let name = spec.path();
             macro_rules! with_args {
                 ($($arg:ident),*) => {
                     match spec.returns.len() {
                         0 => registry.add_function(name, move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                            call::<0>(lua, &host, spec, &[$(Value::Number($arg)),*]).map(drop)
+                            call::<0>(lua, &host, &worker, spec, &[$(Value::Number($arg)),*]).map(drop)
                         }),
                         1 => registry.add_function(name, move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                            let [a] = call::<1>(lua, &host, spec, &[$(Value::Number($arg)),*])?;
+                            let [a] = call::<1>(lua, &host, &worker, spec, &[$(Value::Number($arg)),*])?;
                             Ok(number(a))
                         }),
                         2 => registry.add_function(name, move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                            let [a, b] = call::<2>(lua, &host, spec, &[$(Value::Number($arg)),*])?;
+                            let [a, b] = call::<2>(lua, &host, &worker, spec, &[$(Value::Number($arg)),*])?;
                             Ok((number(a), number(b)))
                         }),
                         _ => registry.add_function(name, move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                            let [a, b, c] = call::<3>(lua, &host, spec, &[$(Value::Number($arg)),*])?;
+                            let [a, b, c] = call::<3>(lua, &host, &worker, spec, &[$(Value::Number($arg)),*])?;
                             Ok((number(a), number(b), number(c)))
                         }),
                     }

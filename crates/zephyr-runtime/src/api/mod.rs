@@ -98,11 +98,13 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
             Ok(())
         })?,
     )?;
-    let fast = fast::functions(lua, host)?;
+    let worker = context::WorkerFlag::default();
+    lua.set_app_data(worker.clone());
+    let fast = fast::functions(lua, host, &worker)?;
     for spec in API {
         let function = match fast.iter().find(|(s, _)| std::ptr::eq(*s, spec)) {
             Some((_, f)) => f.clone(),
-            None => binding(lua, host.clone(), spec)?,
+            None => binding(lua, host.clone(), worker.clone(), spec)?,
         };
         module_table(lua, api, spec.module)?.raw_set(spec.name, function)?;
     }
@@ -123,33 +125,39 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
 fn call<const N: usize>(
     lua: &Lua,
     host: &Host,
+    worker: &context::WorkerFlag,
     spec: &'static ApiFunction,
     args: &[Value],
 ) -> mlua::Result<[Value; N]> {
-    let call = spec::Call::new(lua, host, spec, args)?;
+    let call = spec::Call::new(lua, host, worker.is_set(), spec, args)?;
     (spec.imp)(&call)?.into_values::<N>(lua)
 }
 
 /// The Lua function for one declared binding. Arguments and results travel
 /// as fixed-size tuples (one monomorphized closure per arity) rather than as
 /// `MultiValue`s, which measured slower (see BENCHMARKS.md).
-fn binding(lua: &Lua, host: Arc<Host>, spec: &'static ApiFunction) -> mlua::Result<Function> {
+fn binding(
+    lua: &Lua,
+    host: Arc<Host>,
+    worker: context::WorkerFlag,
+    spec: &'static ApiFunction,
+) -> mlua::Result<Function> {
     macro_rules! with_args {
         ($($arg:ident),*) => {
             match spec.returns.len() {
                 0 => lua.create_function(move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                    call::<0>(lua, &host, spec, &[$($arg),*]).map(drop)
+                    call::<0>(lua, &host, &worker, spec, &[$($arg),*]).map(drop)
                 }),
                 1 => lua.create_function(move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                    let [a] = call::<1>(lua, &host, spec, &[$($arg),*])?;
+                    let [a] = call::<1>(lua, &host, &worker, spec, &[$($arg),*])?;
                     Ok(a)
                 }),
                 2 => lua.create_function(move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                    let [a, b] = call::<2>(lua, &host, spec, &[$($arg),*])?;
+                    let [a, b] = call::<2>(lua, &host, &worker, spec, &[$($arg),*])?;
                     Ok((a, b))
                 }),
                 _ => lua.create_function(move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                    let [a, b, c] = call::<3>(lua, &host, spec, &[$($arg),*])?;
+                    let [a, b, c] = call::<3>(lua, &host, &worker, spec, &[$($arg),*])?;
                     Ok((a, b, c))
                 }),
             }

@@ -231,12 +231,15 @@ pub(crate) struct Call<'a> {
     pub(crate) host: &'a Host,
     pub(crate) spec: &'static ApiFunction,
     args: &'a [Value],
+    /// Whether a worker job is running on this state.
+    worker: bool,
 }
 
 impl<'a> Call<'a> {
     pub(crate) fn new(
         lua: &'a Lua,
         host: &'a Host,
+        worker: bool,
         spec: &'static ApiFunction,
         args: &'a [Value],
     ) -> mlua::Result<Self> {
@@ -245,6 +248,7 @@ impl<'a> Call<'a> {
             host,
             spec,
             args,
+            worker,
         };
         for (index, param) in spec.params.iter().enumerate() {
             let value = call.args.get(index);
@@ -355,12 +359,16 @@ impl<'a> Call<'a> {
         &self,
         f: impl FnOnce(&dyn WorldRead) -> zephyr_world::Result<R>,
     ) -> mlua::Result<R> {
-        let result = match self.lua.app_data_ref::<Recording>() {
-            Some(recording) => match &recording.world {
-                Some(view) => f(view),
+        let result = if self.worker {
+            match self.lua.app_data_ref::<Recording>() {
+                Some(recording) => match &recording.world {
+                    Some(view) => f(view),
+                    None => return Err(self.no_world()),
+                },
                 None => return Err(self.no_world()),
-            },
-            None => f(&*self.host.world.read()),
+            }
+        } else {
+            f(&*self.host.world.read())
         };
         result.map_err(|e| self.error(e))
     }
@@ -368,6 +376,11 @@ impl<'a> Call<'a> {
     /// Writes the world: at once on the main thread; on a worker, to the
     /// job's view and its recorded commands.
     pub(crate) fn write(&self, command: WorldCommand) -> mlua::Result<()> {
+        if !self.worker {
+            return command
+                .apply(&mut *self.host.world.write())
+                .map_err(|e| self.error(e));
+        }
         let result = match self.lua.app_data_mut::<Recording>() {
             Some(mut recording) => {
                 let recording = &mut *recording;
@@ -378,19 +391,23 @@ impl<'a> Call<'a> {
                     None => return Err(self.no_world()),
                 }
             }
-            None => command.apply(&mut *self.host.world.write()),
+            None => return Err(self.no_world()),
         };
         result.map_err(|e| self.error(e))
     }
 
     /// Creates an entity (its id is usable at once, also on a worker).
     pub(crate) fn create_entity(&self) -> mlua::Result<EntityId> {
-        let id = match self.lua.app_data_mut::<Recording>() {
-            Some(mut recording) => match &mut recording.world {
-                Some(view) => view.reserve(),
+        let id = if self.worker {
+            match self.lua.app_data_mut::<Recording>() {
+                Some(mut recording) => match &mut recording.world {
+                    Some(view) => view.reserve(),
+                    None => return Err(self.no_world()),
+                },
                 None => return Err(self.no_world()),
-            },
-            None => self.host.world.write().reserve(),
+            }
+        } else {
+            self.host.world.write().reserve()
         };
         self.write(WorldCommand::Spawn(id))?;
         Ok(id)
