@@ -567,14 +567,15 @@ fn register_script_commands(
     state: &StateConfig,
 ) -> Result<()> {
     let weak: Weak<RunnerShared> = Arc::downgrade(runner);
-    let enqueue = move |job: Job| -> zephyr_cvar::Result<()> {
+    // Enqueues a job for the named console command.
+    let enqueue = move |command: &str, job: Job| -> zephyr_cvar::Result<()> {
         let runner = weak
             .upgrade()
-            .ok_or_else(|| command_error("lua", "the script runner has shut down"))?;
+            .ok_or_else(|| command_error(command, "the script runner has shut down"))?;
         runner
             .enqueue(job)
             .map(drop)
-            .map_err(|e| command_error("lua", &e.to_string()))
+            .map_err(|e| command_error(command, &e.to_string()))
     };
     let enqueue = Arc::new(enqueue);
 
@@ -583,7 +584,7 @@ fn register_script_commands(
         "lua",
         "lua <code>: runs Lua code on a worker thread",
         move |_, args| match args {
-            [code] => lua_enqueue(Job::new(code.clone()).chunk_name("console")),
+            [code] => lua_enqueue("lua", Job::new(code.clone()).chunk_name("console")),
             _ => Err(zephyr_cvar::Error::Usage {
                 command: "lua".into(),
                 usage: "lua <code>".into(),
@@ -607,7 +608,7 @@ fn register_script_commands(
             };
             let (source, name) = files.read(path).map_err(|e| command_error("exec", &e))?;
             if path.ends_with(".lua") {
-                enqueue(Job::new(source).chunk_name(name))
+                enqueue("exec", Job::new(source).chunk_name(name))
             } else {
                 console.execute_script_text(&source, &name)
             }
