@@ -62,37 +62,12 @@ pub(super) fn functions(
             let host = registered_host.clone();
             let worker = registered_worker.clone();
             let name = spec.path();
-            macro_rules! with_args {
-                ($($arg:ident),*) => {
-                    match spec.returns.len() {
-                        0 => registry.add_function(name, move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                            call::<0>(lua, &host, &worker, spec, &[$(Value::Number($arg)),*]).map(drop)
-                        }),
-                        1 => registry.add_function(name, move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                            let [a] = call::<1>(lua, &host, &worker, spec, &[$(Value::Number($arg)),*])?;
-                            Ok(number(a))
-                        }),
-                        2 => registry.add_function(name, move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                            let [a, b] = call::<2>(lua, &host, &worker, spec, &[$(Value::Number($arg)),*])?;
-                            Ok((number(a), number(b)))
-                        }),
-                        _ => registry.add_function(name, move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                            let [a, b, c] = call::<3>(lua, &host, &worker, spec, &[$(Value::Number($arg)),*])?;
-                            Ok((number(a), number(b), number(c)))
-                        }),
-                    }
+            macro_rules! add {
+                ($f:expr) => {
+                    registry.add_function(name, $f)
                 };
-                (@ty $arg:ident) => { f64 };
             }
-            match spec.params.len() {
-                0 => with_args!(),
-                1 => with_args!(a1),
-                2 => with_args!(a1, a2),
-                3 => with_args!(a1, a2, a3),
-                4 => with_args!(a1, a2, a3, a4),
-                5 => with_args!(a1, a2, a3, a4, a5),
-                _ => with_args!(a1, a2, a3, a4, a5, a6),
-            }
+            fixed_arity!(add, host, worker, spec, f64, Value::Number, number);
         }
     })?;
     let holder = lua.create_any_userdata(ZephyrBinding)?;

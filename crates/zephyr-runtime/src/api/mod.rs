@@ -21,6 +21,44 @@
 //! records every write as a [`Command`](crate::Command) for
 //! `ScriptingSystem::update()` to apply.
 
+/// One Lua closure per (parameter count, result count), the same for the
+/// checked and the typed paths: the arguments arrive as a tuple of `$arg_ty`,
+/// become `Value`s through `$to_value`, go through [`call`], and the results
+/// leave through `$out`. `$register!(closure)` creates the Lua function.
+macro_rules! fixed_arity {
+    ($register:ident, $host:ident, $worker:ident, $spec:ident, $arg_ty:ty, $to_value:expr, $out:expr) => {
+        match $spec.params.len() {
+            0 => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, []),
+            1 => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, [a1]),
+            2 => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, [a1, a2]),
+            3 => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, [a1, a2, a3]),
+            4 => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, [a1, a2, a3, a4]),
+            5 => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, [a1, a2, a3, a4, a5]),
+            _ => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, [a1, a2, a3, a4, a5, a6]),
+        }
+    };
+    (@returns $register:ident, $host:ident, $worker:ident, $spec:ident, $arg_ty:ty, $to_value:expr, $out:expr, [$($arg:ident),*]) => {
+        match $spec.returns.len() {
+            0 => $register!(move |lua, ($($arg,)*): ($(fixed_arity!(@ty $arg $arg_ty),)*)| {
+                call::<0>(lua, &$host, &$worker, $spec, &[$($to_value($arg)),*]).map(drop)
+            }),
+            1 => $register!(move |lua, ($($arg,)*): ($(fixed_arity!(@ty $arg $arg_ty),)*)| {
+                let [a] = call::<1>(lua, &$host, &$worker, $spec, &[$($to_value($arg)),*])?;
+                Ok($out(a))
+            }),
+            2 => $register!(move |lua, ($($arg,)*): ($(fixed_arity!(@ty $arg $arg_ty),)*)| {
+                let [a, b] = call::<2>(lua, &$host, &$worker, $spec, &[$($to_value($arg)),*])?;
+                Ok(($out(a), $out(b)))
+            }),
+            _ => $register!(move |lua, ($($arg,)*): ($(fixed_arity!(@ty $arg $arg_ty),)*)| {
+                let [a, b, c] = call::<3>(lua, &$host, &$worker, $spec, &[$($to_value($arg)),*])?;
+                Ok(($out(a), $out(b), $out(c)))
+            }),
+        }
+    };
+    (@ty $arg:ident $t:ty) => { $t };
+}
+
 mod console;
 mod context;
 mod cvar;
@@ -143,27 +181,10 @@ fn binding(
     worker: context::WorkerFlag,
     spec: &'static ApiFunction,
 ) -> mlua::Result<Function> {
-    macro_rules! with_args {
-        ($($arg:ident),*) => {
-            match spec.returns.len() {
-                0 => lua.create_function(move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                    call::<0>(lua, &host, &worker, spec, &[$($arg),*]).map(drop)
-                }),
-                1 => lua.create_function(move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                    let [a] = call::<1>(lua, &host, &worker, spec, &[$($arg),*])?;
-                    Ok(a)
-                }),
-                2 => lua.create_function(move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                    let [a, b] = call::<2>(lua, &host, &worker, spec, &[$($arg),*])?;
-                    Ok((a, b))
-                }),
-                _ => lua.create_function(move |lua, ($($arg,)*): ($(with_args!(@ty $arg),)*)| {
-                    let [a, b, c] = call::<3>(lua, &host, &worker, spec, &[$($arg),*])?;
-                    Ok((a, b, c))
-                }),
-            }
+    macro_rules! create {
+        ($f:expr) => {
+            lua.create_function($f)
         };
-        (@ty $arg:ident) => { Value };
     }
     if spec.params.len() > 6 || spec.returns.len() > 3 {
         return Err(mlua::Error::runtime(format!(
@@ -171,15 +192,15 @@ fn binding(
             spec.path()
         )));
     }
-    match spec.params.len() {
-        0 => with_args!(),
-        1 => with_args!(a1),
-        2 => with_args!(a1, a2),
-        3 => with_args!(a1, a2, a3),
-        4 => with_args!(a1, a2, a3, a4),
-        5 => with_args!(a1, a2, a3, a4, a5),
-        _ => with_args!(a1, a2, a3, a4, a5, a6),
-    }
+    fixed_arity!(
+        create,
+        host,
+        worker,
+        spec,
+        Value,
+        std::convert::identity,
+        std::convert::identity
+    )
 }
 
 /// The table at a dotted path under `root`, created on first use.
