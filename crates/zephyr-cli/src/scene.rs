@@ -296,12 +296,12 @@ fn commands(id: EntityId, entity: &EntityDef) -> zephyr_world::Result<Vec<WorldC
         emitter,
         body,
     } = components(entity)?;
-    let mut commands = vec![WorldCommand::SetTransform(id, transform)];
+    let mut commands = vec![WorldCommand::SetTransform(id, Box::new(transform))];
     if let Some(name) = &entity.name {
         commands.push(WorldCommand::SetName(id, Some(name.clone())));
     }
-    commands.extend(light.map(|l| WorldCommand::InsertLight(id, l)));
-    commands.extend(emitter.map(|e| WorldCommand::InsertEmitter(id, e)));
-    commands.extend(body.map(|b| WorldCommand::InsertBody(id, b)));
+    commands.extend(light.map(|l| WorldCommand::InsertLight(id, Box::new(l))));
+    commands.extend(emitter.map(|e| WorldCommand::InsertEmitter(id, Box::new(e))));
+    commands.extend(body.map(|b| WorldCommand::InsertBody(id, Box::new(b))));
     Ok(commands)
 }

@@ -9,7 +9,8 @@ use crate::components::{DataValue, ParticleEmitter, PointLight, RigidBody, Trans
 use crate::error::{Result, finite, non_negative};
 use crate::id::EntityId;
 
-/// One write to the world.
+/// One write to the world. Small (48 bytes): the rare whole-component
+/// writes box their payload, so the per-frame setters move little.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 #[allow(missing_docs)] // each variant is the API function of the same name
@@ -22,7 +23,7 @@ pub enum WorldCommand {
     /// Pitch, yaw, roll in radians.
     SetRotation(EntityId, DVec3),
     SetScale(EntityId, DVec3),
-    SetTransform(EntityId, Transform),
+    SetTransform(EntityId, Box<Transform>),
     Translate(EntityId, DVec3),
     /// Pitch, yaw, roll deltas in radians.
     Rotate(EntityId, DVec3),
@@ -34,40 +35,41 @@ pub enum WorldCommand {
     SetLightColor(EntityId, DVec3),
     SetLightIntensity(EntityId, f64),
     SetLightRange(EntityId, f64),
-    InsertLight(EntityId, PointLight),
+    InsertLight(EntityId, Box<PointLight>),
     SetParticleRate(EntityId, f64),
     SetParticleColor(EntityId, DVec3),
     SetParticleActive(EntityId, bool),
-    InsertEmitter(EntityId, ParticleEmitter),
+    InsertEmitter(EntityId, Box<ParticleEmitter>),
     SetVelocity(EntityId, DVec3),
     AddForce(EntityId, DVec3),
     AddImpulse(EntityId, DVec3),
-    InsertBody(EntityId, RigidBody),
-    SetData(EntityId, String, DataValue),
+    InsertBody(EntityId, Box<RigidBody>),
+    SetData(EntityId, String, Box<DataValue>),
 }
 
 impl WorldCommand {
     /// Applies the command. Everything it stores is validated here, so a
-    /// world only ever holds finite values.
-    pub fn apply(self, world: &mut (impl WorldWrite + ?Sized)) -> Result<()> {
+    /// world only ever holds finite values. Takes the command by reference:
+    /// a worker applies it to its own view and then records it, unchanged.
+    pub fn apply(&self, world: &mut (impl WorldWrite + ?Sized)) -> Result<()> {
         use WorldCommand::*;
         match self {
-            Spawn(e) => world.spawn(e),
-            Despawn(e) => world.despawn(e),
-            SetName(e, name) => world.set_name(e, name),
+            Spawn(e) => world.spawn(*e),
+            Despawn(e) => world.despawn(*e),
+            SetName(e, name) => world.set_name(*e, name.clone()),
             SetPosition(e, p) => {
                 finite("position", &p.to_array())?;
-                world.transform_mut(e)?.position = p;
+                world.transform_mut(*e)?.position = *p;
                 Ok(())
             }
             SetRotation(e, euler) => {
                 let rotation = Transform::rotation_from_euler(euler.x, euler.y, euler.z)?;
-                world.transform_mut(e)?.rotation = rotation;
+                world.transform_mut(*e)?.rotation = rotation;
                 Ok(())
             }
             SetScale(e, s) => {
                 finite("scale", &s.to_array())?;
-                world.transform_mut(e)?.scale = s;
+                world.transform_mut(*e)?.scale = *s;
                 Ok(())
             }
             SetTransform(e, t) => {
@@ -81,81 +83,83 @@ impl WorldCommand {
                     });
                 }
                 let rotation = t.rotation.normalize();
-                *world.transform_mut(e)? = Transform { rotation, ..t };
+                *world.transform_mut(*e)? = Transform { rotation, ..**t };
                 Ok(())
             }
             Translate(e, d) => {
                 finite("translation", &d.to_array())?;
-                let t = world.transform_mut(e)?;
-                let position = t.position + d;
+                let t = world.transform_mut(*e)?;
+                let position = t.position + *d;
                 finite("position", &position.to_array())?;
                 t.position = position;
                 Ok(())
             }
-            Rotate(e, d) => world.transform_mut(e)?.rotate_euler(d.x, d.y, d.z),
+            Rotate(e, d) => world.transform_mut(*e)?.rotate_euler(d.x, d.y, d.z),
             LookAt {
                 entity,
                 target,
                 preserve_roll,
-            } => world.transform_mut(entity)?.look_at(target, preserve_roll),
+            } => world
+                .transform_mut(*entity)?
+                .look_at(*target, *preserve_roll),
             SetLightColor(e, c) => {
                 non_negative("light color", &c.to_array())?;
-                world.light_mut(e)?.color = c;
+                world.light_mut(*e)?.color = *c;
                 Ok(())
             }
             SetLightIntensity(e, v) => {
-                non_negative("light intensity", &[v])?;
-                world.light_mut(e)?.intensity = v;
+                non_negative("light intensity", &[*v])?;
+                world.light_mut(*e)?.intensity = *v;
                 Ok(())
             }
             SetLightRange(e, v) => {
-                non_negative("light range", &[v])?;
-                world.light_mut(e)?.range = v;
+                non_negative("light range", &[*v])?;
+                world.light_mut(*e)?.range = *v;
                 Ok(())
             }
             InsertLight(e, light) => {
                 light.validate()?;
-                world.insert_light(e, light)
+                world.insert_light(*e, **light)
             }
             SetParticleRate(e, v) => {
-                non_negative("particle rate", &[v])?;
-                world.emitter_mut(e)?.rate = v;
+                non_negative("particle rate", &[*v])?;
+                world.emitter_mut(*e)?.rate = *v;
                 Ok(())
             }
             SetParticleColor(e, c) => {
                 non_negative("particle color", &c.to_array())?;
-                world.emitter_mut(e)?.color = c;
+                world.emitter_mut(*e)?.color = *c;
                 Ok(())
             }
             SetParticleActive(e, active) => {
-                world.emitter_mut(e)?.active = active;
+                world.emitter_mut(*e)?.active = *active;
                 Ok(())
             }
             InsertEmitter(e, emitter) => {
                 emitter.validate()?;
-                world.insert_emitter(e, emitter)
+                world.insert_emitter(*e, **emitter)
             }
             SetVelocity(e, v) => {
                 finite("velocity", &v.to_array())?;
-                world.body_mut(e)?.velocity = v;
+                world.body_mut(*e)?.velocity = *v;
                 Ok(())
             }
             AddForce(e, f) => {
                 finite("force", &f.to_array())?;
-                world.body_mut(e)?.force += f;
+                world.body_mut(*e)?.force += *f;
                 Ok(())
             }
             AddImpulse(e, i) => {
                 finite("impulse", &i.to_array())?;
-                let body = world.body_mut(e)?;
-                body.velocity += i / body.mass;
+                let body = world.body_mut(*e)?;
+                body.velocity += *i / body.mass;
                 Ok(())
             }
             InsertBody(e, body) => {
                 body.validate()?;
-                world.insert_body(e, body)
+                world.insert_body(*e, **body)
             }
-            SetData(e, component, value) => world.set_data(e, &component, value),
+            SetData(e, component, value) => world.set_data(*e, component, (**value).clone()),
         }
     }
 }

@@ -208,35 +208,45 @@ impl World {
             .ok_or(Error::NoSuchEntity(id))
     }
 
-    /// A copy of component `T`: one entity lookup on the hot path.
+    /// A copy of component `T`: one entity lookup and one component lookup
+    /// on the hot path; only a failed lookup asks why.
     fn component<T: hecs::Component + Copy>(&self, id: EntityId, name: &'static str) -> Result<T> {
         let entity = id.entity().ok_or(Error::NoSuchEntity(id))?;
-        let found = self.ecs.entity(entity).ok().filter(|e| e.has::<Created>());
-        let Some(found) = found else {
-            return Err(Error::NoSuchEntity(id));
-        };
-        found
-            .get::<&T>()
-            .map(|c| *c)
-            .ok_or(Error::MissingComponent {
-                entity: id,
-                component: name,
-            })
+        match self.ecs.get::<&T>(entity) {
+            Ok(component) => Ok(*component),
+            Err(_) => Err(self.missing(id, name)),
+        }
     }
 
+    /// Component `T`, to change: one entity lookup. `Created` tells a live
+    /// entity from an id that is only reserved.
     fn component_mut<T: hecs::Component>(
         &mut self,
         id: EntityId,
         name: &'static str,
     ) -> Result<&mut T> {
-        let entity = self.entity(id)?;
+        let entity = id.entity().ok_or(Error::NoSuchEntity(id))?;
         self.version += 1;
-        self.ecs
-            .query_one_mut::<&mut T>(entity)
-            .map_err(|_| Error::MissingComponent {
+        match self.ecs.query_one_mut::<(&Created, Option<&mut T>)>(entity) {
+            Ok((_, Some(component))) => Ok(component),
+            Ok((_, None)) => Err(Error::MissingComponent {
                 entity: id,
                 component: name,
-            })
+            }),
+            Err(_) => Err(Error::NoSuchEntity(id)),
+        }
+    }
+
+    /// Why entity `id` has no component `name`: it does not exist (or is
+    /// only reserved), or it lacks the component.
+    fn missing(&self, id: EntityId, name: &'static str) -> Error {
+        match self.entity(id) {
+            Ok(_) => Error::MissingComponent {
+                entity: id,
+                component: name,
+            },
+            Err(e) => e,
+        }
     }
 
     fn insert_component(&mut self, id: EntityId, component: impl hecs::Component) -> Result<()> {
@@ -341,8 +351,14 @@ impl WorldWrite for World {
         result.map_err(|_| Error::NoSuchEntity(id))
     }
 
+    /// One lookup: every live entity has a Transform and an id that is
+    /// only reserved has none, so a failed lookup means no such entity.
     fn transform_mut(&mut self, id: EntityId) -> Result<&mut Transform> {
-        self.component_mut(id, "Transform")
+        let entity = id.entity().ok_or(Error::NoSuchEntity(id))?;
+        self.version += 1;
+        self.ecs
+            .query_one_mut::<&mut Transform>(entity)
+            .map_err(|_| Error::NoSuchEntity(id))
     }
 
     fn light_mut(&mut self, id: EntityId) -> Result<&mut PointLight> {

@@ -37,11 +37,11 @@ pub(super) fn add_component(c: &Call<'_>) -> R {
             fields.only(&["position", "rotation", "scale"])?;
             W::SetTransform(
                 entity,
-                Transform {
+                Box::new(Transform {
                     position: fields.vec3("position", ["x", "y", "z"], DVec3::ZERO)?,
                     rotation: fields.quat("rotation")?,
                     scale: fields.vec3("scale", ["x", "y", "z"], DVec3::ONE)?,
-                },
+                }),
             )
         }
         "PointLight" => {
@@ -49,11 +49,11 @@ pub(super) fn add_component(c: &Call<'_>) -> R {
             let d = PointLight::default();
             W::InsertLight(
                 entity,
-                PointLight {
+                Box::new(PointLight {
                     color: fields.vec3("color", ["r", "g", "b"], d.color)?,
                     intensity: fields.number("intensity", d.intensity)?,
                     range: fields.number("range", d.range)?,
-                },
+                }),
             )
         }
         "ParticleEmitter" => {
@@ -61,11 +61,11 @@ pub(super) fn add_component(c: &Call<'_>) -> R {
             let d = ParticleEmitter::default();
             W::InsertEmitter(
                 entity,
-                ParticleEmitter {
+                Box::new(ParticleEmitter {
                     rate: fields.number("rate", d.rate)?,
                     color: fields.vec3("color", ["r", "g", "b"], d.color)?,
                     active: fields.boolean("active", d.active)?,
-                },
+                }),
             )
         }
         "RigidBody" => {
@@ -73,17 +73,17 @@ pub(super) fn add_component(c: &Call<'_>) -> R {
             let d = RigidBody::default();
             W::InsertBody(
                 entity,
-                RigidBody {
+                Box::new(RigidBody {
                     mass: fields.number("mass", d.mass)?,
                     velocity: fields.vec3("velocity", ["x", "y", "z"], d.velocity)?,
                     force: DVec3::ZERO,
-                },
+                }),
             )
         }
         _ => W::SetData(
             entity,
             name.clone(),
-            to_data(c, &Value::Table(table.clone()), "", 0)?,
+            Box::new(to_data(c, &Value::Table(table.clone()), "", 0)?),
         ),
     };
     c.write(command).map(|()| Ret::None)
