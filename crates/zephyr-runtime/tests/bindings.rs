@@ -106,3 +106,92 @@ fn missing_argument_says_nil_and_wrong_type_says_the_type() {
     let out = system.execute("cvar.set('r_fov', {})", "m").to_string();
     assert!(out.lines().next().unwrap().ends_with("got table"), "{out}");
 }
+
+/// Lua's own rule for number arguments, on both paths: a string that reads
+/// as a number is that number (the typed per-entity accessors get it from
+/// mlua's conversions, the general path applies it itself). A string that
+/// does not read as a number stays an error (`bad_input.rs`).
+#[test]
+fn numeric_strings_are_numbers_on_the_typed_and_the_general_path() {
+    let mut system = ScriptingSystem::new(ScriptingConfig {
+        workers: 1,
+        ..ScriptingConfig::default()
+    })
+    .unwrap();
+    let script = "local e = zephyr.entity.create()
+        local id = tostring(e)
+        zephyr.transform.set_position(id, '1', '2.5', '0x10')  -- typed
+        local x, y, z = zephyr.transform.get_position(id)      -- typed
+        zephyr.transform.look_at(e, '1', '2.5', '-5')          -- general
+        return x, y, z, zephyr.entity.exists(id),              -- general (entity)
+            zephyr.input.is_mouse_button_down('0'),            -- general (integer)
+            zephyr.math.lerp('2', 4, '0.5')                    -- general (number)";
+    let expected = "1.0\t2.5\t16.0\ttrue\tfalse\t3.0";
+    assert_eq!(system.execute(script, "m").to_string(), expected);
+    let handle = system.enqueue_script(script, None).unwrap();
+    assert_eq!(system.wait(handle).to_string(), expected);
+
+    // A float string is not an entity id, on either path.
+    for source in [
+        "zephyr.transform.get_position('1.5')",
+        "zephyr.entity.destroy('1.5')",
+    ] {
+        let out = system.execute(source, "m").to_string();
+        assert!(
+            out.contains(
+                "argument 1 (entity) must be an entity id (a positive integer), got string"
+            ),
+            "{source}: {out}"
+        );
+    }
+}
+
+/// Entity ids are 64-bit hecs handles (generation << 32 | index). Once a
+/// slot has been reused about two million times its ids pass 2^53, where an
+/// f64 can no longer hold every integer: the typed path reads ids as i64, so
+/// such an entity is still found, and its f64-rounded neighbour is not.
+#[test]
+fn entity_ids_keep_all_64_bits_through_the_typed_bindings() {
+    use zephyr_runtime::world::{EntityId, WorldRead, WorldWrite};
+    let mut system = ScriptingSystem::new(ScriptingConfig {
+        workers: 1,
+        ..ScriptingConfig::default()
+    })
+    .unwrap();
+    let bits: i64 = (((1 << 21) + 1) << 32) | 1;
+    assert_ne!(bits as f64 as i64, bits, "the id must not fit an f64");
+    let id = EntityId::from_lua(bits).unwrap();
+    {
+        let mut world = system.world().write();
+        let handle = id.entity().unwrap();
+        world.ecs_mut().spawn_at(handle, ());
+        world.spawn(id).unwrap();
+    }
+    let script = format!(
+        "local e = {bits}
+         zephyr.transform.set_position(e, 1, 2, 3)
+         zephyr.transform.translate(e, 1, 0, 0)
+         local x, y, z = zephyr.transform.get_position(e)
+         return x, y, z, zephyr.entity.exists({rounded})",
+        rounded = bits as f64 as i64,
+    );
+    assert_eq!(
+        system.execute(&script, "m").to_string(),
+        "2.0\t2.0\t3.0\tfalse"
+    );
+    system.world().write().transform_mut(id).unwrap().position = Default::default();
+    let handle = system.enqueue_script(&script, None).unwrap();
+    assert_eq!(system.wait(handle).to_string(), "2.0\t2.0\t3.0\tfalse");
+    system.sync();
+    assert_eq!(
+        system
+            .world()
+            .read()
+            .transform(id)
+            .unwrap()
+            .position
+            .to_array(),
+        [2.0, 2.0, 3.0],
+        "the worker's writes land on the same entity"
+    );
+}

@@ -1,73 +1,79 @@
-//! The typed fast path for the bindings whose parameters and results are
-//! all numbers (`get_position`, `set_position`, `translate`, ...).
+//! The typed path for the per-entity component accessors (`get_position`,
+//! `set_position`, `translate`, `light.set_intensity`, ...) and the vector
+//! math (`distance`, `lerp`, ...): the calls a game makes thousands of times
+//! a frame.
 //!
-//! mlua converts `f64` arguments straight off the Lua stack, but `Value`
-//! arguments through a generic path that costs about as much as the call
-//! itself (see BENCHMARKS.md). These bindings therefore take typed `f64`s.
-//! A wrong type then fails inside mlua's conversion, before our checks run;
-//! the functions are registered as named userdata functions so that error
-//! carries the binding's name, and [`describe`] rewrites it into the
-//! registry's own message wherever errors reach scripts or the host. The
-//! registry's checks (finite numbers, entity ids) still run on every call.
+//! mlua reads an `i64` or `f64` argument straight off the Lua stack, but a
+//! `Value` (or an `Either<f64, Value>`) through a generic path that costs
+//! about as much as the call itself (see BENCHMARKS.md). Each typed [`Imp`]
+//! therefore becomes one closure with a fixed signature (`(i64) -> (f64,
+//! f64, f64)`, `(i64, f64, f64, f64)`, ...) that checks its numbers with the
+//! registry's own rule ([`Site::check`]) and calls the implementation. Entity
+//! ids are read as `i64`, so they keep all 64 bits.
+//!
+//! A value that is not a number fails inside mlua's conversion, before our
+//! checks run. The functions are registered as named userdata functions so
+//! that error carries the binding's name, and [`describe`] rewrites it into
+//! the registry's message wherever errors reach scripts or the host.
 
 use std::sync::Arc;
 
-use mlua::{Function, Lua, UserDataMethods, Value};
+use glam::DVec3;
+use mlua::{Function, Lua, UserDataMethods, UserDataRegistry};
+use zephyr_world::EntityId;
 
 use super::context::WorkerFlag;
-use super::spec::{ApiFunction, Type};
-use super::{API, Host, call};
+use super::spec::{ApiFunction, Imp, Number, Site, Type};
+use super::{API, Host};
 
-/// The userdata type the fast functions are registered on; its name prefixes
-/// their names in mlua's argument errors.
+/// The userdata type the typed functions are registered on; its name
+/// prefixes their names in mlua's argument errors.
 struct ZephyrBinding;
 
 const PREFIX: &str = "ZephyrBinding.";
 
-/// Whether `spec` takes the fast path: numeric parameters, none optional,
-/// and numeric results.
-fn is_numeric(spec: &ApiFunction) -> bool {
-    spec.params.len() <= 6
-        && spec.returns.len() <= 3
-        && spec
-            .params
-            .iter()
-            .all(|p| !p.optional && matches!(p.ty, Type::Entity | Type::Number))
-        && spec
-            .returns
-            .iter()
-            .all(|r| !r.optional && r.ty == Type::Number)
-}
-
-fn number(value: Value) -> f64 {
-    match value {
-        Value::Number(n) => n,
-        Value::Integer(i) => i as f64,
-        _ => 0.0,
+/// Whether `spec` has a typed implementation; an error when its declaration
+/// does not match that implementation's signature (the typed closures read
+/// exactly the declared parameters, all required).
+fn is_typed(spec: &ApiFunction) -> mlua::Result<bool> {
+    let Some((params, returns)) = spec.imp.signature() else {
+        return Ok(false);
+    };
+    let types = |list: &[super::Param]| list.iter().map(|p| p.ty).collect::<Vec<Type>>();
+    let optional = spec.params.iter().chain(spec.returns).any(|p| p.optional);
+    if types(spec.params) != params || types(spec.returns) != returns || optional {
+        return Err(mlua::Error::runtime(format!(
+            "{}: its declaration does not match its typed implementation",
+            spec.path()
+        )));
     }
+    Ok(true)
 }
 
-/// Creates the fast functions, as `(spec, function)` pairs.
+/// Creates the functions of every binding with a typed implementation, as
+/// `(spec, function)` pairs.
 pub(super) fn functions(
     lua: &Lua,
     host: &Arc<Host>,
     worker: &WorkerFlag,
 ) -> mlua::Result<Vec<(&'static ApiFunction, Function)>> {
-    let specs: Vec<&'static ApiFunction> = API.iter().filter(|s| is_numeric(s)).collect();
-    let registered_host = host.clone();
-    let registered_worker = worker.clone();
-    let registered_specs = specs.clone();
+    let mut specs = Vec::new();
+    for spec in API {
+        if is_typed(spec)? {
+            specs.push(spec);
+        }
+    }
+    let bindings: Vec<Binding> = specs
+        .iter()
+        .map(|&spec| Binding {
+            host: host.clone(),
+            worker: worker.clone(),
+            spec,
+        })
+        .collect();
     lua.register_userdata_type::<ZephyrBinding>(move |registry| {
-        for spec in registered_specs {
-            let host = registered_host.clone();
-            let worker = registered_worker.clone();
-            let name = spec.path();
-            macro_rules! add {
-                ($f:expr) => {
-                    registry.add_function(name, $f)
-                };
-            }
-            fixed_arity!(add, host, worker, spec, f64, Value::Number, number);
+        for binding in bindings {
+            add(registry, binding);
         }
     })?;
     let holder = lua.create_any_userdata(ZephyrBinding)?;
@@ -80,6 +86,97 @@ pub(super) fn functions(
             ))
         })
         .collect()
+}
+
+/// What a typed closure holds.
+struct Binding {
+    host: Arc<Host>,
+    worker: WorkerFlag,
+    spec: &'static ApiFunction,
+}
+
+impl Binding {
+    #[inline]
+    fn site<'a>(&'a self, lua: &'a Lua) -> Site<'a> {
+        Site::new(lua, &self.host, self.spec, self.worker.is_set())
+    }
+}
+
+/// An entity id [`Site::check`] has accepted.
+#[inline]
+fn entity(id: i64) -> EntityId {
+    EntityId::from_lua(id).unwrap_or_else(|| unreachable!("checked as an entity"))
+}
+
+/// Registers the closure for one typed binding.
+fn add(registry: &mut UserDataRegistry<ZephyrBinding>, b: Binding) {
+    let name = b.spec.path();
+    match b.spec.imp {
+        Imp::General(_) => {}
+        Imp::GetVec3(get) => registry.add_function(name, move |lua, e: i64| {
+            let site = b.site(lua);
+            site.check(Imp::ENTITY, [Number::Int(e)])?;
+            let v = site.read(|w| get(w, entity(e)))?;
+            Ok((v.x, v.y, v.z))
+        }),
+        Imp::GetNumber(get) => registry.add_function(name, move |lua, e: i64| {
+            let site = b.site(lua);
+            site.check(Imp::ENTITY, [Number::Int(e)])?;
+            site.read(|w| get(w, entity(e)))
+        }),
+        Imp::SetVec3(command) => {
+            registry.add_function(name, move |lua, (e, x, y, z): (i64, f64, f64, f64)| {
+                let site = b.site(lua);
+                let args = [
+                    Number::Int(e),
+                    Number::Float(x),
+                    Number::Float(y),
+                    Number::Float(z),
+                ];
+                site.check(Imp::ENTITY_VEC3, args)?;
+                site.write(command(entity(e), DVec3::new(x, y, z)))
+            })
+        }
+        Imp::SetNumber(command) => {
+            registry.add_function(name, move |lua, (e, value): (i64, f64)| {
+                let site = b.site(lua);
+                site.check(Imp::ENTITY_NUMBER, [Number::Int(e), Number::Float(value)])?;
+                site.write(command(entity(e), value))
+            })
+        }
+        Imp::Vec3PairToNumber(f) => registry.add_function(
+            name,
+            move |lua, (x1, y1, z1, x2, y2, z2): (f64, f64, f64, f64, f64, f64)| {
+                let args = [x1, y1, z1, x2, y2, z2].map(Number::Float);
+                b.site(lua).check(Imp::NUMBERS_6, args)?;
+                Ok(f(DVec3::new(x1, y1, z1), DVec3::new(x2, y2, z2)))
+            },
+        ),
+        Imp::Vec3PairToVec3(f) => registry.add_function(
+            name,
+            move |lua, (x1, y1, z1, x2, y2, z2): (f64, f64, f64, f64, f64, f64)| {
+                let args = [x1, y1, z1, x2, y2, z2].map(Number::Float);
+                b.site(lua).check(Imp::NUMBERS_6, args)?;
+                let v = f(DVec3::new(x1, y1, z1), DVec3::new(x2, y2, z2));
+                Ok((v.x, v.y, v.z))
+            },
+        ),
+        Imp::Vec3ToVec3(f) => {
+            registry.add_function(name, move |lua, (x, y, z): (f64, f64, f64)| {
+                b.site(lua)
+                    .check(Imp::NUMBERS_3, [x, y, z].map(Number::Float))?;
+                let v = f(DVec3::new(x, y, z));
+                Ok((v.x, v.y, v.z))
+            })
+        }
+        Imp::Number3ToNumber(f) => {
+            registry.add_function(name, move |lua, (a, x, t): (f64, f64, f64)| {
+                b.site(lua)
+                    .check(Imp::NUMBERS_3, [a, x, t].map(Number::Float))?;
+                Ok(f(a, x, t))
+            })
+        }
+    }
 }
 
 /// The registry's message for an argument error mlua raised while
@@ -121,4 +218,57 @@ pub(crate) fn describe(error: &mlua::Error, traceback: Option<&str>) -> Option<S
         param.name,
         param.ty.expected()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use zephyr_world::WorldCommand;
+
+    use super::*;
+    use crate::api::Param;
+    use crate::api::spec::{opt, req};
+
+    #[test]
+    fn the_per_entity_accessors_are_typed() {
+        let typed: Vec<String> = API
+            .iter()
+            .filter(|s| is_typed(s).unwrap())
+            .map(|s| s.path())
+            .collect();
+        for path in [
+            "zephyr.transform.get_position",
+            "zephyr.transform.set_position",
+            "zephyr.transform.translate",
+            "zephyr.light.set_intensity",
+            "zephyr.physics.add_force",
+        ] {
+            assert!(typed.iter().any(|t| t == path), "{path} is not typed");
+        }
+        assert_eq!(typed.len(), 30, "{typed:?}");
+    }
+
+    #[test]
+    fn a_declaration_that_does_not_match_its_typed_implementation_is_refused() {
+        let spec = |params: &'static [Param]| ApiFunction {
+            module: "test",
+            name: "set",
+            params,
+            returns: &[],
+            doc: "",
+            writes: true,
+            imp: Imp::SetNumber(WorldCommand::SetLightRange),
+        };
+        const GOOD: &[Param] = &[req("entity", Type::Entity), req("value", Type::Number)];
+        const SHORT: &[Param] = &[req("entity", Type::Entity)];
+        const INTEGER: &[Param] = &[req("entity", Type::Entity), req("value", Type::Integer)];
+        const OPTIONAL: &[Param] = &[req("entity", Type::Entity), opt("value", Type::Number)];
+        assert!(is_typed(&spec(GOOD)).unwrap());
+        for params in [SHORT, INTEGER, OPTIONAL] {
+            let error = is_typed(&spec(params)).unwrap_err().to_string();
+            assert!(
+                error.contains("test.set: its declaration does not match"),
+                "{error}"
+            );
+        }
+    }
 }

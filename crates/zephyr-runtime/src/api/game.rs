@@ -1,8 +1,10 @@
 //! The `zephyr.*` game API: entity, transform, input, time, scene, light,
-//! particles, physics. Each function is one world read or one world command.
+//! particles, physics. Each function is one world read or one world command;
+//! the per-entity setters need no function here, the registry names their
+//! [`WorldCommand`](zephyr_world::WorldCommand) constructor.
 
 use glam::{DVec2, DVec3};
-use zephyr_world::WorldCommand as W;
+use zephyr_world::{self as world, EntityId, WorldCommand as W, WorldRead};
 
 use super::spec::{Call, Ret};
 
@@ -40,48 +42,17 @@ pub(super) fn entity_set_name(c: &Call<'_>) -> R {
 
 // zephyr.transform -------------------------------------------------------------
 
-pub(super) fn get_position(c: &Call<'_>) -> R {
-    let e = c.entity(1);
-    c.read(|w| Ok(w.transform(e)?.position)).map(Ret::Vec3)
+pub(super) fn get_position(w: &dyn WorldRead, e: EntityId) -> world::Result<DVec3> {
+    Ok(w.transform(e)?.position)
 }
 
-pub(super) fn set_position(c: &Call<'_>) -> R {
-    c.write(W::SetPosition(c.entity(1), c.vec3(2)))
-        .map(|()| Ret::None)
+pub(super) fn get_rotation(w: &dyn WorldRead, e: EntityId) -> world::Result<DVec3> {
+    let (pitch, yaw, roll) = w.transform(e)?.euler();
+    Ok(DVec3::new(pitch, yaw, roll))
 }
 
-pub(super) fn get_rotation(c: &Call<'_>) -> R {
-    let e = c.entity(1);
-    c.read(|w| {
-        let (pitch, yaw, roll) = w.transform(e)?.euler();
-        Ok(DVec3::new(pitch, yaw, roll))
-    })
-    .map(Ret::Vec3)
-}
-
-pub(super) fn set_rotation(c: &Call<'_>) -> R {
-    c.write(W::SetRotation(c.entity(1), c.vec3(2)))
-        .map(|()| Ret::None)
-}
-
-pub(super) fn get_scale(c: &Call<'_>) -> R {
-    let e = c.entity(1);
-    c.read(|w| Ok(w.transform(e)?.scale)).map(Ret::Vec3)
-}
-
-pub(super) fn set_scale(c: &Call<'_>) -> R {
-    c.write(W::SetScale(c.entity(1), c.vec3(2)))
-        .map(|()| Ret::None)
-}
-
-pub(super) fn translate(c: &Call<'_>) -> R {
-    c.write(W::Translate(c.entity(1), c.vec3(2)))
-        .map(|()| Ret::None)
-}
-
-pub(super) fn rotate(c: &Call<'_>) -> R {
-    c.write(W::Rotate(c.entity(1), c.vec3(2)))
-        .map(|()| Ret::None)
+pub(super) fn get_scale(w: &dyn WorldRead, e: EntityId) -> world::Result<DVec3> {
+    Ok(w.transform(e)?.scale)
 }
 
 pub(super) fn look_at(c: &Call<'_>) -> R {
@@ -93,19 +64,16 @@ pub(super) fn look_at(c: &Call<'_>) -> R {
     .map(|()| Ret::None)
 }
 
-pub(super) fn forward(c: &Call<'_>) -> R {
-    let e = c.entity(1);
-    c.read(|w| Ok(w.transform(e)?.forward())).map(Ret::Vec3)
+pub(super) fn forward(w: &dyn WorldRead, e: EntityId) -> world::Result<DVec3> {
+    Ok(w.transform(e)?.forward())
 }
 
-pub(super) fn right(c: &Call<'_>) -> R {
-    let e = c.entity(1);
-    c.read(|w| Ok(w.transform(e)?.right())).map(Ret::Vec3)
+pub(super) fn right(w: &dyn WorldRead, e: EntityId) -> world::Result<DVec3> {
+    Ok(w.transform(e)?.right())
 }
 
-pub(super) fn up(c: &Call<'_>) -> R {
-    let e = c.entity(1);
-    c.read(|w| Ok(w.transform(e)?.up())).map(Ret::Vec3)
+pub(super) fn up(w: &dyn WorldRead, e: EntityId) -> world::Result<DVec3> {
+    Ok(w.transform(e)?.up())
 }
 
 // zephyr.input, zephyr.time, zephyr.scene --------------------------------------
@@ -150,56 +118,26 @@ pub(super) fn scene_get_name(c: &Call<'_>) -> R {
 
 // zephyr.light -------------------------------------------------------------------
 
-pub(super) fn light_get_color(c: &Call<'_>) -> R {
-    let e = c.entity(1);
-    c.read(|w| Ok(w.light(e)?.color)).map(Ret::Vec3)
+pub(super) fn light_get_color(w: &dyn WorldRead, e: EntityId) -> world::Result<DVec3> {
+    Ok(w.light(e)?.color)
 }
 
-pub(super) fn light_set_color(c: &Call<'_>) -> R {
-    c.write(W::SetLightColor(c.entity(1), c.vec3(2)))
-        .map(|()| Ret::None)
+pub(super) fn light_get_intensity(w: &dyn WorldRead, e: EntityId) -> world::Result<f64> {
+    Ok(w.light(e)?.intensity)
 }
 
-pub(super) fn light_get_intensity(c: &Call<'_>) -> R {
-    let e = c.entity(1);
-    c.read(|w| Ok(w.light(e)?.intensity)).map(Ret::Number)
-}
-
-pub(super) fn light_set_intensity(c: &Call<'_>) -> R {
-    c.write(W::SetLightIntensity(c.entity(1), c.number(2)))
-        .map(|()| Ret::None)
-}
-
-pub(super) fn light_get_range(c: &Call<'_>) -> R {
-    let e = c.entity(1);
-    c.read(|w| Ok(w.light(e)?.range)).map(Ret::Number)
-}
-
-pub(super) fn light_set_range(c: &Call<'_>) -> R {
-    c.write(W::SetLightRange(c.entity(1), c.number(2)))
-        .map(|()| Ret::None)
+pub(super) fn light_get_range(w: &dyn WorldRead, e: EntityId) -> world::Result<f64> {
+    Ok(w.light(e)?.range)
 }
 
 // zephyr.particles -----------------------------------------------------------------
 
-pub(super) fn particles_get_rate(c: &Call<'_>) -> R {
-    let e = c.entity(1);
-    c.read(|w| Ok(w.emitter(e)?.rate)).map(Ret::Number)
+pub(super) fn particles_get_rate(w: &dyn WorldRead, e: EntityId) -> world::Result<f64> {
+    Ok(w.emitter(e)?.rate)
 }
 
-pub(super) fn particles_set_rate(c: &Call<'_>) -> R {
-    c.write(W::SetParticleRate(c.entity(1), c.number(2)))
-        .map(|()| Ret::None)
-}
-
-pub(super) fn particles_get_color(c: &Call<'_>) -> R {
-    let e = c.entity(1);
-    c.read(|w| Ok(w.emitter(e)?.color)).map(Ret::Vec3)
-}
-
-pub(super) fn particles_set_color(c: &Call<'_>) -> R {
-    c.write(W::SetParticleColor(c.entity(1), c.vec3(2)))
-        .map(|()| Ret::None)
+pub(super) fn particles_get_color(w: &dyn WorldRead, e: EntityId) -> world::Result<DVec3> {
+    Ok(w.emitter(e)?.color)
 }
 
 pub(super) fn particles_get_active(c: &Call<'_>) -> R {
@@ -214,22 +152,6 @@ pub(super) fn particles_set_active(c: &Call<'_>) -> R {
 
 // zephyr.physics ---------------------------------------------------------------------
 
-pub(super) fn get_velocity(c: &Call<'_>) -> R {
-    let e = c.entity(1);
-    c.read(|w| Ok(w.body(e)?.velocity)).map(Ret::Vec3)
-}
-
-pub(super) fn set_velocity(c: &Call<'_>) -> R {
-    c.write(W::SetVelocity(c.entity(1), c.vec3(2)))
-        .map(|()| Ret::None)
-}
-
-pub(super) fn add_force(c: &Call<'_>) -> R {
-    c.write(W::AddForce(c.entity(1), c.vec3(2)))
-        .map(|()| Ret::None)
-}
-
-pub(super) fn add_impulse(c: &Call<'_>) -> R {
-    c.write(W::AddImpulse(c.entity(1), c.vec3(2)))
-        .map(|()| Ret::None)
+pub(super) fn get_velocity(w: &dyn WorldRead, e: EntityId) -> world::Result<DVec3> {
+    Ok(w.body(e)?.velocity)
 }

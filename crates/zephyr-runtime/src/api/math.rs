@@ -1,4 +1,5 @@
-//! `zephyr.math`: small vector helpers on plain numbers (glam does the math).
+//! `zephyr.math`: small vector helpers on plain numbers (glam does the math;
+//! `distance`, `dot` and `cross` are glam's own, named in the registry).
 
 use glam::DVec3;
 
@@ -14,13 +15,8 @@ pub(super) fn vec3(c: &Call<'_>) -> R {
     Ok(Ret::Value(mlua::Value::Table(t)))
 }
 
-pub(super) fn distance(c: &Call<'_>) -> R {
-    Ok(Ret::Number(c.vec3(1).distance(c.vec3(4))))
-}
-
-pub(super) fn lerp(c: &Call<'_>) -> R {
-    let (a, b, t) = (c.number(1), c.number(2), c.number(3));
-    Ok(Ret::Number(a + (b - a) * t))
+pub(super) fn lerp(a: f64, b: f64, t: f64) -> f64 {
+    a + (b - a) * t
 }
 
 pub(super) fn clamp(c: &Call<'_>) -> R {
@@ -32,14 +28,6 @@ pub(super) fn clamp(c: &Call<'_>) -> R {
 }
 
 /// The zero vector normalizes to (0, 0, 0), never NaN.
-pub(super) fn normalize(c: &Call<'_>) -> R {
-    Ok(Ret::Vec3(c.vec3(1).normalize_or(DVec3::ZERO)))
-}
-
-pub(super) fn dot(c: &Call<'_>) -> R {
-    Ok(Ret::Number(c.vec3(1).dot(c.vec3(4))))
-}
-
-pub(super) fn cross(c: &Call<'_>) -> R {
-    Ok(Ret::Vec3(c.vec3(1).cross(c.vec3(4))))
+pub(super) fn normalize(v: DVec3) -> DVec3 {
+    v.normalize_or(DVec3::ZERO)
 }

@@ -6,7 +6,7 @@
 //! |------------|-------------------------------------------------------------------|
 //! | `registry` | every binding declared once: drives registration, checks and docs |
 //! | `spec`     | how a binding is declared; argument checks; world access per call |
-//! | `fast`     | typed `f64` calling for the all-numeric bindings (the hot path)   |
+//! | `fast`     | typed closures for the per-entity accessors (the hot path)        |
 //! | `context`  | main thread or worker: where a binding's writes go                |
 //! | `handlers` | named and function handlers that live in the main state          |
 //! | `console`  | the `console` module                                              |
@@ -20,44 +20,6 @@
 //! world as it was when the script was enqueued plus its own writes, and
 //! records every write as a [`Command`](crate::Command) for
 //! `ScriptingSystem::update()` to apply.
-
-/// One Lua closure per (parameter count, result count), the same for the
-/// checked and the typed paths: the arguments arrive as a tuple of `$arg_ty`,
-/// become `Value`s through `$to_value`, go through [`call`], and the results
-/// leave through `$out`. `$register!(closure)` creates the Lua function.
-macro_rules! fixed_arity {
-    ($register:ident, $host:ident, $worker:ident, $spec:ident, $arg_ty:ty, $to_value:expr, $out:expr) => {
-        match $spec.params.len() {
-            0 => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, []),
-            1 => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, [a1]),
-            2 => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, [a1, a2]),
-            3 => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, [a1, a2, a3]),
-            4 => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, [a1, a2, a3, a4]),
-            5 => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, [a1, a2, a3, a4, a5]),
-            _ => fixed_arity!(@returns $register, $host, $worker, $spec, $arg_ty, $to_value, $out, [a1, a2, a3, a4, a5, a6]),
-        }
-    };
-    (@returns $register:ident, $host:ident, $worker:ident, $spec:ident, $arg_ty:ty, $to_value:expr, $out:expr, [$($arg:ident),*]) => {
-        match $spec.returns.len() {
-            0 => $register!(move |lua, ($($arg,)*): ($(fixed_arity!(@ty $arg $arg_ty),)*)| {
-                call::<0>(lua, &$host, &$worker, $spec, &[$($to_value($arg)),*]).map(drop)
-            }),
-            1 => $register!(move |lua, ($($arg,)*): ($(fixed_arity!(@ty $arg $arg_ty),)*)| {
-                let [a] = call::<1>(lua, &$host, &$worker, $spec, &[$($to_value($arg)),*])?;
-                Ok($out(a))
-            }),
-            2 => $register!(move |lua, ($($arg,)*): ($(fixed_arity!(@ty $arg $arg_ty),)*)| {
-                let [a, b] = call::<2>(lua, &$host, &$worker, $spec, &[$($to_value($arg)),*])?;
-                Ok(($out(a), $out(b)))
-            }),
-            _ => $register!(move |lua, ($($arg,)*): ($(fixed_arity!(@ty $arg $arg_ty),)*)| {
-                let [a, b, c] = call::<3>(lua, &$host, &$worker, $spec, &[$($to_value($arg)),*])?;
-                Ok(($out(a), $out(b), $out(c)))
-            }),
-        }
-    };
-    (@ty $arg:ident $t:ty) => { $t };
-}
 
 mod console;
 mod context;
@@ -159,48 +121,68 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
     Ok(())
 }
 
-/// Runs one call: checks the arguments against the declaration, then the
-/// implementation; returns the declared number of values.
-fn call<const N: usize>(
-    lua: &Lua,
-    host: &Host,
-    worker: &context::WorkerFlag,
-    spec: &'static ApiFunction,
-    args: &[Value],
-) -> mlua::Result<[Value; N]> {
-    let call = spec::Call::new(lua, host, worker.is_set(), spec, args)?;
-    (spec.imp)(&call)?.into_values::<N>(lua)
-}
-
-/// The Lua function for one declared binding. Arguments and results travel
-/// as fixed-size tuples (one monomorphized closure per arity) rather than as
-/// `MultiValue`s, which measured slower (see BENCHMARKS.md).
+/// The Lua function for a binding with a general implementation: arguments
+/// and results travel as fixed-size tuples of `Value`s (one monomorphized
+/// closure per arity) rather than as `MultiValue`s, which measured slower
+/// (see BENCHMARKS.md).
 fn binding(
     lua: &Lua,
     host: Arc<Host>,
     worker: context::WorkerFlag,
     spec: &'static ApiFunction,
 ) -> mlua::Result<Function> {
-    macro_rules! create {
-        ($f:expr) => {
-            lua.create_function($f)
-        };
-    }
-    if spec.params.len() > 6 || spec.returns.len() > 3 {
+    let spec::Imp::General(imp) = spec.imp else {
         return Err(mlua::Error::runtime(format!(
-            "{}: bindings take at most 6 parameters and return at most 3 values",
+            "{}: a typed binding has no general form",
             spec.path()
         )));
+    };
+    // Runs one call: Lua's number coercion, the declaration's checks, the
+    // implementation.
+    let run = move |lua: &Lua, args: &mut [Value]| {
+        spec::coerce_numbers(lua, spec, args);
+        imp(&spec::Site::new(lua, &host, spec, worker.is_set()).call(args)?)
+    };
+    macro_rules! arity {
+        ($($arg:ident),*) => {
+            match spec.returns.len() {
+                0 => lua.create_function(move |lua, ($($arg,)*): ($(arity!(@value $arg),)*)| {
+                    let [] = run(lua, &mut [$($arg),*])?.into_values(lua)?;
+                    Ok(())
+                }),
+                1 => lua.create_function(move |lua, ($($arg,)*): ($(arity!(@value $arg),)*)| {
+                    let [a] = run(lua, &mut [$($arg),*])?.into_values(lua)?;
+                    Ok(a)
+                }),
+                2 => lua.create_function(move |lua, ($($arg,)*): ($(arity!(@value $arg),)*)| {
+                    let [a, b] = run(lua, &mut [$($arg),*])?.into_values(lua)?;
+                    Ok((a, b))
+                }),
+                3 => lua.create_function(move |lua, ($($arg,)*): ($(arity!(@value $arg),)*)| {
+                    let [a, b, c] = run(lua, &mut [$($arg),*])?.into_values(lua)?;
+                    Ok((a, b, c))
+                }),
+                n => Err(mlua::Error::runtime(format!(
+                    "{}: bindings return at most 3 values, not {n}",
+                    spec.path()
+                ))),
+            }
+        };
+        (@value $arg:ident) => { Value };
     }
-    fixed_arity!(
-        create,
-        host,
-        worker,
-        spec,
-        Value,
-        std::convert::identity,
-        std::convert::identity
-    )
+    match spec.params.len() {
+        0 => arity!(),
+        1 => arity!(a1),
+        2 => arity!(a1, a2),
+        3 => arity!(a1, a2, a3),
+        4 => arity!(a1, a2, a3, a4),
+        5 => arity!(a1, a2, a3, a4, a5),
+        6 => arity!(a1, a2, a3, a4, a5, a6),
+        n => Err(mlua::Error::runtime(format!(
+            "{}: bindings take at most 6 parameters, not {n}",
+            spec.path()
+        ))),
+    }
 }
 
 /// The table at a dotted path under `root`, created on first use.

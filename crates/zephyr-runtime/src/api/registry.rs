@@ -3,11 +3,17 @@
 
 use std::fmt::Write as _;
 
+use super::spec::Imp::{
+    self, General, GetNumber, GetVec3, Number3ToNumber, SetNumber, SetVec3, Vec3PairToNumber,
+    Vec3PairToVec3, Vec3ToVec3,
+};
 use super::spec::Type::{
     Any, Boolean, Entity, Handler, Integer, Key, Number, Scalar, String, Table,
 };
-use super::spec::{ApiFunction, Imp, Param, opt, req};
+use super::spec::{ApiFunction, Param, opt, req};
 use super::{console, cvar, ecs, game, math};
+use glam::DVec3;
+use zephyr_world::WorldCommand as W;
 
 const fn f(
     module: &'static str,
@@ -60,7 +66,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         false,
         "Logs a message at level \"debug\", \"info\", \"warn\" or \"error\" (to tracing and the console's output).",
-        console::log,
+        General(console::log),
     ),
     f(
         "console",
@@ -69,7 +75,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Runs console commands (`;` separates them); raises an error for an unknown command or a refused value.",
-        console::execute,
+        General(console::execute),
     ),
     f(
         "console",
@@ -82,7 +88,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Adds a console command that calls `handler(args...)` in the main state. Main thread (a worker script moves there).",
-        console::register,
+        General(console::register),
     ),
     // cvar
     f(
@@ -92,7 +98,7 @@ pub static API: &[ApiFunction] = &[
         &[req("value", String)],
         false,
         "The cvar's value in string form (floats keep a decimal point: \"90.0\").",
-        cvar::get,
+        General(cvar::get),
     ),
     f(
         "cvar",
@@ -101,7 +107,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Sets a registered cvar; a value of the wrong type, out of range or with a NUL byte is refused.",
-        cvar::set,
+        General(cvar::set),
     ),
     f(
         "cvar",
@@ -110,7 +116,7 @@ pub static API: &[ApiFunction] = &[
         &[req("exists", Boolean)],
         false,
         "Whether a cvar of that name is registered.",
-        cvar::exists,
+        General(cvar::exists),
     ),
     f(
         "cvar",
@@ -124,7 +130,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Registers a cvar whose type is the default's (boolean, integer, number, string); flags combine cvar.ARCHIVE, cvar.READ_ONLY, cvar.CHEAT.",
-        cvar::register,
+        General(cvar::register),
     ),
     f(
         "cvar",
@@ -133,7 +139,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Calls `handler(name, old, new)` in the main state after the cvar changes; nil removes it. Main thread (a worker script moves there).",
-        cvar::on_change,
+        General(cvar::on_change),
     ),
     f(
         "cvar",
@@ -142,7 +148,7 @@ pub static API: &[ApiFunction] = &[
         &[opt("handler", String)],
         false,
         "The name (or label) of the cvar's change handler, or nil.",
-        cvar::get_lua_handler,
+        General(cvar::get_lua_handler),
     ),
     // ecs (legacy)
     f(
@@ -152,7 +158,7 @@ pub static API: &[ApiFunction] = &[
         &[req("entity", Entity)],
         true,
         "Creates an entity (same as zephyr.entity.create).",
-        ecs::create_entity,
+        General(ecs::create_entity),
     ),
     f(
         "ecs",
@@ -161,7 +167,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Adds or replaces a component: \"Transform\", \"PointLight\", \"ParticleEmitter\", \"RigidBody\", or any other name for script data.",
-        ecs::add_component,
+        General(ecs::add_component),
     ),
     f(
         "ecs",
@@ -170,7 +176,7 @@ pub static API: &[ApiFunction] = &[
         &[opt("component", Table)],
         false,
         "A copy of the component as a table, or nil when the entity lacks it.",
-        ecs::get_component,
+        General(ecs::get_component),
     ),
     // input (legacy)
     f(
@@ -180,7 +186,7 @@ pub static API: &[ApiFunction] = &[
         &[req("down", Boolean)],
         false,
         "Whether the key (a name such as \"W\") is held.",
-        ecs::is_key_pressed,
+        General(ecs::is_key_pressed),
     ),
     f(
         "input",
@@ -189,7 +195,7 @@ pub static API: &[ApiFunction] = &[
         &[req("x", Number), req("y", Number)],
         false,
         "The cursor position in window pixels.",
-        ecs::get_mouse_pos,
+        General(ecs::get_mouse_pos),
     ),
     // zephyr.entity
     f(
@@ -199,7 +205,7 @@ pub static API: &[ApiFunction] = &[
         &[req("entity", Entity)],
         true,
         "Creates an entity with a default transform; on a worker the id is usable at once.",
-        game::entity_create,
+        General(game::entity_create),
     ),
     f(
         "zephyr.entity",
@@ -208,7 +214,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Destroys an entity; its id never names another entity.",
-        game::entity_destroy,
+        General(game::entity_destroy),
     ),
     f(
         "zephyr.entity",
@@ -217,7 +223,7 @@ pub static API: &[ApiFunction] = &[
         &[req("exists", Boolean)],
         false,
         "Whether the entity exists (false for destroyed or unknown ids).",
-        game::entity_exists,
+        General(game::entity_exists),
     ),
     f(
         "zephyr.entity",
@@ -226,7 +232,7 @@ pub static API: &[ApiFunction] = &[
         &[opt("entity", Entity)],
         false,
         "The earliest-created entity with that name, or nil.",
-        game::entity_find,
+        General(game::entity_find),
     ),
     f(
         "zephyr.entity",
@@ -235,7 +241,7 @@ pub static API: &[ApiFunction] = &[
         &[opt("name", String)],
         false,
         "The entity's name, or nil (also for an entity that does not exist).",
-        game::entity_get_name,
+        General(game::entity_get_name),
     ),
     f(
         "zephyr.entity",
@@ -244,7 +250,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Names the entity.",
-        game::entity_set_name,
+        General(game::entity_set_name),
     ),
     // zephyr.transform
     f(
@@ -254,7 +260,7 @@ pub static API: &[ApiFunction] = &[
         XYZ,
         false,
         "World position.",
-        game::get_position,
+        GetVec3(game::get_position),
     ),
     f(
         "zephyr.transform",
@@ -263,7 +269,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Sets the world position.",
-        game::set_position,
+        SetVec3(W::SetPosition),
     ),
     f(
         "zephyr.transform",
@@ -272,7 +278,7 @@ pub static API: &[ApiFunction] = &[
         PYR,
         false,
         "Rotation as Euler angles in radians (applied yaw, then pitch, then roll).",
-        game::get_rotation,
+        GetVec3(game::get_rotation),
     ),
     f(
         "zephyr.transform",
@@ -286,7 +292,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Sets the rotation from Euler angles in radians.",
-        game::set_rotation,
+        SetVec3(W::SetRotation),
     ),
     f(
         "zephyr.transform",
@@ -295,7 +301,7 @@ pub static API: &[ApiFunction] = &[
         XYZ,
         false,
         "Scale per axis.",
-        game::get_scale,
+        GetVec3(game::get_scale),
     ),
     f(
         "zephyr.transform",
@@ -304,7 +310,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Sets the scale.",
-        game::set_scale,
+        SetVec3(W::SetScale),
     ),
     f(
         "zephyr.transform",
@@ -313,7 +319,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Moves by a world-space offset.",
-        game::translate,
+        SetVec3(W::Translate),
     ),
     f(
         "zephyr.transform",
@@ -327,7 +333,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Adds Euler angle deltas (radians) to the rotation.",
-        game::rotate,
+        SetVec3(W::Rotate),
     ),
     f(
         "zephyr.transform",
@@ -342,7 +348,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Turns forward toward the target; roll resets to 0 unless preserve_roll. Own position: unchanged; straight up or down: yaw kept.",
-        game::look_at,
+        General(game::look_at),
     ),
     f(
         "zephyr.transform",
@@ -351,7 +357,7 @@ pub static API: &[ApiFunction] = &[
         XYZ,
         false,
         "Unit forward vector (-Z when unrotated).",
-        game::forward,
+        GetVec3(game::forward),
     ),
     f(
         "zephyr.transform",
@@ -360,7 +366,7 @@ pub static API: &[ApiFunction] = &[
         XYZ,
         false,
         "Unit right vector (+X when unrotated).",
-        game::right,
+        GetVec3(game::right),
     ),
     f(
         "zephyr.transform",
@@ -369,7 +375,7 @@ pub static API: &[ApiFunction] = &[
         XYZ,
         false,
         "Unit up vector (+Y when unrotated).",
-        game::up,
+        GetVec3(game::up),
     ),
     // zephyr.input
     f(
@@ -379,7 +385,7 @@ pub static API: &[ApiFunction] = &[
         &[req("down", Boolean)],
         false,
         "Whether the key is held (`Key.W`, `Key.Space`, ...).",
-        game::is_key_down,
+        General(game::is_key_down),
     ),
     f(
         "zephyr.input",
@@ -388,7 +394,7 @@ pub static API: &[ApiFunction] = &[
         &[req("down", Boolean)],
         false,
         "Whether mouse button 0 (left), 1 (right) or 2 (middle) is held.",
-        game::is_mouse_button_down,
+        General(game::is_mouse_button_down),
     ),
     f(
         "zephyr.input",
@@ -397,7 +403,7 @@ pub static API: &[ApiFunction] = &[
         &[req("x", Number), req("y", Number)],
         false,
         "The cursor position in window pixels.",
-        game::get_mouse_position,
+        General(game::get_mouse_position),
     ),
     // zephyr.time
     f(
@@ -407,7 +413,7 @@ pub static API: &[ApiFunction] = &[
         &[req("seconds", Number)],
         false,
         "Seconds since the previous frame.",
-        game::time_delta,
+        General(game::time_delta),
     ),
     f(
         "zephyr.time",
@@ -416,7 +422,7 @@ pub static API: &[ApiFunction] = &[
         &[req("seconds", Number)],
         false,
         "Seconds since the start.",
-        game::time_elapsed,
+        General(game::time_elapsed),
     ),
     f(
         "zephyr.time",
@@ -425,7 +431,7 @@ pub static API: &[ApiFunction] = &[
         &[req("frame", Integer)],
         false,
         "The current frame number.",
-        game::time_frame,
+        General(game::time_frame),
     ),
     // zephyr.light
     f(
@@ -435,7 +441,7 @@ pub static API: &[ApiFunction] = &[
         RGB,
         false,
         "The point light's color.",
-        game::light_get_color,
+        GetVec3(game::light_get_color),
     ),
     f(
         "zephyr.light",
@@ -444,7 +450,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Sets the light's color (channels >= 0).",
-        game::light_set_color,
+        SetVec3(W::SetLightColor),
     ),
     f(
         "zephyr.light",
@@ -453,7 +459,7 @@ pub static API: &[ApiFunction] = &[
         NUMBER,
         false,
         "The light's intensity.",
-        game::light_get_intensity,
+        GetNumber(game::light_get_intensity),
     ),
     f(
         "zephyr.light",
@@ -462,7 +468,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Sets the intensity (>= 0).",
-        game::light_set_intensity,
+        SetNumber(W::SetLightIntensity),
     ),
     f(
         "zephyr.light",
@@ -471,7 +477,7 @@ pub static API: &[ApiFunction] = &[
         NUMBER,
         false,
         "The light's range.",
-        game::light_get_range,
+        GetNumber(game::light_get_range),
     ),
     f(
         "zephyr.light",
@@ -480,7 +486,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Sets the range (>= 0).",
-        game::light_set_range,
+        SetNumber(W::SetLightRange),
     ),
     // zephyr.particles
     f(
@@ -490,7 +496,7 @@ pub static API: &[ApiFunction] = &[
         NUMBER,
         false,
         "Particles per second.",
-        game::particles_get_rate,
+        GetNumber(game::particles_get_rate),
     ),
     f(
         "zephyr.particles",
@@ -499,7 +505,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Sets particles per second (>= 0).",
-        game::particles_set_rate,
+        SetNumber(W::SetParticleRate),
     ),
     f(
         "zephyr.particles",
@@ -508,7 +514,7 @@ pub static API: &[ApiFunction] = &[
         RGB,
         false,
         "The particle color.",
-        game::particles_get_color,
+        GetVec3(game::particles_get_color),
     ),
     f(
         "zephyr.particles",
@@ -517,7 +523,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Sets the particle color (channels >= 0).",
-        game::particles_set_color,
+        SetVec3(W::SetParticleColor),
     ),
     f(
         "zephyr.particles",
@@ -526,7 +532,7 @@ pub static API: &[ApiFunction] = &[
         &[req("active", Boolean)],
         false,
         "Whether the emitter emits.",
-        game::particles_get_active,
+        General(game::particles_get_active),
     ),
     f(
         "zephyr.particles",
@@ -535,7 +541,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Turns the emitter on or off.",
-        game::particles_set_active,
+        General(game::particles_set_active),
     ),
     // zephyr.physics
     f(
@@ -545,7 +551,7 @@ pub static API: &[ApiFunction] = &[
         XYZ,
         false,
         "Linear velocity.",
-        game::get_velocity,
+        GetVec3(game::get_velocity),
     ),
     f(
         "zephyr.physics",
@@ -554,7 +560,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Sets the linear velocity.",
-        game::set_velocity,
+        SetVec3(W::SetVelocity),
     ),
     f(
         "zephyr.physics",
@@ -563,7 +569,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Adds a force for this frame (integrated by the next physics step, then cleared).",
-        game::add_force,
+        SetVec3(W::AddForce),
     ),
     f(
         "zephyr.physics",
@@ -572,7 +578,7 @@ pub static API: &[ApiFunction] = &[
         NOTHING,
         true,
         "Changes velocity by impulse / mass at once.",
-        game::add_impulse,
+        SetVec3(W::AddImpulse),
     ),
     // zephyr.math
     f(
@@ -582,7 +588,7 @@ pub static API: &[ApiFunction] = &[
         &[req("v", Table)],
         false,
         "A table {x = x, y = y, z = z}.",
-        math::vec3,
+        General(math::vec3),
     ),
     f(
         "zephyr.math",
@@ -591,7 +597,7 @@ pub static API: &[ApiFunction] = &[
         &[req("distance", Number)],
         false,
         "Distance between two points.",
-        math::distance,
+        Vec3PairToNumber(DVec3::distance),
     ),
     f(
         "zephyr.math",
@@ -600,7 +606,7 @@ pub static API: &[ApiFunction] = &[
         &[req("value", Number)],
         false,
         "a + (b - a) * t.",
-        math::lerp,
+        Number3ToNumber(math::lerp),
     ),
     f(
         "zephyr.math",
@@ -609,7 +615,7 @@ pub static API: &[ApiFunction] = &[
         &[req("value", Number)],
         false,
         "v limited to [min, max] (min must not exceed max).",
-        math::clamp,
+        General(math::clamp),
     ),
     f(
         "zephyr.math",
@@ -618,7 +624,7 @@ pub static API: &[ApiFunction] = &[
         XYZ,
         false,
         "The unit vector; the zero vector gives 0, 0, 0.",
-        math::normalize,
+        Vec3ToVec3(math::normalize),
     ),
     f(
         "zephyr.math",
@@ -627,7 +633,7 @@ pub static API: &[ApiFunction] = &[
         &[req("dot", Number)],
         false,
         "Dot product.",
-        math::dot,
+        Vec3PairToNumber(DVec3::dot),
     ),
     f(
         "zephyr.math",
@@ -636,7 +642,7 @@ pub static API: &[ApiFunction] = &[
         XYZ,
         false,
         "Cross product.",
-        math::cross,
+        Vec3PairToVec3(DVec3::cross),
     ),
     // zephyr.scene
     f(
@@ -646,7 +652,7 @@ pub static API: &[ApiFunction] = &[
         &[req("name", String)],
         false,
         "The current scene's name.",
-        game::scene_get_name,
+        General(game::scene_get_name),
     ),
 ];
 
@@ -659,8 +665,9 @@ pub fn api_markdown() -> std::string::String {
          `ZEPHYR_UPDATE_DOCS=1 cargo test -p zephyr-runtime --test api_docs`.\n\n\
          Conventions: right-handed, +Y up, +X right, forward is -Z; angles in radians; \
          Euler angles applied yaw (Y), then pitch (X), then roll (Z). Every `number` \
-         argument must be finite. A bad argument raises an error naming the function \
-         and the argument. An entity that does not exist is an error, except for \
+         argument must be finite; as in Lua's standard library, a string that reads as \
+         a number is that number (`\"2.5\"`, `\"0x10\"`). A bad argument raises an error \
+         naming the function and the argument. An entity that does not exist is an error, except for \
          `zephyr.entity.exists` (false), `find` and `get_name` (nil).\n\n\
          On a worker thread, reads see the world as it was when the script was \
          enqueued, plus the script's own writes; functions marked *write* are \

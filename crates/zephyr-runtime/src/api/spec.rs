@@ -73,21 +73,48 @@ impl Type {
 
     fn accepts(self, value: &Value) -> bool {
         match (self, value) {
+            (_, Value::Integer(i)) => self.accepts_number(Number::Int(*i)),
+            (_, Value::Number(n)) => self.accepts_number(Number::Float(*n)),
             (Type::Any, _) => true,
-            (Type::Entity, Value::Integer(i)) => *i > 0,
-            (Type::Entity, Value::Number(n)) => n.fract() == 0.0 && *n >= 1.0 && *n < 9.2e18,
-            (Type::Number, Value::Integer(_)) => true,
-            (Type::Number, Value::Number(n)) => n.is_finite(),
-            (Type::Integer, Value::Integer(_)) => true,
-            (Type::Integer, Value::Number(n)) => n.fract() == 0.0 && n.abs() < 9.2e18,
             (Type::String, Value::String(_)) => true,
             (Type::Boolean, Value::Boolean(_)) => true,
             (Type::Key, Value::String(s)) => s.to_str().is_ok_and(|s| s.parse::<Key>().is_ok()),
             (Type::Table, Value::Table(_)) => true,
-            (Type::Scalar, Value::String(_) | Value::Integer(_) | Value::Boolean(_)) => true,
-            (Type::Scalar, Value::Number(n)) => n.is_finite(),
+            (Type::Scalar, Value::String(_) | Value::Boolean(_)) => true,
             (Type::Handler, Value::String(_) | Value::Function(_)) => true,
             _ => false,
+        }
+    }
+
+    /// Whether a number is a valid argument of this type: the one rule for
+    /// numbers, whichever path read them.
+    #[inline]
+    fn accepts_number(self, number: Number) -> bool {
+        match (self, number) {
+            (Type::Any, _) => true,
+            (Type::Entity, Number::Int(i)) => i > 0,
+            (Type::Entity, Number::Float(n)) => n.fract() == 0.0 && (1.0..9.2e18).contains(&n),
+            (Type::Number | Type::Integer | Type::Scalar, Number::Int(_)) => true,
+            (Type::Number | Type::Scalar, Number::Float(n)) => n.is_finite(),
+            (Type::Integer, Number::Float(n)) => n.fract() == 0.0 && n.abs() < 9.2e18,
+            _ => false,
+        }
+    }
+}
+
+/// A number argument of the typed path, as mlua read it off the Lua stack:
+/// entity ids arrive as integers and keep all 64 bits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+impl Number {
+    fn into_value(self) -> Value {
+        match self {
+            Number::Int(i) => Value::Integer(i),
+            Number::Float(n) => Value::Number(n),
         }
     }
 }
@@ -123,7 +150,66 @@ pub(crate) const fn opt(name: &'static str, ty: Type) -> Param {
 }
 
 /// The implementation of a binding.
-pub(crate) type Imp = fn(&Call<'_>) -> mlua::Result<Ret>;
+///
+/// Most bindings take their arguments as Lua values ([`Imp::General`]).
+/// The per-entity component accessors and the vector math, the calls a game
+/// makes thousands of times a frame, are declared by their shape instead:
+/// the registry installs each as a closure that reads its arguments as
+/// `i64`/`f64` straight off the Lua stack and calls the typed function with
+/// no intermediate values (`api/fast.rs`; BENCHMARKS.md has the figures).
+#[derive(Clone, Copy)]
+pub(crate) enum Imp {
+    /// Any arguments, any results.
+    General(fn(&Call<'_>) -> mlua::Result<Ret>),
+    /// `(entity) -> x, y, z`: a vector read from one entity.
+    GetVec3(fn(&dyn WorldRead, EntityId) -> zephyr_world::Result<DVec3>),
+    /// `(entity) -> value`: a number read from one entity.
+    GetNumber(fn(&dyn WorldRead, EntityId) -> zephyr_world::Result<f64>),
+    /// `(entity, x, y, z)`: a vector written to one entity.
+    SetVec3(fn(EntityId, DVec3) -> WorldCommand),
+    /// `(entity, value)`: a number written to one entity.
+    SetNumber(fn(EntityId, f64) -> WorldCommand),
+    /// `(x1, y1, z1, x2, y2, z2) -> value`: math on two vectors.
+    Vec3PairToNumber(fn(DVec3, DVec3) -> f64),
+    /// `(x1, y1, z1, x2, y2, z2) -> x, y, z`: math on two vectors.
+    Vec3PairToVec3(fn(DVec3, DVec3) -> DVec3),
+    /// `(x, y, z) -> x, y, z`: math on one vector.
+    Vec3ToVec3(fn(DVec3) -> DVec3),
+    /// `(a, b, c) -> value`: math on three numbers.
+    Number3ToNumber(fn(f64, f64, f64) -> f64),
+}
+
+impl Imp {
+    /// The parameters of [`Imp::GetVec3`] and [`Imp::GetNumber`].
+    pub(crate) const ENTITY: [Type; 1] = [Type::Entity];
+    /// The parameters of [`Imp::SetVec3`].
+    pub(crate) const ENTITY_VEC3: [Type; 4] =
+        [Type::Entity, Type::Number, Type::Number, Type::Number];
+    /// The parameters of [`Imp::SetNumber`].
+    pub(crate) const ENTITY_NUMBER: [Type; 2] = [Type::Entity, Type::Number];
+    /// The parameters of [`Imp::Vec3ToVec3`] and [`Imp::Number3ToNumber`];
+    /// also the three numbers a vector result is.
+    pub(crate) const NUMBERS_3: [Type; 3] = [Type::Number; 3];
+    /// The parameters of the two-vector math.
+    pub(crate) const NUMBERS_6: [Type; 6] = [Type::Number; 6];
+
+    /// The parameter and return types a typed implementation requires of
+    /// its declaration (`None` for [`Imp::General`]).
+    pub(crate) fn signature(self) -> Option<(&'static [Type], &'static [Type])> {
+        const NUMBER: &[Type] = &[Type::Number];
+        match self {
+            Imp::General(_) => None,
+            Imp::GetVec3(_) => Some((&Self::ENTITY, &Self::NUMBERS_3)),
+            Imp::GetNumber(_) => Some((&Self::ENTITY, NUMBER)),
+            Imp::SetVec3(_) => Some((&Self::ENTITY_VEC3, &[])),
+            Imp::SetNumber(_) => Some((&Self::ENTITY_NUMBER, &[])),
+            Imp::Vec3PairToNumber(_) => Some((&Self::NUMBERS_6, NUMBER)),
+            Imp::Vec3PairToVec3(_) => Some((&Self::NUMBERS_6, &Self::NUMBERS_3)),
+            Imp::Vec3ToVec3(_) => Some((&Self::NUMBERS_3, &Self::NUMBERS_3)),
+            Imp::Number3ToNumber(_) => Some((&Self::NUMBERS_3, NUMBER)),
+        }
+    }
+}
 
 /// One function of the Lua API.
 pub struct ApiFunction {
@@ -166,7 +252,6 @@ pub(crate) enum Ret {
     Number(f64),
     Integer(i64),
     Vec2(f64, f64),
-    Vec3(DVec3),
     Str(String),
     OptStr(Option<String>),
     Entity(EntityId),
@@ -192,11 +277,6 @@ impl Ret {
                 put(0, Value::Number(x));
                 put(1, Value::Number(y));
             }
-            Ret::Vec3(v) => {
-                put(0, Value::Number(v.x));
-                put(1, Value::Number(v.y));
-                put(2, Value::Number(v.z));
-            }
             Ret::Str(s) => put(0, Value::String(lua.create_string(s)?)),
             Ret::OptStr(Some(s)) => put(0, Value::String(lua.create_string(s)?)),
             Ret::OptStr(None) | Ret::OptEntity(None) => {}
@@ -204,6 +284,34 @@ impl Ret {
             Ret::Value(v) => put(0, v),
         }
         Ok(out)
+    }
+}
+
+/// Lua's own rule for number arguments (as `luaL_checknumber` applies it):
+/// a string that reads as a number is that number. The typed path gets this
+/// from mlua's conversions; the general path applies it here, so both
+/// accept the same arguments.
+pub(crate) fn coerce_numbers(lua: &Lua, spec: &ApiFunction, args: &mut [Value]) {
+    for (param, arg) in spec.params.iter().zip(args.iter_mut()) {
+        if !matches!(arg, Value::String(_)) {
+            continue;
+        }
+        let coerced = match param.ty {
+            Type::Number => lua
+                .coerce_number(arg.clone())
+                .ok()
+                .flatten()
+                .map(Value::Number),
+            Type::Integer | Type::Entity => lua
+                .coerce_integer(arg.clone())
+                .ok()
+                .flatten()
+                .map(Value::Integer),
+            _ => None,
+        };
+        if let Some(number) = coerced {
+            *arg = number;
+        }
     }
 }
 
@@ -224,66 +332,208 @@ pub(crate) fn lua_error(lua: &Lua, message: impl fmt::Display) -> mlua::Error {
     mlua::Error::runtime(format!("{location}{message}"))
 }
 
-/// One call of a binding, its arguments already checked against its
-/// declaration.
-pub(crate) struct Call<'a> {
+/// Where a binding runs: the Lua state, the host, which binding, and
+/// whether the state is running a worker job. Reads and writes of the world
+/// go through here, so the main thread and workers differ in one place.
+#[derive(Clone, Copy)]
+pub(crate) struct Site<'a> {
     pub(crate) lua: &'a Lua,
     pub(crate) host: &'a Host,
     pub(crate) spec: &'static ApiFunction,
-    args: &'a [Value],
     /// Whether a worker job is running on this state.
     worker: bool,
 }
 
-impl<'a> Call<'a> {
+/// One call of a binding, its arguments already checked against its
+/// declaration.
+pub(crate) struct Call<'a> {
+    site: Site<'a>,
+    args: &'a [Value],
+}
+
+impl<'a> std::ops::Deref for Call<'a> {
+    type Target = Site<'a>;
+
+    fn deref(&self) -> &Site<'a> {
+        &self.site
+    }
+}
+
+impl<'a> Site<'a> {
+    #[inline]
     pub(crate) fn new(
         lua: &'a Lua,
         host: &'a Host,
-        worker: bool,
         spec: &'static ApiFunction,
-        args: &'a [Value],
-    ) -> mlua::Result<Self> {
-        let call = Call {
+        worker: bool,
+    ) -> Self {
+        Site {
             lua,
             host,
             spec,
-            args,
             worker,
-        };
-        for (index, param) in spec.params.iter().enumerate() {
-            let value = call.args.get(index);
-            let ok = match value {
-                None | Some(Value::Nil) if param.optional => true,
-                None => false,
-                Some(v) => param.ty.accepts(v),
+        }
+    }
+
+    /// Checks `args` against the declaration: the call, or the error that
+    /// names the function and the argument.
+    #[inline]
+    pub(crate) fn call(self, args: &'a [Value]) -> mlua::Result<Call<'a>> {
+        let call = Call { site: self, args };
+        for (index, param) in self.spec.params.iter().enumerate() {
+            let valid = match args.get(index) {
+                None | Some(Value::Nil) => param.optional,
+                Some(value) => param.ty.accepts(value),
             };
-            if !ok {
-                let got = match value {
-                    None => "nil".to_owned(),
-                    Some(Value::Number(n)) if !n.is_finite() => lua_number_text(*n),
-                    Some(Value::String(s)) if param.ty == Type::Key => {
-                        format!("'{}'", s.to_string_lossy())
-                    }
-                    Some(v) => v.type_name().to_owned(),
-                };
-                let nil = if param.optional { " or nil" } else { "" };
-                return Err(call.error(format!(
-                    "argument {} ({}) must be {}{nil}, got {got}",
-                    index + 1,
-                    param.name,
-                    param.ty.expected()
-                )));
+            if !valid {
+                return Err(call.argument_error(index, param));
             }
         }
         Ok(call)
     }
 
+    /// The same checks for the typed path, on the numbers mlua has read
+    /// (a value that is not a number fails in mlua's conversion already,
+    /// see `api/fast.rs`). `types` is the typed implementation's signature,
+    /// which registration matched against the declaration; a constant, so
+    /// the checks compile to a few compares.
+    #[inline]
+    pub(crate) fn check<const N: usize>(
+        self,
+        types: [Type; N],
+        args: [Number; N],
+    ) -> mlua::Result<()> {
+        if types
+            .iter()
+            .zip(&args)
+            .all(|(ty, arg)| ty.accepts_number(*arg))
+        {
+            Ok(())
+        } else {
+            Err(self.refuse(args))
+        }
+    }
+
+    /// The error [`call`](Self::call) gives for numbers the typed path
+    /// refused, so both paths say the same.
+    #[cold]
+    #[inline(never)]
+    fn refuse<const N: usize>(self, args: [Number; N]) -> mlua::Error {
+        let values = args.map(Number::into_value);
+        match self.call(&values) {
+            Err(error) => error,
+            Ok(_) => self.error("invalid arguments"),
+        }
+    }
+
     /// An error about this call, naming the function.
+    #[cold]
     pub(crate) fn error(&self, message: impl fmt::Display) -> mlua::Error {
         lua_error(
             self.lua,
             format!("{}.{}: {message}", self.spec.module, self.spec.name),
         )
+    }
+
+    /// Reads the world: the live one on the main thread, the job's view on
+    /// a worker.
+    #[inline]
+    pub(crate) fn read<R>(
+        &self,
+        f: impl FnOnce(&dyn WorldRead) -> zephyr_world::Result<R>,
+    ) -> mlua::Result<R> {
+        if self.worker {
+            return self.read_view(f);
+        }
+        f(&*self.host.world.read()).map_err(|e| self.error(e))
+    }
+
+    /// [`read`](Self::read) on a worker: the job's view.
+    #[cold]
+    #[inline(never)]
+    fn read_view<R>(
+        &self,
+        f: impl FnOnce(&dyn WorldRead) -> zephyr_world::Result<R>,
+    ) -> mlua::Result<R> {
+        let Some(recording) = self.lua.app_data_ref::<Recording>() else {
+            return Err(self.no_world());
+        };
+        let Some(view) = &recording.world else {
+            return Err(self.no_world());
+        };
+        f(view).map_err(|e| self.error(e))
+    }
+
+    /// Writes the world: at once on the main thread; on a worker, to the
+    /// job's view and its recorded commands.
+    #[inline(always)]
+    pub(crate) fn write(&self, command: WorldCommand) -> mlua::Result<()> {
+        if self.worker {
+            return self.record(command);
+        }
+        command
+            .apply(&mut *self.host.world.write())
+            .map_err(|e| self.error(e))
+    }
+
+    /// [`write`](Self::write) on a worker: applied to the job's view (so
+    /// its later reads see it) and recorded for `update()`.
+    #[cold]
+    #[inline(never)]
+    fn record(&self, command: WorldCommand) -> mlua::Result<()> {
+        let Some(mut recording) = self.lua.app_data_mut::<Recording>() else {
+            return Err(self.no_world());
+        };
+        let recording = &mut *recording;
+        let Some(view) = &mut recording.world else {
+            return Err(self.no_world());
+        };
+        command.apply(view).map_err(|e| self.error(e))?;
+        recording.commands.push(Command::World(command));
+        Ok(())
+    }
+
+    /// Creates an entity (its id is usable at once, also on a worker).
+    pub(crate) fn create_entity(&self) -> mlua::Result<EntityId> {
+        let id = if self.worker {
+            match self.lua.app_data_mut::<Recording>() {
+                Some(mut recording) => match &mut recording.world {
+                    Some(view) => view.reserve(),
+                    None => return Err(self.no_world()),
+                },
+                None => return Err(self.no_world()),
+            }
+        } else {
+            self.host.world.write().reserve()
+        };
+        self.write(WorldCommand::Spawn(id))?;
+        Ok(id)
+    }
+
+    fn no_world(&self) -> mlua::Error {
+        self.error("this script has no world view (enqueue it through a ScriptingSystem)")
+    }
+}
+
+impl<'a> Call<'a> {
+    #[cold]
+    #[inline(never)]
+    fn argument_error(&self, index: usize, param: &Param) -> mlua::Error {
+        let got = match self.args.get(index) {
+            None => "nil".to_owned(),
+            Some(Value::Number(n)) if !n.is_finite() => lua_number_text(*n),
+            Some(Value::String(s)) if param.ty == Type::Key => {
+                format!("'{}'", s.to_string_lossy())
+            }
+            Some(v) => v.type_name().to_owned(),
+        };
+        let nil = if param.optional { " or nil" } else { "" };
+        self.error(format!(
+            "argument {} ({}) must be {}{nil}, got {got}",
+            index + 1,
+            param.name,
+            param.ty.expected()
+        ))
     }
 
     /// Argument `index` (1-based), `nil` when absent.
@@ -321,10 +571,7 @@ impl<'a> Call<'a> {
     }
 
     pub(crate) fn string(&self, index: usize) -> String {
-        match self.args.get(index - 1) {
-            Some(Value::String(s)) => s.to_string_lossy(),
-            _ => String::new(),
-        }
+        self.opt_string(index).unwrap_or_default()
     }
 
     pub(crate) fn opt_string(&self, index: usize) -> Option<String> {
@@ -344,76 +591,12 @@ impl<'a> Call<'a> {
 
     /// A string, number or boolean as text (`90`, `90.0`, `true`).
     pub(crate) fn scalar_text(&self, index: usize) -> String {
-        match self.args.get(index - 1) {
-            Some(Value::String(s)) => s.to_string_lossy(),
-            Some(Value::Integer(i)) => i.to_string(),
-            Some(Value::Number(n)) => lua_number_text(*n),
-            Some(Value::Boolean(b)) => b.to_string(),
+        match self.value(index) {
+            Value::String(s) => s.to_string_lossy(),
+            Value::Integer(i) => i.to_string(),
+            Value::Number(n) => lua_number_text(n),
+            Value::Boolean(b) => b.to_string(),
             _ => String::new(),
         }
-    }
-
-    /// Reads the world: the live one on the main thread, the job's view on
-    /// a worker.
-    pub(crate) fn read<R>(
-        &self,
-        f: impl FnOnce(&dyn WorldRead) -> zephyr_world::Result<R>,
-    ) -> mlua::Result<R> {
-        let result = if self.worker {
-            match self.lua.app_data_ref::<Recording>() {
-                Some(recording) => match &recording.world {
-                    Some(view) => f(view),
-                    None => return Err(self.no_world()),
-                },
-                None => return Err(self.no_world()),
-            }
-        } else {
-            f(&*self.host.world.read())
-        };
-        result.map_err(|e| self.error(e))
-    }
-
-    /// Writes the world: at once on the main thread; on a worker, to the
-    /// job's view and its recorded commands.
-    pub(crate) fn write(&self, command: WorldCommand) -> mlua::Result<()> {
-        if !self.worker {
-            return command
-                .apply(&mut *self.host.world.write())
-                .map_err(|e| self.error(e));
-        }
-        let result = match self.lua.app_data_mut::<Recording>() {
-            Some(mut recording) => {
-                let recording = &mut *recording;
-                match &mut recording.world {
-                    Some(view) => command.clone().apply(view).map(|()| {
-                        recording.commands.push(Command::World(command));
-                    }),
-                    None => return Err(self.no_world()),
-                }
-            }
-            None => return Err(self.no_world()),
-        };
-        result.map_err(|e| self.error(e))
-    }
-
-    /// Creates an entity (its id is usable at once, also on a worker).
-    pub(crate) fn create_entity(&self) -> mlua::Result<EntityId> {
-        let id = if self.worker {
-            match self.lua.app_data_mut::<Recording>() {
-                Some(mut recording) => match &mut recording.world {
-                    Some(view) => view.reserve(),
-                    None => return Err(self.no_world()),
-                },
-                None => return Err(self.no_world()),
-            }
-        } else {
-            self.host.world.write().reserve()
-        };
-        self.write(WorldCommand::Spawn(id))?;
-        Ok(id)
-    }
-
-    fn no_world(&self) -> mlua::Error {
-        self.error("this script has no world view (enqueue it through a ScriptingSystem)")
     }
 }
