@@ -35,29 +35,33 @@ fn system() -> ScriptingSystem {
     .expect("system")
 }
 
+/// A system whose main state has run `setup`, and that state's globals.
+fn scripted(setup: &str) -> (ScriptingSystem, mlua::Table) {
+    let system = system();
+    let outcome = system.execute(setup, "setup");
+    assert!(outcome.is_ok(), "setup: {outcome}");
+    let globals = system
+        .main_state()
+        .persistent_env()
+        .expect("main env")
+        .clone();
+    (system, globals)
+}
+
 fn binding_pair(c: &mut Criterion) {
     let mut group = c.benchmark_group("get_position+set_position x1000");
 
     // Ours: the registry-declared bindings on the main state.
-    let system = system();
+    let (system, globals) = scripted(
+        "entity = zephyr.entity.create()
+         get, set = zephyr.transform.get_position, zephyr.transform.set_position",
+    );
     let lua = system.main_state().lua().clone();
-    let entity: i64 = system
-        .execute("return zephyr.entity.create()", "setup")
-        .values()[0]
-        .to_string()
-        .parse()
-        .expect("entity id");
     let ours: Function = lua.load(LOOP).into_function().expect("loop");
-    let api: mlua::Table = system
-        .main_state()
-        .persistent_env()
-        .expect("main env")
-        .get::<mlua::Table>("zephyr")
-        .and_then(|z| z.get::<mlua::Table>("transform"))
-        .expect("zephyr.transform");
+    let entity: i64 = globals.get("entity").expect("entity");
     let (get, set): (Function, Function) = (
-        api.get("get_position").expect("get"),
-        api.get("set_position").expect("set"),
+        globals.get("get").expect("get"),
+        globals.get("set").expect("set"),
     );
     group.bench_function("zephyr bindings", |b| {
         b.iter(|| ours.call::<()>((&get, &set, entity, PAIRS)).expect("run"))
@@ -147,21 +151,14 @@ fn binding_pair(c: &mut Criterion) {
 fn ten_thousand_entities(c: &mut Criterion) {
     let mut group = c.benchmark_group("frame");
     group.sample_size(20);
-    let system = system();
-    system.execute(
+    let (system, globals) = scripted(
         "entities = {}
          for i = 1, 10000 do entities[i] = zephyr.entity.create() end
          local get, translate = zephyr.transform.get_position, zephyr.transform.translate
          function move(e, dt) translate(e, dt, 0, 0) end
          function frame(dt) for i = 1, #entities do move(entities[i], dt) end end",
-        "setup",
     );
-    let env = system
-        .main_state()
-        .persistent_env()
-        .expect("main env")
-        .clone();
-    let frame: Function = env.get("frame").expect("frame");
+    let frame: Function = globals.get("frame").expect("frame");
     group.bench_function("10,000 entities moved by a script", |b| {
         b.iter(|| {
             system
@@ -179,8 +176,7 @@ fn ten_thousand_entities(c: &mut Criterion) {
 
 fn math_call(c: &mut Criterion) {
     let mut group = c.benchmark_group("distance x1000");
-    let system = system();
-    system.execute(
+    let (_system, globals) = scripted(
         "local function lua_distance(x1, y1, z1, x2, y2, z2)
              local dx, dy, dz = x2 - x1, y2 - y1, z2 - z1
              return math.sqrt(dx * dx + dy * dy + dz * dz)
@@ -192,18 +188,12 @@ fn math_call(c: &mut Criterion) {
          end
          function with_binding(n) return sum(zephyr.math.distance, n) end
          function in_lua(n) return sum(lua_distance, n) end",
-        "setup",
     );
-    let env = system
-        .main_state()
-        .persistent_env()
-        .expect("main env")
-        .clone();
     for (name, global) in [
         ("zephyr.math.distance", "with_binding"),
         ("the same function in Lua", "in_lua"),
     ] {
-        let f: Function = env.get(global).expect(global);
+        let f: Function = globals.get(global).expect(global);
         group.bench_function(name, |b| b.iter(|| f.call::<f64>(PAIRS).expect("run")));
     }
     group.finish();

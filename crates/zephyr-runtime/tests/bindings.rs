@@ -6,6 +6,14 @@
 use zephyr_runtime::cvar::CVarDef;
 use zephyr_runtime::{ScriptErrorKind, ScriptingConfig, ScriptingSystem};
 
+fn system(workers: usize) -> ScriptingSystem {
+    ScriptingSystem::new(ScriptingConfig {
+        workers,
+        ..ScriptingConfig::default()
+    })
+    .unwrap()
+}
+
 /// (source, words the error must contain).
 const SEMANTIC: &[(&str, &str)] = &[
     (
@@ -56,11 +64,7 @@ const SEMANTIC: &[(&str, &str)] = &[
 
 #[test]
 fn semantic_refusals_name_the_function_on_main_and_workers() {
-    let mut system = ScriptingSystem::new(ScriptingConfig {
-        workers: 2,
-        ..ScriptingConfig::default()
-    })
-    .unwrap();
+    let mut system = system(2);
     system
         .cvars()
         .register(CVarDef::new("r_fov", 75.0))
@@ -93,11 +97,7 @@ fn semantic_refusals_name_the_function_on_main_and_workers() {
 
 #[test]
 fn missing_argument_says_nil_and_wrong_type_says_the_type() {
-    let system = ScriptingSystem::new(ScriptingConfig {
-        workers: 1,
-        ..ScriptingConfig::default()
-    })
-    .unwrap();
+    let system = system(1);
     let out = system.execute("cvar.set('r_fov')", "m").to_string();
     assert_eq!(
         out.lines().next().unwrap(),
@@ -113,11 +113,7 @@ fn missing_argument_says_nil_and_wrong_type_says_the_type() {
 /// does not read as a number stays an error (`bad_input.rs`).
 #[test]
 fn numeric_strings_are_numbers_on_the_typed_and_the_general_path() {
-    let mut system = ScriptingSystem::new(ScriptingConfig {
-        workers: 1,
-        ..ScriptingConfig::default()
-    })
-    .unwrap();
+    let mut system = system(1);
     let script = "local e = zephyr.entity.create()
         local id = tostring(e)
         zephyr.transform.set_position(id, '1', '2.5', '0x10')  -- typed
@@ -153,11 +149,7 @@ fn numeric_strings_are_numbers_on_the_typed_and_the_general_path() {
 #[test]
 fn entity_ids_keep_all_64_bits_through_the_typed_bindings() {
     use zephyr_runtime::world::{EntityId, WorldRead, WorldWrite};
-    let mut system = ScriptingSystem::new(ScriptingConfig {
-        workers: 1,
-        ..ScriptingConfig::default()
-    })
-    .unwrap();
+    let mut system = system(1);
     let bits: i64 = (((1 << 21) + 1) << 32) | 1;
     assert_ne!(bits as f64 as i64, bits, "the id must not fit an f64");
     let id = EntityId::from_lua(bits).unwrap();
