@@ -229,7 +229,7 @@ mod tests {
     use crate::api::spec::{opt, req};
 
     #[test]
-    fn the_per_entity_accessors_are_typed() {
+    fn the_per_entity_accessors_and_the_vector_math_are_typed() {
         let typed: Vec<String> = API
             .iter()
             .filter(|s| is_typed(s).unwrap())
@@ -241,6 +241,8 @@ mod tests {
             "zephyr.transform.translate",
             "zephyr.light.set_intensity",
             "zephyr.physics.add_force",
+            "zephyr.math.distance",
+            "zephyr.math.lerp",
         ] {
             assert!(typed.iter().any(|t| t == path), "{path} is not typed");
         }

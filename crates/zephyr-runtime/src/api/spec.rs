@@ -448,8 +448,8 @@ impl<'a> Site<'a> {
         f(&*self.host.world.read()).map_err(|e| self.error(e))
     }
 
-    /// [`read`](Self::read) on a worker: the job's view.
-    #[cold]
+    /// [`read`](Self::read) on a worker: the job's view. Out of line, so
+    /// the main-thread path inlined into every binding stays small.
     #[inline(never)]
     fn read_view<R>(
         &self,
@@ -466,7 +466,7 @@ impl<'a> Site<'a> {
 
     /// Writes the world: at once on the main thread; on a worker, to the
     /// job's view and its recorded commands.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn write(&self, command: WorldCommand) -> mlua::Result<()> {
         if self.worker {
             return self.record(command);
@@ -477,8 +477,8 @@ impl<'a> Site<'a> {
     }
 
     /// [`write`](Self::write) on a worker: applied to the job's view (so
-    /// its later reads see it) and recorded for `update()`.
-    #[cold]
+    /// its later reads see it) and recorded for `update()`. Out of line,
+    /// like [`read_view`](Self::read_view).
     #[inline(never)]
     fn record(&self, command: WorldCommand) -> mlua::Result<()> {
         let Some(mut recording) = self.lua.app_data_mut::<Recording>() else {
