@@ -6,7 +6,7 @@
 //! |------------|-------------------------------------------------------------------|
 //! | `registry` | every binding declared once: drives registration, checks and docs |
 //! | `spec`     | how a binding is declared; argument checks; world access per call |
-//! | `fast`     | typed closures for the per-entity accessors (the hot path)        |
+//! | `fast`     | typed closures: per-entity accessors, vector math (the hot path)  |
 //! | `context`  | main thread or worker: where a binding's writes go                |
 //! | `handlers` | named and function handlers that live in the main state          |
 //! | `console`  | the `console` module                                              |
