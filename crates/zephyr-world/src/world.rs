@@ -420,6 +420,28 @@ mod tests {
     }
 
     #[test]
+    fn a_reserved_id_is_no_entity_until_spawned() {
+        let mut world = World::new("t");
+        let id = world.reserve();
+        world.create(); // flushes the reservation into hecs
+        let none = Error::NoSuchEntity(id);
+        assert_eq!(world.transform(id).unwrap_err(), none);
+        assert_eq!(world.light(id).unwrap_err(), none);
+        assert_eq!(world.transform_mut(id).unwrap_err(), none);
+        assert_eq!(world.light_mut(id).unwrap_err(), none);
+        let e = world.create();
+        assert_eq!(
+            world.light_mut(e).unwrap_err(),
+            Error::MissingComponent {
+                entity: e,
+                component: "PointLight"
+            }
+        );
+        world.spawn(id).unwrap();
+        assert!(world.transform_mut(id).is_ok());
+    }
+
+    #[test]
     fn find_returns_the_earliest_created_entity_with_the_name() {
         let mut world = World::new("t");
         let a = world.create();
