@@ -209,15 +209,16 @@ fn entities_get_their_own_instances_and_callbacks_run_in_order() {
         (
             "doomed.lua",
             "function on_update(self) if zephyr.time.frame() == 1 then zephyr.entity.destroy(self) end end
-             function on_destroy(self) print('destroy doomed', zephyr.entity.exists(self)) end",
+             function on_destroy(self) print('destroy doomed', zephyr.entity.exists(self), zephyr.transform.get_position(self)) end",
         ),
     ]);
     let run = zephyr(dir.path(), &["run", "scene.toml", "--frames", "2"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
+    // on_destroy runs before the entity goes: it still exists and reads.
     assert_eq!(
         run.stdout,
         "start\tA\t1\nstart\tB\t1\n\
-         update\tA\t1\nupdate\tB\t1\ndestroy doomed\tfalse\n\
+         update\tA\t1\nupdate\tB\t1\ndestroy doomed\ttrue\t0.0\t0.0\t0.0\n\
          update\tA\t2\nupdate\tB\t2\n\
          destroy\tA\ndestroy\tB\n"
     );
@@ -511,4 +512,79 @@ fn entity_scripts_can_register_handlers_by_name() {
     let run = zephyr(dir.path(), &["run", "scene.toml", "--frames", "3"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "handler\tfov\t75.0\t90.0\n");
+}
+
+#[test]
+fn a_script_that_fails_to_load_exits_2_naming_file_line_and_entity() {
+    let dir = files(&[
+        ("syntax.lua", "print('never')\nlocal x = = 1\n"),
+        (
+            "raises.lua",
+            "print('chunk runs')\nerror('boom')\nfunction on_update() end",
+        ),
+        (
+            "scene.toml",
+            "name = \"t\"\n[[entities]]\nname = \"Ok\"\nscript = \"ok.lua\"\n\
+             [[entities]]\nname = \"Player\"\nscript = \"scripts/player.lua\"\n",
+        ),
+        ("ok.lua", "function on_update() print('frame ran') end"),
+        ("scripts/player.lua", "\n\nlocal t = nil\nprint(t.x)\n"),
+    ]);
+    let syntax = zephyr(dir.path(), &["run", "syntax.lua", "--frames", "2"]);
+    assert_eq!(syntax.status, 2, "{}", syntax.stderr);
+    assert!(syntax.stderr.contains("syntax.lua:2:"), "{}", syntax.stderr);
+    assert_eq!(syntax.stdout, "");
+
+    let raises = zephyr(dir.path(), &["run", "raises.lua", "--frames", "2"]);
+    assert_eq!(raises.status, 2, "{}", raises.stderr);
+    assert!(
+        raises.stderr.contains("raises.lua:2: boom"),
+        "{}",
+        raises.stderr
+    );
+    assert_eq!(raises.stdout, "chunk runs\n", "no frame ran");
+
+    let scene = zephyr(dir.path(), &["run", "scene.toml", "--frames", "2"]);
+    assert_eq!(scene.status, 2, "{}", scene.stderr);
+    let line = scene.stderr.lines().next().unwrap_or_default();
+    assert!(
+        line.starts_with("error: scene.toml: entities[1] (\"Player\"): scripts/player.lua:4: attempt to index a nil value"),
+        "{}",
+        scene.stderr
+    );
+    assert!(!scene.stdout.contains("frame ran"), "{}", scene.stdout);
+}
+
+#[test]
+fn a_scene_without_scripts_runs_its_frames() {
+    let dir = files(&[(
+        "drop.toml",
+        "name = \"drop\"\n[[entities]]\nname = \"Ball\"\nposition = [0, 10, 0]\nbody = { mass = 1 }\n",
+    )]);
+    let run = zephyr(dir.path(), &["run", "drop.toml", "--frames", "60"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("frames: 60"), "{}", run.stderr);
+}
+
+#[test]
+fn script_files_may_start_with_a_bom_or_a_hash_line() {
+    let dir = files(&[
+        ("bom.lua", "\u{feff}print('bom ok')\nerror('line two')"),
+        (
+            "shebang.lua",
+            "#!/usr/bin/env lua\nprint('shebang ok')\nerror('line three')",
+        ),
+    ]);
+    let bom = zephyr(dir.path(), &["run", "bom.lua"]);
+    assert_eq!(bom.stdout, "bom ok\n", "{}", bom.stderr);
+    assert!(bom.stderr.contains("bom.lua:2: line two"), "{}", bom.stderr);
+    let shebang = zephyr(dir.path(), &["run", "shebang.lua"]);
+    assert_eq!(shebang.stdout, "shebang ok\n", "{}", shebang.stderr);
+    assert!(
+        shebang.stderr.contains("shebang.lua:3: line three"),
+        "{}",
+        shebang.stderr
+    );
+    let check = zephyr(dir.path(), &["check", "bom.lua", "shebang.lua"]);
+    assert_eq!((check.status, check.stdout.as_str()), (0, ""));
 }

@@ -12,15 +12,21 @@ pub(crate) fn check(paths: &[std::path::PathBuf]) -> Result<usize> {
     let mut problems = Vec::new();
     for path in paths {
         match path.extension().and_then(|e| e.to_str()) {
-            Some("lua") => match std::fs::read_to_string(path) {
-                Ok(source) => problems.extend(compile(&path.display().to_string(), &source)),
+            Some("lua") => match std::fs::read(path) {
+                Ok(bytes) => problems.extend(compile(
+                    &path.display().to_string(),
+                    &zephyr_runtime::file_source(&bytes),
+                )),
                 Err(e) => problems.push(format!("{}: {e}", path.display())),
             },
             Some("toml") => match Scene::load(path) {
                 Ok(scene) => {
-                    for (_, script, source) in &scene.scripts {
-                        let shown = scene.dir.join(script);
-                        problems.extend(compile(&shown.display().to_string(), source));
+                    let mut seen = std::collections::BTreeSet::new();
+                    for (_, script) in &scene.scripts {
+                        if seen.insert(script.name().to_owned()) {
+                            let shown = scene.dir.join(script.name());
+                            problems.extend(compile(&shown.display().to_string(), script.text()));
+                        }
                     }
                 }
                 Err(Error::BadFile { file, message }) => problems.push(located(&file, &message)),
@@ -52,16 +58,6 @@ fn located(file: &Path, message: &str) -> String {
 }
 
 /// Compiles `source` without running it; a syntax error as `file:line: message`.
-fn compile(name: &str, source: &str) -> Option<String> {
-    let lua = mlua::Lua::new();
-    match lua
-        .load(source)
-        .set_name(format!("={name}"))
-        .set_mode(mlua::chunk::ChunkMode::Text)
-        .into_function()
-    {
-        Ok(_) => None,
-        Err(mlua::Error::SyntaxError { message, .. }) => Some(message),
-        Err(other) => Some(format!("{name}: {other}")),
-    }
+fn compile(name: &str, source: &[u8]) -> Option<String> {
+    zephyr_runtime::check_syntax(source, name).err()
 }

@@ -21,6 +21,11 @@ pub enum Error {
         /// What is wrong, with the line or entity and key when known.
         message: String,
     },
+    /// A script that fails to load (a syntax error, or its main chunk
+    /// raises), found before any frame ran (exit status 2). The message
+    /// names the file and line, and the entity when there is one.
+    #[error("{0}")]
+    ScriptLoad(String),
     /// A script error with `--strict` (exit status 1).
     #[error("stopped at the first script error (--strict)")]
     Strict,
@@ -36,7 +41,7 @@ impl Error {
     /// The process exit status for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::BadFile { .. } => 2,
+            Error::Usage(_) | Error::BadFile { .. } | Error::ScriptLoad(_) => 2,
             Error::Strict | Error::CheckFailed(_) | Error::Runtime(_) => 1,
         }
     }

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use mlua::{Table, Value};
 use zephyr_runtime::{
-    Profile, ScriptError, ScriptingConfig, ScriptingSystem, StateConfig, UpdateReport,
+    BehaviourError, Behaviours, FrameReport, Profile, ScriptSource, ScriptingConfig,
+    ScriptingSystem, StateConfig,
 };
-use zephyr_world::{EntityId, Time, WorldRead};
 
 use crate::error::{Error, Result};
 use crate::input::Replay;
@@ -100,145 +99,37 @@ impl Summary {
     }
 }
 
-/// A script instance: the functions one script file defined in its own
-/// environment (one per scripted entity in a scene; one for a script run).
-struct Instance {
-    label: String,
-    entity: Option<EntityId>,
-    env: Table,
-    destroyed: bool,
-}
-
 struct Host {
     system: ScriptingSystem,
+    behaviours: Behaviours,
     options: RunOptions,
     summary: Summary,
     stop: Arc<AtomicBool>,
 }
 
 impl Host {
-    fn report_script_error(&mut self, error: &ScriptError, context: &str) -> Result<()> {
-        self.summary.errors += 1;
+    /// Prints a frame's (or phase's) errors and counts them; with
+    /// `--strict`, the first ends the run.
+    fn report(&mut self, report: FrameReport) -> Result<()> {
+        self.summary.script_time += report.script_time;
         let mut stderr = std::io::stderr().lock();
-        let context = if context.is_empty() {
-            String::new()
-        } else {
-            format!(" ({context})")
-        };
-        let _ = writeln!(stderr, "{}{context}", error.message);
-        if let Some(traceback) = &error.traceback {
-            let _ = writeln!(stderr, "{traceback}");
-        }
-        if self.options.strict {
-            Err(Error::Strict)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn report_update(&mut self, report: UpdateReport) -> Result<()> {
         for error in &report.errors {
             self.summary.errors += 1;
-            let _ = writeln!(std::io::stderr().lock(), "{error}");
+            let _ = writeln!(stderr, "{error}");
+            if let Some(traceback) = &error.error.traceback {
+                let _ = writeln!(stderr, "{traceback}");
+            }
         }
-        if self.options.strict && !report.errors.is_empty() {
+        for error in &report.update.errors {
+            self.summary.errors += 1;
+            let _ = writeln!(stderr, "{error}");
+        }
+        let failed = !report.errors.is_empty() || !report.update.errors.is_empty();
+        if self.options.strict && failed {
             return Err(Error::Strict);
         }
         Ok(())
     }
-
-    /// Calls `name(args)` in an instance, if it defines it.
-    fn callback(
-        &mut self,
-        instance: &Instance,
-        name: &str,
-        args: impl mlua::IntoLuaMulti,
-    ) -> Result<()> {
-        let function = match instance.env.raw_get::<Value>(name) {
-            Ok(Value::Function(f)) => f,
-            _ => return Ok(()),
-        };
-        let _span = tracing::info_span!("callback", name, script = %instance.label).entered();
-        let started = Instant::now();
-        let result = self
-            .system
-            .main_state()
-            .call_function(&function, args, &instance.label);
-        self.summary.script_time += started.elapsed();
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) => {
-                let context = match instance.entity {
-                    Some(entity) => {
-                        let name_of_entity = self.system.world().read().name(entity).ok().flatten();
-                        match name_of_entity {
-                            Some(n) => format!("callback {name}, entity {entity} \"{n}\""),
-                            None => format!("callback {name}, entity {entity}"),
-                        }
-                    }
-                    None => format!("callback {name}"),
-                };
-                self.report_script_error(&error, &context)
-            }
-        }
-    }
-
-    /// Runs a script file in a fresh environment on the main state.
-    fn instantiate(
-        &mut self,
-        label: &str,
-        source: &str,
-        entity: Option<EntityId>,
-    ) -> Result<Option<Instance>> {
-        let state = self.system.main_state();
-        let env = match entity {
-            // Each scripted entity gets its own instance.
-            Some(_) => state.new_env()?,
-            // A run script is the main script: its globals are the main state's.
-            None => state
-                .persistent_env()
-                .cloned()
-                .ok_or_else(|| Error::Usage("no main environment".into()))?,
-        };
-        let started = Instant::now();
-        let result = state.execute_in(&env, source, label);
-        self.summary.script_time += started.elapsed();
-        let instance = Instance {
-            label: label.to_owned(),
-            entity,
-            env,
-            destroyed: false,
-        };
-        match result {
-            Ok(_) => Ok(Some(instance)),
-            Err(error) => {
-                let context = entity
-                    .map(|e| format!("loading, entity {e}"))
-                    .unwrap_or_default();
-                self.report_script_error(&error, &context)?;
-                Ok(entity.map(|_| instance))
-            }
-        }
-    }
-
-    /// Ends a frame: physics, then a sync point (every frame reproducible).
-    fn end_frame(&mut self) -> Result<()> {
-        {
-            let _span = tracing::info_span!("physics").entered();
-            self.system.step_physics();
-        }
-        let started = Instant::now();
-        let report = {
-            let _span = tracing::info_span!("sync").entered();
-            self.system.sync()
-        };
-        self.summary.script_time += started.elapsed();
-        self.report_update(report)
-    }
-}
-
-fn has_function(env: &Table, name: &str) -> bool {
-    matches!(env.raw_get::<Value>(name), Ok(Value::Function(_)))
 }
 
 /// Runs a script or a scene.
@@ -262,12 +153,13 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     } else {
         None
     };
-    let script_source = if is_scene {
+    let main_script = if is_scene {
         None
     } else {
+        let name = options.path.display().to_string();
         Some(
-            std::fs::read_to_string(&options.path)
-                .map_err(|e| Error::bad_file(&options.path, e.to_string()))?,
+            ScriptSource::from_file(&options.path, name)
+                .map_err(|e| Error::bad_file(&options.path, io_reason(e)))?,
         )
     };
     let dir = options
@@ -335,56 +227,58 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         // only once per process); ignore that case.
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
+    let mut behaviours = Behaviours::new();
+    behaviours.set_stop_on_error(options.strict);
     let mut host = Host {
         system,
+        behaviours,
         options: options.clone(),
         summary: Summary::default(),
         stop,
     };
     let started = Instant::now();
 
-    // Frame 0: load the scripts.
-    let mut instances = Vec::new();
-    let entity_ids = match &scene {
-        Some(scene) => scene.spawn(&mut host.system.world().write())?,
-        None => Vec::new(),
-    };
-    match (&scene, &script_source) {
+    // Frame 0: load the scripts (a script that fails to load ends the run
+    // before any frame: exit status 2), then every on_start.
+    let has_frames = match (&scene, &main_script) {
         (Some(scene), _) => {
-            for (index, label, source) in &scene.scripts {
-                if let Some(instance) = host.instantiate(label, source, Some(entity_ids[*index]))? {
-                    instances.push(instance);
+            let entity_ids = scene.spawn(&mut host.system.world().write())?;
+            for (index, script) in &scene.scripts {
+                let loaded = host
+                    .behaviours
+                    .attach(&host.system, entity_ids[*index], script);
+                if let Err(error) = loaded {
+                    let entity = scene.file.entities[*index].label(*index);
+                    return Err(load_error(&scene.path, &entity, &error));
                 }
             }
+            // A scene runs its frames, scripted or not (bodies still move).
+            true
         }
-        (None, Some(source)) => {
+        (None, Some(script)) => {
             let stem = options
                 .path
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .unwrap_or("script");
             host.system.world().write().set_scene_name(stem);
-            let label = options.path.display().to_string();
-            if let Some(instance) = host.instantiate(&label, source, None)? {
-                instances.push(instance);
+            match host.behaviours.attach_global(&host.system, script) {
+                Ok(id) => host
+                    .behaviours
+                    .list()
+                    .any(|info| info.id == id && info.has_update),
+                Err(error) => return Err(load_error(&options.path, "", &error)),
             }
         }
-        (None, None) => {}
+        (None, None) => false,
+    };
+    let mut frame_zero = FrameReport::default();
+    host.behaviours.start(&host.system, &mut frame_zero);
+    if !frame_zero.stopped {
+        host.behaviours.finish(&mut host.system, &mut frame_zero);
     }
-    for instance in &instances {
-        if let Some(entity) = instance.entity {
-            host.callback(instance, "on_start", entity.to_lua())?;
-        }
-    }
-    host.end_frame()?;
+    host.report(frame_zero)?;
 
-    let has_frames = instances.iter().any(|i| {
-        if i.entity.is_some() {
-            true
-        } else {
-            has_function(&i.env, "on_update")
-        }
-    });
     let mut frame: u64 = 0;
     if has_frames {
         loop {
@@ -396,41 +290,15 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
             }
             frame += 1;
             let frame_started = Instant::now();
-            let _span = tracing::info_span!("frame", frame).entered();
             {
                 let _input = tracing::info_span!("input").entered();
                 let mut world = host.system.world().write();
                 for event in replay.frame(frame) {
                     event.apply(world.input_mut());
                 }
-                world.set_time(Time {
-                    delta: options.dt,
-                    elapsed: frame as f64 * options.dt,
-                    frame,
-                });
             }
-            for instance in &instances {
-                if instance.destroyed {
-                    continue;
-                }
-                match instance.entity {
-                    Some(entity) => {
-                        host.callback(instance, "on_update", (entity.to_lua(), options.dt))?
-                    }
-                    None => host.callback(instance, "on_update", options.dt)?,
-                }
-            }
-            host.end_frame()?;
-            // Entities destroyed this frame get their on_destroy once.
-            for instance in instances.iter_mut() {
-                if let Some(entity) = instance.entity
-                    && !instance.destroyed
-                    && !host.system.world().read().exists(entity)
-                {
-                    instance.destroyed = true;
-                    host.callback(instance, "on_destroy", entity.to_lua())?;
-                }
-            }
+            let report = host.behaviours.frame(&mut host.system, options.dt);
+            host.report(report)?;
             let spent = frame_started.elapsed();
             host.summary.frame_times.push(spent);
             // Without --frames the run is a game: frames are paced to --dt in
@@ -440,19 +308,33 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
             }
         }
     }
-    // The run ends: every remaining entity's on_destroy, in scene order.
-    for instance in instances
-        .iter_mut()
-        .filter(|i| i.entity.is_some() && !i.destroyed)
-    {
-        instance.destroyed = true;
-        if let Some(entity) = instance.entity {
-            host.callback(instance, "on_destroy", entity.to_lua())?;
-        }
-    }
-    host.end_frame()?;
+    // The run ends: every remaining behaviour's on_destroy, in attach order,
+    // then the effects they had.
+    let mut last = host.behaviours.detach_all(&host.system);
+    host.behaviours.finish(&mut host.system, &mut last);
+    host.report(last)?;
     host.summary.total_time = started.elapsed();
     host.summary.worker_scripts = host.system.runner().stats().enqueued;
     let _ = std::io::stdout().flush();
     Ok(host.summary)
+}
+
+/// A script that failed to load: exit status 2, naming the script's file
+/// and line, and for a scene the scene file and the entity by its label.
+fn load_error(file: &Path, entity: &str, error: &BehaviourError) -> Error {
+    let mut message = error.error.message.clone();
+    if !entity.is_empty() {
+        message = format!("{}: {entity}: {message}", file.display());
+    }
+    if let Some(traceback) = &error.error.traceback {
+        message = format!("{message}\n{traceback}");
+    }
+    Error::ScriptLoad(message)
+}
+
+fn io_reason(error: zephyr_runtime::Error) -> String {
+    match error {
+        zephyr_runtime::Error::Io { message, .. } => message,
+        other => other.to_string(),
+    }
 }

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use zephyr_runtime::ScriptSource;
 use zephyr_world::glam::DVec3;
 use zephyr_world::{
     EntityId, ParticleEmitter, PointLight, RigidBody, Transform, World, WorldCommand,
@@ -100,8 +101,10 @@ pub struct Scene {
     pub dir: PathBuf,
     /// The file's contents.
     pub file: SceneFile,
-    /// Each scripted entity's script: (entity index, path as written, source).
-    pub scripts: Vec<(usize, String, String)>,
+    /// Each scripted entity's script: (entity index, script). Every file is
+    /// read once; entities that share a file share its source (and, in the
+    /// runtime, its compiled chunk).
+    pub scripts: Vec<(usize, ScriptSource)>,
 }
 
 impl EntityDef {
@@ -148,22 +151,34 @@ impl Scene {
             toml::from_str(&text).map_err(|e| Error::bad_file(path, toml_error(&text, &e)))?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut scripts = Vec::new();
+        let mut read: BTreeMap<&str, ScriptSource> = BTreeMap::new();
         for (index, entity) in file.entities.iter().enumerate() {
             // Check the values by building the components once.
             components(entity)
                 .map_err(|e| Error::bad_file(path, format!("{}: {e}", entity.label(index))))?;
             if let Some(script) = &entity.script {
-                let full = dir.join(script);
-                let source = std::fs::read_to_string(&full).map_err(|e| {
-                    Error::bad_file(
-                        path,
-                        format!(
-                            "{}: script '{script}' cannot be read: {e}",
-                            entity.label(index)
-                        ),
-                    )
-                })?;
-                scripts.push((index, script.clone(), source));
+                let source = match read.get(script.as_str()) {
+                    Some(source) => source.clone(),
+                    None => {
+                        let source = ScriptSource::from_file(&dir.join(script), script.as_str())
+                            .map_err(|e| {
+                                let reason = match e {
+                                    zephyr_runtime::Error::Io { message, .. } => message,
+                                    other => other.to_string(),
+                                };
+                                Error::bad_file(
+                                    path,
+                                    format!(
+                                        "{}: script '{script}' cannot be read: {reason}",
+                                        entity.label(index)
+                                    ),
+                                )
+                            })?;
+                        read.insert(script, source.clone());
+                        source
+                    }
+                };
+                scripts.push((index, source));
             }
         }
         for (name, value) in &file.cvars {

@@ -11,6 +11,8 @@
 //! | `outcome` | [`Outcome`]: what a script returned or how it failed                     |
 //! | `runner`  | [`ScriptRunner`]: worker threads running scripts with leased states      |
 //! | `system`  | [`ScriptingSystem`]: the per-frame main-thread dispatcher                |
+//! | `chunk`   | compile once per state, run in many environments; file sources        |
+//! | `behaviour` | [`Behaviours`]: scripts attached to entities, and the frame they run in |
 //! | `exec`    | the reference's helpers `execute_lua_buffer` and `call_named_handler`    |
 //! | `api`     | the Lua API scripts see, declared once in a registry (`api::API`)        |
 //!
@@ -23,6 +25,8 @@
 
 mod action;
 pub mod api;
+mod behaviour;
+mod chunk;
 mod error;
 mod exec;
 mod outcome;
@@ -36,6 +40,10 @@ pub use action::{
     Action, CVarLuaMessage, Command, JobId, MainThreadJob, ScriptResultMessage, decode_cvar_lua,
     decode_script_result, encode_cvar_lua, encode_script_result, encode_script_result_message,
 };
+pub use behaviour::{
+    BehaviourError, BehaviourId, BehaviourInfo, Behaviours, FrameReport, ScriptSource,
+};
+pub use chunk::{CHUNK_CACHE_CAPACITY, ChunkCacheStats, CompiledChunk, check_syntax, file_source};
 pub use error::{Error, Result};
 pub use exec::{ExecuteResult, call_named_handler, execute_lua_buffer, try_call_named_handler};
 pub use outcome::{Outcome, ScriptError, ScriptErrorKind, ScriptValue};

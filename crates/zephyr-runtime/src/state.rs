@@ -11,6 +11,7 @@ use mlua::chunk::ChunkMode;
 use mlua::{Function, HookTriggers, IntoLuaMulti, Lua, MultiValue, Table, VmState};
 use parking_lot::Mutex;
 
+use crate::chunk::{ChunkCache, ChunkCacheStats, CompiledChunk};
 use crate::error::{Error, Result};
 use crate::outcome::{
     BudgetExceeded, MainThreadRequired, ScriptError, ScriptErrorKind, ScriptValue,
@@ -207,6 +208,7 @@ pub struct ScriptState {
     persistent_env: Option<Table>,
     control: Arc<ExecControl>,
     config: StateConfig,
+    chunks: Mutex<ChunkCache>,
 }
 
 impl fmt::Debug for ScriptState {
@@ -321,6 +323,7 @@ impl ScriptState {
             persistent_env,
             control,
             config: config.clone(),
+            chunks: Mutex::new(ChunkCache::default()),
         })
     }
 
@@ -381,6 +384,39 @@ impl ScriptState {
                 .set_environment(env.clone())
                 .call::<MultiValue>(())
         })
+    }
+
+    /// Compiles `source` for this state, once: a later call with the same
+    /// text and chunk name returns the cached chunk (see
+    /// [`chunk_cache_stats`](Self::chunk_cache_stats)). The chunk runs in any
+    /// environment with [`run_chunk`](Self::run_chunk).
+    pub fn compile(
+        &self,
+        source: &[u8],
+        chunk_name: &str,
+    ) -> std::result::Result<CompiledChunk, ScriptError> {
+        self.chunks
+            .lock()
+            .get_or_compile(&self.lua, source, chunk_name)
+            .map_err(|e| ScriptError::from_lua(&e, chunk_name))
+    }
+
+    /// Runs a compiled chunk in `env` with `args` (the chunk's `...`),
+    /// under the budget. Returns the chunk's return values.
+    pub fn run_chunk(
+        &self,
+        chunk: &CompiledChunk,
+        env: &Table,
+        args: impl IntoLuaMulti,
+    ) -> std::result::Result<Vec<ScriptValue>, ScriptError> {
+        self.run(&chunk.name, || {
+            chunk.factory.call::<MultiValue>((env.clone(), args))
+        })
+    }
+
+    /// Hits and misses of this state's compile cache.
+    pub fn chunk_cache_stats(&self) -> ChunkCacheStats {
+        self.chunks.lock().stats
     }
 
     /// Calls a Lua function under the budget; `label` names it in errors.

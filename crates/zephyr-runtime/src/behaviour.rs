@@ -1,0 +1,707 @@
+//! Behaviours: script files attached to entities, each instance with its own
+//! environment, and the frame they run in.
+//!
+//! A behaviour file is compiled once per Lua state (every instance of the
+//! same file shares the compiled chunk), runs once per instance in that
+//! instance's own environment, and defines any of three callbacks, looked up
+//! once when the instance loads:
+//!
+//! | callback | called | arguments |
+//! |---|---|---|
+//! | `on_start(self)` | once, at the start of the first frame after it was attached | `self`: the entity id (an integer) |
+//! | `on_update(self, dt)` | every frame | `dt`: seconds since the previous frame |
+//! | `on_destroy(self)` | once, when the entity is destroyed or the behaviour detached, *before* the entity is removed | |
+//!
+//! One calling convention: a behaviour attached to an entity gets `self`
+//! first. A *global* behaviour (a script run as the main script, attached to
+//! no entity) has no `self`, so its callbacks get the same arguments without
+//! it: `on_update(dt)`, `on_start()`, `on_destroy()`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mlua::{Function, IntoLuaMulti, Table, Value};
+use zephyr_world::{EntityId, WorldRead};
+
+use crate::chunk::file_source;
+use crate::error::{Error, Result};
+use crate::outcome::{ScriptError, ScriptErrorKind, ScriptValue};
+use crate::state::ScriptState;
+use crate::system::{ScriptingSystem, UpdateReport};
+
+/// A script's text and the chunk name its errors show.
+///
+/// ```
+/// use zephyr_runtime::ScriptSource;
+/// let script = ScriptSource::new("spin.lua", "function on_update(self, dt) end");
+/// assert_eq!(script.name(), "spin.lua");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptSource {
+    name: Arc<str>,
+    text: Arc<[u8]>,
+}
+
+impl ScriptSource {
+    /// A script from text, taken as it is.
+    pub fn new(name: impl Into<Arc<str>>, text: impl AsRef<[u8]>) -> Self {
+        ScriptSource {
+            name: name.into(),
+            text: Arc::from(text.as_ref()),
+        }
+    }
+
+    /// Reads a script file as bytes, as `lua` does (see
+    /// [`file_source`](crate::file_source): a UTF-8 BOM and a `#!` first line
+    /// are skipped); `name` is the chunk name errors show.
+    pub fn from_file(path: &Path, name: impl Into<Arc<str>>) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(ScriptSource::new(name, file_source(&bytes)))
+    }
+
+    /// The chunk name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The source text.
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+}
+
+/// Identifies one attached behaviour instance. Ids grow in attach order and
+/// are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BehaviourId(pub u64);
+
+impl fmt::Display for BehaviourId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "behaviour#{}", self.0)
+    }
+}
+
+/// What [`Behaviours::list`] tells about one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BehaviourInfo {
+    /// Its id.
+    pub id: BehaviourId,
+    /// Its entity (`None` for a global behaviour).
+    pub entity: Option<EntityId>,
+    /// Its script's chunk name.
+    pub script: String,
+    /// Whether `on_start` has run (or would have, had it been defined).
+    pub started: bool,
+    /// Whether the script defines `on_start`.
+    pub has_start: bool,
+    /// Whether the script defines `on_update`.
+    pub has_update: bool,
+    /// Whether the script defines `on_destroy`.
+    pub has_destroy: bool,
+}
+
+/// A behaviour that failed: loading its script, or in a callback. Its text
+/// is the script error followed by what was running and for which entity:
+/// `player.lua:12: attempt to index a nil value (callback on_update, entity 4294967296 "Player")`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BehaviourError {
+    /// The instance (`None` when it failed to load, so never got one).
+    pub behaviour: Option<BehaviourId>,
+    /// Its entity (`None` for a global behaviour).
+    pub entity: Option<EntityId>,
+    /// The entity's name, if it had one when the error happened.
+    pub entity_name: Option<String>,
+    /// What was running: `loading`, `callback on_update`, `call f`.
+    pub during: String,
+    /// The script error, with chunk name, line and traceback.
+    pub error: Box<ScriptError>,
+}
+
+impl fmt::Display for BehaviourError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}", self.error.message, self.during)?;
+        if let Some(entity) = self.entity {
+            write!(f, ", entity {entity}")?;
+            if let Some(name) = &self.entity_name {
+                write!(f, " \"{name}\"")?;
+            }
+        }
+        f.write_str(")")
+    }
+}
+
+impl std::error::Error for BehaviourError {}
+
+/// What one frame (or one phase of it) did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FrameReport {
+    /// Callback and load errors, in the order they happened.
+    pub errors: Vec<BehaviourError>,
+    /// What the frame's [`ScriptingSystem::sync`] did (worker writes, cvar
+    /// handlers, and their errors).
+    pub update: UpdateReport,
+    /// `on_start` calls.
+    pub started: usize,
+    /// `on_update` calls.
+    pub updated: usize,
+    /// `on_destroy` calls.
+    pub destroyed: usize,
+    /// Time spent in callbacks and in the sync point.
+    pub script_time: Duration,
+    /// The frame stopped early at an error (see
+    /// [`Behaviours::set_stop_on_error`]).
+    pub stopped: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Callback {
+    Start = 0,
+    Update = 1,
+    Destroy = 2,
+}
+
+impl Callback {
+    const ALL: [Callback; 3] = [Callback::Start, Callback::Update, Callback::Destroy];
+
+    fn name(self) -> &'static str {
+        match self {
+            Callback::Start => "on_start",
+            Callback::Update => "on_update",
+            Callback::Destroy => "on_destroy",
+        }
+    }
+}
+
+struct Instance {
+    id: BehaviourId,
+    entity: Option<EntityId>,
+    script: Arc<str>,
+    env: Table,
+    callbacks: [Option<Function>; 3],
+    started: bool,
+    removed: bool,
+}
+
+impl Instance {
+    fn info(&self) -> BehaviourInfo {
+        BehaviourInfo {
+            id: self.id,
+            entity: self.entity,
+            script: self.script.to_string(),
+            started: self.started,
+            has_start: self.callbacks[0].is_some(),
+            has_update: self.callbacks[1].is_some(),
+            has_destroy: self.callbacks[2].is_some(),
+        }
+    }
+
+    /// Calls a callback, if the script defines it, with `self` first when the
+    /// instance has an entity.
+    fn call(
+        &self,
+        state: &ScriptState,
+        callback: Callback,
+        dt: Option<f64>,
+    ) -> Option<std::result::Result<(), ScriptError>> {
+        let function = self.callbacks[callback as usize].as_ref()?;
+        // Free unless a subscriber wants this target at this level (a trace).
+        let _span = tracing::info_span!(target: "zephyr::behaviour", "callback", name = callback.name(), script = %self.script).entered();
+        let result = match (self.entity, dt) {
+            (Some(e), Some(dt)) => state.call_function(function, (e.to_lua(), dt), &self.script),
+            (Some(e), None) => state.call_function(function, e.to_lua(), &self.script),
+            (None, Some(dt)) => state.call_function(function, dt, &self.script),
+            (None, None) => state.call_function(function, (), &self.script),
+        };
+        Some(result.map(drop))
+    }
+}
+
+/// The behaviours of a scene: script instances attached to entities (or to
+/// none), their callbacks, and the frame that runs them.
+///
+/// Instances live in the main state of a [`ScriptingSystem`], which every
+/// method takes; they run in attach order.
+///
+/// ```
+/// use zephyr_runtime::{Behaviours, ScriptSource, ScriptingConfig, ScriptingSystem};
+/// use zephyr_runtime::world::WorldRead;
+///
+/// let mut system = ScriptingSystem::new(ScriptingConfig { workers: 1, ..Default::default() })?;
+/// let crate_ = system.world().write().create();
+/// let mover = ScriptSource::new("mover.lua", r#"
+///     local speed = 2
+///     function on_update(self, dt) zephyr.transform.translate(self, speed * dt, 0, 0) end
+/// "#);
+/// let mut behaviours = Behaviours::new();
+/// behaviours.attach(&system, crate_, &mover)?;
+/// for _ in 0..10 {
+///     let report = behaviours.frame(&mut system, 0.5);
+///     assert!(report.errors.is_empty());
+/// }
+/// assert_eq!(system.world().read().transform(crate_)?.position.x, 10.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # A frame
+///
+/// [`frame`](Self::frame) runs, in this order:
+///
+/// 1. time: frame number + 1, `delta = dt`, `elapsed += dt`
+///    (the host applies the frame's input to the world before calling it);
+/// 2. `on_start(self)` of every instance attached since the last frame, in
+///    attach order;
+/// 3. `on_update(self, dt)` of every started instance, in attach order;
+/// 4. the physics step;
+/// 5. [`ScriptingSystem::sync`]: worker jobs' writes, cvar handlers;
+/// 6. the destroy phase: for each entity destroyed during the frame, in
+///    destroy order, `on_destroy(self)` of its instances (the entity still
+///    exists and reads as it was), then the entity is removed. Destroys made
+///    in `on_destroy` are handled in the same phase.
+///
+/// An entity with behaviours is *held* (see
+/// [`World::hold_despawn`](zephyr_world::World::hold_despawn)):
+/// `zephyr.entity.destroy` marks it, and it goes away in the destroy phase,
+/// so `exists` stays true until the end of the frame, as with Unity's
+/// `Destroy` or Defold's `go.delete`.
+///
+/// Callbacks are looked up once, when the instance loads: define them at the
+/// top level of the file. Each callback is one execution under the
+/// instruction budget.
+pub struct Behaviours {
+    instances: Vec<Instance>,
+    by_entity: HashMap<EntityId, Vec<BehaviourId>>,
+    next_id: u64,
+    removals_seen: u64,
+    stop_on_error: bool,
+}
+
+impl fmt::Debug for Behaviours {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Behaviours")
+            .field("instances", &self.instances.len())
+            .field("stop_on_error", &self.stop_on_error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Behaviours {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Behaviours {
+    /// No behaviours.
+    pub fn new() -> Self {
+        Behaviours {
+            instances: Vec::new(),
+            by_entity: HashMap::new(),
+            next_id: 0,
+            removals_seen: 0,
+            stop_on_error: false,
+        }
+    }
+
+    /// When on, the first error ends the frame (or phase) it happens in,
+    /// with [`FrameReport::stopped`] set: for hosts that treat any script
+    /// error as fatal. Default: off (errors are reported and the frame goes
+    /// on).
+    pub fn set_stop_on_error(&mut self, on: bool) {
+        self.stop_on_error = on;
+    }
+
+    /// Attaches `script` to `entity`: runs the script in a fresh environment
+    /// of the main state and looks its callbacks up. `on_start` runs at the
+    /// start of the next frame (or the next [`start`](Self::start)).
+    pub fn attach(
+        &mut self,
+        system: &ScriptingSystem,
+        entity: EntityId,
+        script: &ScriptSource,
+    ) -> std::result::Result<BehaviourId, BehaviourError> {
+        let state = system.main_state();
+        let fail = |error: ScriptError| BehaviourError {
+            behaviour: None,
+            entity: Some(entity),
+            entity_name: entity_name(system, entity),
+            during: "loading".into(),
+            error: Box::new(error),
+        };
+        if !system.world().read().exists(entity) {
+            return Err(fail(plain_error(
+                script.name(),
+                format!("{}: entity {entity} does not exist", script.name()),
+            )));
+        }
+        let env = state.new_env().map_err(|e| {
+            fail(plain_error(
+                script.name(),
+                format!("{}: {e}", script.name()),
+            ))
+        })?;
+        let instance = self.load(state, env, Some(entity), script).map_err(fail)?;
+        let _ = system.world().write().hold_despawn(entity);
+        self.by_entity.entry(entity).or_default().push(instance.id);
+        let id = instance.id;
+        self.instances.push(instance);
+        Ok(id)
+    }
+
+    /// Attaches `script` as a *global* behaviour: no entity, and its
+    /// environment is the main state's persistent one (its globals are the
+    /// main script's, as with [`ScriptingSystem::execute`]). Its callbacks
+    /// get no `self`: `on_update(dt)`.
+    pub fn attach_global(
+        &mut self,
+        system: &ScriptingSystem,
+        script: &ScriptSource,
+    ) -> std::result::Result<BehaviourId, BehaviourError> {
+        let state = system.main_state();
+        let fail = |error: ScriptError| BehaviourError {
+            behaviour: None,
+            entity: None,
+            entity_name: None,
+            during: "loading".into(),
+            error: Box::new(error),
+        };
+        let env = state.execution_env().map_err(|e| {
+            fail(plain_error(
+                script.name(),
+                format!("{}: {e}", script.name()),
+            ))
+        })?;
+        let instance = self.load(state, env, None, script).map_err(fail)?;
+        let id = instance.id;
+        self.instances.push(instance);
+        Ok(id)
+    }
+
+    fn load(
+        &mut self,
+        state: &ScriptState,
+        env: Table,
+        entity: Option<EntityId>,
+        script: &ScriptSource,
+    ) -> std::result::Result<Instance, ScriptError> {
+        let chunk = state.compile(script.text(), script.name())?;
+        state.run_chunk(&chunk, &env, ())?;
+        let callbacks = Callback::ALL.map(|c| match env.raw_get::<Value>(c.name()) {
+            Ok(Value::Function(f)) => Some(f),
+            _ => None,
+        });
+        let id = BehaviourId(self.next_id);
+        self.next_id += 1;
+        Ok(Instance {
+            id,
+            entity,
+            script: script.name.clone(),
+            env,
+            callbacks,
+            started: false,
+            removed: false,
+        })
+    }
+
+    /// Detaches a behaviour: its `on_destroy` runs (if it started), with its
+    /// entity still there, and the instance is dropped. The entity stays.
+    /// Returns `Ok(false)` if there was no such behaviour.
+    pub fn detach(
+        &mut self,
+        system: &ScriptingSystem,
+        id: BehaviourId,
+    ) -> std::result::Result<bool, BehaviourError> {
+        let Some(index) = self.index(id) else {
+            return Ok(false);
+        };
+        let instance = self.instances.remove(index);
+        if let Some(entity) = instance.entity
+            && let Some(ids) = self.by_entity.get_mut(&entity)
+        {
+            ids.retain(|i| *i != id);
+            if ids.is_empty() {
+                self.by_entity.remove(&entity);
+                system.world().write().release_despawn(entity);
+            }
+        }
+        if instance.started
+            && let Some(Err(error)) = instance.call(system.main_state(), Callback::Destroy, None)
+        {
+            return Err(callback_error(system, &instance, Callback::Destroy, error));
+        }
+        Ok(true)
+    }
+
+    /// Detaches every behaviour, in attach order (the end of a run, or a
+    /// scene unload): each one's `on_destroy` runs with its entity still
+    /// there. Entities stay.
+    pub fn detach_all(&mut self, system: &ScriptingSystem) -> FrameReport {
+        let mut report = FrameReport::default();
+        let started = Instant::now();
+        let state = system.main_state();
+        for instance in std::mem::take(&mut self.instances) {
+            if instance.started
+                && !instance.removed
+                && let Some(result) = instance.call(state, Callback::Destroy, None)
+            {
+                report.destroyed += 1;
+                if let Err(error) = result {
+                    report
+                        .errors
+                        .push(callback_error(system, &instance, Callback::Destroy, error));
+                }
+            }
+        }
+        let mut world = system.world().write();
+        for (entity, _) in self.by_entity.drain() {
+            world.release_despawn(entity);
+        }
+        report.script_time += started.elapsed();
+        report
+    }
+
+    /// Every live behaviour, in attach order.
+    pub fn list(&self) -> impl Iterator<Item = BehaviourInfo> + '_ {
+        self.instances
+            .iter()
+            .filter(|i| !i.removed)
+            .map(Instance::info)
+    }
+
+    /// The behaviours attached to `entity`, in attach order.
+    pub fn of_entity(&self, entity: EntityId) -> &[BehaviourId] {
+        self.by_entity.get(&entity).map_or(&[], Vec::as_slice)
+    }
+
+    /// How many behaviours are attached.
+    pub fn len(&self) -> usize {
+        self.instances.iter().filter(|i| !i.removed).count()
+    }
+
+    /// Whether none is attached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls the function `name` that a behaviour's script defines, with
+    /// `self` first (for a behaviour with an entity), then `args`, under the
+    /// budget; returns what it returns.
+    pub fn call(
+        &self,
+        system: &ScriptingSystem,
+        id: BehaviourId,
+        name: &str,
+        args: impl IntoLuaMulti,
+    ) -> std::result::Result<Vec<ScriptValue>, BehaviourError> {
+        let during = format!("call {name}");
+        let Some(instance) = self.index(id).map(|i| &self.instances[i]) else {
+            return Err(BehaviourError {
+                behaviour: Some(id),
+                entity: None,
+                entity_name: None,
+                during,
+                error: Box::new(plain_error("behaviours", format!("no behaviour {id}"))),
+            });
+        };
+        let fail = |error: ScriptError| BehaviourError {
+            behaviour: Some(id),
+            entity: instance.entity,
+            entity_name: instance.entity.and_then(|e| entity_name(system, e)),
+            during: during.clone(),
+            error: Box::new(error),
+        };
+        let function = match instance.env.raw_get::<Value>(name) {
+            Ok(Value::Function(f)) => f,
+            _ => {
+                return Err(fail(plain_error(
+                    &instance.script,
+                    format!("{}: {id} defines no function '{name}'", instance.script),
+                )));
+            }
+        };
+        let state = system.main_state();
+        match instance.entity {
+            Some(entity) => {
+                state.call_function(&function, (entity.to_lua(), args), &instance.script)
+            }
+            None => state.call_function(&function, args, &instance.script),
+        }
+        .map_err(fail)
+    }
+
+    /// Runs one whole frame (see the type's docs for the order). Without
+    /// stop-on-error, every phase runs whatever fails.
+    pub fn frame(&mut self, system: &mut ScriptingSystem, dt: f64) -> FrameReport {
+        let _span = tracing::info_span!(target: "zephyr::behaviour", "frame").entered();
+        system.advance_frame(dt);
+        let mut report = FrameReport::default();
+        self.start(system, &mut report);
+        if !report.stopped {
+            self.update(system, dt, &mut report);
+        }
+        if !report.stopped {
+            self.finish(system, &mut report);
+        }
+        report
+    }
+
+    /// Step 2 of a frame: `on_start` of the instances not started yet. A
+    /// host calls it on its own before the first frame to start the scene at
+    /// frame 0.
+    pub fn start(&mut self, system: &ScriptingSystem, report: &mut FrameReport) {
+        let started = Instant::now();
+        let state = system.main_state();
+        for instance in self.instances.iter_mut().filter(|i| !i.started) {
+            instance.started = true;
+            let Some(result) = instance.call(state, Callback::Start, None) else {
+                continue;
+            };
+            report.started += 1;
+            if let Err(error) = result {
+                report
+                    .errors
+                    .push(callback_error(system, instance, Callback::Start, error));
+                if self.stop_on_error {
+                    report.stopped = true;
+                    break;
+                }
+            }
+        }
+        report.script_time += started.elapsed();
+    }
+
+    /// Step 3 of a frame: `on_update(self, dt)` of every started instance.
+    pub fn update(&mut self, system: &ScriptingSystem, dt: f64, report: &mut FrameReport) {
+        let started = Instant::now();
+        let state = system.main_state();
+        for instance in self.instances.iter().filter(|i| i.started && !i.removed) {
+            let Some(result) = instance.call(state, Callback::Update, Some(dt)) else {
+                continue;
+            };
+            report.updated += 1;
+            if let Err(error) = result {
+                report
+                    .errors
+                    .push(callback_error(system, instance, Callback::Update, error));
+                if self.stop_on_error {
+                    report.stopped = true;
+                    break;
+                }
+            }
+        }
+        report.script_time += started.elapsed();
+    }
+
+    /// Steps 4 to 6 of a frame: physics, the sync point, the destroy phase.
+    pub fn finish(&mut self, system: &mut ScriptingSystem, report: &mut FrameReport) {
+        {
+            let _span = tracing::info_span!(target: "zephyr::behaviour", "physics").entered();
+            system.step_physics();
+        }
+        let started = Instant::now();
+        {
+            let _span = tracing::info_span!(target: "zephyr::behaviour", "sync").entered();
+            let update = system.sync();
+            if self.stop_on_error && !update.errors.is_empty() {
+                report.stopped = true;
+            }
+            report.update = update;
+        }
+        report.script_time += started.elapsed();
+        if !report.stopped {
+            self.destroy_phase(system, report);
+        }
+    }
+
+    /// Step 6: `on_destroy` of the instances of every entity destroyed this
+    /// frame, then the entity's removal.
+    pub fn destroy_phase(&mut self, system: &ScriptingSystem, report: &mut FrameReport) {
+        let started = Instant::now();
+        // Entities removed behind the hold (by engine code): their
+        // instances go without a callback, since there is nothing to read.
+        let removals = system.world().read().removals();
+        if removals != self.removals_seen {
+            let world = system.world().read();
+            for instance in &mut self.instances {
+                if let Some(entity) = instance.entity
+                    && !world.exists(entity)
+                {
+                    instance.removed = true;
+                    self.by_entity.remove(&entity);
+                }
+            }
+        }
+        loop {
+            let doomed = system.world().write().take_doomed();
+            if doomed.is_empty() {
+                break;
+            }
+            for entity in doomed {
+                for id in self.by_entity.remove(&entity).unwrap_or_default() {
+                    let Some(index) = self.index(id) else {
+                        continue;
+                    };
+                    let instance = &mut self.instances[index];
+                    instance.removed = true;
+                    if !instance.started {
+                        continue;
+                    }
+                    let Some(result) = instance.call(system.main_state(), Callback::Destroy, None)
+                    else {
+                        continue;
+                    };
+                    report.destroyed += 1;
+                    if let Err(error) = result {
+                        let error = callback_error(system, instance, Callback::Destroy, error);
+                        report.errors.push(error);
+                    }
+                }
+                let _ = system.world().write().despawn_now(entity);
+            }
+        }
+        self.removals_seen = system.world().read().removals();
+        self.instances.retain(|i| !i.removed);
+        report.script_time += started.elapsed();
+    }
+
+    fn index(&self, id: BehaviourId) -> Option<usize> {
+        self.instances
+            .binary_search_by_key(&id, |i| i.id)
+            .ok()
+            .filter(|&i| !self.instances[i].removed)
+    }
+}
+
+fn entity_name(system: &ScriptingSystem, entity: EntityId) -> Option<String> {
+    system.world().read().name(entity).ok().flatten()
+}
+
+fn callback_error(
+    system: &ScriptingSystem,
+    instance: &Instance,
+    callback: Callback,
+    error: ScriptError,
+) -> BehaviourError {
+    BehaviourError {
+        behaviour: Some(instance.id),
+        entity: instance.entity,
+        entity_name: instance.entity.and_then(|e| entity_name(system, e)),
+        during: format!("callback {}", callback.name()),
+        error: Box::new(error),
+    }
+}
+
+fn plain_error(chunk: &str, message: String) -> ScriptError {
+    ScriptError {
+        kind: ScriptErrorKind::Runtime,
+        message,
+        chunk: chunk.to_owned(),
+        line: None,
+        traceback: None,
+    }
+}
