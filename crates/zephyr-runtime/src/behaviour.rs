@@ -212,13 +212,12 @@ impl Instance {
         let function = self.callbacks[callback as usize].as_ref()?;
         // Free unless a subscriber wants this target at this level (a trace).
         let _span = tracing::info_span!(target: "zephyr::behaviour", "callback", name = callback.name(), script = %self.script).entered();
-        let result = match (self.entity, dt) {
-            (Some(e), Some(dt)) => state.call_function(function, (e.to_lua(), dt), &self.script),
-            (Some(e), None) => state.call_function(function, e.to_lua(), &self.script),
-            (None, Some(dt)) => state.call_function(function, dt, &self.script),
-            (None, None) => state.call_function(function, (), &self.script),
-        };
-        Some(result.map(drop))
+        Some(match (self.entity, dt) {
+            (Some(e), Some(dt)) => state.call_unit(function, (e.to_lua(), dt), &self.script),
+            (Some(e), None) => state.call_unit(function, e.to_lua(), &self.script),
+            (None, Some(dt)) => state.call_unit(function, dt, &self.script),
+            (None, None) => state.call_unit(function, (), &self.script),
+        })
     }
 }
 

@@ -5,10 +5,11 @@
 //! Lua binds a chunk's globals to its `_ENV` upvalue when the chunk is
 //! loaded, so one loaded chunk cannot serve two environments (changing the
 //! upvalue would change it for every closure the chunk has made). The
-//! factory instead compiles the source as the body of
-//! `function(_ENV, ...) <source> end`: each call gets its environment as a
-//! parameter, and the closures the chunk defines capture that call's
-//! `_ENV`. The wrapper is written on the source's first line, so line
+//! factory instead compiles `local _ENV = ...; return function(...) <source>
+//! end`: called with an environment, it returns the chunk's body as a
+//! closure over that `_ENV`, and every function the chunk defines captures
+//! the same `_ENV` (an upvalue, as in a normally loaded chunk, which is how
+//! the shared `load` and `require` find their caller's environment). The wrapper is written on the source's first line, so line
 //! numbers do not move. One compile: a source that only compiles inside the
 //! wrapper (a stray top-level `end`) is told apart by where the wrapper's
 //! function ends, and a source that does not compile is compiled again
@@ -47,6 +48,11 @@ impl CompiledChunk {
     /// The chunk name errors show (`file.lua:3: ...`).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The chunk's body as a function over `env`: call it to run the chunk.
+    pub(crate) fn bind(&self, env: &mlua::Table) -> mlua::Result<Function> {
+        self.factory.call(env)
     }
 }
 
@@ -125,7 +131,7 @@ impl ChunkCache {
 fn compile_factory(lua: &Lua, source: &[u8], name: &str) -> mlua::Result<Function> {
     let chunk_name = format!("={name}");
     let mut wrapped = Vec::with_capacity(source.len() + 40);
-    wrapped.extend_from_slice(b"return function(_ENV, ...) ");
+    wrapped.extend_from_slice(b"local _ENV = ...; return function(...) ");
     wrapped.extend_from_slice(source);
     wrapped.extend_from_slice(b"\nend");
     let last_line = wrapped.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -133,18 +139,21 @@ fn compile_factory(lua: &Lua, source: &[u8], name: &str) -> mlua::Result<Functio
         .load(wrapped)
         .set_name(chunk_name.as_str())
         .set_mode(ChunkMode::Text)
-        .call::<mlua::MultiValue>(())
+        .into_function()
         .ok()
-        .and_then(
-            |values| match values.into_iter().collect::<Vec<_>>().as_slice() {
-                // Our `end`, alone on the last line, must close our function:
-                // then the source between is exactly one block, a valid chunk.
-                [mlua::Value::Function(f)] if f.info().last_line_defined == Some(last_line) => {
-                    Some(f.clone())
+        .filter(|factory| {
+            // Our `end`, alone on the last line, must close our function:
+            // then the source between is exactly one block, a valid chunk.
+            let probe = lua
+                .create_table()
+                .and_then(|t| factory.call::<mlua::MultiValue>(t));
+            match probe.map(|v| v.into_iter().collect::<Vec<_>>()).as_deref() {
+                Ok([mlua::Value::Function(body)]) => {
+                    body.info().last_line_defined == Some(last_line)
                 }
-                _ => None,
-            },
-        );
+                _ => false,
+            }
+        });
     match factory {
         Some(factory) => Ok(factory),
         // Not a valid chunk: compile it alone for Lua's own words.
@@ -224,8 +233,8 @@ mod tests {
         let (a, b) = (lua.create_table()?, lua.create_table()?);
         a.set("bonus", 1)?;
         b.set("bonus", 100)?;
-        let ra: i64 = chunk.factory.call((&a, 10))?;
-        let rb: i64 = again.factory.call((&b, 20))?;
+        let ra: i64 = chunk.bind(&a)?.call(10)?;
+        let rb: i64 = again.bind(&b)?.call(20)?;
         assert_eq!((ra, rb), (1, 100));
         let get_a: Function = a.get("get")?;
         let get_b: Function = b.get("get")?;
@@ -244,7 +253,12 @@ mod tests {
         let env = lua.create_table().unwrap();
         env.set("error", lua.globals().get::<Function>("error").unwrap())
             .unwrap();
-        let err = chunk.factory.call::<()>(env).unwrap_err().to_string();
+        let err = chunk
+            .bind(&env)
+            .unwrap()
+            .call::<()>(())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("e.lua:3: boom"), "{err}");
         let syntax = cache
             .get_or_compile(&lua, b"x = 1 end, function() y = 2", "w.lua")

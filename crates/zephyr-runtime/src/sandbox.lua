@@ -5,12 +5,13 @@
 -- (read-only) proxy of `base`: the allowed standard library plus the engine
 -- API. Globals a script sets land in its own table and vanish with it, and
 -- the shared tables cannot be changed, so a pooled state comes back clean.
-local profile, api, halted, error_text, read_script, read_module = ...
+local profile, api, halted, error_text, read_script, read_module, with_caller_env = ...
 local trusted = profile == "trusted"
 
 local G = _G
 local error, type, pairs, next, tostring = error, type, pairs, next, tostring
 local rawget, rawset, setmetatable = rawget, rawset, setmetatable
+local raw_getmetatable = getmetatable
 local raw_load, raw_pcall, raw_xpcall = load, pcall, xpcall
 local co_resume, co_close = coroutine.resume, coroutine.close
 
@@ -135,53 +136,78 @@ end
 
 local base_proxy = freeze(base)
 
--- Per-environment loaders ----------------------------------------------------
--- `load`, `loadfile`, `dofile` and `require` default to the calling script's
--- own environment (never the raw globals), take text chunks only in the safe
--- profile, and read files only inside the configured script roots.
-local function bind_loaders(env)
-  local function load_in(chunk, chunkname, mode, chunk_env)
-    if chunk_env == nil then chunk_env = env end
-    if not trusted then mode = "t" end
-    return raw_load(chunk, chunkname, mode, chunk_env)
-  end
+-- Environments ----------------------------------------------------------------
+-- An environment is a table holding `_G` and the script's own globals, with
+-- one metatable shared by every environment of the state (its __index is the
+-- base table itself, one hop), so an environment costs one small table: a
+-- scene of 10,000 behaviours has 10,000 of them. The metatable is reachable
+-- only through `getmetatable`, which hands a script a private copy first,
+-- so what a script changes stays its own and the base stays unreachable.
+local env_mt = { __index = base }
 
-  local function loadfile_in(path, mode, chunk_env)
-    local ok, source, chunkname = raw_pcall(read_script, path)
-    if not ok then return nil, tostring(source) end
-    return load_in(source, "=" .. chunkname, mode, chunk_env)
+base.getmetatable = function(t)
+  if raw_getmetatable(t) == env_mt then
+    setmetatable(t, { __index = base_proxy })
   end
+  return raw_getmetatable(t)
+end
 
-  env.load = load_in
-  env.loadfile = loadfile_in
-  env.dofile = function(path)
-    local f, err = loadfile_in(path)
-    if not f then error(err, 2) end
-    return f()
-  end
+-- Loaders ---------------------------------------------------------------------
+-- `load`, `loadfile`, `dofile` and `require` are shared by every environment
+-- and act in the calling script's own environment (never the raw globals).
+-- `with_caller_env(f)` wraps `f` in a Rust function that finds that
+-- environment on the call stack and calls `f(env, ...)`; being a C function,
+-- it keeps its caller's frame even when called in a tail call
+-- (`return require("x")`). They take text chunks only in the safe profile,
+-- and read files only inside the configured script roots. Errors name the
+-- script's line: level 3 is the script (1 this function, 2 the wrapper).
+local function load_in(env, chunk, chunkname, mode, chunk_env)
+  if chunk_env == nil then chunk_env = env end
+  if not trusted then mode = "t" end
+  return raw_load(chunk, chunkname, mode, chunk_env)
+end
 
-  if not trusted then
-    local loaded = {}
-    env.require = function(name)
-      if type(name) ~= "string" then
-        error("require: argument 1 (name) must be a string, got " .. type(name), 2)
-      end
-      local value = loaded[name]
-      if value ~= nil then return value end
-      local source, chunkname = read_module(name)
-      local f, err = load_in(source, "=" .. chunkname)
-      if not f then error(err, 2) end
-      value = f(name)
-      if value == nil then value = true end
-      loaded[name] = value
-      return value
+local function loadfile_in(env, path, mode, chunk_env)
+  local ok, source, chunkname = raw_pcall(read_script, path)
+  if not ok then return nil, tostring(source) end
+  return load_in(env, source, "=" .. chunkname, mode, chunk_env)
+end
+
+base.load = with_caller_env(load_in)
+base.loadfile = with_caller_env(loadfile_in)
+base.dofile = with_caller_env(function(env, path)
+  local f, err = loadfile_in(env, path)
+  if not f then error(err, 3) end
+  return f()
+end)
+
+if not trusted then
+  -- Modules run in the requiring script's environment and are cached per
+  -- environment, so instances and jobs never share module state.
+  local loaded_by_env = setmetatable({}, { __mode = "k" })
+  base.require = with_caller_env(function(env, name)
+    if type(name) ~= "string" then
+      error("require: argument 1 (name) must be a string, got " .. type(name), 3)
     end
-  end
+    local loaded = loaded_by_env[env]
+    if loaded == nil then
+      loaded = {}
+      loaded_by_env[env] = loaded
+    end
+    local value = loaded[name]
+    if value ~= nil then return value end
+    local source, chunkname = read_module(name)
+    local f, err = load_in(env, source, "=" .. chunkname)
+    if not f then error(err, 3) end
+    value = f(name)
+    if value == nil then value = true end
+    loaded[name] = value
+    return value
+  end)
 end
 
 return function()
-  local env = setmetatable({}, { __index = base_proxy })
+  local env = setmetatable({}, env_mt)
   env._G = env
-  bind_loaders(env)
   return env
 end

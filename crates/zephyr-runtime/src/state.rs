@@ -5,7 +5,7 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use mlua::chunk::ChunkMode;
 use mlua::{Function, HookTriggers, IntoLuaMulti, Lua, MultiValue, Table, VmState};
@@ -98,12 +98,25 @@ pub(crate) struct ExecControl {
     used: AtomicU64,
     limit: u64,
     depth: AtomicU32,
+    /// Whether `halt` is set: read on every hook tick and every execution,
+    /// so the mutex is only taken once something halted.
+    halted: AtomicBool,
     halt: Mutex<Option<Halt>>,
 }
 
 impl ExecControl {
+    fn set_halt(&self, halt: Halt) {
+        let mut slot = self.halt.lock();
+        if slot.is_none() {
+            *slot = Some(halt);
+        }
+        self.halted.store(true, Ordering::Release);
+    }
+
     fn tick(&self, debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
-        if let Some(halt) = &*self.halt.lock() {
+        if self.halted.load(Ordering::Acquire)
+            && let Some(halt) = &*self.halt.lock()
+        {
             return Err(halt.to_lua_error());
         }
         let used = self.used.fetch_add(u64::from(HOOK_STEP), Ordering::Relaxed);
@@ -120,7 +133,7 @@ impl ExecControl {
             location,
         });
         let err = halt.to_lua_error();
-        *self.halt.lock() = Some(halt);
+        self.set_halt(halt);
         Err(err)
     }
 
@@ -128,12 +141,58 @@ impl ExecControl {
     pub(crate) fn require_main_thread(&self, function: &'static str) -> mlua::Error {
         let halt = Halt::MainThread(MainThreadRequired { function });
         let err = halt.to_lua_error();
-        self.halt.lock().get_or_insert(halt);
+        self.set_halt(halt);
         err
     }
 
     pub(crate) fn is_halted(&self) -> bool {
-        self.halt.lock().is_some()
+        self.halted.load(Ordering::Acquire)
+    }
+
+    /// Starts an execution: the outermost one resets the count and the halt.
+    fn enter(&self) -> DepthGuard<'_> {
+        if self.depth.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.used.store(0, Ordering::Relaxed);
+            if self.halted.swap(false, Ordering::AcqRel) {
+                *self.halt.lock() = None;
+            }
+        }
+        DepthGuard(self)
+    }
+
+    /// The script error for a failed execution: the halt, if any, says what
+    /// really happened (the script may have replaced the error value in
+    /// xpcall's handler).
+    fn error(&self, lua: &Lua, err: &mlua::Error, chunk: &str) -> ScriptError {
+        let mut error = ScriptError::from_lua(err, chunk);
+        if self.is_halted()
+            && let Some(Halt::Budget(budget)) = &*self.halt.lock()
+        {
+            error.kind = ScriptErrorKind::BudgetExceeded;
+            error.message = budget.to_string();
+        }
+        if error.kind == ScriptErrorKind::OutOfMemory {
+            let _ = lua.gc_collect();
+        }
+        error
+    }
+
+    /// Like [`run`](Self::run) for a body that returns nothing: no values
+    /// are copied out (the per-frame callbacks' path).
+    pub(crate) fn run_unit(
+        &self,
+        lua: &Lua,
+        chunk: &str,
+        body: impl FnOnce() -> mlua::Result<()>,
+    ) -> std::result::Result<(), ScriptError> {
+        let guard = self.enter();
+        let result = catch_unwind(AssertUnwindSafe(body));
+        drop(guard);
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(self.error(lua, &err, chunk)),
+            Err(payload) => Err(ScriptError::panic(chunk, payload.as_ref())),
+        }
     }
 
     /// Runs `body` as one budgeted execution, converting errors and panics.
@@ -145,28 +204,12 @@ impl ExecControl {
         chunk: &str,
         body: impl FnOnce() -> mlua::Result<MultiValue>,
     ) -> std::result::Result<Vec<ScriptValue>, ScriptError> {
-        if self.depth.fetch_add(1, Ordering::AcqRel) == 0 {
-            self.used.store(0, Ordering::Relaxed);
-            *self.halt.lock() = None;
-        }
-        let guard = DepthGuard(self);
+        let guard = self.enter();
         let result = catch_unwind(AssertUnwindSafe(body));
         drop(guard);
         match result {
             Ok(Ok(values)) => Ok(values.iter().map(ScriptValue::from_lua).collect()),
-            Ok(Err(err)) => {
-                let mut error = ScriptError::from_lua(&err, chunk);
-                if let Some(Halt::Budget(budget)) = &*self.halt.lock() {
-                    // The script may have replaced the error value (xpcall's
-                    // handler); the halt says what really happened.
-                    error.kind = ScriptErrorKind::BudgetExceeded;
-                    error.message = budget.to_string();
-                }
-                if error.kind == ScriptErrorKind::OutOfMemory {
-                    let _ = lua.gc_collect();
-                }
-                Err(error)
-            }
+            Ok(Err(err)) => Err(self.error(lua, &err, chunk)),
             Err(payload) => Err(ScriptError::panic(chunk, payload.as_ref())),
         }
     }
@@ -256,6 +299,7 @@ impl ScriptState {
                 config.instruction_budget
             },
             depth: AtomicU32::new(0),
+            halted: AtomicBool::new(false),
             halt: Mutex::new(None),
         });
         lua.set_app_data(control.clone());
@@ -304,11 +348,30 @@ impl ScriptState {
             Profile::Safe => "safe",
             Profile::Trusted => "trusted",
         };
+        let with_caller_env = lua.create_function(|lua, f: Function| {
+            lua.create_function(move |lua, args: MultiValue| {
+                let env = caller_env(lua).ok_or_else(|| {
+                    mlua::Error::runtime(
+                        "cannot tell the calling script's environment (no caller uses globals): \
+                         pass one to load",
+                    )
+                })?;
+                f.call::<MultiValue>((env, args))
+            })
+        })?;
         let new_env: Function = lua
             .load(include_str!("sandbox.lua"))
-            .set_name("=zephyr.sandbox")
+            .set_name(SANDBOX_SOURCE)
             .set_mode(ChunkMode::Text)
-            .call((profile, api, halted, error_text, read_script, read_module))?;
+            .call((
+                profile,
+                api,
+                halted,
+                error_text,
+                read_script,
+                read_module,
+                with_caller_env,
+            ))?;
         let persistent_env = if persistent {
             Some(new_env.call::<Table>(())?)
         } else {
@@ -409,14 +472,25 @@ impl ScriptState {
         env: &Table,
         args: impl IntoLuaMulti,
     ) -> std::result::Result<Vec<ScriptValue>, ScriptError> {
-        self.run(&chunk.name, || {
-            chunk.factory.call::<MultiValue>((env.clone(), args))
-        })
+        self.run(&chunk.name, || chunk.bind(env)?.call::<MultiValue>(args))
     }
 
     /// Hits and misses of this state's compile cache.
     pub fn chunk_cache_stats(&self) -> ChunkCacheStats {
         self.chunks.lock().stats
+    }
+
+    /// Calls a Lua function under the budget and drops what it returns: the
+    /// cheaper form of [`call_function`](Self::call_function) for callbacks.
+    pub fn call_unit(
+        &self,
+        function: &Function,
+        args: impl IntoLuaMulti,
+        label: &str,
+    ) -> std::result::Result<(), ScriptError> {
+        self.control.run_unit(&self.lua, label, || {
+            function.call::<mlua::Value>(args).map(drop)
+        })
     }
 
     /// Calls a Lua function under the budget; `label` names it in errors.
@@ -462,6 +536,28 @@ fn internal_error(chunk: &str, err: &Error) -> ScriptError {
         line: None,
         traceback: None,
     }
+}
+
+/// The source name of `sandbox.lua` (chunk `zephyr.sandbox`).
+const SANDBOX_SOURCE: &str = "=zephyr.sandbox";
+
+/// The environment of the nearest script function on the call stack (for
+/// the shared `load`, `require`, ...): the `_ENV` upvalue of the first Lua
+/// function above the calling Rust function that is not the sandbox's own
+/// and has one. `None` when no such function is on the stack.
+fn caller_env(lua: &Lua) -> Option<Table> {
+    for level in 1.. {
+        let found = lua.inspect_stack(level, |frame| {
+            if frame.source().source.as_deref() == Some(SANDBOX_SOURCE) {
+                return None;
+            }
+            frame.function().environment()
+        })?;
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// Joins `print`'s arguments as Lua does: `tostring` of each, tab-separated.

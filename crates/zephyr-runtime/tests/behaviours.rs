@@ -377,3 +377,39 @@ fn attaching_to_a_missing_entity_is_an_error() -> Result {
     assert!(error.to_string().contains("does not exist"), "{error}");
     Ok(())
 }
+
+#[test]
+fn loaders_act_in_the_calling_instance_even_through_tail_calls() -> Result {
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir(dir.path().join("lib"))?;
+    // A module that ends in a tail call to require, and sets a global in the
+    // environment of whoever requires it.
+    std::fs::write(
+        dir.path().join("lib/outer.lua"),
+        "loaded_outer = (loaded_outer or 0) + 1\nreturn require('lib.inner')",
+    )?;
+    std::fs::write(dir.path().join("lib/inner.lua"), "return { tag = tag }")?;
+    let (mut system, lines) = system_with(StateConfig {
+        script_roots: vec![dir.path().to_path_buf()],
+        ..StateConfig::default()
+    })?;
+    let script = ScriptSource::new(
+        "user.lua",
+        "tag = 'unset'
+         function on_start(self)
+             tag = zephyr.entity.get_name(self)
+             local m = require('lib.outer')
+             local f = load('return tag .. \"/\" .. tostring(loaded_outer)')
+             print(m.tag .. ' ' .. f() .. ' ' .. tostring(getmetatable(_G) ~= nil))
+             getmetatable(_G).__index = nil -- only this instance loses the built-ins
+         end",
+    );
+    let mut behaviours = Behaviours::new();
+    for name in ["A", "B"] {
+        let e = named(&system, name);
+        behaviours.attach(&system, e, &script)?;
+    }
+    no_errors(&behaviours.frame(&mut system, 0.1));
+    assert_eq!(take(&lines), ["A A/1 true", "B B/1 true"]);
+    Ok(())
+}

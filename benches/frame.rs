@@ -1,0 +1,543 @@
+//! The runtime's cost table: each figure a ratio to a baseline written by
+//! hand on raw mlua and measured in the same process, the variants
+//! interleaved round by round, the median of the rounds reported (a noise
+//! burst on this shared machine lands on one round of every variant, not on
+//! one variant). BENCHMARKS.md records the figures.
+//!
+//! `cargo bench --bench frame` (add `-- --rounds 11` for more rounds,
+//! `-- --quick` for a smoke run with small sizes, `-- --only serial` for one
+//! section: serial, empty, startup, jobs, latency, memory)
+
+#![allow(clippy::print_stdout)] // printing the table is this bench's job
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mlua::{Function, Lua};
+use parking_lot::Mutex;
+use zephyr::runtime::{
+    Behaviours, FrameReport, Job, ScriptSource, ScriptingConfig, ScriptingSystem, StateConfig,
+};
+use zephyr::world::glam::DVec3;
+use zephyr::world::{EntityId, RigidBody, WorldWrite};
+
+/// Sizes of one run.
+struct Sizes {
+    entities: usize,
+    rounds: usize,
+    frames_per_round: usize,
+    jobs: usize,
+}
+
+/// One variant: runs one round and returns the time of one unit of work.
+type Variant<'a> = (&'a str, Box<dyn FnMut() -> Duration + 'a>);
+
+/// Runs every variant once per round, in turn, for `rounds` rounds; returns
+/// each variant's median.
+/// With `ZEPHYR_BENCH_VARIANT=i` set, only variant `i` runs (the others
+/// report zero): for profiling one variant.
+fn interleave(rounds: usize, variants: &mut [Variant<'_>]) -> Vec<Duration> {
+    let only: Option<usize> = std::env::var("ZEPHYR_BENCH_VARIANT")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let mut samples = vec![Vec::with_capacity(rounds); variants.len()];
+    for _ in 0..rounds {
+        for (i, (_, run)) in variants.iter_mut().enumerate() {
+            samples[i].push(if only.is_none_or(|o| o == i) {
+                run()
+            } else {
+                Duration::from_nanos(1)
+            });
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut s| {
+            s.sort();
+            s[s.len() / 2]
+        })
+        .collect()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn ratio(a: Duration, b: Duration) -> String {
+    format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64())
+}
+
+/// Prints one section: its title, then a row per variant with its median
+/// and its ratio to the first variant (the baseline).
+fn table(
+    title: &str,
+    unit: &str,
+    variants: &[Variant<'_>],
+    medians: &[Duration],
+    show: fn(Duration) -> String,
+) {
+    println!("\n## {title}\n");
+    println!("| variant | {unit} | ratio to {} |", variants[0].0);
+    println!("|---|---|---|");
+    for ((name, _), median) in variants.iter().zip(medians) {
+        println!(
+            "| {name} | {} | {} |",
+            show(*median),
+            ratio(*median, medians[0])
+        );
+    }
+}
+
+const MOVER: &str = "
+local get_position = zephyr.transform.get_position
+local get_velocity = zephyr.physics.get_velocity
+local set_position = zephyr.transform.set_position
+function on_update(self, dt)
+    local x, y, z = get_position(self)
+    local vx, vy, vz = get_velocity(self)
+    set_position(self, x + vx * dt, y + vy * dt, z + vz * dt)
+end";
+
+fn system(workers: usize, budget: u64) -> ScriptingSystem {
+    ScriptingSystem::new(ScriptingConfig {
+        workers,
+        state: StateConfig {
+            instruction_budget: budget,
+            ..StateConfig::default()
+        },
+        ..ScriptingConfig::default()
+    })
+    .expect("system")
+}
+
+/// A system with `n` entities moving at (1, 0, 0), each with the mover.
+fn movers(n: usize, workers: usize, budget: u64) -> (ScriptingSystem, Behaviours) {
+    let system = system(workers, budget);
+    let mut behaviours = Behaviours::new();
+    let script = ScriptSource::new("mover.lua", MOVER);
+    for _ in 0..n {
+        let e = {
+            let mut world = system.world().write();
+            let e = world.create();
+            world
+                .insert_body(
+                    e,
+                    RigidBody {
+                        velocity: DVec3::X,
+                        ..RigidBody::default()
+                    },
+                )
+                .expect("body");
+            e
+        };
+        behaviours.attach(&system, e, &script).expect("attach");
+    }
+    let mut start = FrameReport::default();
+    behaviours.start(&system, &mut start);
+    (system, behaviours)
+}
+
+/// R_call: one shared Lua function called from Rust per entity, calling
+/// hand-written closures on `Vec`s (what an engine author writes by hand).
+struct RawCall {
+    _lua: Lua,
+    update: Function,
+    n: usize,
+}
+
+impl RawCall {
+    fn new(n: usize) -> Self {
+        let lua = Lua::new();
+        let positions = Arc::new(Mutex::new(vec![[0.0f64; 3]; n]));
+        let velocities = Arc::new(Mutex::new(vec![[1.0f64, 0.0, 0.0]; n]));
+        let p = positions.clone();
+        let get_position = lua
+            .create_function(move |_, e: usize| {
+                let v = p.lock()[e];
+                Ok((v[0], v[1], v[2]))
+            })
+            .expect("fn");
+        let v = velocities;
+        let get_velocity = lua
+            .create_function(move |_, e: usize| {
+                let v = v.lock()[e];
+                Ok((v[0], v[1], v[2]))
+            })
+            .expect("fn");
+        let p = positions;
+        let set_position = lua
+            .create_function(move |_, (e, x, y, z): (usize, f64, f64, f64)| {
+                p.lock()[e] = [x, y, z];
+                Ok(())
+            })
+            .expect("fn");
+        let update: Function = lua
+            .load(
+                "local get_position, get_velocity, set_position = ...
+                 return function(self, dt)
+                     local x, y, z = get_position(self)
+                     local vx, vy, vz = get_velocity(self)
+                     set_position(self, x + vx * dt, y + vy * dt, z + vz * dt)
+                 end",
+            )
+            .call((get_position, get_velocity, set_position))
+            .expect("update");
+        RawCall {
+            _lua: lua,
+            update,
+            n,
+        }
+    }
+
+    fn frame(&self, dt: f64) {
+        for e in 0..self.n {
+            self.update.call::<()>((e, dt)).expect("call");
+        }
+    }
+}
+
+fn timed(frames: usize, mut f: impl FnMut()) -> Duration {
+    let started = Instant::now();
+    for _ in 0..frames {
+        f();
+    }
+    started.elapsed() / frames as u32
+}
+
+fn serial_behaviours(sizes: &Sizes) {
+    let n = sizes.entities;
+    let raw = RawCall::new(n);
+    let (budgeted, mut b1) = movers(n, 1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
+    let (unbudgeted, mut b2) = movers(n, 1, 0);
+    let (mut whole, mut b3) = movers(n, 1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
+    let frames = sizes.frames_per_round;
+    let dt = 1.0 / 60.0;
+    let mut variants: Vec<Variant<'_>> = vec![
+        ("R_call", Box::new(|| timed(frames, || raw.frame(dt)))),
+        (
+            "update phase, default budget",
+            Box::new(|| {
+                timed(frames, || {
+                    let mut report = FrameReport::default();
+                    b1.update(&budgeted, dt, &mut report);
+                    assert!(report.errors.is_empty());
+                })
+            }),
+        ),
+        (
+            "update phase, budget off",
+            Box::new(|| {
+                timed(frames, || {
+                    let mut report = FrameReport::default();
+                    b2.update(&unbudgeted, dt, &mut report);
+                })
+            }),
+        ),
+        (
+            "whole frame (time, updates, physics, sync, destroy phase)",
+            Box::new(|| {
+                timed(frames, || {
+                    black_box(b3.frame(&mut whole, dt));
+                })
+            }),
+        ),
+    ];
+    let medians = interleave(sizes.rounds, &mut variants);
+    table(
+        &format!("{n} behaviours, serial, on the main thread"),
+        "time / frame",
+        &variants,
+        &medians,
+        ms,
+    );
+}
+
+/// What a callback costs with nothing in it: an empty `on_update` per
+/// entity against raw mlua calling an empty function per entity.
+fn empty_callbacks(sizes: &Sizes) {
+    let n = sizes.entities;
+    let lua = Lua::new();
+    let empty: Function = lua
+        .load("return function(self, dt) end")
+        .eval()
+        .expect("fn");
+    let system = system(1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
+    let mut behaviours = Behaviours::new();
+    let script = ScriptSource::new("empty.lua", "function on_update(self, dt) end");
+    for _ in 0..n {
+        let e = system.world().write().create();
+        behaviours.attach(&system, e, &script).expect("attach");
+    }
+    let mut start = FrameReport::default();
+    behaviours.start(&system, &mut start);
+    let frames = sizes.frames_per_round;
+    let mut variants: Vec<Variant<'_>> = vec![
+        (
+            "raw mlua: an empty function called per entity",
+            Box::new(|| {
+                timed(frames, || {
+                    for e in 0..n {
+                        empty.call::<()>((e, 0.1)).expect("call");
+                    }
+                })
+            }),
+        ),
+        (
+            "an empty on_update per entity (update phase)",
+            Box::new(|| {
+                timed(frames, || {
+                    let mut report = FrameReport::default();
+                    behaviours.update(&system, 0.1, &mut report);
+                })
+            }),
+        ),
+    ];
+    let medians = interleave(sizes.rounds, &mut variants);
+    table(
+        &format!("The cost of a callback: {n} empty callbacks"),
+        "time / frame",
+        &variants,
+        &medians,
+        ms,
+    );
+}
+
+fn scene_text(n: usize, scripted: bool) -> String {
+    let mut text = String::from("name = \"bench\"\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "[[entities]]\nname = \"e{i}\"\nposition = [{i}, 0, 0]\nbody = {{ mass = 1, velocity = [1, 0, 0] }}\n"
+        ));
+        if scripted {
+            text.push_str("script = \"mover.lua\"\n");
+        }
+    }
+    text
+}
+
+/// Loads a scene file the way `zephyr run` does: parse, spawn, attach,
+/// start.
+fn start_scene(path: &Path) -> Duration {
+    let started = Instant::now();
+    let system = system(1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
+    let scene = zephyr::cli::Scene::load(path).expect("scene");
+    let ids = scene.spawn(&mut system.world().write()).expect("spawn");
+    let mut behaviours = Behaviours::new();
+    for (index, script) in &scene.scripts {
+        behaviours
+            .attach(&system, ids[*index], script)
+            .expect("attach");
+    }
+    let mut report = FrameReport::default();
+    behaviours.start(&system, &mut report);
+    let spent = started.elapsed();
+    black_box((system, behaviours));
+    spent
+}
+
+fn startup(sizes: &Sizes) {
+    let dir = tempfile::tempdir().expect("dir");
+    let n = sizes.entities;
+    std::fs::write(dir.path().join("mover.lua"), MOVER).expect("write");
+    let plain = dir.path().join("plain.toml");
+    let scripted = dir.path().join("scripted.toml");
+    std::fs::write(&plain, scene_text(n, false)).expect("write");
+    std::fs::write(&scripted, scene_text(n, true)).expect("write");
+    let mut variants: Vec<Variant<'_>> = vec![
+        ("scene without scripts", Box::new(|| start_scene(&plain))),
+        (
+            "the same scene, one behaviour file on every entity",
+            Box::new(|| start_scene(&scripted)),
+        ),
+    ];
+    let medians = interleave(sizes.rounds, &mut variants);
+    table(
+        &format!("Startup of a {n}-entity scene (parse, spawn, attach, on_start)"),
+        "time",
+        &variants,
+        &medians,
+        ms,
+    );
+}
+
+/// R_job: raw mlua load + call of the source on one state per thread.
+fn raw_jobs(source: &str, workers: usize, jobs: usize, states: &[Mutex<Lua>]) -> Duration {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for state in states.iter().take(workers) {
+            scope.spawn(move || {
+                let lua = state.lock();
+                for _ in 0..jobs / workers {
+                    let v: i64 = lua.load(source).call(()).expect("job");
+                    black_box(v);
+                }
+            });
+        }
+    });
+    started.elapsed() / jobs as u32
+}
+
+fn runner_jobs(system: &mut ScriptingSystem, source: &str, jobs: usize) -> Duration {
+    let started = Instant::now();
+    let mut last = None;
+    for _ in 0..jobs {
+        last = Some(system.enqueue(Job::new(source)).expect("enqueue"));
+    }
+    if let Some(last) = last {
+        black_box(system.wait(last));
+    }
+    system.sync();
+    started.elapsed() / jobs as u32
+}
+
+fn tiny_jobs(sizes: &Sizes) {
+    let workers = 2;
+    let source = "return 2 + 2";
+    let states: Vec<Mutex<Lua>> = (0..workers).map(|_| Mutex::new(Lua::new())).collect();
+    let mut system = system(workers, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
+    let jobs = sizes.jobs;
+    let mut variants: Vec<Variant<'_>> = vec![
+        (
+            "R_job: raw load + call, one state per thread",
+            Box::new(|| raw_jobs(source, workers, jobs, &states)),
+        ),
+        (
+            "the same source through ScriptRunner",
+            Box::new(|| runner_jobs(&mut system, source, jobs)),
+        ),
+    ];
+    let medians = interleave(sizes.rounds, &mut variants);
+    table(
+        &format!("A tiny repeated job (`{source}`), {workers} workers, {jobs} jobs"),
+        "time / job",
+        &variants,
+        &medians,
+        us,
+    );
+}
+
+fn percentile(mut samples: Vec<Duration>, q: f64) -> Duration {
+    samples.sort();
+    let i = ((samples.len() - 1) as f64 * q).round() as usize;
+    samples[i]
+}
+
+/// `enqueue_script` latency in a world that changes every frame, and
+/// `update()` latency with both workers busy.
+fn latencies(sizes: &Sizes) {
+    let n = sizes.entities;
+    let mut system = system(2, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
+    let ids: Vec<EntityId> = (0..n).map(|_| system.world().write().create()).collect();
+    let mut enqueue = Vec::new();
+    let mut update = Vec::new();
+    for frame in 0..sizes.frames_per_round * sizes.rounds {
+        system.advance_frame(1.0 / 60.0);
+        WorldWriteExt::nudge(&system, ids[frame % n]);
+        let started = Instant::now();
+        let handle = system
+            .enqueue_script(
+                "local s = 0 for i = 1, 20000 do s = s + i end return s",
+                None,
+            )
+            .expect("enqueue");
+        enqueue.push(started.elapsed());
+        drop(handle);
+        let started = Instant::now();
+        black_box(system.update());
+        update.push(started.elapsed());
+    }
+    system.sync();
+    println!("\n## Main-thread latencies, {n}-entity world changing every frame, 2 workers\n");
+    println!("| what | p50 | p99 |");
+    println!("|---|---|---|");
+    println!(
+        "| `enqueue_script` | {} | {} |",
+        us(percentile(enqueue.clone(), 0.5)),
+        us(percentile(enqueue, 0.99))
+    );
+    println!(
+        "| `update()` with both workers busy | {} | {} |",
+        us(percentile(update.clone(), 0.5)),
+        us(percentile(update, 0.99))
+    );
+}
+
+struct WorldWriteExt;
+
+impl WorldWriteExt {
+    fn nudge(system: &ScriptingSystem, e: EntityId) {
+        let mut world = system.world().write();
+        if let Ok(t) = world.transform_mut(e) {
+            t.position.x += 1.0;
+        }
+    }
+}
+
+fn memory() {
+    let bare = Lua::new();
+    let system = system(1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
+    let pooled = system.pool().acquire();
+    println!("\n## Lua memory of one state\n");
+    println!("| state | bytes |");
+    println!("|---|---|");
+    println!("| bare `Lua::new()` | {} |", bare.used_memory());
+    println!(
+        "| a pooled state with the whole API | {} |",
+        pooled.used_memory()
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let rounds = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|r| r.parse().ok());
+    let sizes = if quick {
+        Sizes {
+            entities: 500,
+            rounds: rounds.unwrap_or(3),
+            frames_per_round: 2,
+            jobs: 200,
+        }
+    } else {
+        Sizes {
+            entities: 10_000,
+            rounds: rounds.unwrap_or(7),
+            frames_per_round: 10,
+            jobs: 4000,
+        }
+    };
+    println!(
+        "# zephyr cost table ({} rounds, medians; ratios to raw mlua in the same process)",
+        sizes.rounds
+    );
+    // `-- --only NAME` runs one section (for profiling).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    type Section<'a> = (&'a str, &'a dyn Fn(&Sizes));
+    let sections: [Section<'_>; 6] = [
+        ("serial", &serial_behaviours),
+        ("empty", &empty_callbacks),
+        ("startup", &startup),
+        ("jobs", &tiny_jobs),
+        ("latency", &latencies),
+        ("memory", &|_| memory()),
+    ];
+    for (name, section) in sections {
+        if only.as_deref().is_none_or(|o| o == name) {
+            section(&sizes);
+        }
+    }
+}
