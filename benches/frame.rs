@@ -118,6 +118,16 @@ fn system(workers: usize, budget: u64) -> ScriptingSystem {
 
 /// A system with `n` entities moving at (1, 0, 0), each with the mover.
 fn movers(n: usize, workers: usize, budget: u64) -> (ScriptingSystem, Behaviours) {
+    movers_in(n, workers, budget, false)
+}
+
+/// [`movers`], the behaviours parallel or not.
+fn movers_in(
+    n: usize,
+    workers: usize,
+    budget: u64,
+    parallel: bool,
+) -> (ScriptingSystem, Behaviours) {
     let system = system(workers, budget);
     let mut behaviours = Behaviours::new();
     let script = ScriptSource::new("mover.lua", MOVER);
@@ -136,7 +146,12 @@ fn movers(n: usize, workers: usize, budget: u64) -> (ScriptingSystem, Behaviours
                 .expect("body");
             e
         };
-        behaviours.attach(&system, e, &script).expect("attach");
+        if parallel {
+            behaviours.attach_parallel(&system, e, &script)
+        } else {
+            behaviours.attach(&system, e, &script)
+        }
+        .expect("attach");
     }
     let mut start = FrameReport::default();
     behaviours.start(&system, &mut start);
@@ -216,6 +231,9 @@ fn serial_behaviours(sizes: &Sizes) {
     let (budgeted, mut b1) = movers(n, 1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
     let (unbudgeted, mut b2) = movers(n, 1, 0);
     let (mut whole, mut b3) = movers(n, 1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
+    let (mut par, mut b4) = movers_in(n, 2, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET, true);
+    let (mut par_whole, mut b5) =
+        movers_in(n, 2, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET, true);
     let frames = sizes.frames_per_round;
     let dt = 1.0 / 60.0;
     let mut variants: Vec<Variant<'_>> = vec![
@@ -244,6 +262,24 @@ fn serial_behaviours(sizes: &Sizes) {
             Box::new(|| {
                 timed(frames, || {
                     black_box(b3.frame(&mut whole, dt));
+                })
+            }),
+        ),
+        (
+            "parallel behaviours on 2 workers: the parallel phase (updates, then their writes applied)",
+            Box::new(|| {
+                timed(frames, || {
+                    let mut report = FrameReport::default();
+                    b4.parallel_update(&mut par, dt, &mut report);
+                    assert!(report.errors.is_empty());
+                })
+            }),
+        ),
+        (
+            "parallel behaviours on 2 workers: whole frame",
+            Box::new(|| {
+                timed(frames, || {
+                    black_box(b5.frame(&mut par_whole, dt));
                 })
             }),
         ),

@@ -588,3 +588,62 @@ fn script_files_may_start_with_a_bom_or_a_hash_line() {
     let check = zephyr(dir.path(), &["check", "bom.lua", "shebang.lua"]);
     assert_eq!((check.status, check.stdout.as_str()), (0, ""));
 }
+
+#[test]
+fn parallel_entities_run_on_the_workers_with_the_same_output() {
+    let mut scene = String::from("name = \"swarm\"\n");
+    for i in 0..40 {
+        scene.push_str(&format!(
+            "[[entities]]\nname = \"e{i}\"\nposition = [{i}, 0, 0]\nscript = \"mover.lua\"\nparallel = true\n"
+        ));
+    }
+    scene.push_str("[[entities]]\nname = \"lonely\"\nparallel = true\n");
+    let bad = scene.clone();
+    let good = scene.replace("[[entities]]\nname = \"lonely\"\nparallel = true\n", "");
+    let dir = files(&[
+        ("good.toml", &good),
+        ("bad.toml", &bad),
+        (
+            "mover.lua",
+            "function on_update(self, dt)
+                 zephyr.transform.translate(self, dt, 0, 0)
+                 if zephyr.time.frame() % 30 == 0 then
+                     print(zephyr.entity.get_name(self), zephyr.transform.get_position(self))
+                 end
+             end",
+        ),
+    ]);
+    let refused = zephyr(dir.path(), &["run", "bad.toml", "--frames", "1"]);
+    assert_eq!(refused.status, 2);
+    assert!(
+        refused
+            .stderr
+            .contains("entities[40] (\"lonely\"): 'parallel' needs a 'script'"),
+        "{}",
+        refused.stderr
+    );
+    let runs: Vec<Run> = ["1", "2", "4"]
+        .iter()
+        .map(|w| {
+            zephyr(
+                dir.path(),
+                &["run", "good.toml", "--frames", "60", "--workers", w],
+            )
+        })
+        .collect();
+    assert_eq!(runs[0].status, 0, "{}", runs[0].stderr);
+    assert_eq!(runs[0].stdout.lines().count(), 80, "{}", runs[0].stdout);
+    assert!(
+        runs[0]
+            .stdout
+            .starts_with("e0\t0.5\t0.0\t0.0\ne1\t1.5\t0.0\t0.0\n"),
+        "{}",
+        runs[0].stdout
+    );
+    for run in &runs[1..] {
+        assert_eq!(
+            run.stdout, runs[0].stdout,
+            "same output for any worker count"
+        );
+    }
+}

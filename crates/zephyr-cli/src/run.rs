@@ -244,9 +244,13 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         (Some(scene), _) => {
             let entity_ids = scene.spawn(&mut host.system.world().write())?;
             for (index, script) in &scene.scripts {
-                let loaded = host
-                    .behaviours
-                    .attach(&host.system, entity_ids[*index], script);
+                let entity = entity_ids[*index];
+                let loaded = if scene.file.entities[*index].parallel == Some(true) {
+                    host.behaviours
+                        .attach_parallel(&host.system, entity, script)
+                } else {
+                    host.behaviours.attach(&host.system, entity, script)
+                };
                 if let Err(error) = loaded {
                     let entity = scene.file.entities[*index].label(*index);
                     return Err(load_error(&scene.path, &entity, &error));

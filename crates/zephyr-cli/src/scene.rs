@@ -16,6 +16,7 @@
 //! particles = { rate = 10, color = [1, 1, 1], active = false }
 //! body = { mass = 70, velocity = [0, 0, 0] }
 //! script = "scripts/player.lua"  # relative to the scene file
+//! parallel = false               # true: on_update runs on a worker
 //! ```
 
 use std::collections::BTreeMap;
@@ -64,6 +65,9 @@ pub struct EntityDef {
     pub body: Option<BodyDef>,
     /// A script, relative to the scene file.
     pub script: Option<String>,
+    /// Run the script's `on_update` in the parallel phase, on a worker
+    /// (default false).
+    pub parallel: Option<bool>,
 }
 
 /// `light = { ... }`.
@@ -156,6 +160,12 @@ impl Scene {
             // Check the values by building the components once.
             components(entity)
                 .map_err(|e| Error::bad_file(path, format!("{}: {e}", entity.label(index))))?;
+            if entity.parallel.is_some() && entity.script.is_none() {
+                return Err(Error::bad_file(
+                    path,
+                    format!("{}: 'parallel' needs a 'script'", entity.label(index)),
+                ));
+            }
             if let Some(script) = &entity.script {
                 let source = match read.get(script.as_str()) {
                     Some(source) => source.clone(),

@@ -24,8 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mlua::{Function, IntoLuaMulti, Table, Value};
-use zephyr_world::{EntityId, WorldRead};
+use zephyr_world::{EntityId, LiveWorld, SharedWorld, WorkerWorld, WorldRead};
 
+use crate::action::Command;
+use crate::api::{begin_recording, take_recording, with_recording};
 use crate::chunk::file_source;
 use crate::error::{Error, Result};
 use crate::outcome::{ScriptError, ScriptErrorKind, ScriptValue};
@@ -104,6 +106,8 @@ pub struct BehaviourInfo {
     pub has_update: bool,
     /// Whether the script defines `on_destroy`.
     pub has_destroy: bool,
+    /// Whether its `on_update` runs in the parallel phase.
+    pub parallel: bool,
 }
 
 /// A behaviour that failed: loading its script, or in a callback. Its text
@@ -148,7 +152,7 @@ pub struct FrameReport {
     pub update: UpdateReport,
     /// `on_start` calls.
     pub started: usize,
-    /// `on_update` calls.
+    /// `on_update` calls (serial and parallel).
     pub updated: usize,
     /// `on_destroy` calls.
     pub destroyed: usize,
@@ -178,8 +182,17 @@ impl Callback {
     }
 }
 
+/// Where an instance lives: the main state, or lane `n`'s state (a parallel
+/// behaviour, whose `on_update` runs on a worker thread).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Home {
+    Main,
+    Lane(usize),
+}
+
 struct Instance {
     id: BehaviourId,
+    home: Home,
     entity: Option<EntityId>,
     script: Arc<str>,
     env: Table,
@@ -198,6 +211,7 @@ impl Instance {
             has_start: self.callbacks[0].is_some(),
             has_update: self.callbacks[1].is_some(),
             has_destroy: self.callbacks[2].is_some(),
+            parallel: self.home != Home::Main,
         }
     }
 
@@ -274,6 +288,9 @@ impl Instance {
 /// instruction budget.
 pub struct Behaviours {
     instances: Vec<Instance>,
+    /// One state per worker for parallel behaviours, built on first use.
+    lanes: Vec<ScriptState>,
+    next_lane: usize,
     by_entity: HashMap<EntityId, Vec<BehaviourId>>,
     next_id: u64,
     removals_seen: u64,
@@ -300,6 +317,8 @@ impl Behaviours {
     pub fn new() -> Self {
         Behaviours {
             instances: Vec::new(),
+            lanes: Vec::new(),
+            next_lane: 0,
             by_entity: HashMap::new(),
             next_id: 0,
             removals_seen: 0,
@@ -324,14 +343,49 @@ impl Behaviours {
         entity: EntityId,
         script: &ScriptSource,
     ) -> std::result::Result<BehaviourId, BehaviourError> {
-        let state = system.main_state();
-        let fail = |error: ScriptError| BehaviourError {
-            behaviour: None,
-            entity: Some(entity),
-            entity_name: entity_name(system, entity),
-            during: "loading".into(),
-            error: Box::new(error),
-        };
+        self.attach_in(system, entity, script, Home::Main)
+    }
+
+    /// Attaches `script` to `entity` as a *parallel* behaviour: its
+    /// `on_update` runs in the frame's parallel phase, on a worker thread,
+    /// next to the other parallel behaviours (see the type's docs). The
+    /// instance lives in one worker-side state for its whole life (its
+    /// environment and upvalues persist there); instances are dealt to the
+    /// system's workers in attach order. `on_start` and `on_destroy` still
+    /// run on the main thread, in order with every other behaviour.
+    pub fn attach_parallel(
+        &mut self,
+        system: &ScriptingSystem,
+        entity: EntityId,
+        script: &ScriptSource,
+    ) -> std::result::Result<BehaviourId, BehaviourError> {
+        if self.lanes.is_empty() {
+            for _ in 0..system.runner().workers().max(1) {
+                let state = system.new_worker_state().map_err(|e| {
+                    load_failure(
+                        system,
+                        Some(entity),
+                        plain_error(script.name(), format!("{}: {e}", script.name())),
+                    )
+                })?;
+                self.lanes.push(state);
+            }
+        }
+        let lane = self.next_lane % self.lanes.len();
+        let id = self.attach_in(system, entity, script, Home::Lane(lane))?;
+        self.next_lane += 1;
+        Ok(id)
+    }
+
+    fn attach_in(
+        &mut self,
+        system: &ScriptingSystem,
+        entity: EntityId,
+        script: &ScriptSource,
+        home: Home,
+    ) -> std::result::Result<BehaviourId, BehaviourError> {
+        let state = home_state(&self.lanes, system, home);
+        let fail = |error: ScriptError| load_failure(system, Some(entity), error);
         if !system.world().read().exists(entity) {
             return Err(fail(plain_error(
                 script.name(),
@@ -344,10 +398,11 @@ impl Behaviours {
                 format!("{}: {e}", script.name()),
             ))
         })?;
-        let instance = self.load(state, env, Some(entity), script).map_err(fail)?;
+        let id = BehaviourId(self.next_id);
+        let instance = load(state, env, Some(entity), script, id, home).map_err(fail)?;
+        self.next_id += 1;
         let _ = system.world().write().hold_despawn(entity);
         self.by_entity.entry(entity).or_default().push(instance.id);
-        let id = instance.id;
         self.instances.push(instance);
         Ok(id)
     }
@@ -362,49 +417,18 @@ impl Behaviours {
         script: &ScriptSource,
     ) -> std::result::Result<BehaviourId, BehaviourError> {
         let state = system.main_state();
-        let fail = |error: ScriptError| BehaviourError {
-            behaviour: None,
-            entity: None,
-            entity_name: None,
-            during: "loading".into(),
-            error: Box::new(error),
-        };
+        let fail = |error: ScriptError| load_failure(system, None, error);
         let env = state.execution_env().map_err(|e| {
             fail(plain_error(
                 script.name(),
                 format!("{}: {e}", script.name()),
             ))
         })?;
-        let instance = self.load(state, env, None, script).map_err(fail)?;
-        let id = instance.id;
+        let id = BehaviourId(self.next_id);
+        let instance = load(state, env, None, script, id, Home::Main).map_err(fail)?;
+        self.next_id += 1;
         self.instances.push(instance);
         Ok(id)
-    }
-
-    fn load(
-        &mut self,
-        state: &ScriptState,
-        env: Table,
-        entity: Option<EntityId>,
-        script: &ScriptSource,
-    ) -> std::result::Result<Instance, ScriptError> {
-        let chunk = state.compile(script.text(), script.name())?;
-        state.run_chunk(&chunk, &env, ())?;
-        let callbacks = Callback::ALL.map(|c| match env.raw_get::<Value>(c.name()) {
-            Ok(Value::Function(f)) => Some(f),
-            _ => None,
-        });
-        let id = BehaviourId(self.next_id);
-        self.next_id += 1;
-        Ok(Instance {
-            id,
-            entity,
-            script: script.name.clone(),
-            env,
-            callbacks,
-            started: false,
-            removed: false,
-        })
     }
 
     /// Detaches a behaviour: its `on_destroy` runs (if it started), with its
@@ -442,8 +466,8 @@ impl Behaviours {
     pub fn detach_all(&mut self, system: &ScriptingSystem) -> FrameReport {
         let mut report = FrameReport::default();
         let started = Instant::now();
-        let state = system.main_state();
         for instance in std::mem::take(&mut self.instances) {
+            let state = home_state(&self.lanes, system, instance.home);
             if instance.started
                 && !instance.removed
                 && let Some(result) = instance.call(state, Callback::Destroy, None)
@@ -523,7 +547,7 @@ impl Behaviours {
                 )));
             }
         };
-        let state = system.main_state();
+        let state = home_state(&self.lanes, system, instance.home);
         match instance.entity {
             Some(entity) => {
                 state.call_function(&function, (entity.to_lua(), args), &instance.script)
@@ -544,6 +568,9 @@ impl Behaviours {
             self.update(system, dt, &mut report);
         }
         if !report.stopped {
+            self.parallel_update(system, dt, &mut report);
+        }
+        if !report.stopped {
             self.finish(system, &mut report);
         }
         report
@@ -554,8 +581,9 @@ impl Behaviours {
     /// frame 0.
     pub fn start(&mut self, system: &ScriptingSystem, report: &mut FrameReport) {
         let started = Instant::now();
-        let state = system.main_state();
+        let lanes = &self.lanes;
         for instance in self.instances.iter_mut().filter(|i| !i.started) {
+            let state = home_state(lanes, system, instance.home);
             instance.started = true;
             let Some(result) = instance.call(state, Callback::Start, None) else {
                 continue;
@@ -574,11 +602,13 @@ impl Behaviours {
         report.script_time += started.elapsed();
     }
 
-    /// Step 3 of a frame: `on_update(self, dt)` of every started instance.
+    /// Step 3 of a frame: `on_update(self, dt)` of every started instance
+    /// that is not parallel, on the calling (main) thread.
     pub fn update(&mut self, system: &ScriptingSystem, dt: f64, report: &mut FrameReport) {
         let started = Instant::now();
         let state = system.main_state();
-        for instance in self.instances.iter().filter(|i| i.started && !i.removed) {
+        let serial = |i: &&Instance| i.started && !i.removed && i.home == Home::Main;
+        for instance in self.instances.iter().filter(serial) {
             let Some(result) = instance.call(state, Callback::Update, Some(dt)) else {
                 continue;
             };
@@ -590,6 +620,104 @@ impl Behaviours {
                 if self.stop_on_error {
                     report.stopped = true;
                     break;
+                }
+            }
+        }
+        report.script_time += started.elapsed();
+    }
+
+    /// Step 3b of a frame, the parallel phase: `on_update(self, dt)` of every
+    /// started parallel behaviour, each lane's instances on its own thread.
+    /// Nothing writes the world meanwhile: each callback reads the live
+    /// world (under one read lock per lane, nothing copied) plus its own
+    /// writes, and its writes are recorded. After the phase, the writes are
+    /// applied instance by instance in attach order, so the world that
+    /// results does not depend on the number of workers or on timing.
+    pub fn parallel_update(
+        &mut self,
+        system: &mut ScriptingSystem,
+        dt: f64,
+        report: &mut FrameReport,
+    ) {
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); self.lanes.len()];
+        for (index, instance) in self.instances.iter().enumerate() {
+            if let Home::Lane(lane) = instance.home
+                && instance.started
+                && !instance.removed
+                && instance.callbacks[Callback::Update as usize].is_some()
+            {
+                members[lane].push(index);
+            }
+        }
+        if members.iter().all(Vec::is_empty) {
+            return;
+        }
+        let started = Instant::now();
+        let world = system.world().clone();
+        let (lanes, instances) = (&self.lanes, &self.instances);
+        let mut outputs: Vec<LaneOutput> = {
+            let _span =
+                tracing::info_span!(target: "zephyr::behaviour", "parallel phase").entered();
+            let busy: Vec<_> = members
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| !m.is_empty())
+                .collect();
+            if let [(lane, only)] = busy.as_slice() {
+                vec![run_lane(&lanes[*lane], only, instances, &world, dt)]
+            } else {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = busy
+                        .iter()
+                        .map(|(lane, indices)| {
+                            let (state, world) = (&lanes[*lane], &world);
+                            scope.spawn(move || run_lane(state, indices, instances, world, dt))
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_default())
+                        .collect()
+                })
+            }
+        };
+        // Every callback's writes, in attach order.
+        let mut results: Vec<(LaneResult, usize)> = outputs
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(lane, output)| {
+                std::mem::take(&mut output.results)
+                    .into_iter()
+                    .map(move |r| (r, lane))
+            })
+            .collect();
+        results.sort_by_key(|(r, _)| r.index);
+        let mut recorded: Vec<Vec<Option<Command>>> = outputs
+            .into_iter()
+            .map(|o| o.commands.into_iter().map(Some).collect())
+            .collect();
+        for (result, lane) in results {
+            report.updated += 1;
+            match result.outcome {
+                Ok(range) => {
+                    let commands = recorded[lane][range].iter_mut().filter_map(Option::take);
+                    system.apply_commands(commands, &mut report.update);
+                }
+                Err(error) => {
+                    {
+                        let mut world = system.world().write();
+                        for id in result.reserved {
+                            world.release_reserved(id);
+                        }
+                    }
+                    let instance = &self.instances[result.index];
+                    report
+                        .errors
+                        .push(callback_error(system, instance, Callback::Update, error));
+                    if self.stop_on_error {
+                        report.stopped = true;
+                        break;
+                    }
                 }
             }
         }
@@ -673,6 +801,130 @@ impl Behaviours {
             .binary_search_by_key(&id, |i| i.id)
             .ok()
             .filter(|&i| !self.instances[i].removed)
+    }
+}
+
+/// Loads an instance: runs the compiled script in `env`, looks its
+/// callbacks up.
+fn load(
+    state: &ScriptState,
+    env: Table,
+    entity: Option<EntityId>,
+    script: &ScriptSource,
+    id: BehaviourId,
+    home: Home,
+) -> std::result::Result<Instance, ScriptError> {
+    let chunk = state.compile(script.text(), script.name())?;
+    state.run_chunk(&chunk, &env, ())?;
+    let callbacks = Callback::ALL.map(|c| match env.raw_get::<Value>(c.name()) {
+        Ok(Value::Function(f)) => Some(f),
+        _ => None,
+    });
+    Ok(Instance {
+        id,
+        home,
+        entity,
+        script: script.name.clone(),
+        env,
+        callbacks,
+        started: false,
+        removed: false,
+    })
+}
+
+fn home_state<'a>(
+    lanes: &'a [ScriptState],
+    system: &'a ScriptingSystem,
+    home: Home,
+) -> &'a ScriptState {
+    match home {
+        Home::Main => system.main_state(),
+        Home::Lane(lane) => &lanes[lane],
+    }
+}
+
+/// One parallel callback's result: the instance (its index), its recorded
+/// writes (a range of its lane's commands) or its error, and the ids it
+/// reserved (released on error).
+struct LaneResult {
+    index: usize,
+    outcome: std::result::Result<std::ops::Range<usize>, ScriptError>,
+    reserved: Vec<EntityId>,
+}
+
+/// What a lane's thread hands back: every callback's result, and all the
+/// lane's recorded commands, in order.
+#[derive(Default)]
+struct LaneOutput {
+    results: Vec<LaneResult>,
+    commands: Vec<Command>,
+}
+
+/// Runs one lane's parallel updates, in order, on the calling thread, with
+/// one recording (and one read lock on the world) for the whole lane.
+fn run_lane(
+    state: &ScriptState,
+    indices: &[usize],
+    instances: &[Instance],
+    world: &SharedWorld,
+    dt: f64,
+) -> LaneOutput {
+    let guard: LiveWorld = Arc::new(world.read_arc());
+    begin_recording(
+        state.lua(),
+        Some(WorkerWorld::over_live(guard, world.clone())),
+    );
+    let mut results = Vec::with_capacity(indices.len());
+    for &index in indices {
+        let instance = &instances[index];
+        let mut start = (0, 0);
+        with_recording(state.lua(), |r| start = r.next_callback());
+        let result = instance.call(state, Callback::Update, Some(dt));
+        let mut reserved = Vec::new();
+        let mut end = start.0;
+        with_recording(state.lua(), |r| {
+            end = r.commands.len();
+            if let Some(world) = &r.world {
+                reserved = world.reserved()[start.1..].to_vec();
+            }
+        });
+        let outcome = match result {
+            None | Some(Ok(())) => Ok(start.0..end),
+            Some(Err(mut error)) => {
+                if let Some(function) = state.main_thread_required() {
+                    error.message = format!(
+                        "{}: {function} must run on the main thread, and a parallel \
+                         behaviour's on_update runs on a worker",
+                        instance.script
+                    );
+                }
+                Err(error)
+            }
+        };
+        results.push(LaneResult {
+            index,
+            outcome,
+            reserved,
+        });
+    }
+    let recording = take_recording(state.lua()).unwrap_or_default();
+    LaneOutput {
+        results,
+        commands: recording.commands,
+    }
+}
+
+fn load_failure(
+    system: &ScriptingSystem,
+    entity: Option<EntityId>,
+    error: ScriptError,
+) -> BehaviourError {
+    BehaviourError {
+        behaviour: None,
+        entity,
+        entity_name: entity.and_then(|e| entity_name(system, e)),
+        during: "loading".into(),
+        error: Box::new(error),
     }
 }
 

@@ -146,6 +146,8 @@ pub struct ScriptingSystem {
     next_job: JobId,
     /// What `wait` applied, reported by the next `update`.
     carried: UpdateReport,
+    /// How states are built (for lanes built later).
+    state_config: StateConfig,
 }
 
 impl fmt::Debug for ScriptingSystem {
@@ -217,7 +219,49 @@ impl ScriptingSystem {
             jobs: BTreeMap::new(),
             next_job: JobId(0),
             carried: UpdateReport::default(),
+            state_config: config.state.clone(),
         })
+    }
+
+    /// A new worker-side state with the whole API, built like the pool's
+    /// (for the lanes of a parallel phase).
+    pub(crate) fn new_worker_state(&self) -> Result<ScriptState> {
+        let host = self.host.clone();
+        ScriptState::new(&self.state_config, |lua, table| {
+            api::install(lua, table, &host)
+        })
+    }
+
+    /// Applies writes recorded off the main thread, in order (a parallel
+    /// phase's), reporting refused ones.
+    pub(crate) fn apply_commands(
+        &mut self,
+        commands: impl IntoIterator<Item = Command>,
+        report: &mut UpdateReport,
+    ) {
+        // Runs of world writes (the common case) take the world lock once.
+        let mut commands = commands.into_iter().peekable();
+        while let Some(command) = commands.next() {
+            let Command::World(first) = command else {
+                self.apply(command, report);
+                continue;
+            };
+            let world = self.host.world.clone();
+            let mut world = world.write();
+            let mut next = Some(first);
+            while let Some(command) = next.take() {
+                report.commands_applied += 1;
+                if let Err(error) = command.apply(&mut *world) {
+                    tracing::error!(target: "zephyr::runtime", "parallel write refused: {error}");
+                    report.errors.push(error.to_string());
+                }
+                if let Some(Command::World(_)) = commands.peek()
+                    && let Some(Command::World(command)) = commands.next()
+                {
+                    next = Some(command);
+                }
+            }
+        }
     }
 
     /// The cvar registry.

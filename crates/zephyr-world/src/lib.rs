@@ -9,7 +9,7 @@
 //! | `access`     | [`WorldRead`] / [`WorldWrite`]: the API's semantics are written once    |
 //! | `command`    | [`WorldCommand`]: every write, typed                                    |
 //! | `world`      | [`World`]: hecs entities, input, time, scene, physics step             |
-//! | `snapshot`   | [`Snapshot`] and [`WorkerWorld`]: what worker-thread scripts read      |
+//! | `snapshot`   | [`Snapshot`], [`WorkerWorld`]: what worker-thread scripts read (a copy, or the live world during a parallel phase) |
 //!
 //! Conventions (tested by property tests): right-handed, +Y up, +X right,
 //! forward is -Z; Euler angles in radians applied yaw (Y), then pitch (X),
@@ -33,7 +33,7 @@ pub use components::{
 pub use error::{Error, Result};
 pub use id::EntityId;
 pub use input::{Input, Key, MOUSE_BUTTONS};
-pub use snapshot::{EntityRecord, SharedWorld, Snapshot, WorkerWorld};
+pub use snapshot::{EntityRecord, LiveWorld, SharedWorld, Snapshot, WorkerWorld};
 pub use world::World;
 
 pub use glam;

@@ -1,10 +1,12 @@
-//! What worker threads read: a [`Snapshot`] of the world, and a
-//! [`WorkerWorld`] that layers a script's own pending writes over it.
+//! What worker threads read: a [`Snapshot`] of the world or the live world
+//! itself under a read lock (during a parallel phase, when nothing writes
+//! it), and a [`WorkerWorld`] that layers a script's own pending writes over
+//! either.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{ArcRwLockReadGuard, RawRwLock, RwLock};
 
 use crate::access::{Time, WorldRead, WorldWrite};
 use crate::components::{DataValue, ParticleEmitter, PointLight, RigidBody, Transform};
@@ -16,6 +18,10 @@ use crate::world::World;
 /// The live world shared between the main thread and the workers (which
 /// only take its read lock, briefly, to reserve entity ids).
 pub type SharedWorld = Arc<RwLock<World>>;
+
+/// The live world held under a read lock for a whole parallel phase, shared
+/// by that phase's views on one thread.
+pub type LiveWorld = Arc<ArcRwLockReadGuard<RawRwLock, World>>;
 
 /// One entity, copied out of the world.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +43,18 @@ pub struct EntityRecord {
 }
 
 impl EntityRecord {
+    fn light_or_missing(&self, id: EntityId) -> Result<PointLight> {
+        self.light.ok_or_else(|| missing(id, "PointLight"))
+    }
+
+    fn emitter_or_missing(&self, id: EntityId) -> Result<ParticleEmitter> {
+        self.emitter.ok_or_else(|| missing(id, "ParticleEmitter"))
+    }
+
+    fn body_or_missing(&self, id: EntityId) -> Result<RigidBody> {
+        self.body.ok_or_else(|| missing(id, "RigidBody"))
+    }
+
     fn new(created: u64) -> Self {
         EntityRecord {
             created,
@@ -78,60 +96,49 @@ fn missing(entity: EntityId, component: &'static str) -> Error {
     Error::MissingComponent { entity, component }
 }
 
-/// Reads through a record lookup; shared by [`Snapshot`] and [`WorkerWorld`].
-macro_rules! read_via_records {
-    () => {
-        fn exists(&self, id: EntityId) -> bool {
-            self.record(id).is_ok()
-        }
-
-        fn name(&self, id: EntityId) -> Result<Option<String>> {
-            Ok(self.record(id)?.name.clone())
-        }
-
-        fn find(&self, name: &str) -> Option<EntityId> {
-            self.all_records()
-                .filter(|(_, r)| r.name.as_deref() == Some(name))
-                .min_by_key(|(_, r)| r.created)
-                .map(|(id, _)| id)
-        }
-
-        fn transform(&self, id: EntityId) -> Result<Transform> {
-            Ok(self.record(id)?.transform)
-        }
-
-        fn light(&self, id: EntityId) -> Result<PointLight> {
-            self.record(id)?
-                .light
-                .ok_or_else(|| missing(id, "PointLight"))
-        }
-
-        fn emitter(&self, id: EntityId) -> Result<ParticleEmitter> {
-            self.record(id)?
-                .emitter
-                .ok_or_else(|| missing(id, "ParticleEmitter"))
-        }
-
-        fn body(&self, id: EntityId) -> Result<RigidBody> {
-            self.record(id)?
-                .body
-                .ok_or_else(|| missing(id, "RigidBody"))
-        }
-
-        fn data(&self, id: EntityId, component: &str) -> Result<Option<DataValue>> {
-            Ok(self.record(id)?.data.get(component).cloned())
-        }
-    };
-}
-
 impl Snapshot {
-    fn all_records(&self) -> impl Iterator<Item = (EntityId, &EntityRecord)> {
-        self.entities.iter().map(|(id, r)| (*id, r))
+    /// Every entity named `name`, as (creation order, id).
+    pub(crate) fn named(&self, name: &str) -> Vec<(u64, EntityId)> {
+        self.entities
+            .iter()
+            .filter(|(_, r)| r.name.as_deref() == Some(name))
+            .map(|(id, r)| (r.created, *id))
+            .collect()
     }
 }
 
 impl WorldRead for Snapshot {
-    read_via_records!();
+    fn exists(&self, id: EntityId) -> bool {
+        self.record(id).is_ok()
+    }
+
+    fn name(&self, id: EntityId) -> Result<Option<String>> {
+        Ok(self.record(id)?.name.clone())
+    }
+
+    fn find(&self, name: &str) -> Option<EntityId> {
+        self.named(name).into_iter().min().map(|(_, id)| id)
+    }
+
+    fn transform(&self, id: EntityId) -> Result<Transform> {
+        Ok(self.record(id)?.transform)
+    }
+
+    fn light(&self, id: EntityId) -> Result<PointLight> {
+        self.record(id)?.light_or_missing(id)
+    }
+
+    fn emitter(&self, id: EntityId) -> Result<ParticleEmitter> {
+        self.record(id)?.emitter_or_missing(id)
+    }
+
+    fn body(&self, id: EntityId) -> Result<RigidBody> {
+        self.record(id)?.body_or_missing(id)
+    }
+
+    fn data(&self, id: EntityId, component: &str) -> Result<Option<DataValue>> {
+        Ok(self.record(id)?.data.get(component).cloned())
+    }
 
     fn input(&self) -> &Input {
         &self.input
@@ -146,12 +153,20 @@ impl WorldRead for Snapshot {
     }
 }
 
-/// A worker script's view of the world: a shared [`Snapshot`] plus the
+/// What a [`WorkerWorld`] reads under its own writes.
+#[derive(Debug)]
+enum Base {
+    Snapshot(Arc<Snapshot>),
+    Live(LiveWorld),
+}
+
+/// A worker script's view of the world: a base (a shared [`Snapshot`], or
+/// the live world held under a read lock during a parallel phase) plus the
 /// script's own writes, so the script reads what it wrote (copy on write,
 /// per entity). Entity ids it creates are reserved in the live world at once.
 #[derive(Debug)]
 pub struct WorkerWorld {
-    snapshot: Arc<Snapshot>,
+    base: Base,
     live: SharedWorld,
     /// Entities this script touched: `None` when it destroyed them.
     touched: HashMap<EntityId, Option<EntityRecord>>,
@@ -166,7 +181,21 @@ impl WorkerWorld {
     pub fn new(snapshot: Arc<Snapshot>, live: SharedWorld) -> Self {
         let next_created = snapshot.next_created;
         WorkerWorld {
-            snapshot,
+            base: Base::Snapshot(snapshot),
+            live,
+            touched: HashMap::new(),
+            next_created,
+            reserved: Vec::new(),
+        }
+    }
+
+    /// A view over the live world itself, read through `guard` (a read lock
+    /// held while nothing writes the world: a parallel phase). Nothing is
+    /// copied: reads cost what they read.
+    pub fn over_live(guard: LiveWorld, live: SharedWorld) -> Self {
+        let next_created = guard.next_created();
+        WorkerWorld {
+            base: Base::Live(guard),
             live,
             touched: HashMap::new(),
             next_created,
@@ -179,17 +208,37 @@ impl WorkerWorld {
         &self.reserved
     }
 
-    fn record(&self, id: EntityId) -> Result<&EntityRecord> {
-        match self.touched.get(&id) {
-            Some(Some(record)) => Ok(record),
-            Some(None) => Err(Error::NoSuchEntity(id)),
-            None => self.snapshot.record(id),
+    /// Forgets this view's own writes (keeping its allocations and its
+    /// reserved ids): it reads its base as it is again. For a view reused
+    /// by one callback after another.
+    pub fn forget_writes(&mut self) {
+        self.touched.clear();
+        if let Base::Live(guard) = &self.base {
+            self.next_created = guard.next_created();
         }
+    }
+
+    fn base(&self) -> &dyn WorldRead {
+        match &self.base {
+            Base::Snapshot(snapshot) => &**snapshot,
+            Base::Live(guard) => &***guard,
+        }
+    }
+
+    /// An entity this view has written: `Some(Ok)` its record, `Some(Err)`
+    /// destroyed, `None` untouched (read the base).
+    fn own(&self, id: EntityId) -> Option<Result<&EntityRecord>> {
+        self.touched
+            .get(&id)
+            .map(|r| r.as_ref().ok_or(Error::NoSuchEntity(id)))
     }
 
     fn record_mut(&mut self, id: EntityId) -> Result<&mut EntityRecord> {
         if !self.touched.contains_key(&id) {
-            let copy = self.snapshot.record(id)?.clone();
+            let copy = match &self.base {
+                Base::Snapshot(snapshot) => snapshot.record(id)?.clone(),
+                Base::Live(guard) => guard.record(id)?,
+            };
             self.touched.insert(id, Some(copy));
         }
         match self.touched.get_mut(&id) {
@@ -197,41 +246,95 @@ impl WorkerWorld {
             _ => Err(Error::NoSuchEntity(id)),
         }
     }
-
-    fn all_records(&self) -> impl Iterator<Item = (EntityId, &EntityRecord)> {
-        let untouched = self
-            .snapshot
-            .entities
-            .iter()
-            .filter(|(id, _)| !self.touched.contains_key(id))
-            .map(|(id, r)| (*id, r));
-        let touched = self
-            .touched
-            .iter()
-            .filter_map(|(id, r)| r.as_ref().map(|r| (*id, r)));
-        untouched.chain(touched)
-    }
 }
 
 impl WorldRead for WorkerWorld {
-    read_via_records!();
+    fn exists(&self, id: EntityId) -> bool {
+        match self.own(id) {
+            Some(own) => own.is_ok(),
+            None => self.base().exists(id),
+        }
+    }
+
+    fn name(&self, id: EntityId) -> Result<Option<String>> {
+        match self.own(id) {
+            Some(own) => Ok(own?.name.clone()),
+            None => self.base().name(id),
+        }
+    }
+
+    fn find(&self, name: &str) -> Option<EntityId> {
+        let base = match &self.base {
+            Base::Snapshot(snapshot) => snapshot.named(name),
+            Base::Live(guard) => guard.named(name),
+        };
+        let untouched = base
+            .into_iter()
+            .filter(|(_, id)| !self.touched.contains_key(id));
+        let touched = self.touched.iter().filter_map(|(id, r)| {
+            r.as_ref()
+                .filter(|r| r.name.as_deref() == Some(name))
+                .map(|r| (r.created, *id))
+        });
+        untouched.chain(touched).min().map(|(_, id)| id)
+    }
+
+    fn transform(&self, id: EntityId) -> Result<Transform> {
+        match self.own(id) {
+            Some(own) => Ok(own?.transform),
+            None => self.base().transform(id),
+        }
+    }
+
+    fn light(&self, id: EntityId) -> Result<PointLight> {
+        match self.own(id) {
+            Some(own) => own?.light_or_missing(id),
+            None => self.base().light(id),
+        }
+    }
+
+    fn emitter(&self, id: EntityId) -> Result<ParticleEmitter> {
+        match self.own(id) {
+            Some(own) => own?.emitter_or_missing(id),
+            None => self.base().emitter(id),
+        }
+    }
+
+    fn body(&self, id: EntityId) -> Result<RigidBody> {
+        match self.own(id) {
+            Some(own) => own?.body_or_missing(id),
+            None => self.base().body(id),
+        }
+    }
+
+    fn data(&self, id: EntityId, component: &str) -> Result<Option<DataValue>> {
+        match self.own(id) {
+            Some(own) => Ok(own?.data.get(component).cloned()),
+            None => self.base().data(id, component),
+        }
+    }
 
     fn input(&self) -> &Input {
-        &self.snapshot.input
+        self.base().input()
     }
 
     fn time(&self) -> Time {
-        self.snapshot.time
+        self.base().time()
     }
 
     fn scene_name(&self) -> &str {
-        &self.snapshot.scene
+        self.base().scene_name()
     }
 }
 
 impl WorldWrite for WorkerWorld {
     fn reserve(&mut self) -> EntityId {
-        let id = EntityId::from_entity(self.live.read().ecs().reserve_entity());
+        let id = match &self.base {
+            // The phase already holds the read lock: taking it again could
+            // wait behind a queued writer.
+            Base::Live(guard) => EntityId::from_entity(guard.ecs().reserve_entity()),
+            Base::Snapshot(_) => EntityId::from_entity(self.live.read().ecs().reserve_entity()),
+        };
         self.reserved.push(id);
         id
     }
@@ -244,7 +347,9 @@ impl WorldWrite for WorkerWorld {
     }
 
     fn despawn(&mut self, id: EntityId) -> Result<()> {
-        self.record(id)?;
+        if !self.exists(id) {
+            return Err(Error::NoSuchEntity(id));
+        }
         self.touched.insert(id, None);
         Ok(())
     }
@@ -307,6 +412,34 @@ mod tests {
     use super::*;
     use crate::WorldCommand;
     use glam::DVec3;
+
+    #[test]
+    fn a_view_over_the_live_world_reads_its_own_writes_and_copies_nothing() {
+        let shared: SharedWorld = Arc::new(RwLock::new(World::new("t")));
+        let e = shared.write().create();
+        shared.write().set_name(e, Some("Crate".into())).unwrap();
+        let guard: LiveWorld = Arc::new(shared.read_arc());
+        let mut view = WorkerWorld::over_live(guard.clone(), shared.clone());
+        let mut other = WorkerWorld::over_live(guard.clone(), shared.clone());
+        WorldCommand::Translate(e, DVec3::X)
+            .apply(&mut view)
+            .unwrap();
+        assert_eq!(view.transform(e).unwrap().position, DVec3::X);
+        assert_eq!(other.transform(e).unwrap().position, DVec3::ZERO);
+        let created = view.reserve();
+        WorldCommand::Spawn(created).apply(&mut view).unwrap();
+        WorldCommand::SetName(created, Some("Crate".into()))
+            .apply(&mut view)
+            .unwrap();
+        assert_eq!(view.find("Crate"), Some(e), "the earlier entity wins");
+        WorldCommand::Despawn(e).apply(&mut view).unwrap();
+        assert_eq!(view.find("Crate"), Some(created));
+        assert!(!view.exists(e) && other.exists(e));
+        assert_eq!(other.find("Crate"), Some(e));
+        WorldCommand::Despawn(e).apply(&mut other).unwrap();
+        drop((view, other, guard));
+        assert!(shared.read().exists(e), "views never write the world");
+    }
 
     #[test]
     fn a_worker_reads_its_own_writes_and_nothing_else_changes() {

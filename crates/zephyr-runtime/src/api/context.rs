@@ -24,6 +24,25 @@ pub(crate) struct Recording {
     pub(crate) world: Option<WorkerWorld>,
 }
 
+impl Recording {
+    /// Starts the next callback of a parallel phase on a recording that
+    /// lives for the whole phase: forgets the previous callback's own
+    /// writes (each callback reads the world plus its own writes only) and
+    /// returns where its commands and reserved ids start.
+    pub(crate) fn next_callback(&mut self) -> (usize, usize) {
+        self.cvar_values.clear();
+        self.cvar_defs.clear();
+        let reserved = match &mut self.world {
+            Some(world) => {
+                world.forget_writes();
+                world.reserved().len()
+            }
+            None => 0,
+        };
+        (self.commands.len(), reserved)
+    }
+}
+
 /// Calls `f` with the job's recording when the state runs a worker job;
 /// returns whether it did. `f` must not call back into Lua.
 pub(crate) fn with_recording(lua: &Lua, f: impl FnOnce(&mut Recording)) -> bool {
