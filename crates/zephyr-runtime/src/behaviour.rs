@@ -27,7 +27,7 @@ use mlua::{Function, IntoLuaMulti, Table, Value};
 use zephyr_world::{EntityId, LiveWorld, SharedWorld, WorkerWorld, WorldRead};
 
 use crate::action::Command;
-use crate::api::{begin_recording, take_recording, with_recording};
+use crate::api::{begin_recording, take_recording, worker_context};
 use crate::chunk::file_source;
 use crate::error::{Error, Result};
 use crate::outcome::{ScriptError, ScriptErrorKind, ScriptValue};
@@ -289,7 +289,7 @@ impl Instance {
 pub struct Behaviours {
     instances: Vec<Instance>,
     /// One state per worker for parallel behaviours, built on first use.
-    lanes: Vec<ScriptState>,
+    lanes: Vec<Lane>,
     next_lane: usize,
     by_entity: HashMap<EntityId, Vec<BehaviourId>>,
     next_id: u64,
@@ -368,7 +368,7 @@ impl Behaviours {
                         plain_error(script.name(), format!("{}: {e}", script.name())),
                     )
                 })?;
-                self.lanes.push(state);
+                self.lanes.push(Lane::new(state));
             }
         }
         let lane = self.next_lane % self.lanes.len();
@@ -639,88 +639,100 @@ impl Behaviours {
         dt: f64,
         report: &mut FrameReport,
     ) {
-        let mut members: Vec<Vec<usize>> = vec![Vec::new(); self.lanes.len()];
-        for (index, instance) in self.instances.iter().enumerate() {
+        let Behaviours {
+            instances,
+            lanes,
+            stop_on_error,
+            ..
+        } = self;
+        for lane in lanes.iter_mut() {
+            lane.members.clear();
+        }
+        for (index, instance) in instances.iter().enumerate() {
             if let Home::Lane(lane) = instance.home
                 && instance.started
                 && !instance.removed
                 && instance.callbacks[Callback::Update as usize].is_some()
             {
-                members[lane].push(index);
+                lanes[lane].members.push(index);
             }
         }
-        if members.iter().all(Vec::is_empty) {
+        if lanes.iter().all(|l| l.members.is_empty()) {
             return;
         }
         let started = Instant::now();
         let world = system.world().clone();
-        let (lanes, instances) = (&self.lanes, &self.instances);
-        let mut outputs: Vec<LaneOutput> = {
+        {
             let _span =
                 tracing::info_span!(target: "zephyr::behaviour", "parallel phase").entered();
-            let busy: Vec<_> = members
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| !m.is_empty())
-                .collect();
-            if let [(lane, only)] = busy.as_slice() {
-                vec![run_lane(&lanes[*lane], only, instances, &world, dt)]
-            } else {
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = busy
-                        .iter()
-                        .map(|(lane, indices)| {
-                            let (state, world) = (&lanes[*lane], &world);
-                            scope.spawn(move || run_lane(state, indices, instances, world, dt))
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or_default())
-                        .collect()
-                })
-            }
-        };
-        // Every callback's writes, in attach order.
-        let mut results: Vec<(LaneResult, usize)> = outputs
-            .iter_mut()
-            .enumerate()
-            .flat_map(|(lane, output)| {
-                std::mem::take(&mut output.results)
-                    .into_iter()
-                    .map(move |r| (r, lane))
-            })
-            .collect();
-        results.sort_by_key(|(r, _)| r.index);
-        let mut recorded: Vec<Vec<Option<Command>>> = outputs
-            .into_iter()
-            .map(|o| o.commands.into_iter().map(Some).collect())
-            .collect();
-        for (result, lane) in results {
-            report.updated += 1;
-            match result.outcome {
-                Ok(range) => {
-                    let commands = recorded[lane][range].iter_mut().filter_map(Option::take);
-                    system.apply_commands(commands, &mut report.update);
+            let instances = &*instances;
+            let world = &world;
+            // Lane 0 runs on the calling thread, which would wait anyway.
+            let (first, others) = lanes.split_at_mut(1);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = others
+                    .iter_mut()
+                    .filter(|lane| !lane.members.is_empty())
+                    .map(|lane| scope.spawn(move || lane.run(instances, world, dt)))
+                    .collect();
+                first[0].run(instances, world, dt);
+                for handle in handles {
+                    if handle.join().is_err() {
+                        tracing::error!(target: "zephyr::behaviour", "a parallel lane panicked; its writes are lost");
+                    }
                 }
-                Err(error) => {
+            });
+        }
+        // Every callback's writes, in attach order: a merge of the lanes,
+        // each of which holds its callbacks in attach order.
+        let mut cursors: Vec<_> = lanes
+            .iter_mut()
+            .map(
+                |Lane {
+                     results, commands, ..
+                 }| (results.iter(), commands.drain(..)),
+            )
+            .collect();
+        let mut heads: Vec<Option<&LaneResult>> = cursors
+            .iter_mut()
+            .map(|(results, _)| results.next())
+            .collect();
+        while let Some(lane) = heads
+            .iter()
+            .enumerate()
+            .filter_map(|(lane, head)| head.map(|r| (r.index, lane)))
+            .min()
+            .map(|(_, lane)| lane)
+        {
+            let Some(result) = heads[lane] else { break };
+            heads[lane] = cursors[lane].0.next();
+            let commands = cursors[lane].1.by_ref().take(result.commands);
+            report.updated += 1;
+            match &result.error {
+                None => system.apply_commands(commands, &mut report.update),
+                Some(error) => {
+                    commands.for_each(drop);
                     {
                         let mut world = system.world().write();
-                        for id in result.reserved {
-                            world.release_reserved(id);
+                        for id in &result.reserved {
+                            world.release_reserved(*id);
                         }
                     }
-                    let instance = &self.instances[result.index];
-                    report
-                        .errors
-                        .push(callback_error(system, instance, Callback::Update, error));
-                    if self.stop_on_error {
+                    let instance = &instances[result.index];
+                    report.errors.push(callback_error(
+                        system,
+                        instance,
+                        Callback::Update,
+                        error.clone(),
+                    ));
+                    if *stop_on_error {
                         report.stopped = true;
                         break;
                     }
                 }
             }
         }
+        drop(cursors);
         report.script_time += started.elapsed();
     }
 
@@ -832,85 +844,94 @@ fn load(
     })
 }
 
-fn home_state<'a>(
-    lanes: &'a [ScriptState],
-    system: &'a ScriptingSystem,
-    home: Home,
-) -> &'a ScriptState {
+fn home_state<'a>(lanes: &'a [Lane], system: &'a ScriptingSystem, home: Home) -> &'a ScriptState {
     match home {
         Home::Main => system.main_state(),
-        Home::Lane(lane) => &lanes[lane],
+        Home::Lane(lane) => &lanes[lane].state,
     }
 }
 
-/// One parallel callback's result: the instance (its index), its recorded
-/// writes (a range of its lane's commands) or its error, and the ids it
-/// reserved (released on error).
+/// One parallel callback's result: the instance (its index), how many
+/// commands it recorded (the next ones in its lane's buffer), its error, and
+/// the ids it reserved (released on error).
 struct LaneResult {
     index: usize,
-    outcome: std::result::Result<std::ops::Range<usize>, ScriptError>,
+    commands: usize,
+    error: Option<ScriptError>,
     reserved: Vec<EntityId>,
 }
 
-/// What a lane's thread hands back: every callback's result, and all the
-/// lane's recorded commands, in order.
-#[derive(Default)]
-struct LaneOutput {
+/// A worker-side state for parallel behaviours, with the buffers of its
+/// part of the parallel phase (kept across frames, so a phase allocates
+/// nothing once they have grown).
+struct Lane {
+    state: ScriptState,
+    /// This frame's instances (indices, attach order).
+    members: Vec<usize>,
     results: Vec<LaneResult>,
     commands: Vec<Command>,
 }
 
-/// Runs one lane's parallel updates, in order, on the calling thread, with
-/// one recording (and one read lock on the world) for the whole lane.
-fn run_lane(
-    state: &ScriptState,
-    indices: &[usize],
-    instances: &[Instance],
-    world: &SharedWorld,
-    dt: f64,
-) -> LaneOutput {
-    let guard: LiveWorld = Arc::new(world.read_arc());
-    begin_recording(
-        state.lua(),
-        Some(WorkerWorld::over_live(guard, world.clone())),
-    );
-    let mut results = Vec::with_capacity(indices.len());
-    for &index in indices {
-        let instance = &instances[index];
-        let mut start = (0, 0);
-        with_recording(state.lua(), |r| start = r.next_callback());
-        let result = instance.call(state, Callback::Update, Some(dt));
-        let mut reserved = Vec::new();
-        let mut end = start.0;
-        with_recording(state.lua(), |r| {
-            end = r.commands.len();
-            if let Some(world) = &r.world {
-                reserved = world.reserved()[start.1..].to_vec();
-            }
-        });
-        let outcome = match result {
-            None | Some(Ok(())) => Ok(start.0..end),
-            Some(Err(mut error)) => {
-                if let Some(function) = state.main_thread_required() {
-                    error.message = format!(
-                        "{}: {function} must run on the main thread, and a parallel \
-                         behaviour's on_update runs on a worker",
-                        instance.script
-                    );
-                }
-                Err(error)
-            }
-        };
-        results.push(LaneResult {
-            index,
-            outcome,
-            reserved,
-        });
+impl Lane {
+    fn new(state: ScriptState) -> Self {
+        Lane {
+            state,
+            members: Vec::new(),
+            results: Vec::new(),
+            commands: Vec::new(),
+        }
     }
-    let recording = take_recording(state.lua()).unwrap_or_default();
-    LaneOutput {
-        results,
-        commands: recording.commands,
+
+    /// Runs this lane's parallel updates in order on the calling thread,
+    /// with one recording (and one read lock on the world) for all of them.
+    fn run(&mut self, instances: &[Instance], world: &SharedWorld, dt: f64) {
+        self.results.clear();
+        let lua = self.state.lua();
+        let guard: LiveWorld = Arc::new(world.read_arc());
+        begin_recording(lua, Some(WorkerWorld::over_live(guard, world.clone())));
+        let Some(context) = worker_context(lua) else {
+            return;
+        };
+        context.with(|r| {
+            r.commands = std::mem::take(&mut self.commands);
+            r.commands.clear();
+        });
+        for &index in &self.members {
+            let instance = &instances[index];
+            let (start, reserved_from) = context.with(|r| r.next_callback()).unwrap_or_default();
+            let result = instance.call(&self.state, Callback::Update, Some(dt));
+            let (end, reserved) = context
+                .with(|r| {
+                    let reserved = match (&result, &r.world) {
+                        (Some(Err(_)), Some(world)) => world.reserved()[reserved_from..].to_vec(),
+                        _ => Vec::new(),
+                    };
+                    (r.commands.len(), reserved)
+                })
+                .unwrap_or((start, Vec::new()));
+            let error = match result {
+                None | Some(Ok(())) => None,
+                Some(Err(mut error)) => {
+                    if let Some(function) = self.state.main_thread_required() {
+                        error.message = format!(
+                            "{}: {function} must run on the main thread, and a parallel \
+                             behaviour's on_update runs on a worker",
+                            instance.script
+                        );
+                    }
+                    Some(error)
+                }
+            };
+            self.results.push(LaneResult {
+                index,
+                commands: end - start,
+                error,
+                reserved,
+            });
+        }
+        if let Some(recording) = take_recording(lua) {
+            self.commands = recording.commands;
+        }
     }
 }
 

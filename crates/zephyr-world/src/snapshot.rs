@@ -54,18 +54,6 @@ impl EntityRecord {
     fn body_or_missing(&self, id: EntityId) -> Result<RigidBody> {
         self.body.ok_or_else(|| missing(id, "RigidBody"))
     }
-
-    fn new(created: u64) -> Self {
-        EntityRecord {
-            created,
-            name: None,
-            transform: Transform::IDENTITY,
-            light: None,
-            emitter: None,
-            body: None,
-            data: BTreeMap::new(),
-        }
-    }
 }
 
 /// An immutable copy of the world at one moment: what worker scripts read.
@@ -153,23 +141,194 @@ impl WorldRead for Snapshot {
     }
 }
 
-/// What a [`WorkerWorld`] reads under its own writes.
+/// What a [`WorkerWorld`] reads under its own writes: a snapshot or the live
+/// world, which both also tell names and creation order.
+pub(crate) trait BaseRead: WorldRead {
+    /// Every entity named `name`, as (creation order, id).
+    fn named(&self, name: &str) -> Vec<(u64, EntityId)>;
+    /// The entity's creation order.
+    fn created(&self, id: EntityId) -> Option<u64>;
+    /// The creation number the next entity gets.
+    fn next_created(&self) -> u64;
+}
+
+impl BaseRead for Snapshot {
+    fn named(&self, name: &str) -> Vec<(u64, EntityId)> {
+        Snapshot::named(self, name)
+    }
+
+    fn created(&self, id: EntityId) -> Option<u64> {
+        self.entities.get(&id).map(|r| r.created)
+    }
+
+    fn next_created(&self) -> u64 {
+        self.next_created
+    }
+}
+
+/// Every component a script can read, for one random-access view.
+type Readable<'a> = (
+    &'a Transform,
+    Option<&'a RigidBody>,
+    Option<&'a PointLight>,
+    Option<&'a ParticleEmitter>,
+);
+
+/// A hecs view of the readable components, borrowed once for a whole
+/// parallel phase: its lookups take no locks and touch no shared counters
+/// (a plain `World::get` takes a dynamic borrow per call, and two threads
+/// taking the same column's borrow bounce its cache line between cores).
+type LiveView<'a> = hecs::ViewBorrow<'a, Readable<'a>>;
+
+self_cell::self_cell!(
+    /// The live world's read lock and a view into it, together.
+    struct LiveCell {
+        owner: LiveWorld,
+        #[not_covariant]
+        dependent: LiveView,
+    }
+);
+
+impl std::fmt::Debug for LiveCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LiveCell")
+    }
+}
+
+impl LiveCell {
+    fn over(guard: LiveWorld) -> Self {
+        LiveCell::new(guard, |guard| guard.ecs().view::<Readable<'_>>())
+    }
+
+    fn world(&self) -> &World {
+        self.borrow_owner()
+    }
+
+    /// `f` of the entity's readable components; `None` when it does not
+    /// exist (every live entity has a transform; a reserved id has none).
+    fn get<R>(&self, id: EntityId, f: impl FnOnce(Readable<'_>) -> R) -> Option<R> {
+        let entity = id.entity()?;
+        self.with_dependent(|_, view| view.get(entity).map(f))
+    }
+
+    fn optional<T>(
+        &self,
+        id: EntityId,
+        name: &'static str,
+        f: impl FnOnce(Readable<'_>) -> Option<T>,
+    ) -> Result<T> {
+        match self.get(id, f) {
+            Some(Some(component)) => Ok(component),
+            Some(None) => Err(missing(id, name)),
+            None => Err(Error::NoSuchEntity(id)),
+        }
+    }
+}
+
+impl WorldRead for LiveCell {
+    fn exists(&self, id: EntityId) -> bool {
+        self.get(id, |_| ()).is_some()
+    }
+
+    fn name(&self, id: EntityId) -> Result<Option<String>> {
+        self.world().name(id)
+    }
+
+    fn find(&self, name: &str) -> Option<EntityId> {
+        self.world().find(name)
+    }
+
+    fn transform(&self, id: EntityId) -> Result<Transform> {
+        self.get(id, |(t, ..)| *t).ok_or(Error::NoSuchEntity(id))
+    }
+
+    fn light(&self, id: EntityId) -> Result<PointLight> {
+        self.optional(id, "PointLight", |(_, _, light, _)| light.copied())
+    }
+
+    fn emitter(&self, id: EntityId) -> Result<ParticleEmitter> {
+        self.optional(id, "ParticleEmitter", |(_, _, _, emitter)| emitter.copied())
+    }
+
+    fn body(&self, id: EntityId) -> Result<RigidBody> {
+        self.optional(id, "RigidBody", |(_, body, ..)| body.copied())
+    }
+
+    fn data(&self, id: EntityId, component: &str) -> Result<Option<DataValue>> {
+        self.world().data(id, component)
+    }
+
+    fn input(&self) -> &Input {
+        self.world().input()
+    }
+
+    fn time(&self) -> Time {
+        self.world().time()
+    }
+
+    fn scene_name(&self) -> &str {
+        self.world().scene_name()
+    }
+}
+
+impl BaseRead for LiveCell {
+    fn named(&self, name: &str) -> Vec<(u64, EntityId)> {
+        self.world().named(name)
+    }
+
+    fn created(&self, id: EntityId) -> Option<u64> {
+        self.world().created(id)
+    }
+
+    fn next_created(&self) -> u64 {
+        self.world().next_created()
+    }
+}
+
 #[derive(Debug)]
 enum Base {
     Snapshot(Arc<Snapshot>),
-    Live(LiveWorld),
+    Live(LiveCell),
+}
+
+/// What a worker view has written to one entity, component by component:
+/// `None` fields read through to the base. An entity the view spawned has
+/// every field set.
+#[derive(Debug, Default, Clone)]
+struct Overlay {
+    destroyed: bool,
+    /// Creation order, for an entity this view spawned.
+    spawned: Option<u64>,
+    name: Option<Option<String>>,
+    transform: Option<Transform>,
+    light: Option<Option<PointLight>>,
+    emitter: Option<Option<ParticleEmitter>>,
+    body: Option<Option<RigidBody>>,
+    /// Data components set by this view (over the base's).
+    data: BTreeMap<String, DataValue>,
+}
+
+/// A component that may be absent: `Ok(None)` when the entity lacks it.
+fn optional<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(Error::MissingComponent { .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// A worker script's view of the world: a base (a shared [`Snapshot`], or
 /// the live world held under a read lock during a parallel phase) plus the
-/// script's own writes, so the script reads what it wrote (copy on write,
-/// per entity). Entity ids it creates are reserved in the live world at once.
+/// script's own writes, so the script reads what it wrote. Writes are kept
+/// per component: the first write to an entity's transform copies that
+/// transform, nothing else. Entity ids it creates are reserved in the live
+/// world at once.
 #[derive(Debug)]
 pub struct WorkerWorld {
     base: Base,
     live: SharedWorld,
-    /// Entities this script touched: `None` when it destroyed them.
-    touched: HashMap<EntityId, Option<EntityRecord>>,
+    /// What this view wrote, per entity.
+    touched: HashMap<EntityId, Overlay>,
     next_created: u64,
     /// Ids reserved in the live world, so they can be released if the
     /// script's writes are never applied.
@@ -193,9 +352,9 @@ impl WorkerWorld {
     /// held while nothing writes the world: a parallel phase). Nothing is
     /// copied: reads cost what they read.
     pub fn over_live(guard: LiveWorld, live: SharedWorld) -> Self {
-        let next_created = guard.next_created();
+        let next_created = BaseRead::next_created(&**guard);
         WorkerWorld {
-            base: Base::Live(guard),
+            base: Base::Live(LiveCell::over(guard)),
             live,
             touched: HashMap::new(),
             next_created,
@@ -213,38 +372,79 @@ impl WorkerWorld {
     /// by one callback after another.
     pub fn forget_writes(&mut self) {
         self.touched.clear();
-        if let Base::Live(guard) = &self.base {
-            self.next_created = guard.next_created();
-        }
+        self.next_created = self.base().next_created();
     }
 
-    fn base(&self) -> &dyn WorldRead {
+    fn base(&self) -> &dyn BaseRead {
         match &self.base {
             Base::Snapshot(snapshot) => &**snapshot,
-            Base::Live(guard) => &***guard,
+            Base::Live(cell) => cell,
         }
     }
 
-    /// An entity this view has written: `Some(Ok)` its record, `Some(Err)`
-    /// destroyed, `None` untouched (read the base).
-    fn own(&self, id: EntityId) -> Option<Result<&EntityRecord>> {
-        self.touched
-            .get(&id)
-            .map(|r| r.as_ref().ok_or(Error::NoSuchEntity(id)))
+    /// The view's writes to `id`: `Some(Ok)` its overlay, `Some(Err)`
+    /// destroyed, `None` untouched.
+    fn own(&self, id: EntityId) -> Option<Result<&Overlay>> {
+        self.touched.get(&id).map(|o| {
+            if o.destroyed {
+                Err(Error::NoSuchEntity(id))
+            } else {
+                Ok(o)
+            }
+        })
     }
 
-    fn record_mut(&mut self, id: EntityId) -> Result<&mut EntityRecord> {
-        if !self.touched.contains_key(&id) {
-            let copy = match &self.base {
-                Base::Snapshot(snapshot) => snapshot.record(id)?.clone(),
-                Base::Live(guard) => guard.record(id)?,
-            };
-            self.touched.insert(id, Some(copy));
+    /// The overlay to write `id` through, once the entity is known to exist.
+    fn overlay(&mut self, id: EntityId) -> Result<&mut Overlay> {
+        if !self.exists(id) {
+            return Err(Error::NoSuchEntity(id));
         }
-        match self.touched.get_mut(&id) {
-            Some(Some(record)) => Ok(record),
-            _ => Err(Error::NoSuchEntity(id)),
+        Ok(self.touched.entry(id).or_default())
+    }
+
+    /// Reads component `T` through the overlay's field or the base.
+    fn read<T: Clone>(
+        &self,
+        id: EntityId,
+        field: impl FnOnce(&Overlay) -> Option<&Option<T>>,
+        from_base: impl FnOnce(&dyn BaseRead) -> Result<T>,
+        name: &'static str,
+    ) -> Result<T> {
+        match self.own(id) {
+            Some(own) => match field(own?) {
+                Some(Some(value)) => Ok(value.clone()),
+                Some(None) => Err(missing(id, name)),
+                None => from_base(self.base()),
+            },
+            None => from_base(self.base()),
         }
+    }
+
+    /// Component `T`, to change: copied from the base on first write.
+    fn write<T: Clone>(
+        &mut self,
+        id: EntityId,
+        field: fn(&mut Overlay) -> &mut Option<Option<T>>,
+        from_base: impl FnOnce(&dyn BaseRead) -> Result<T>,
+        name: &'static str,
+    ) -> Result<&mut T> {
+        let written = match self.touched.get_mut(&id) {
+            Some(o) if o.destroyed => return Err(Error::NoSuchEntity(id)),
+            Some(o) => field(o).is_some(),
+            None => false,
+        };
+        let copied = if written {
+            None
+        } else {
+            Some(optional(from_base(self.base()))?)
+        };
+        let slot = field(self.overlay(id)?);
+        if let Some(copied) = copied {
+            *slot = Some(copied);
+        }
+        slot.as_mut()
+            .and_then(Option::as_mut)
+            .ok_or_else(|| missing(id, name))
     }
 }
 
@@ -258,58 +458,71 @@ impl WorldRead for WorkerWorld {
 
     fn name(&self, id: EntityId) -> Result<Option<String>> {
         match self.own(id) {
-            Some(own) => Ok(own?.name.clone()),
+            Some(own) => match &own?.name {
+                Some(name) => Ok(name.clone()),
+                None => self.base().name(id),
+            },
             None => self.base().name(id),
         }
     }
 
     fn find(&self, name: &str) -> Option<EntityId> {
-        let base = match &self.base {
-            Base::Snapshot(snapshot) => snapshot.named(name),
-            Base::Live(guard) => guard.named(name),
-        };
-        let untouched = base
+        let untouched = self
+            .base()
+            .named(name)
             .into_iter()
             .filter(|(_, id)| !self.touched.contains_key(id));
-        let touched = self.touched.iter().filter_map(|(id, r)| {
-            r.as_ref()
-                .filter(|r| r.name.as_deref() == Some(name))
-                .map(|r| (r.created, *id))
+        let touched = self.touched.iter().filter_map(|(id, o)| {
+            if o.destroyed {
+                return None;
+            }
+            let named = match &o.name {
+                Some(n) => n.as_deref() == Some(name),
+                None => self.base().name(*id).ok().flatten().as_deref() == Some(name),
+            };
+            let created = o.spawned.or_else(|| self.base().created(*id))?;
+            named.then_some((created, *id))
         });
         untouched.chain(touched).min().map(|(_, id)| id)
     }
 
     fn transform(&self, id: EntityId) -> Result<Transform> {
         match self.own(id) {
-            Some(own) => Ok(own?.transform),
+            Some(own) => match own?.transform {
+                Some(transform) => Ok(transform),
+                None => self.base().transform(id),
+            },
             None => self.base().transform(id),
         }
     }
 
     fn light(&self, id: EntityId) -> Result<PointLight> {
-        match self.own(id) {
-            Some(own) => own?.light_or_missing(id),
-            None => self.base().light(id),
-        }
+        self.read(id, |o| o.light.as_ref(), |b| b.light(id), "PointLight")
     }
 
     fn emitter(&self, id: EntityId) -> Result<ParticleEmitter> {
-        match self.own(id) {
-            Some(own) => own?.emitter_or_missing(id),
-            None => self.base().emitter(id),
-        }
+        self.read(
+            id,
+            |o| o.emitter.as_ref(),
+            |b| b.emitter(id),
+            "ParticleEmitter",
+        )
     }
 
     fn body(&self, id: EntityId) -> Result<RigidBody> {
-        match self.own(id) {
-            Some(own) => own?.body_or_missing(id),
-            None => self.base().body(id),
-        }
+        self.read(id, |o| o.body.as_ref(), |b| b.body(id), "RigidBody")
     }
 
     fn data(&self, id: EntityId, component: &str) -> Result<Option<DataValue>> {
         match self.own(id) {
-            Some(own) => Ok(own?.data.get(component).cloned()),
+            Some(own) => {
+                let own = own?;
+                match own.data.get(component) {
+                    Some(value) => Ok(Some(value.clone())),
+                    None if own.spawned.is_some() => Ok(None),
+                    None => self.base().data(id, component),
+                }
+            }
             None => self.base().data(id, component),
         }
     }
@@ -332,7 +545,7 @@ impl WorldWrite for WorkerWorld {
         let id = match &self.base {
             // The phase already holds the read lock: taking it again could
             // wait behind a queued writer.
-            Base::Live(guard) => EntityId::from_entity(guard.ecs().reserve_entity()),
+            Base::Live(cell) => EntityId::from_entity(cell.world().ecs().reserve_entity()),
             Base::Snapshot(_) => EntityId::from_entity(self.live.read().ecs().reserve_entity()),
         };
         self.reserved.push(id);
@@ -340,69 +553,72 @@ impl WorldWrite for WorkerWorld {
     }
 
     fn spawn(&mut self, id: EntityId) -> Result<()> {
-        let record = EntityRecord::new(self.next_created);
+        let overlay = Overlay {
+            spawned: Some(self.next_created),
+            name: Some(None),
+            transform: Some(Transform::IDENTITY),
+            light: Some(None),
+            emitter: Some(None),
+            body: Some(None),
+            ..Overlay::default()
+        };
         self.next_created += 1;
-        self.touched.insert(id, Some(record));
+        self.touched.insert(id, overlay);
         Ok(())
     }
 
     fn despawn(&mut self, id: EntityId) -> Result<()> {
-        if !self.exists(id) {
-            return Err(Error::NoSuchEntity(id));
-        }
-        self.touched.insert(id, None);
+        self.overlay(id)?.destroyed = true;
         Ok(())
     }
 
     fn set_name(&mut self, id: EntityId, name: Option<String>) -> Result<()> {
-        self.record_mut(id)?.name = name;
+        self.overlay(id)?.name = Some(name);
         Ok(())
     }
 
     fn transform_mut(&mut self, id: EntityId) -> Result<&mut Transform> {
-        Ok(&mut self.record_mut(id)?.transform)
+        let copied = match self.touched.get(&id) {
+            Some(o) if o.destroyed => return Err(Error::NoSuchEntity(id)),
+            Some(o) if o.transform.is_some() => None,
+            _ => Some(self.base().transform(id)?),
+        };
+        let overlay = self.touched.entry(id).or_default();
+        if copied.is_some() {
+            overlay.transform = copied;
+        }
+        overlay.transform.as_mut().ok_or(Error::NoSuchEntity(id))
     }
 
     fn light_mut(&mut self, id: EntityId) -> Result<&mut PointLight> {
-        self.record_mut(id)?
-            .light
-            .as_mut()
-            .ok_or_else(|| missing(id, "PointLight"))
+        self.write(id, |o| &mut o.light, |b| b.light(id), "PointLight")
     }
 
     fn emitter_mut(&mut self, id: EntityId) -> Result<&mut ParticleEmitter> {
-        self.record_mut(id)?
-            .emitter
-            .as_mut()
-            .ok_or_else(|| missing(id, "ParticleEmitter"))
+        self.write(id, |o| &mut o.emitter, |b| b.emitter(id), "ParticleEmitter")
     }
 
     fn body_mut(&mut self, id: EntityId) -> Result<&mut RigidBody> {
-        self.record_mut(id)?
-            .body
-            .as_mut()
-            .ok_or_else(|| missing(id, "RigidBody"))
+        self.write(id, |o| &mut o.body, |b| b.body(id), "RigidBody")
     }
 
     fn insert_light(&mut self, id: EntityId, light: PointLight) -> Result<()> {
-        self.record_mut(id)?.light = Some(light);
+        self.overlay(id)?.light = Some(Some(light));
         Ok(())
     }
 
     fn insert_emitter(&mut self, id: EntityId, emitter: ParticleEmitter) -> Result<()> {
-        self.record_mut(id)?.emitter = Some(emitter);
+        self.overlay(id)?.emitter = Some(Some(emitter));
         Ok(())
     }
 
     fn insert_body(&mut self, id: EntityId, body: RigidBody) -> Result<()> {
-        self.record_mut(id)?.body = Some(body);
+        self.overlay(id)?.body = Some(Some(body));
         Ok(())
     }
 
     fn set_data(&mut self, id: EntityId, component: &str, value: DataValue) -> Result<()> {
-        self.record_mut(id)?
-            .data
-            .insert(component.to_owned(), value);
+        self.overlay(id)?.data.insert(component.to_owned(), value);
         Ok(())
     }
 }

@@ -227,47 +227,6 @@ impl World {
         }
     }
 
-    /// One entity copied out (what a worker's copy-on-write view starts
-    /// from when it first writes the entity).
-    pub(crate) fn record(&self, id: EntityId) -> Result<EntityRecord> {
-        let entity = self.entity(id)?;
-        let mut query = self.ecs.query_one::<(
-            &Created,
-            &Transform,
-            Option<&Name>,
-            Option<&PointLight>,
-            Option<&ParticleEmitter>,
-            Option<&RigidBody>,
-            Option<&ScriptData>,
-        )>(entity);
-        let (created, transform, name, light, emitter, body, data) =
-            query.get().map_err(|_| Error::NoSuchEntity(id))?;
-        Ok(EntityRecord {
-            created: created.0,
-            name: name.map(|n| n.0.clone()),
-            transform: *transform,
-            light: light.copied(),
-            emitter: emitter.copied(),
-            body: body.copied(),
-            data: data.map(|d| d.0.clone()).unwrap_or_default(),
-        })
-    }
-
-    /// Every entity named `name`, as (creation order, id).
-    pub(crate) fn named(&self, name: &str) -> Vec<(u64, EntityId)> {
-        self.ecs
-            .query::<(hecs::Entity, &Created, &Name)>()
-            .iter()
-            .filter(|(_, _, n)| n.0 == name)
-            .map(|(entity, created, _)| (created.0, EntityId::from_entity(entity)))
-            .collect()
-    }
-
-    /// The creation number the next entity gets.
-    pub(crate) fn next_created(&self) -> u64 {
-        self.next_seq
-    }
-
     /// A copy of everything scripts can read, for worker threads.
     pub fn snapshot(&self) -> Snapshot {
         let mut entities = std::collections::HashMap::new();
@@ -414,6 +373,26 @@ impl WorldRead for World {
 
     fn scene_name(&self) -> &str {
         &self.scene
+    }
+}
+
+impl crate::snapshot::BaseRead for World {
+    fn named(&self, name: &str) -> Vec<(u64, EntityId)> {
+        self.ecs
+            .query::<(hecs::Entity, &Created, &Name)>()
+            .iter()
+            .filter(|(_, _, n)| n.0 == name)
+            .map(|(entity, created, _)| (created.0, EntityId::from_entity(entity)))
+            .collect()
+    }
+
+    fn created(&self, id: EntityId) -> Option<u64> {
+        let entity = id.entity()?;
+        self.ecs.get::<&Created>(entity).ok().map(|c| c.0)
+    }
+
+    fn next_created(&self) -> u64 {
+        self.next_seq
     }
 }
 

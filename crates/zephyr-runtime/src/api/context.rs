@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use mlua::Lua;
+use parking_lot::Mutex;
 use zephyr_cvar::CVarDef;
 use zephyr_world::WorkerWorld;
 
@@ -43,53 +44,64 @@ impl Recording {
     }
 }
 
+/// The worker side of one state: whether it is running a worker job (or a
+/// parallel callback) and that job's recording. The bindings capture it
+/// when they are created, so their hot paths reach it without a lookup; code
+/// that only has the `Lua` finds it as app data.
+#[derive(Debug, Default)]
+pub(crate) struct WorkerContext {
+    active: AtomicBool,
+    recording: Mutex<Option<Recording>>,
+}
+
+/// A shared handle to a state's [`WorkerContext`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WorkerFlag(pub(crate) Arc<WorkerContext>);
+
+impl WorkerContext {
+    pub(crate) fn is_set(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// Calls `f` with the recording, if a worker job is running. `f` must
+    /// not call back into Lua.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Recording) -> R) -> Option<R> {
+        self.recording.lock().as_mut().map(f)
+    }
+}
+
+/// The state's worker context.
+pub(crate) fn context(lua: &Lua) -> Option<Arc<WorkerContext>> {
+    lua.app_data_ref::<WorkerFlag>().map(|flag| flag.0.clone())
+}
+
 /// Calls `f` with the job's recording when the state runs a worker job;
 /// returns whether it did. `f` must not call back into Lua.
 pub(crate) fn with_recording(lua: &Lua, f: impl FnOnce(&mut Recording)) -> bool {
-    match lua.app_data_mut::<Recording>() {
-        Some(mut recording) => {
-            f(&mut recording);
-            true
-        }
-        None => false,
-    }
+    context(lua).and_then(|c| c.with(f)).is_some()
 }
 
 /// Reads from the job's recording, if the state runs a worker job.
 pub(crate) fn read_recording<R>(lua: &Lua, f: impl FnOnce(&Recording) -> R) -> Option<R> {
-    lua.app_data_ref::<Recording>().map(|r| f(&r))
-}
-
-/// Whether the state runs a worker job right now: a flag the bindings read
-/// on every call, cheaper than looking the recording up.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct WorkerFlag(pub(crate) Arc<AtomicBool>);
-
-impl WorkerFlag {
-    pub(crate) fn is_set(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
-fn set_worker_flag(lua: &Lua, on: bool) {
-    if let Some(flag) = lua.app_data_ref::<WorkerFlag>() {
-        flag.0.store(on, Ordering::Relaxed);
-    }
+    context(lua).and_then(|c| c.with(|r| f(r)))
 }
 
 /// Starts recording a worker job on this state.
 pub(crate) fn begin_recording(lua: &Lua, world: Option<WorkerWorld>) {
-    lua.set_app_data(Recording {
-        world,
-        ..Recording::default()
-    });
-    set_worker_flag(lua, true);
+    if let Some(context) = context(lua) {
+        *context.recording.lock() = Some(Recording {
+            world,
+            ..Recording::default()
+        });
+        context.active.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Ends the worker job and returns what it recorded.
 pub(crate) fn take_recording(lua: &Lua) -> Option<Recording> {
-    set_worker_flag(lua, false);
-    lua.remove_app_data::<Recording>()
+    let context = context(lua)?;
+    context.active.store(false, Ordering::Relaxed);
+    context.recording.lock().take()
 }
 
 /// Halts a worker script that called a main-thread-only function; the runner
@@ -103,5 +115,5 @@ pub(crate) fn require_main_thread(lua: &Lua, function: &'static str) -> mlua::Er
 
 /// Whether this state is running a worker job.
 pub(crate) fn is_worker(lua: &Lua) -> bool {
-    lua.app_data_ref::<Recording>().is_some()
+    context(lua).is_some_and(|c| c.is_set())
 }

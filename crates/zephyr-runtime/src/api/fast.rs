@@ -98,7 +98,7 @@ struct Binding {
 impl Binding {
     #[inline]
     fn site<'a>(&'a self, lua: &'a Lua) -> Site<'a> {
-        Site::new(lua, &self.host, self.spec, self.worker.is_set())
+        Site::new(lua, &self.host, self.spec, &self.worker.0)
     }
 }
 

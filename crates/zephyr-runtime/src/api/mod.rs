@@ -39,7 +39,7 @@ use mlua::{Function, Lua, MultiValue, Table, Value};
 use zephyr_cvar::{CVarFlags, CVarRegistry, Console};
 use zephyr_world::SharedWorld;
 
-pub(crate) use context::{begin_recording, take_recording, with_recording};
+pub(crate) use context::{begin_recording, context as worker_context, take_recording};
 pub(crate) use fast::describe as describe_argument_error;
 pub(crate) use handlers::{MainEnv, resolve_handler};
 pub use registry::{API, api_markdown};
@@ -91,7 +91,7 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
         "print",
         lua.create_function(move |lua, args: MultiValue| {
             let line = crate::state::print_line(lua, args)?;
-            if !with_recording(lua, |rec| {
+            if !context::with_recording(lua, |rec| {
                 rec.commands.push(crate::Command::Print(line.clone()))
             }) {
                 (print_host.print)(&line);
@@ -141,7 +141,7 @@ fn binding(
     // implementation.
     let run = move |lua: &Lua, args: &mut [Value]| {
         spec::coerce_numbers(lua, spec, args);
-        imp(&spec::Site::new(lua, &host, spec, worker.is_set()).call(args)?)
+        imp(&spec::Site::new(lua, &host, spec, &worker.0).call(args)?)
     };
     macro_rules! arity {
         ($($arg:ident),*) => {

@@ -9,7 +9,7 @@ use mlua::{Lua, Value};
 use zephyr_world::{EntityId, Key, WorldCommand, WorldRead, WorldWrite};
 
 use super::Host;
-use super::context::Recording;
+use super::context::WorkerContext;
 use crate::action::Command;
 use crate::outcome::lua_number_text;
 
@@ -340,8 +340,9 @@ pub(crate) struct Site<'a> {
     pub(crate) lua: &'a Lua,
     pub(crate) host: &'a Host,
     pub(crate) spec: &'static ApiFunction,
-    /// Whether a worker job is running on this state.
-    worker: bool,
+    /// The state's worker side: whether a worker job is running, and its
+    /// recording.
+    worker: &'a WorkerContext,
 }
 
 /// One call of a binding, its arguments already checked against its
@@ -365,7 +366,7 @@ impl<'a> Site<'a> {
         lua: &'a Lua,
         host: &'a Host,
         spec: &'static ApiFunction,
-        worker: bool,
+        worker: &'a WorkerContext,
     ) -> Self {
         Site {
             lua,
@@ -442,7 +443,7 @@ impl<'a> Site<'a> {
         &self,
         f: impl FnOnce(&dyn WorldRead) -> zephyr_world::Result<R>,
     ) -> mlua::Result<R> {
-        if self.worker {
+        if self.worker.is_set() {
             return self.read_view(f);
         }
         f(&*self.host.world.read()).map_err(|e| self.error(e))
@@ -455,20 +456,19 @@ impl<'a> Site<'a> {
         &self,
         f: impl FnOnce(&dyn WorldRead) -> zephyr_world::Result<R>,
     ) -> mlua::Result<R> {
-        let Some(recording) = self.lua.app_data_ref::<Recording>() else {
-            return Err(self.no_world());
-        };
-        let Some(view) = &recording.world else {
-            return Err(self.no_world());
-        };
-        f(view).map_err(|e| self.error(e))
+        self.worker
+            .with(|recording| match &recording.world {
+                Some(view) => f(view).map_err(|e| self.error(e)),
+                None => Err(self.no_world()),
+            })
+            .unwrap_or_else(|| Err(self.no_world()))
     }
 
     /// Writes the world: at once on the main thread; on a worker, to the
     /// job's view and its recorded commands.
     #[inline]
     pub(crate) fn write(&self, command: WorldCommand) -> mlua::Result<()> {
-        if self.worker {
+        if self.worker.is_set() {
             return self.record(command);
         }
         command
@@ -481,27 +481,27 @@ impl<'a> Site<'a> {
     /// like [`read_view`](Self::read_view).
     #[inline(never)]
     fn record(&self, command: WorldCommand) -> mlua::Result<()> {
-        let Some(mut recording) = self.lua.app_data_mut::<Recording>() else {
-            return Err(self.no_world());
-        };
-        let recording = &mut *recording;
-        let Some(view) = &mut recording.world else {
-            return Err(self.no_world());
-        };
-        command.apply(view).map_err(|e| self.error(e))?;
-        recording.commands.push(Command::World(command));
-        Ok(())
+        self.worker
+            .with(|recording| {
+                let Some(view) = &mut recording.world else {
+                    return Err(self.no_world());
+                };
+                command.apply(view).map_err(|e| self.error(e))?;
+                recording.commands.push(Command::World(command));
+                Ok(())
+            })
+            .unwrap_or_else(|| Err(self.no_world()))
     }
 
     /// Creates an entity (its id is usable at once, also on a worker).
     pub(crate) fn create_entity(&self) -> mlua::Result<EntityId> {
-        let id = if self.worker {
-            match self.lua.app_data_mut::<Recording>() {
-                Some(mut recording) => match &mut recording.world {
-                    Some(view) => view.reserve(),
-                    None => return Err(self.no_world()),
-                },
-                None => return Err(self.no_world()),
+        let id = if self.worker.is_set() {
+            match self
+                .worker
+                .with(|r| r.world.as_mut().map(WorldWrite::reserve))
+            {
+                Some(Some(id)) => id,
+                _ => return Err(self.no_world()),
             }
         } else {
             self.host.world.write().reserve()
