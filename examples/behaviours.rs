@@ -9,6 +9,7 @@
 //! before an entity is removed.
 //!
 //! `cargo run --release --example behaviours`
+#![allow(clippy::print_stdout, clippy::print_stderr)] // an example's job is to show what happens
 
 use std::sync::Arc;
 
