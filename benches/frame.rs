@@ -6,7 +6,7 @@
 //!
 //! `cargo bench --bench frame` (add `-- --rounds 11` for more rounds,
 //! `-- --quick` for a smoke run with small sizes, `-- --only serial` for one
-//! section: serial, empty, startup, jobs, latency, memory)
+//! section: serial, empty, startup, jobs, latency, find, memory)
 
 #![allow(clippy::print_stdout)] // printing the table is this bench's job
 
@@ -515,6 +515,56 @@ impl WorldWriteExt {
     }
 }
 
+/// `zephyr.entity.find` in a 20,000-entity world: 100 finds of distinct
+/// names, against the same lookups in a Lua table.
+fn finds(sizes: &Sizes) {
+    let n = sizes.entities * 2;
+    let system = system(1, 0);
+    let outcome = system.execute(
+        &format!(
+            "names = {{}}
+             for i = 1, {n} do
+                 local e = zephyr.entity.create()
+                 zephyr.entity.set_name(e, 'e' .. i)
+                 names['e' .. i] = e
+             end
+             function with_find() local s = 0 for i = 1, 100 do s = s + zephyr.entity.find('e' .. (i * 97)) end return s end
+             function with_table() local s = 0 for i = 1, 100 do s = s + names['e' .. (i * 97)] end return s end"
+        ),
+        "setup",
+    );
+    assert!(outcome.is_ok(), "{outcome}");
+    let env = system.main_state().persistent_env().expect("env").clone();
+    let with_find: Function = env.get("with_find").expect("fn");
+    let with_table: Function = env.get("with_table").expect("fn");
+    let mut variants: Vec<Variant<'_>> = vec![
+        (
+            "100 lookups in a Lua table",
+            Box::new(|| {
+                timed(20, || {
+                    black_box(with_table.call::<i64>(()).expect("run"));
+                })
+            }),
+        ),
+        (
+            "100 `zephyr.entity.find` calls",
+            Box::new(|| {
+                timed(20, || {
+                    black_box(with_find.call::<i64>(()).expect("run"));
+                })
+            }),
+        ),
+    ];
+    let medians = interleave(sizes.rounds, &mut variants);
+    table(
+        &format!("Finding entities by name in a {n}-entity world"),
+        "time",
+        &variants,
+        &medians,
+        us,
+    );
+}
+
 fn memory() {
     let bare = Lua::new();
     let system = system(1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
@@ -563,12 +613,13 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .cloned();
     type Section<'a> = (&'a str, &'a dyn Fn(&Sizes));
-    let sections: [Section<'_>; 6] = [
+    let sections: [Section<'_>; 7] = [
         ("serial", &serial_behaviours),
         ("empty", &empty_callbacks),
         ("startup", &startup),
         ("jobs", &tiny_jobs),
         ("latency", &latencies),
+        ("find", &finds),
         ("memory", &|_| memory()),
     ];
     for (name, section) in sections {

@@ -1,7 +1,7 @@
 //! The live world: a hecs ECS plus input, time and scene, with the physics
 //! step.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use glam::DVec3;
 
@@ -59,6 +59,9 @@ pub struct World {
     doomed: Vec<EntityId>,
     /// Entities removed so far (a cheap "did anything go away" check).
     removals: u64,
+    /// Named entities by name, each name's in creation order: `find` is a
+    /// lookup, not a scan.
+    names: HashMap<String, BTreeMap<u64, EntityId>>,
 }
 
 impl std::fmt::Debug for World {
@@ -89,6 +92,7 @@ impl World {
             version: 0,
             doomed: Vec::new(),
             removals: 0,
+            names: HashMap::new(),
         }
     }
 
@@ -182,6 +186,7 @@ impl World {
     /// Despawns an entity at once, held or not.
     pub fn despawn_now(&mut self, id: EntityId) -> Result<()> {
         let entity = self.entity(id)?;
+        self.unindex_name(entity);
         self.version += 1;
         self.removals += 1;
         self.ecs
@@ -193,6 +198,20 @@ impl World {
     /// changed, every entity seen before still exists.
     pub fn removals(&self) -> u64 {
         self.removals
+    }
+
+    /// Removes the entity's name from the name index.
+    fn unindex_name(&mut self, entity: hecs::Entity) {
+        let Ok((created, name)) = self.ecs.query_one_mut::<(&Created, &Name)>(entity) else {
+            return;
+        };
+        let created = created.0;
+        if let Some(entities) = self.names.get_mut(&name.0) {
+            entities.remove(&created);
+            if entities.is_empty() {
+                self.names.remove(&name.0);
+            }
+        }
     }
 
     /// How many entities exist.
@@ -330,12 +349,13 @@ impl WorldRead for World {
     }
 
     fn find(&self, name: &str) -> Option<EntityId> {
-        self.ecs
-            .query::<(hecs::Entity, &Created, &Name)>()
-            .iter()
-            .filter(|(_, _, n)| n.0 == name)
-            .min_by_key(|(_, created, _)| **created)
-            .map(|(entity, _, _)| EntityId::from_entity(entity))
+        // An entity that engine code despawned through `ecs_mut` may still
+        // be indexed: skip it.
+        self.names
+            .get(name)?
+            .values()
+            .find(|id| self.exists(**id))
+            .copied()
     }
 
     fn transform(&self, id: EntityId) -> Result<Transform> {
@@ -378,12 +398,10 @@ impl WorldRead for World {
 
 impl crate::snapshot::BaseRead for World {
     fn named(&self, name: &str) -> Vec<(u64, EntityId)> {
-        self.ecs
-            .query::<(hecs::Entity, &Created, &Name)>()
-            .iter()
-            .filter(|(_, _, n)| n.0 == name)
-            .map(|(entity, created, _)| (created.0, EntityId::from_entity(entity)))
-            .collect()
+        self.names
+            .get(name)
+            .map(|entities| entities.iter().map(|(c, id)| (*c, *id)).collect())
+            .unwrap_or_default()
     }
 
     fn created(&self, id: EntityId) -> Option<u64> {
@@ -432,8 +450,18 @@ impl WorldWrite for World {
     fn set_name(&mut self, id: EntityId, name: Option<String>) -> Result<()> {
         let entity = self.entity(id)?;
         self.version += 1;
+        self.unindex_name(entity);
         let result = match name {
-            Some(name) => self.ecs.insert_one(entity, Name(name)),
+            Some(name) => {
+                let created = self.ecs.get::<&Created>(entity).map(|c| c.0);
+                if let Ok(created) = created {
+                    self.names
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(created, id);
+                }
+                self.ecs.insert_one(entity, Name(name))
+            }
             None => self.ecs.remove_one::<Name>(entity).map(drop).or(Ok(())),
         };
         result.map_err(|_| Error::NoSuchEntity(id))
@@ -567,6 +595,30 @@ mod tests {
         assert_eq!(world.find("Enemy"), Some(b));
         assert_eq!(world.name(a).unwrap(), None);
         assert_eq!(world.find("Nobody"), None);
+    }
+
+    #[test]
+    fn the_name_index_follows_renames_and_removals() {
+        let mut world = World::new("t");
+        let ids: Vec<EntityId> = (0..5).map(|_| world.create()).collect();
+        for id in &ids {
+            world.set_name(*id, Some("Crate".into())).unwrap();
+        }
+        assert_eq!(world.find("Crate"), Some(ids[0]));
+        world.set_name(ids[0], Some("Boss".into())).unwrap();
+        assert_eq!(world.find("Crate"), Some(ids[1]));
+        assert_eq!(world.find("Boss"), Some(ids[0]));
+        world.despawn(ids[1]).unwrap();
+        assert_eq!(world.find("Crate"), Some(ids[2]));
+        world.hold_despawn(ids[2]).unwrap();
+        world.despawn(ids[2]).unwrap();
+        assert_eq!(world.find("Crate"), Some(ids[2]), "doomed, not gone");
+        world.despawn_now(ids[2]).unwrap();
+        world.set_name(ids[3], None).unwrap();
+        assert_eq!(world.find("Crate"), Some(ids[4]));
+        world.despawn(ids[4]).unwrap();
+        assert_eq!(world.find("Crate"), None);
+        assert!(world.names.is_empty() || world.names.keys().all(|n| n == "Boss"));
     }
 
     #[test]
