@@ -464,44 +464,58 @@ fn percentile(mut samples: Vec<Duration>, q: f64) -> Duration {
     samples[i]
 }
 
-/// `enqueue_script` latency in a world that changes every frame, and
-/// `update()` latency with both workers busy.
+/// `enqueue_script` latency in a world whose entities change every frame,
+/// and in one where only the time does, and `update()` latency with both
+/// workers busy.
 fn latencies(sizes: &Sizes) {
     let n = sizes.entities;
-    let mut system = system(2, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
-    let ids: Vec<EntityId> = (0..n).map(|_| system.world().write().create()).collect();
-    let mut enqueue = Vec::new();
-    let mut update = Vec::new();
-    for frame in 0..sizes.frames_per_round * sizes.rounds {
-        system.advance_frame(1.0 / 60.0);
-        WorldWriteExt::nudge(&system, ids[frame % n]);
-        let started = Instant::now();
-        let handle = system
-            .enqueue_script(
-                "local s = 0 for i = 1, 20000 do s = s + i end return s",
-                None,
-            )
-            .expect("enqueue");
-        enqueue.push(started.elapsed());
-        drop(handle);
-        let started = Instant::now();
-        black_box(system.update());
-        update.push(started.elapsed());
+    let mut rows = Vec::new();
+    for entities_change in [true, false] {
+        let mut system = system(2, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
+        let ids: Vec<EntityId> = (0..n).map(|_| system.world().write().create()).collect();
+        let mut enqueue = Vec::new();
+        let mut update = Vec::new();
+        for frame in 0..sizes.frames_per_round * sizes.rounds {
+            system.advance_frame(1.0 / 60.0);
+            if entities_change {
+                WorldWriteExt::nudge(&system, ids[frame % n]);
+            }
+            let started = Instant::now();
+            let handle = system
+                .enqueue_script(
+                    "local s = 0 for i = 1, 20000 do s = s + i end return s",
+                    None,
+                )
+                .expect("enqueue");
+            enqueue.push(started.elapsed());
+            drop(handle);
+            let started = Instant::now();
+            black_box(system.update());
+            update.push(started.elapsed());
+        }
+        system.sync();
+        let what = if entities_change {
+            "an entity changes every frame"
+        } else {
+            "only the time changes"
+        };
+        rows.push(format!(
+            "| `enqueue_script`, {what} | {} | {} |",
+            us(percentile(enqueue.clone(), 0.5)),
+            us(percentile(enqueue, 0.99))
+        ));
+        rows.push(format!(
+            "| `update()` with both workers busy, {what} | {} | {} |",
+            us(percentile(update.clone(), 0.5)),
+            us(percentile(update, 0.99))
+        ));
     }
-    system.sync();
-    println!("\n## Main-thread latencies, {n}-entity world changing every frame, 2 workers\n");
+    println!("\n## Main-thread latencies, {n}-entity world, 2 workers\n");
     println!("| what | p50 | p99 |");
     println!("|---|---|---|");
-    println!(
-        "| `enqueue_script` | {} | {} |",
-        us(percentile(enqueue.clone(), 0.5)),
-        us(percentile(enqueue, 0.99))
-    );
-    println!(
-        "| `update()` with both workers busy | {} | {} |",
-        us(percentile(update.clone(), 0.5)),
-        us(percentile(update, 0.99))
-    );
+    for row in rows {
+        println!("{row}");
+    }
 }
 
 struct WorldWriteExt;

@@ -93,6 +93,7 @@ pub struct MainThreadJob {
     pub(crate) job: JobId,
     pub(crate) chunk_name: String,
     pub(crate) source: String,
+    pub(crate) args: Vec<crate::outcome::ScriptValue>,
     pub(crate) reason: &'static str,
     pub(crate) completion: Completion,
     /// Entity ids the worker attempt reserved; they are released, since its

@@ -47,6 +47,51 @@ impl ScriptValue {
     }
 }
 
+impl ScriptValue {
+    /// The value in Lua: plain values as themselves; [`ScriptValue::Other`]
+    /// (a table or function copied out of another state) as its text.
+    pub fn to_lua(&self, lua: &mlua::Lua) -> mlua::Result<Value> {
+        Ok(match self {
+            ScriptValue::Nil => Value::Nil,
+            ScriptValue::Boolean(b) => Value::Boolean(*b),
+            ScriptValue::Integer(i) => Value::Integer(*i),
+            ScriptValue::Number(n) => Value::Number(*n),
+            ScriptValue::String(s) => Value::String(lua.create_string(s)?),
+            ScriptValue::Other { text, .. } => Value::String(lua.create_string(text)?),
+        })
+    }
+}
+
+impl From<bool> for ScriptValue {
+    fn from(b: bool) -> Self {
+        ScriptValue::Boolean(b)
+    }
+}
+
+impl From<i64> for ScriptValue {
+    fn from(i: i64) -> Self {
+        ScriptValue::Integer(i)
+    }
+}
+
+impl From<f64> for ScriptValue {
+    fn from(n: f64) -> Self {
+        ScriptValue::Number(n)
+    }
+}
+
+impl From<&str> for ScriptValue {
+    fn from(s: &str) -> Self {
+        ScriptValue::String(s.to_owned())
+    }
+}
+
+impl From<String> for ScriptValue {
+    fn from(s: String) -> Self {
+        ScriptValue::String(s)
+    }
+}
+
 impl fmt::Display for ScriptValue {
     /// Lua's `tostring` form (`4`, `4.0`, `0.1`, `1e+15`, `true`, `nil`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

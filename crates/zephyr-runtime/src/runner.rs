@@ -16,7 +16,7 @@ use zephyr_world::{SharedWorld, Snapshot, WorkerWorld};
 use crate::action::{Action, JobId, MainThreadJob};
 use crate::api::{begin_recording, take_recording};
 use crate::error::{Error, Result};
-use crate::outcome::{Outcome, ScriptError};
+use crate::outcome::{Outcome, ScriptError, ScriptValue};
 use crate::pool::StatePool;
 use crate::queue::ActionQueue;
 
@@ -26,12 +26,19 @@ use crate::queue::ActionQueue;
 /// the main thread read the `ScriptResult` action instead.
 pub type Callback = Box<dyn FnOnce(&Outcome) + Send + 'static>;
 
-/// A script to run: its source, its chunk name and an optional callback.
+/// A script to run: its source, its chunk name, its arguments and an
+/// optional callback.
+///
+/// The source is compiled once per worker state: a later job with the same
+/// source and chunk name runs the cached chunk (see
+/// [`RunnerStats::compile_cache_hits`]), so a script enqueued many times
+/// with different arguments compiles once per worker.
 ///
 /// ```
 /// use zephyr_runtime::Job;
-/// let job = Job::new("return 2 + 2")
-///     .chunk_name("math.lua")
+/// let job = Job::new("local a, b = ... return a + b")
+///     .chunk_name("add.lua")
+///     .args([2.into(), 2.into()])
 ///     .on_complete(|outcome| assert_eq!(outcome.to_string(), "4"));
 /// # drop(job);
 /// ```
@@ -39,6 +46,7 @@ pub type Callback = Box<dyn FnOnce(&Outcome) + Send + 'static>;
 pub struct Job {
     source: String,
     chunk_name: Option<String>,
+    args: Vec<ScriptValue>,
     on_complete: Option<Callback>,
 }
 
@@ -46,6 +54,7 @@ impl fmt::Debug for Job {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Job")
             .field("chunk_name", &self.chunk_name)
+            .field("args", &self.args)
             .field("source_len", &self.source.len())
             .field("has_callback", &self.on_complete.is_some())
             .finish()
@@ -58,8 +67,16 @@ impl Job {
         Job {
             source: source.into(),
             chunk_name: None,
+            args: Vec::new(),
             on_complete: None,
         }
+    }
+
+    /// Sets the arguments the chunk sees as `...`: plain values (nil,
+    /// booleans, numbers, strings), copied.
+    pub fn args(mut self, args: impl IntoIterator<Item = ScriptValue>) -> Self {
+        self.args = args.into_iter().collect();
+        self
     }
 
     /// Sets the chunk name shown in error messages (such as a file name).
@@ -196,6 +213,9 @@ pub struct RunnerStats {
     pub cancelled: u64,
     /// Jobs moved to the main thread.
     pub moved_to_main: u64,
+    /// Jobs whose compiled chunk came from their worker state's compile
+    /// cache (the same source and chunk name ran on that state before).
+    pub compile_cache_hits: u64,
 }
 
 #[derive(Default)]
@@ -204,18 +224,21 @@ struct Counters {
     completed: AtomicU64,
     cancelled: AtomicU64,
     moved_to_main: AtomicU64,
+    compile_cache_hits: AtomicU64,
 }
 
 struct QueuedJob {
     id: JobId,
     source: String,
     chunk_name: String,
+    args: Vec<ScriptValue>,
     completion: Completion,
     snapshot: Option<Arc<Snapshot>>,
 }
 
 /// Snapshots of the live world for worker scripts, rebuilt only when the
-/// world changed since the last one.
+/// world changed since the last one; when only the time, the input or the
+/// scene name changed, the new snapshot shares the last one's entities.
 struct WorldSource {
     world: SharedWorld,
     cache: Mutex<Option<(u64, Arc<Snapshot>)>>,
@@ -227,8 +250,11 @@ impl WorldSource {
         let mut cache = self.cache.lock();
         match &*cache {
             Some((version, snapshot)) if *version == world.version() => snapshot.clone(),
-            _ => {
-                let snapshot = Arc::new(world.snapshot());
+            previous => {
+                let snapshot = Arc::new(match previous {
+                    Some((_, previous)) => world.snapshot_since(previous),
+                    None => world.snapshot(),
+                });
                 *cache = Some((world.version(), snapshot.clone()));
                 snapshot
             }
@@ -255,6 +281,7 @@ impl RunnerShared {
             id,
             chunk_name: job.chunk_name.unwrap_or_else(|| format!("script{}", id.0)),
             source: job.source,
+            args: job.args,
             completion: Completion {
                 callback: job.on_complete,
                 handle: handle_tx,
@@ -379,9 +406,8 @@ impl ScriptRunner {
         on_complete: Option<Callback>,
     ) -> Result<ScriptHandle> {
         self.shared.enqueue(Job {
-            source: script.to_owned(),
-            chunk_name: None,
             on_complete,
+            ..Job::new(script)
         })
     }
 
@@ -403,6 +429,7 @@ impl ScriptRunner {
             completed: c.completed.load(Ordering::Relaxed),
             cancelled: c.cancelled.load(Ordering::Relaxed),
             moved_to_main: c.moved_to_main.load(Ordering::Relaxed),
+            compile_cache_hits: c.compile_cache_hits.load(Ordering::Relaxed),
         }
     }
 
@@ -496,7 +523,13 @@ impl Worker {
         };
         let state = self.pool.acquire();
         begin_recording(state.lua(), view);
-        let result = state.execute(&job.source, &job.chunk_name);
+        let (result, hit) = state.execute_job(&job.source, &job.chunk_name, &job.args);
+        if hit {
+            self.shared
+                .counters
+                .compile_cache_hits
+                .fetch_add(1, Ordering::Relaxed);
+        }
         let recording = take_recording(state.lua()).unwrap_or_default();
         let moved = state.main_thread_required();
         drop(state);
@@ -510,6 +543,7 @@ impl Worker {
                 job: job.id,
                 chunk_name: job.chunk_name,
                 source: job.source,
+                args: job.args,
                 reason,
                 completion: job.completion,
                 reserved: recording

@@ -475,6 +475,37 @@ impl ScriptState {
         self.run(&chunk.name, || chunk.bind(env)?.call::<MultiValue>(args))
     }
 
+    /// Runs a job: `source` compiled through the compile cache, in a fresh
+    /// environment (the persistent one on a persistent state), with `args`
+    /// as the chunk's `...`. Returns the values and whether the compiled
+    /// chunk came from the cache.
+    pub(crate) fn execute_job(
+        &self,
+        source: &str,
+        chunk_name: &str,
+        args: &[ScriptValue],
+    ) -> (std::result::Result<Vec<ScriptValue>, ScriptError>, bool) {
+        let before = self.chunk_cache_stats().hits;
+        let chunk = match self.compile(source.as_bytes(), chunk_name) {
+            Ok(chunk) => chunk,
+            Err(error) => return (Err(error), false),
+        };
+        let hit = self.chunk_cache_stats().hits > before;
+        let env = match self.execution_env() {
+            Ok(env) => env,
+            Err(e) => return (Err(internal_error(chunk_name, &e)), hit),
+        };
+        let values = args
+            .iter()
+            .map(|a| a.to_lua(&self.lua))
+            .collect::<mlua::Result<MultiValue>>();
+        let result = match values {
+            Ok(values) => self.run_chunk(&chunk, &env, values),
+            Err(e) => Err(ScriptError::from_lua(&e, chunk_name)),
+        };
+        (result, hit)
+    }
+
     /// Hits and misses of this state's compile cache.
     pub fn chunk_cache_stats(&self) -> ChunkCacheStats {
         self.chunks.lock().stats

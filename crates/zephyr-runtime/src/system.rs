@@ -510,7 +510,14 @@ impl ScriptingSystem {
             }
         }
         tracing::debug!(target: "zephyr::runtime", job = %moved.job, reason = moved.reason, "running on the main thread");
-        let outcome = self.execute(&moved.source, &moved.chunk_name);
+        let outcome = match self
+            .main
+            .execute_job(&moved.source, &moved.chunk_name, &moved.args)
+            .0
+        {
+            Ok(values) => Outcome::Returned(values),
+            Err(error) => Outcome::Failed(error),
+        };
         let outcome = moved.completion.run_callback(outcome, &moved.chunk_name);
         log_outcome(moved.job, &outcome, report);
         moved.completion.fulfil(outcome);

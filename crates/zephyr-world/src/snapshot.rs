@@ -59,7 +59,9 @@ impl EntityRecord {
 /// An immutable copy of the world at one moment: what worker scripts read.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Snapshot {
-    pub(crate) entities: HashMap<EntityId, EntityRecord>,
+    pub(crate) entities: Arc<HashMap<EntityId, EntityRecord>>,
+    /// The world and its entities' version this copy was taken at.
+    pub(crate) entities_version: (u64, u64),
     pub(crate) input: Input,
     pub(crate) time: Time,
     pub(crate) scene: String,

@@ -19,6 +19,9 @@ use crate::snapshot::{EntityRecord, Snapshot};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Created(pub(crate) u64);
 
+/// Identities of worlds, for [`World::snapshot_since`].
+static NEXT_IDENTITY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// An entity whose despawn waits for its owner (see [`World::hold_despawn`]).
 #[derive(Debug, Clone, Copy)]
 struct DespawnHold;
@@ -59,6 +62,10 @@ pub struct World {
     doomed: Vec<EntityId>,
     /// Entities removed so far (a cheap "did anything go away" check).
     removals: u64,
+    /// Changes of time, input and scene name (`version` counts entities).
+    meta_version: u64,
+    /// Tells this world's snapshots from another world's.
+    identity: u64,
     /// Named entities by name, each name's in creation order: `find` is a
     /// lookup, not a scan.
     names: HashMap<String, BTreeMap<u64, EntityId>>,
@@ -92,6 +99,8 @@ impl World {
             version: 0,
             doomed: Vec::new(),
             removals: 0,
+            meta_version: 0,
+            identity: NEXT_IDENTITY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             names: HashMap::new(),
         }
     }
@@ -120,25 +129,31 @@ impl World {
 
     /// The input state, to update from the platform.
     pub fn input_mut(&mut self) -> &mut Input {
-        self.version += 1;
+        self.meta_version += 1;
         &mut self.input
     }
 
     /// Sets the frame time.
     pub fn set_time(&mut self, time: Time) {
-        self.version += 1;
+        self.meta_version += 1;
         self.time = time;
     }
 
     /// Renames the scene.
     pub fn set_scene_name(&mut self, name: impl Into<String>) {
-        self.version += 1;
+        self.meta_version += 1;
         self.scene = name.into();
     }
 
     /// A number that changes whenever the world may have changed; used to
     /// reuse snapshots.
     pub fn version(&self) -> u64 {
+        self.version + self.meta_version
+    }
+
+    /// A number that changes whenever an entity or component may have
+    /// changed (not when only the time, the input or the scene name did).
+    pub fn entities_version(&self) -> u64 {
         self.version
     }
 
@@ -274,7 +289,25 @@ impl World {
             );
         }
         Snapshot {
-            entities,
+            entities: std::sync::Arc::new(entities),
+            entities_version: (self.identity, self.version),
+            input: self.input.clone(),
+            time: self.time,
+            scene: self.scene.clone(),
+            next_created: self.next_seq,
+        }
+    }
+
+    /// A snapshot like [`snapshot`](Self::snapshot), sharing `previous`'s
+    /// entities when no entity or component changed since it was taken from
+    /// this world: a change of time or input alone copies no entity.
+    pub fn snapshot_since(&self, previous: &Snapshot) -> Snapshot {
+        if previous.entities_version != (self.identity, self.version) {
+            return self.snapshot();
+        }
+        Snapshot {
+            entities: previous.entities.clone(),
+            entities_version: previous.entities_version,
             input: self.input.clone(),
             time: self.time,
             scene: self.scene.clone(),
@@ -595,6 +628,30 @@ mod tests {
         assert_eq!(world.find("Enemy"), Some(b));
         assert_eq!(world.name(a).unwrap(), None);
         assert_eq!(world.find("Nobody"), None);
+    }
+
+    #[test]
+    fn a_snapshot_after_a_time_change_shares_the_entities() {
+        let mut world = World::new("t");
+        let e = world.create();
+        let first = world.snapshot();
+        world.set_time(Time {
+            delta: 0.5,
+            elapsed: 0.5,
+            frame: 1,
+        });
+        world.input_mut().set_key(crate::Key::W, true);
+        let second = world.snapshot_since(&first);
+        assert!(std::sync::Arc::ptr_eq(&first.entities, &second.entities));
+        assert_eq!(second.time().frame, 1);
+        assert!(second.input().is_key_down(crate::Key::W));
+        world.transform_mut(e).unwrap().position.x = 3.0;
+        let third = world.snapshot_since(&second);
+        assert!(!std::sync::Arc::ptr_eq(&second.entities, &third.entities));
+        assert_eq!(third.transform(e).unwrap().position.x, 3.0);
+        // Another world's snapshot is never reused.
+        let other = World::new("o");
+        assert!(other.snapshot_since(&third).entities.is_empty());
     }
 
     #[test]

@@ -1,0 +1,113 @@
+//! Worker jobs: arguments, the per-state compile cache, and jobs that move
+//! to the main thread keeping their arguments.
+
+use zephyr_runtime::{Job, Outcome, ScriptValue, ScriptingConfig, ScriptingSystem};
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn system(workers: usize) -> Result<ScriptingSystem> {
+    Ok(ScriptingSystem::new(ScriptingConfig {
+        workers,
+        ..ScriptingConfig::default()
+    })?)
+}
+
+#[test]
+fn jobs_see_their_arguments_as_dots() -> Result {
+    let mut system = system(2)?;
+    let job = Job::new(
+        "local n, s, f, b, none = ... return select('#', ...), n * 2, s .. '!', f, b, none",
+    )
+    .args([
+        21.into(),
+        "hi".into(),
+        1.5.into(),
+        true.into(),
+        ScriptValue::Nil,
+    ]);
+    let outcome = system.wait(system.enqueue(job)?);
+    assert_eq!(outcome.to_string(), "5\t42\thi!\t1.5\ttrue\tnil");
+    Ok(())
+}
+
+#[test]
+fn a_repeated_source_compiles_once_per_worker_state() -> Result {
+    let mut system = system(2)?;
+    let source = "local a, b = ... return a + b";
+    let mut handles = Vec::new();
+    for i in 0..200 {
+        handles.push(
+            system.enqueue(
+                Job::new(source)
+                    .chunk_name("add.lua")
+                    .args([i.into(), 1.into()]),
+            )?,
+        );
+    }
+    let mut sum = 0;
+    for handle in handles {
+        match system.wait(handle) {
+            Outcome::Returned(values) => match values[0] {
+                ScriptValue::Integer(n) => sum += n,
+                ref other => panic!("unexpected {other:?}"),
+            },
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(sum, (1..=200).sum::<i64>());
+    let stats = system.runner().stats();
+    assert_eq!(stats.completed, 200);
+    // Two states (one per worker): at most two compiles, every other job a hit.
+    assert!(stats.compile_cache_hits >= 198, "{stats:?}");
+    // A different chunk name is a different chunk (errors name it).
+    let before = system.runner().stats().compile_cache_hits;
+    let outcome = system.wait(
+        system.enqueue(
+            Job::new(source)
+                .chunk_name("other.lua")
+                .args([1.into(), 1.into()]),
+        )?,
+    );
+    assert_eq!(outcome.to_string(), "2");
+    assert!(system.runner().stats().compile_cache_hits <= before + 1);
+    Ok(())
+}
+
+#[test]
+fn errors_of_cached_chunks_name_their_chunk_and_line() -> Result {
+    let mut system = system(1)?;
+    for _ in 0..3 {
+        let outcome = system.wait(
+            system.enqueue(
+                Job::new("local x = ...\n\nif x > 1 then error('too big: ' .. x) end return x")
+                    .chunk_name("check.lua")
+                    .args([5.into()]),
+            )?,
+        );
+        match outcome {
+            Outcome::Failed(error) => {
+                assert_eq!(error.message, "check.lua:3: too big: 5");
+                assert_eq!(error.line, Some(3));
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(system.runner().stats().compile_cache_hits >= 2);
+    Ok(())
+}
+
+#[test]
+fn a_job_moved_to_the_main_thread_keeps_its_arguments() -> Result {
+    let mut system = system(1)?;
+    system
+        .cvars()
+        .register(zephyr_runtime::cvar::CVarDef::new("fov", 75.0))?;
+    let job = Job::new(
+        "local name = ... cvar.on_change('fov', function() end) return name .. ' on main'",
+    )
+    .args(["moved".into()]);
+    let outcome = system.wait(system.enqueue(job)?);
+    assert_eq!(outcome.to_string(), "moved on main");
+    assert_eq!(system.runner().stats().moved_to_main, 1);
+    Ok(())
+}
