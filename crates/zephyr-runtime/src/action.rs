@@ -2,13 +2,15 @@
 //! and the reference's string wire formats for the two original kinds.
 
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crossbeam_channel::Sender;
 
 use zephyr_cvar::CVarDef;
 use zephyr_world::{EntityId, WorldCommand};
 
 use crate::error::{Error, Result};
-use crate::outcome::Outcome;
-use crate::runner::Completion;
+use crate::outcome::{Outcome, ScriptError};
 
 /// The id of a script job: its position in enqueue order (the first job a
 /// runner accepts is 0, the next 1, ...). The main thread applies the effects
@@ -235,6 +237,52 @@ pub fn encode_script_result_message(message: &ScriptResultMessage) -> String {
         ScriptResultMessage::Values(v) => v.clone(),
         ScriptResultMessage::Error(e) => format!("ERROR: {e}"),
     }
+}
+
+/// A completion callback. It runs **on the worker thread** that ran the
+/// script (or on the main thread for a script that had to move there), so it
+/// must not touch engine state: send what it learns through a channel, or let
+/// the main thread read the `ScriptResult` action instead.
+pub type Callback = Box<dyn FnOnce(&Outcome) + Send + 'static>;
+
+/// Where a job's outcome goes: its callback, then its handle.
+pub(crate) struct Completion {
+    pub(crate) callback: Option<Callback>,
+    pub(crate) handle: Sender<Outcome>,
+}
+
+impl Completion {
+    /// Runs the callback, catching a panic; a panic turns the outcome into an
+    /// error outcome naming it.
+    pub(crate) fn run_callback(&mut self, outcome: Outcome, chunk: &str) -> Outcome {
+        let Some(callback) = self.callback.take() else {
+            return outcome;
+        };
+        match catch_unwind(AssertUnwindSafe(|| callback(&outcome))) {
+            Ok(()) => outcome,
+            Err(payload) => {
+                let mut error = ScriptError::panic(chunk, payload.as_ref());
+                error.message = format!(
+                    "{chunk}: completion callback panicked: {}",
+                    panic_text(&error)
+                );
+                Outcome::Failed(error)
+            }
+        }
+    }
+
+    /// Hands the final outcome to the job's handle.
+    pub(crate) fn fulfil(self, outcome: Outcome) {
+        // The handle may have been dropped: nobody is waiting, which is fine.
+        let _ = self.handle.send(outcome);
+    }
+}
+
+fn panic_text(error: &ScriptError) -> &str {
+    error
+        .message
+        .split_once("panic: ")
+        .map_or(&error.message, |(_, t)| t)
 }
 
 #[cfg(test)]

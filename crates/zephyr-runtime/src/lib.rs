@@ -4,7 +4,10 @@
 //!
 //! | module    | its one job                                                             |
 //! |-----------|-------------------------------------------------------------------------|
-//! | `state`   | one sandboxed Lua state: profile, instruction budget, memory limit       |
+//! | `state`   | one Lua state: configuration, executions, compile cache, memory limit    |
+//! | `budget`  | the instruction budget's hook and the halt `pcall` cannot swallow        |
+//! | `sandbox` | environments, shared loaders, file access inside the script roots        |
+//! | `recording` | a worker job's recorded writes and its view of the world               |
 //! | `pool`    | [`StatePool`]: a fixed set of states leased through RAII guards          |
 //! | `queue`   | [`ActionQueue`]: the bounded worker-to-main-thread queue                 |
 //! | `action`  | [`Action`] and [`Command`], and the reference's string wire formats      |
@@ -12,9 +15,15 @@
 //! | `runner`  | [`ScriptRunner`]: worker threads running scripts with leased states      |
 //! | `system`  | [`ScriptingSystem`]: the per-frame main-thread dispatcher                |
 //! | `chunk`   | compile once per state, run in many environments; file sources        |
-//! | `behaviour` | [`Behaviours`]: scripts attached to entities, and the frame they run in |
+//! | `behaviour` | [`Behaviours`]: scripts attached to entities, the frame, the parallel phase (`behaviour/`) |
 //! | `exec`    | the reference's helpers `execute_lua_buffer` and `call_named_handler`    |
 //! | `api`     | the Lua API scripts see, declared once in a registry (`api::API`)        |
+//!
+//! Modules depend on each other one way, leaves first: `chunk` and
+//! `outcome` depend on nothing; `budget`, `error`, `action` on those;
+//! `sandbox` and `state` on them; `recording` (a worker job's writes) on
+//! `action` and `budget`; `api` (the bindings) and `runner` on `recording`;
+//! `system` on all of these; `behaviour` on `system`.
 //!
 //! Data flows one way: a script calls a binding; on the main thread the
 //! binding acts at once; on a worker it records a [`Command`]; the runner
@@ -26,19 +35,23 @@
 mod action;
 pub mod api;
 mod behaviour;
+mod budget;
 mod chunk;
 mod error;
 mod exec;
 mod outcome;
 mod pool;
 mod queue;
+mod recording;
 mod runner;
+mod sandbox;
 mod state;
 mod system;
 
 pub use action::{
-    Action, CVarLuaMessage, Command, JobId, MainThreadJob, ScriptResultMessage, decode_cvar_lua,
-    decode_script_result, encode_cvar_lua, encode_script_result, encode_script_result_message,
+    Action, CVarLuaMessage, Callback, Command, JobId, MainThreadJob, ScriptResultMessage,
+    decode_cvar_lua, decode_script_result, encode_cvar_lua, encode_script_result,
+    encode_script_result_message,
 };
 pub use behaviour::{
     BehaviourError, BehaviourId, BehaviourInfo, Behaviours, FrameReport, ScriptSource,
@@ -49,7 +62,7 @@ pub use exec::{ExecuteResult, call_named_handler, execute_lua_buffer, try_call_n
 pub use outcome::{Outcome, ScriptError, ScriptErrorKind, ScriptValue};
 pub use pool::{Lease, StatePool};
 pub use queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY, QueueFull};
-pub use runner::{Callback, Job, RunnerConfig, RunnerStats, ScriptHandle, ScriptRunner, Shutdown};
+pub use runner::{Job, RunnerConfig, RunnerStats, ScriptHandle, ScriptRunner, Shutdown};
 pub use state::{
     DEFAULT_INSTRUCTION_BUDGET, DEFAULT_MEMORY_LIMIT, Profile, ScriptState, StateConfig,
 };

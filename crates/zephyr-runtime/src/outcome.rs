@@ -196,6 +196,25 @@ pub(crate) struct MainThreadRequired {
     pub(crate) function: &'static str,
 }
 
+/// Rewrites an argument error that mlua raised while converting a typed
+/// binding's arguments into the registry's words. The API installs it
+/// (`outcome` knows no bindings, so that it depends on nothing).
+type ArgumentErrorDescriber = fn(&mlua::Error, Option<&str>) -> Option<String>;
+
+static ARGUMENT_ERRORS: std::sync::OnceLock<ArgumentErrorDescriber> = std::sync::OnceLock::new();
+
+/// Installs the describer of binding argument errors (once per process;
+/// every state installs the same one).
+pub(crate) fn set_argument_error_describer(describe: ArgumentErrorDescriber) {
+    let _ = ARGUMENT_ERRORS.set(describe);
+}
+
+fn describe_argument_error(error: &mlua::Error, traceback: Option<&str>) -> Option<String> {
+    ARGUMENT_ERRORS
+        .get()
+        .and_then(|describe| describe(error, traceback))
+}
+
 impl ScriptError {
     /// Builds a script error from an mlua error raised while running `chunk`.
     pub fn from_lua(err: &mlua::Error, chunk: &str) -> Self {
@@ -212,7 +231,7 @@ impl ScriptError {
                 if other.downcast_ref::<BudgetExceeded>().is_some() {
                     (ScriptErrorKind::BudgetExceeded, other.to_string())
                 } else {
-                    let text = crate::api::describe_argument_error(other, traceback.as_deref())
+                    let text = describe_argument_error(other, traceback.as_deref())
                         .unwrap_or_else(|| other.to_string());
                     (ScriptErrorKind::Runtime, text)
                 }
@@ -277,8 +296,7 @@ pub(crate) fn root_message(err: &mlua::Error) -> String {
     let text = match cause {
         mlua::Error::RuntimeError(m) | mlua::Error::MemoryError(m) => m.clone(),
         mlua::Error::SyntaxError { message, .. } => message.clone(),
-        other => crate::api::describe_argument_error(other, traceback)
-            .unwrap_or_else(|| other.to_string()),
+        other => describe_argument_error(other, traceback).unwrap_or_else(|| other.to_string()),
     };
     match text.split_once("\nstack traceback:") {
         Some((message, _)) => message.to_owned(),

@@ -2,7 +2,6 @@
 //! and delivers exactly one outcome per script.
 
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -13,18 +12,12 @@ use parking_lot::Mutex;
 
 use zephyr_world::{SharedWorld, Snapshot, WorkerWorld};
 
-use crate::action::{Action, JobId, MainThreadJob};
-use crate::api::{begin_recording, take_recording};
+use crate::action::{Action, Callback, Completion, JobId, MainThreadJob};
 use crate::error::{Error, Result};
-use crate::outcome::{Outcome, ScriptError, ScriptValue};
+use crate::outcome::{Outcome, ScriptValue};
 use crate::pool::StatePool;
 use crate::queue::ActionQueue;
-
-/// A completion callback. It runs **on the worker thread** that ran the
-/// script (or on the main thread for a script that had to move there), so it
-/// must not touch engine state: send what it learns through a channel, or let
-/// the main thread read the `ScriptResult` action instead.
-pub type Callback = Box<dyn FnOnce(&Outcome) + Send + 'static>;
+use crate::recording::{begin_recording, take_recording};
 
 /// A script to run: its source, its chunk name, its arguments and an
 /// optional callback.
@@ -90,46 +83,6 @@ impl Job {
         self.on_complete = Some(Box::new(callback));
         self
     }
-}
-
-/// Where a job's outcome goes: its callback, then its handle.
-pub(crate) struct Completion {
-    callback: Option<Callback>,
-    handle: Sender<Outcome>,
-}
-
-impl Completion {
-    /// Runs the callback, catching a panic; a panic turns the outcome into an
-    /// error outcome naming it.
-    pub(crate) fn run_callback(&mut self, outcome: Outcome, chunk: &str) -> Outcome {
-        let Some(callback) = self.callback.take() else {
-            return outcome;
-        };
-        match catch_unwind(AssertUnwindSafe(|| callback(&outcome))) {
-            Ok(()) => outcome,
-            Err(payload) => {
-                let mut error = ScriptError::panic(chunk, payload.as_ref());
-                error.message = format!(
-                    "{chunk}: completion callback panicked: {}",
-                    panic_text(&error)
-                );
-                Outcome::Failed(error)
-            }
-        }
-    }
-
-    /// Hands the final outcome to the job's handle.
-    pub(crate) fn fulfil(self, outcome: Outcome) {
-        // The handle may have been dropped: nobody is waiting, which is fine.
-        let _ = self.handle.send(outcome);
-    }
-}
-
-fn panic_text(error: &ScriptError) -> &str {
-    error
-        .message
-        .split_once("panic: ")
-        .map_or(&error.message, |(_, t)| t)
 }
 
 /// A handle to a job's outcome: wait for it or poll it.

@@ -19,7 +19,8 @@ use crate::outcome::{Outcome, ScriptValue};
 use crate::pool::StatePool;
 use crate::queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY};
 use crate::runner::{Job, RunnerConfig, RunnerShared, ScriptHandle, ScriptRunner};
-use crate::state::{Profile, ScriptFiles, ScriptState, StateConfig};
+use crate::sandbox::ScriptFiles;
+use crate::state::{Profile, ScriptState, StateConfig};
 
 /// The cvar holding the gravity of the physics step.
 pub const PHYS_GRAVITY: &str = "phys_gravity";
@@ -329,7 +330,7 @@ impl ScriptingSystem {
     pub fn enqueue_script(
         &self,
         script: &str,
-        on_complete: Option<crate::runner::Callback>,
+        on_complete: Option<crate::action::Callback>,
     ) -> Result<ScriptHandle> {
         self.runner().enqueue_script(script, on_complete)
     }

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use mlua::{MultiValue, Value};
 
-use super::context::{is_worker, require_main_thread, with_recording};
 use super::handlers::store_handler;
 use super::spec::{Call, Ret};
 use crate::action::Command;
-use crate::state::ExecControl;
+use crate::budget::ExecControl;
+use crate::recording::{is_worker, require_main_thread, with_recording};
 
 type R = mlua::Result<Ret>;
 
@@ -16,7 +16,7 @@ const LEVELS: &str = "debug, info, warn, error";
 
 pub(super) fn log(c: &Call<'_>) -> R {
     let level = c.string(1);
-    let message = crate::state::print_line(c.lua, MultiValue::from_iter([c.value(2)]))?;
+    let message = crate::sandbox::print_line(c.lua, MultiValue::from_iter([c.value(2)]))?;
     match level.as_str() {
         "debug" => tracing::debug!(target: "zephyr::script", "{message}"),
         "info" => tracing::info!(target: "zephyr::script", "{message}"),

@@ -3,10 +3,10 @@
 use mlua::Value;
 use zephyr_cvar::{CVarDef, CVarFlags, CVarValue};
 
-use super::context::{is_worker, read_recording, require_main_thread, with_recording};
 use super::handlers::store_handler;
 use super::spec::{Call, Ret};
 use crate::action::Command;
+use crate::recording::{is_worker, read_recording, require_main_thread, with_recording};
 
 type R = mlua::Result<Ret>;
 

@@ -22,9 +22,9 @@ use glam::DVec3;
 use mlua::{Function, Lua, UserDataMethods, UserDataRegistry};
 use zephyr_world::EntityId;
 
-use super::context::WorkerFlag;
 use super::spec::{ApiFunction, Imp, Number, Site, Type};
 use super::{API, Host};
+use crate::recording::WorkerFlag;
 
 /// The userdata type the typed functions are registered on; its name
 /// prefixes their names in mlua's argument errors.

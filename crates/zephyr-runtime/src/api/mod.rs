@@ -7,7 +7,6 @@
 //! | `registry` | every binding declared once: drives registration, checks and docs |
 //! | `spec`     | how a binding is declared; argument checks; world access per call |
 //! | `fast`     | typed closures: per-entity accessors, vector math (the hot path)  |
-//! | `context`  | main thread or worker: where a binding's writes go                |
 //! | `handlers` | named and function handlers that live in the main state          |
 //! | `console`  | the `console` module                                              |
 //! | `cvar`     | the `cvar` module                                                 |
@@ -22,7 +21,6 @@
 //! `ScriptingSystem::update()` to apply.
 
 mod console;
-mod context;
 mod cvar;
 mod ecs;
 mod fast;
@@ -39,8 +37,6 @@ use mlua::{Function, Lua, MultiValue, Table, Value};
 use zephyr_cvar::{CVarFlags, CVarRegistry, Console};
 use zephyr_world::SharedWorld;
 
-pub(crate) use context::{begin_recording, context as worker_context, take_recording};
-pub(crate) use fast::describe as describe_argument_error;
 pub(crate) use handlers::{MainEnv, resolve_handler};
 pub use registry::{API, api_markdown};
 pub use spec::{ApiFunction, Param, Type};
@@ -86,12 +82,13 @@ impl Host {
 /// Installs the whole API into `api` (the table a
 /// [`ScriptState`](crate::ScriptState) factory receives).
 pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
+    crate::outcome::set_argument_error_describer(fast::describe);
     let print_host = host.clone();
     api.set(
         "print",
         lua.create_function(move |lua, args: MultiValue| {
-            let line = crate::state::print_line(lua, args)?;
-            if !context::with_recording(lua, |rec| {
+            let line = crate::sandbox::print_line(lua, args)?;
+            if !crate::recording::with_recording(lua, |rec| {
                 rec.commands.push(crate::Command::Print(line.clone()))
             }) {
                 (print_host.print)(&line);
@@ -99,7 +96,7 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
             Ok(())
         })?,
     )?;
-    let worker = context::WorkerFlag::default();
+    let worker = crate::recording::WorkerFlag::default();
     lua.set_app_data(worker.clone());
     let fast = fast::functions(lua, host, &worker)?;
     for spec in API {
@@ -128,7 +125,7 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
 fn binding(
     lua: &Lua,
     host: Arc<Host>,
-    worker: context::WorkerFlag,
+    worker: crate::recording::WorkerFlag,
     spec: &'static ApiFunction,
 ) -> mlua::Result<Function> {
     let spec::Imp::General(imp) = spec.imp else {

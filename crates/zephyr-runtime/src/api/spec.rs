@@ -9,9 +9,9 @@ use mlua::{Lua, Value};
 use zephyr_world::{EntityId, Key, WorldCommand, WorldRead, WorldWrite};
 
 use super::Host;
-use super::context::WorkerContext;
 use crate::action::Command;
 use crate::outcome::lua_number_text;
+use crate::recording::WorkerContext;
 
 /// The type of a parameter or return value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

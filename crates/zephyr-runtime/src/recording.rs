@@ -1,5 +1,7 @@
-//! Main thread or worker: a state running a worker job carries a `Recording`
-//! (as mlua app data) that collects the job's writes in call order.
+//! Main thread or worker: a state running a worker job (or a parallel
+//! callback) has a `Recording` in its `WorkerContext` that collects the
+//! job's writes in call order. The runner and the behaviours start and end
+//! recordings; the API's bindings record into them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -107,7 +109,7 @@ pub(crate) fn take_recording(lua: &Lua) -> Option<Recording> {
 /// Halts a worker script that called a main-thread-only function; the runner
 /// then re-runs the whole script on the main thread.
 pub(crate) fn require_main_thread(lua: &Lua, function: &'static str) -> mlua::Error {
-    match lua.app_data_ref::<std::sync::Arc<crate::state::ExecControl>>() {
+    match lua.app_data_ref::<std::sync::Arc<crate::budget::ExecControl>>() {
         Some(control) => control.require_main_thread(function),
         None => mlua::Error::runtime(format!("{function} must run on the main thread")),
     }

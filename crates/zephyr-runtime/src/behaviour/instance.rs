@@ -1,0 +1,155 @@
+//! One behaviour instance: its callbacks, where it lives, how it loads and
+//! how its errors are told.
+
+use std::sync::Arc;
+
+use mlua::{Function, Table, Value};
+use zephyr_world::{EntityId, WorldRead};
+
+use super::types::{BehaviourError, BehaviourId, BehaviourInfo, ScriptSource};
+use crate::outcome::{ScriptError, ScriptErrorKind};
+use crate::state::ScriptState;
+use crate::system::ScriptingSystem;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Callback {
+    Start = 0,
+    Update = 1,
+    Destroy = 2,
+}
+
+impl Callback {
+    pub(super) const ALL: [Callback; 3] = [Callback::Start, Callback::Update, Callback::Destroy];
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Callback::Start => "on_start",
+            Callback::Update => "on_update",
+            Callback::Destroy => "on_destroy",
+        }
+    }
+}
+
+/// Where an instance lives: the main state, or lane `n`'s state (a parallel
+/// behaviour, whose `on_update` runs on a worker thread).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Home {
+    Main,
+    Lane(usize),
+}
+
+pub(super) struct Instance {
+    pub(super) id: BehaviourId,
+    pub(super) home: Home,
+    pub(super) entity: Option<EntityId>,
+    pub(super) script: Arc<str>,
+    pub(super) env: Table,
+    pub(super) callbacks: [Option<Function>; 3],
+    pub(super) started: bool,
+    pub(super) removed: bool,
+}
+
+impl Instance {
+    pub(super) fn info(&self) -> BehaviourInfo {
+        BehaviourInfo {
+            id: self.id,
+            entity: self.entity,
+            script: self.script.to_string(),
+            started: self.started,
+            has_start: self.callbacks[0].is_some(),
+            has_update: self.callbacks[1].is_some(),
+            has_destroy: self.callbacks[2].is_some(),
+            parallel: self.home != Home::Main,
+        }
+    }
+
+    /// Calls a callback, if the script defines it, with `self` first when the
+    /// instance has an entity.
+    pub(super) fn call(
+        &self,
+        state: &ScriptState,
+        callback: Callback,
+        dt: Option<f64>,
+    ) -> Option<std::result::Result<(), ScriptError>> {
+        let function = self.callbacks[callback as usize].as_ref()?;
+        // Free unless a subscriber wants this target at this level (a trace).
+        let _span = tracing::info_span!(target: "zephyr::behaviour", "callback", name = callback.name(), script = %self.script).entered();
+        Some(match (self.entity, dt) {
+            (Some(e), Some(dt)) => state.call_unit(function, (e.to_lua(), dt), &self.script),
+            (Some(e), None) => state.call_unit(function, e.to_lua(), &self.script),
+            (None, Some(dt)) => state.call_unit(function, dt, &self.script),
+            (None, None) => state.call_unit(function, (), &self.script),
+        })
+    }
+}
+
+/// Loads an instance: runs the compiled script in `env`, looks its
+/// callbacks up.
+pub(super) fn load(
+    state: &ScriptState,
+    env: Table,
+    entity: Option<EntityId>,
+    script: &ScriptSource,
+    id: BehaviourId,
+    home: Home,
+) -> std::result::Result<Instance, ScriptError> {
+    let chunk = state.compile(script.text(), script.name())?;
+    state.run_chunk(&chunk, &env, ())?;
+    let callbacks = Callback::ALL.map(|c| match env.raw_get::<Value>(c.name()) {
+        Ok(Value::Function(f)) => Some(f),
+        _ => None,
+    });
+    Ok(Instance {
+        id,
+        home,
+        entity,
+        script: script.shared_name(),
+        env,
+        callbacks,
+        started: false,
+        removed: false,
+    })
+}
+
+pub(super) fn load_failure(
+    system: &ScriptingSystem,
+    entity: Option<EntityId>,
+    error: ScriptError,
+) -> BehaviourError {
+    BehaviourError {
+        behaviour: None,
+        entity,
+        entity_name: entity.and_then(|e| entity_name(system, e)),
+        during: "loading".into(),
+        error: Box::new(error),
+    }
+}
+
+pub(super) fn entity_name(system: &ScriptingSystem, entity: EntityId) -> Option<String> {
+    system.world().read().name(entity).ok().flatten()
+}
+
+pub(super) fn callback_error(
+    system: &ScriptingSystem,
+    instance: &Instance,
+    callback: Callback,
+    error: ScriptError,
+) -> BehaviourError {
+    BehaviourError {
+        behaviour: Some(instance.id),
+        entity: instance.entity,
+        entity_name: instance.entity.and_then(|e| entity_name(system, e)),
+        during: format!("callback {}", callback.name()),
+        error: Box::new(error),
+    }
+}
+
+pub(super) fn plain_error(chunk: &str, message: String) -> ScriptError {
+    ScriptError {
+        kind: ScriptErrorKind::Runtime,
+        message,
+        chunk: chunk.to_owned(),
+        line: None,
+        traceback: None,
+    }
+}

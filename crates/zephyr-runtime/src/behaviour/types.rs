@@ -1,0 +1,148 @@
+//! The behaviours' public types: sources, ids, what `list` and a frame
+//! report, and errors.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zephyr_world::EntityId;
+
+use crate::chunk::file_source;
+use crate::error::{Error, Result};
+use crate::outcome::ScriptError;
+use crate::system::UpdateReport;
+
+/// A script's text and the chunk name its errors show.
+///
+/// ```
+/// use zephyr_runtime::ScriptSource;
+/// let script = ScriptSource::new("spin.lua", "function on_update(self, dt) end");
+/// assert_eq!(script.name(), "spin.lua");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptSource {
+    name: Arc<str>,
+    text: Arc<[u8]>,
+}
+
+impl ScriptSource {
+    /// A script from text, taken as it is.
+    pub fn new(name: impl Into<Arc<str>>, text: impl AsRef<[u8]>) -> Self {
+        ScriptSource {
+            name: name.into(),
+            text: Arc::from(text.as_ref()),
+        }
+    }
+
+    /// Reads a script file as bytes, as `lua` does (see
+    /// [`file_source`](crate::file_source): a UTF-8 BOM and a `#!` first line
+    /// are skipped); `name` is the chunk name errors show.
+    pub fn from_file(path: &Path, name: impl Into<Arc<str>>) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(ScriptSource::new(name, file_source(&bytes)))
+    }
+
+    /// The chunk name, shared.
+    pub(super) fn shared_name(&self) -> Arc<str> {
+        self.name.clone()
+    }
+
+    /// The chunk name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The source text.
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+}
+
+/// Identifies one attached behaviour instance. Ids grow in attach order and
+/// are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BehaviourId(pub u64);
+
+impl fmt::Display for BehaviourId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "behaviour#{}", self.0)
+    }
+}
+
+/// What [`Behaviours::list`] tells about one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BehaviourInfo {
+    /// Its id.
+    pub id: BehaviourId,
+    /// Its entity (`None` for a global behaviour).
+    pub entity: Option<EntityId>,
+    /// Its script's chunk name.
+    pub script: String,
+    /// Whether `on_start` has run (or would have, had it been defined).
+    pub started: bool,
+    /// Whether the script defines `on_start`.
+    pub has_start: bool,
+    /// Whether the script defines `on_update`.
+    pub has_update: bool,
+    /// Whether the script defines `on_destroy`.
+    pub has_destroy: bool,
+    /// Whether its `on_update` runs in the parallel phase.
+    pub parallel: bool,
+}
+
+/// A behaviour that failed: loading its script, or in a callback. Its text
+/// is the script error followed by what was running and for which entity:
+/// `player.lua:12: attempt to index a nil value (callback on_update, entity 4294967296 "Player")`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BehaviourError {
+    /// The instance (`None` when it failed to load, so never got one).
+    pub behaviour: Option<BehaviourId>,
+    /// Its entity (`None` for a global behaviour).
+    pub entity: Option<EntityId>,
+    /// The entity's name, if it had one when the error happened.
+    pub entity_name: Option<String>,
+    /// What was running: `loading`, `callback on_update`, `call f`.
+    pub during: String,
+    /// The script error, with chunk name, line and traceback.
+    pub error: Box<ScriptError>,
+}
+
+impl fmt::Display for BehaviourError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}", self.error.message, self.during)?;
+        if let Some(entity) = self.entity {
+            write!(f, ", entity {entity}")?;
+            if let Some(name) = &self.entity_name {
+                write!(f, " \"{name}\"")?;
+            }
+        }
+        f.write_str(")")
+    }
+}
+
+impl std::error::Error for BehaviourError {}
+
+/// What one frame (or one phase of it) did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FrameReport {
+    /// Callback and load errors, in the order they happened.
+    pub errors: Vec<BehaviourError>,
+    /// What the frame's [`ScriptingSystem::sync`] did (worker writes, cvar
+    /// handlers, and their errors).
+    pub update: UpdateReport,
+    /// `on_start` calls.
+    pub started: usize,
+    /// `on_update` calls (serial and parallel).
+    pub updated: usize,
+    /// `on_destroy` calls.
+    pub destroyed: usize,
+    /// Time spent in callbacks and in the sync point.
+    pub script_time: Duration,
+    /// The frame stopped early at an error (see
+    /// [`Behaviours::set_stop_on_error`]).
+    pub stopped: bool,
+}

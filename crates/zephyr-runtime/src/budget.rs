@@ -1,0 +1,204 @@
+//! The instruction budget: a count hook that stops an execution once it has
+//! run its share of VM instructions, and the halt that `pcall` cannot
+//! swallow (also used to stop a worker script that needs the main thread).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use mlua::{HookTriggers, Lua, MultiValue, VmState};
+use parking_lot::Mutex;
+
+use crate::outcome::{
+    BudgetExceeded, MainThreadRequired, ScriptError, ScriptErrorKind, ScriptValue,
+};
+
+/// The default per-execution instruction budget: 50 million Lua VM
+/// instructions, roughly a tenth to half a second of pure Lua on a desktop CPU.
+pub const DEFAULT_INSTRUCTION_BUDGET: u64 = 50_000_000;
+
+/// How often (in VM instructions) the budget hook runs.
+const HOOK_STEP: u32 = 1000;
+
+/// Why the current execution was halted.
+#[derive(Debug, Clone)]
+pub(crate) enum Halt {
+    Budget(BudgetExceeded),
+    MainThread(MainThreadRequired),
+}
+
+impl Halt {
+    fn to_lua_error(&self) -> mlua::Error {
+        match self {
+            Halt::Budget(e) => mlua::Error::external(e.clone()),
+            Halt::MainThread(e) => mlua::Error::external(e.clone()),
+        }
+    }
+}
+
+/// Per-state execution control: the instruction counter, the nesting depth of
+/// executions, and the halt flag. Shared with the hook and, as app data, with
+/// the bindings.
+#[derive(Debug)]
+pub(crate) struct ExecControl {
+    used: AtomicU64,
+    limit: u64,
+    depth: AtomicU32,
+    /// Whether `halt` is set: read on every hook tick and every execution,
+    /// so the mutex is only taken once something halted.
+    halted: AtomicBool,
+    halt: Mutex<Option<Halt>>,
+}
+
+impl ExecControl {
+    /// Control for executions of at most `budget` instructions (0: no limit).
+    pub(crate) fn new(budget: u64) -> Self {
+        ExecControl {
+            used: AtomicU64::new(0),
+            limit: if budget == 0 { u64::MAX } else { budget },
+            depth: AtomicU32::new(0),
+            halted: AtomicBool::new(false),
+            halt: Mutex::new(None),
+        }
+    }
+
+    /// Installs the count hook that enforces the budget (none without one).
+    ///
+    /// Its cost: Lua 5.4 runs every VM instruction through its hook
+    /// dispatcher while a count hook is set, whatever the count (see
+    /// BENCHMARKS.md for the measured cost per frame).
+    pub(crate) fn install_hook(self: &std::sync::Arc<Self>, lua: &Lua) -> mlua::Result<()> {
+        if self.limit == u64::MAX {
+            return Ok(());
+        }
+        let control = self.clone();
+        lua.set_global_hook(
+            HookTriggers::new().every_nth_instruction(HOOK_STEP),
+            move |_lua, debug| control.tick(debug),
+        )
+    }
+
+    fn set_halt(&self, halt: Halt) {
+        let mut slot = self.halt.lock();
+        if slot.is_none() {
+            *slot = Some(halt);
+        }
+        self.halted.store(true, Ordering::Release);
+    }
+
+    fn tick(&self, debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
+        if self.halted.load(Ordering::Acquire)
+            && let Some(halt) = &*self.halt.lock()
+        {
+            return Err(halt.to_lua_error());
+        }
+        let used = self.used.fetch_add(u64::from(HOOK_STEP), Ordering::Relaxed);
+        if used < self.limit {
+            return Ok(VmState::Continue);
+        }
+        let source = debug.source();
+        let location = match debug.current_line() {
+            Some(line) => format!("{}:{line}: ", source.short_src.as_deref().unwrap_or("?")),
+            None => String::new(),
+        };
+        let halt = Halt::Budget(BudgetExceeded {
+            budget: self.limit,
+            location,
+        });
+        let err = halt.to_lua_error();
+        self.set_halt(halt);
+        Err(err)
+    }
+
+    /// Halts the current execution because it must run on the main thread.
+    pub(crate) fn require_main_thread(&self, function: &'static str) -> mlua::Error {
+        let halt = Halt::MainThread(MainThreadRequired { function });
+        let err = halt.to_lua_error();
+        self.set_halt(halt);
+        err
+    }
+
+    /// The main-thread-only function that halted the last execution, if any.
+    pub(crate) fn main_thread_required(&self) -> Option<&'static str> {
+        match &*self.halt.lock() {
+            Some(Halt::MainThread(m)) => Some(m.function),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_halted(&self) -> bool {
+        self.halted.load(Ordering::Acquire)
+    }
+
+    /// Starts an execution: the outermost one resets the count and the halt.
+    fn enter(&self) -> DepthGuard<'_> {
+        if self.depth.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.used.store(0, Ordering::Relaxed);
+            if self.halted.swap(false, Ordering::AcqRel) {
+                *self.halt.lock() = None;
+            }
+        }
+        DepthGuard(self)
+    }
+
+    /// The script error for a failed execution: the halt, if any, says what
+    /// really happened (the script may have replaced the error value in
+    /// xpcall's handler).
+    fn error(&self, lua: &Lua, err: &mlua::Error, chunk: &str) -> ScriptError {
+        let mut error = ScriptError::from_lua(err, chunk);
+        if self.is_halted()
+            && let Some(Halt::Budget(budget)) = &*self.halt.lock()
+        {
+            error.kind = ScriptErrorKind::BudgetExceeded;
+            error.message = budget.to_string();
+        }
+        if error.kind == ScriptErrorKind::OutOfMemory {
+            let _ = lua.gc_collect();
+        }
+        error
+    }
+
+    /// Like [`run`](Self::run) for a body that returns nothing: no values
+    /// are copied out (the per-frame callbacks' path).
+    pub(crate) fn run_unit(
+        &self,
+        lua: &Lua,
+        chunk: &str,
+        body: impl FnOnce() -> mlua::Result<()>,
+    ) -> std::result::Result<(), ScriptError> {
+        let guard = self.enter();
+        let result = catch_unwind(AssertUnwindSafe(body));
+        drop(guard);
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(self.error(lua, &err, chunk)),
+            Err(payload) => Err(ScriptError::panic(chunk, payload.as_ref())),
+        }
+    }
+
+    /// Runs `body` as one budgeted execution, converting errors and panics.
+    /// Nested executions (a handler called from inside a script) share the
+    /// outermost execution's budget.
+    pub(crate) fn run(
+        &self,
+        lua: &Lua,
+        chunk: &str,
+        body: impl FnOnce() -> mlua::Result<MultiValue>,
+    ) -> std::result::Result<Vec<ScriptValue>, ScriptError> {
+        let guard = self.enter();
+        let result = catch_unwind(AssertUnwindSafe(body));
+        drop(guard);
+        match result {
+            Ok(Ok(values)) => Ok(values.iter().map(ScriptValue::from_lua).collect()),
+            Ok(Err(err)) => Err(self.error(lua, &err, chunk)),
+            Err(payload) => Err(ScriptError::panic(chunk, payload.as_ref())),
+        }
+    }
+}
+
+struct DepthGuard<'a>(&'a ExecControl);
+
+impl Drop for DepthGuard<'_> {
+    fn drop(&mut self) {
+        self.0.depth.fetch_sub(1, Ordering::AcqRel);
+    }
+}
