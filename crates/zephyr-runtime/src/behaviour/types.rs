@@ -73,7 +73,7 @@ impl fmt::Display for BehaviourId {
     }
 }
 
-/// What [`Behaviours::list`] tells about one instance.
+/// What [`Behaviours::list`](super::Behaviours::list) tells about one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BehaviourInfo {
     /// Its id.
@@ -131,7 +131,7 @@ impl std::error::Error for BehaviourError {}
 pub struct FrameReport {
     /// Callback and load errors, in the order they happened.
     pub errors: Vec<BehaviourError>,
-    /// What the frame's [`ScriptingSystem::sync`] did (worker writes, cvar
+    /// What the frame's [`ScriptingSystem::sync`](crate::ScriptingSystem::sync) did (worker writes, cvar
     /// handlers, and their errors).
     pub update: UpdateReport,
     /// `on_start` calls.
@@ -143,6 +143,6 @@ pub struct FrameReport {
     /// Time spent in callbacks and in the sync point.
     pub script_time: Duration,
     /// The frame stopped early at an error (see
-    /// [`Behaviours::set_stop_on_error`]).
+    /// [`Behaviours::set_stop_on_error`](super::Behaviours::set_stop_on_error)).
     pub stopped: bool,
 }
