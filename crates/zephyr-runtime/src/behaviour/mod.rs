@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Instant;
 
+use crossbeam_utils::CachePadded;
 use mlua::{IntoLuaMulti, Value};
 use zephyr_world::{EntityId, WorldRead};
 
@@ -91,7 +92,9 @@ pub use types::{BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ScriptS
 pub struct Behaviours {
     instances: Vec<Instance>,
     /// One state per worker for parallel behaviours, built on first use.
-    lanes: Vec<Lane>,
+    /// Cache-padded: each lane's thread writes its buffers' lengths on
+    /// every callback, and must not share a cache line with the next lane.
+    lanes: Vec<CachePadded<Lane>>,
     next_lane: usize,
     by_entity: HashMap<EntityId, Vec<BehaviourId>>,
     next_id: u64,
@@ -170,7 +173,7 @@ impl Behaviours {
                         plain_error(script.name(), format!("{}: {e}", script.name())),
                     )
                 })?;
-                self.lanes.push(Lane::new(state));
+                self.lanes.push(CachePadded::new(Lane::new(state)));
             }
         }
         let lane = self.next_lane % self.lanes.len();
@@ -508,7 +511,11 @@ impl Behaviours {
     }
 }
 
-fn home_state<'a>(lanes: &'a [Lane], system: &'a ScriptingSystem, home: Home) -> &'a ScriptState {
+fn home_state<'a>(
+    lanes: &'a [CachePadded<Lane>],
+    system: &'a ScriptingSystem,
+    home: Home,
+) -> &'a ScriptState {
     match home {
         Home::Main => system.main_state(),
         Home::Lane(lane) => &lanes[lane].state,

@@ -78,11 +78,12 @@ impl Behaviours {
         // each of which holds its callbacks in attach order.
         let mut cursors: Vec<_> = lanes
             .iter_mut()
-            .map(
-                |Lane {
-                     results, commands, ..
-                 }| (results.iter(), commands.drain(..)),
-            )
+            .map(|lane| {
+                let Lane {
+                    results, commands, ..
+                } = &mut **lane;
+                (results.iter(), commands.drain(..))
+            })
             .collect();
         let mut heads: Vec<Option<&LaneResult>> = cursors
             .iter_mut()
