@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use parking_lot::{ArcRwLockReadGuard, RawRwLock, RwLock};
+use rustc_hash::FxHashMap;
 
 use crate::access::{Time, WorldRead, WorldWrite};
 use crate::components::{DataValue, ParticleEmitter, PointLight, RigidBody, Transform};
@@ -329,8 +330,9 @@ fn optional<T>(result: Result<T>) -> Result<Option<T>> {
 pub struct WorkerWorld {
     base: Base,
     live: SharedWorld,
-    /// What this view wrote, per entity.
-    touched: HashMap<EntityId, Overlay>,
+    /// What this view wrote, per entity (FxHash: entity ids are trusted
+    /// integers, and this map is on every worker read and write).
+    touched: FxHashMap<EntityId, Overlay>,
     next_created: u64,
     /// Ids reserved in the live world, so they can be released if the
     /// script's writes are never applied.
@@ -344,7 +346,7 @@ impl WorkerWorld {
         WorkerWorld {
             base: Base::Snapshot(snapshot),
             live,
-            touched: HashMap::new(),
+            touched: FxHashMap::default(),
             next_created,
             reserved: Vec::new(),
         }
@@ -358,7 +360,7 @@ impl WorkerWorld {
         WorkerWorld {
             base: Base::Live(LiveCell::over(guard)),
             live,
-            touched: HashMap::new(),
+            touched: FxHashMap::default(),
             next_created,
             reserved: Vec::new(),
         }
@@ -580,14 +582,23 @@ impl WorldWrite for WorkerWorld {
     }
 
     fn transform_mut(&mut self, id: EntityId) -> Result<&mut Transform> {
-        let copied = match self.touched.get(&id) {
-            Some(o) if o.destroyed => return Err(Error::NoSuchEntity(id)),
-            Some(o) if o.transform.is_some() => None,
-            _ => Some(self.base().transform(id)?),
+        // One lookup on the hot path (a behaviour moving its own entity).
+        let base = match &self.base {
+            Base::Snapshot(snapshot) => &**snapshot as &dyn BaseRead,
+            Base::Live(cell) => cell,
         };
-        let overlay = self.touched.entry(id).or_default();
-        if copied.is_some() {
-            overlay.transform = copied;
+        let overlay = match self.touched.entry(id) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(Overlay {
+                transform: Some(base.transform(id)?),
+                ..Overlay::default()
+            }),
+        };
+        if overlay.destroyed {
+            return Err(Error::NoSuchEntity(id));
+        }
+        if overlay.transform.is_none() {
+            overlay.transform = Some(base.transform(id)?);
         }
         overlay.transform.as_mut().ok_or(Error::NoSuchEntity(id))
     }
