@@ -394,14 +394,13 @@ impl Behaviours {
                 continue;
             };
             report.started += 1;
-            if let Err(error) = result {
-                report
-                    .errors
-                    .push(callback_error(system, instance, Callback::Start, error));
-                if self.stop_on_error {
-                    report.stopped = true;
-                    break;
-                }
+            if let Err(error) = result
+                && report.fail(
+                    callback_error(system, instance, Callback::Start, error),
+                    self.stop_on_error,
+                )
+            {
+                break;
             }
         }
         report.script_time += started.elapsed();
@@ -418,14 +417,13 @@ impl Behaviours {
                 continue;
             };
             report.updated += 1;
-            if let Err(error) = result {
-                report
-                    .errors
-                    .push(callback_error(system, instance, Callback::Update, error));
-                if self.stop_on_error {
-                    report.stopped = true;
-                    break;
-                }
+            if let Err(error) = result
+                && report.fail(
+                    callback_error(system, instance, Callback::Update, error),
+                    self.stop_on_error,
+                )
+            {
+                break;
             }
         }
         report.script_time += started.elapsed();

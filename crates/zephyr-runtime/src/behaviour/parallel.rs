@@ -111,14 +111,8 @@ impl Behaviours {
                         }
                     }
                     let instance = &instances[result.index];
-                    report.errors.push(callback_error(
-                        system,
-                        instance,
-                        Callback::Update,
-                        error.clone(),
-                    ));
-                    if *stop_on_error {
-                        report.stopped = true;
+                    let error = callback_error(system, instance, Callback::Update, error.clone());
+                    if report.fail(error, *stop_on_error) {
                         break;
                     }
                 }

@@ -146,3 +146,13 @@ pub struct FrameReport {
     /// [`Behaviours::set_stop_on_error`](super::Behaviours::set_stop_on_error)).
     pub stopped: bool,
 }
+
+impl FrameReport {
+    /// Records a failure; returns whether the frame must stop there (with
+    /// stop-on-error).
+    pub(super) fn fail(&mut self, error: BehaviourError, stop_on_error: bool) -> bool {
+        self.errors.push(error);
+        self.stopped |= stop_on_error;
+        stop_on_error
+    }
+}
