@@ -647,3 +647,23 @@ fn parallel_entities_run_on_the_workers_with_the_same_output() {
         );
     }
 }
+
+#[test]
+fn a_closed_output_pipe_is_no_panic() {
+    let dir = files(&[(
+        "noisy.lua",
+        "function on_update() for i = 1, 200 do print('line ' .. i) end error('and an error') end",
+    )]);
+    // Both streams into a pipe that is closed after the first line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .current_dir(dir.path())
+        .args(["run", "noisy.lua", "--frames", "50"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run zephyr");
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().expect("wait").code();
+    assert_eq!(status, Some(0), "not 101 (a panic)");
+}

@@ -38,8 +38,9 @@ pub(crate) fn check(paths: &[std::path::PathBuf]) -> Result<usize> {
             )),
         }
     }
+    let mut out = std::io::stdout().lock();
     for problem in &problems {
-        println!("{problem}");
+        let _ = std::io::Write::write_all(&mut out, format!("{problem}\n").as_bytes());
     }
     Ok(problems.len())
 }

@@ -86,6 +86,12 @@ fn init_logging(trace: Option<&PathBuf>) -> Option<tracing_chrome::FlushGuard> {
 
 use tracing_subscriber::Layer as _;
 
+/// Writes a line, ignoring a closed pipe (`zephyr run ... 2>&1 | head`):
+/// the run's status must not turn into a panic because nobody reads on.
+fn say(out: &mut impl std::io::Write, line: &str) {
+    let _ = writeln!(out, "{line}");
+}
+
 /// Runs the command line; the process's exit status.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -99,7 +105,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             if !matches!(error, Error::CheckFailed(_)) {
-                eprintln!("error: {error}");
+                say(&mut std::io::stderr(), &format!("error: {error}"));
             }
             ExitCode::from(error.exit_code())
         }
@@ -111,7 +117,7 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Run(options) => {
             let _guard = init_logging(options.trace.as_ref());
             let summary = run::run(options)?;
-            eprintln!("{}", summary.render());
+            say(&mut std::io::stderr(), &summary.render());
             Ok(())
         }
         Command::Check { paths } => match check::check(&paths)? {
