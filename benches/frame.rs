@@ -588,9 +588,16 @@ fn memory() {
     println!("|---|---|");
     println!("| bare `Lua::new()` | {} |", bare.used_memory());
     println!(
-        "| a pooled state with the whole API | {} |",
+        "| a pooled state with the whole API, as built | {} |",
         pooled.used_memory()
     );
+    let _ = pooled.lua().gc_collect();
+    let _ = bare.gc_collect();
+    println!(
+        "| the same after a full collection (what it holds) | {} |",
+        pooled.used_memory()
+    );
+    println!("| bare `Lua::new()` after a full collection | {} |", bare.used_memory());
 }
 
 fn main() {

@@ -667,3 +667,21 @@ fn a_closed_output_pipe_is_no_panic() {
     let status = child.wait().expect("wait").code();
     assert_eq!(status, Some(0), "not 101 (a panic)");
 }
+
+#[test]
+fn one_behaviour_cannot_change_the_libraries_another_sees() {
+    let dir = files(&[
+        (
+            "scene.toml",
+            "name = \"leak\"\n[[entities]]\nname = \"A\"\nscript = \"a.lua\"\n[[entities]]\nname = \"B\"\nscript = \"b.lua\"\n",
+        ),
+        (
+            "a.lua",
+            "function on_update() local _, t = pairs(string) pcall(rawset, t, 'upper', function() return 'pwned' end) end",
+        ),
+        ("b.lua", "function on_update() print(string.upper('x')) end"),
+    ]);
+    let run = zephyr(dir.path(), &["run", "scene.toml", "--frames", "2"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "X\nX\n");
+}

@@ -22,25 +22,32 @@ local function refuse_write(_, key)
   error("attempt to modify read-only field '" .. tostring(key) .. "'", 2)
 end
 
+-- A proxy of `t`: reads go through, writes fail, `pairs` and `#` work. The
+-- proxy's metatable is protected and its `__pairs` iterates with a closure,
+-- so no script ever holds `t` itself (handing `t` out as the iteration
+-- state would let `rawset` change it for every script on the state).
 local function freeze(t)
   local proxy = {}
   frozen[proxy] = true
+  local function iterate(_, key) return next(t, key) end
   return setmetatable(proxy, {
     __index = t,
     __newindex = refuse_write,
-    __pairs = function() return next, t, nil end,
+    __pairs = function() return iterate, proxy, nil end,
     __len = function() return #t end,
     __metatable = "read-only table",
   })
 end
 
+-- Freezes `t` and the tables inside it, in place: nested tables are
+-- replaced by their proxies. Only for tables no script can reach otherwise
+-- (the engine API, made for this state; the standard library, which
+-- scripts see only through these proxies).
 local function freeze_deep(t)
-  local copy = {}
   for k, v in pairs(t) do
-    if type(v) == "table" and not frozen[v] then v = freeze_deep(v) end
-    copy[k] = v
+    if type(v) == "table" and not frozen[v] then rawset(t, k, freeze_deep(v)) end
   end
-  return freeze(copy)
+  return freeze(t)
 end
 
 -- Errors that must not be swallowed ------------------------------------------

@@ -313,3 +313,24 @@ fn caught_engine_errors_are_plain_strings() {
         "string"
     );
 }
+
+#[test]
+fn iterating_a_shared_table_never_hands_out_the_table_itself() {
+    for s in [safe(), trusted()] {
+        // `pairs` used to return the frozen table's contents as its state.
+        let attempt = eval(
+            &s,
+            "local _, t = pairs(string) return pcall(rawset, t, 'upper', function() return 'pwned' end)",
+        );
+        assert!(attempt.starts_with("false"), "{attempt}");
+        assert_eq!(eval(&s, "return string.upper('x')"), "X");
+        // Iteration itself still works, over nested tables too.
+        assert_eq!(
+            eval(
+                &s,
+                "local n = 0 for k, v in pairs(math) do n = n + 1 end return n > 20, #string.rep('a', 3)"
+            ),
+            "true,3"
+        );
+    }
+}
