@@ -597,7 +597,10 @@ fn memory() {
         "| the same after a full collection (what it holds) | {} |",
         pooled.used_memory()
     );
-    println!("| bare `Lua::new()` after a full collection | {} |", bare.used_memory());
+    println!(
+        "| bare `Lua::new()` after a full collection | {} |",
+        bare.used_memory()
+    );
 }
 
 fn main() {

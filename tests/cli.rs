@@ -401,6 +401,13 @@ fn the_demo_scene_is_reproducible() {
         first.stdout
     );
     assert_eq!(first.stdout, second.stdout, "byte-identical stdout");
+    // The enemy is a parallel behaviour: the same with any worker count.
+    for workers in ["1", "4"] {
+        let mut with_workers = args.to_vec();
+        with_workers.extend(["--workers", workers]);
+        let other = zephyr(&root, &with_workers);
+        assert_eq!(first.stdout, other.stdout, "--workers {workers}");
+    }
 }
 
 #[test]
