@@ -138,8 +138,8 @@ end";
 
 #[test]
 fn self_contained_behaviours_end_the_same_in_parallel_and_serially() -> Result {
-    let (serial, _) = run(2, 1000, 120, false, MOVER)?;
-    let (parallel, _) = run(2, 1000, 120, true, MOVER)?;
+    let (serial, _) = run(2, 10_000, 300, false, MOVER)?;
+    let (parallel, _) = run(2, 10_000, 300, true, MOVER)?;
     assert!(serial == parallel, "parallel and serial worlds differ");
     Ok(())
 }
