@@ -208,3 +208,42 @@ fn a_main_thread_only_call_in_a_parallel_update_fails_with_its_name() -> Result 
     );
     Ok(())
 }
+
+#[test]
+fn a_lane_left_without_instances_reports_nothing_stale() -> Result {
+    let (mut system, lines) = system(2)?;
+    let mut behaviours = Behaviours::new();
+    let script = ScriptSource::new(
+        "fail.lua",
+        "function on_update(self) print('tick ' .. zephyr.entity.get_name(self)) if zephyr.entity.get_name(self) == 'B' then error('b fails') end end",
+    );
+    let mut ids = Vec::new();
+    for name in ["A", "B"] {
+        let e = {
+            let mut world = system.world().write();
+            let e = world.create();
+            world.set_name(e, Some(name.into()))?;
+            e
+        };
+        ids.push(e);
+        // Dealt in attach order: A to lane 0, B to lane 1.
+        behaviours.attach_parallel(&system, e, &script)?;
+    }
+    let report = behaviours.frame(&mut system, 0.1);
+    assert_eq!((report.updated, report.errors.len()), (2, 1));
+    // B is destroyed: it still runs this frame, and goes in its destroy phase.
+    system.world().write().despawn(ids[1])?;
+    let report = behaviours.frame(&mut system, 0.1);
+    assert_eq!((report.updated, report.errors.len()), (2, 1));
+    // Now B's lane has nothing to run, and reports nothing from before.
+    let report = behaviours.frame(&mut system, 0.1);
+    assert_eq!(
+        (report.updated, report.errors.len()),
+        (1, 0),
+        "{:?}",
+        report.errors
+    );
+    // A failed update's print is dropped with its other writes.
+    assert_eq!(*lines.lock(), ["tick A", "tick A", "tick A"]);
+    Ok(())
+}

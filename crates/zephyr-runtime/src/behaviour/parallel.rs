@@ -36,8 +36,12 @@ impl Behaviours {
             stop_on_error,
             ..
         } = self;
+        // Every lane starts empty: one with no members this frame does not
+        // run, and must not hand back last frame's results.
         for lane in lanes.iter_mut() {
             lane.members.clear();
+            lane.results.clear();
+            lane.commands.clear();
         }
         for (index, instance) in instances.iter().enumerate() {
             if let Home::Lane(lane) = instance.home
