@@ -57,34 +57,49 @@ enum Command {
 
 /// Logging: `console.log` and warnings to stderr; with a trace file, spans
 /// too. The returned guard writes the trace file when dropped.
+///
+/// Without a trace file the filter is global, so the callsites it disables
+/// (every per-callback span) cost one cached check: a filter on one layer
+/// alone makes the registry build and close every span for the others.
 fn init_logging(trace: Option<&PathBuf>) -> Option<tracing_chrome::FlushGuard> {
     let filter = EnvFilter::try_from_env("ZEPHYR_LOG").unwrap_or_else(|_| {
         EnvFilter::new("warn,zephyr::script=debug,zephyr::console=info,zephyr::runtime=off")
     });
-    let stderr = tracing_subscriber::fmt::layer()
+    match trace {
+        Some(path) => {
+            let (chrome, guard) = tracing_chrome::ChromeLayerBuilder::new()
+                .file(path)
+                .include_args(true)
+                .build();
+            let _ = tracing_subscriber::registry()
+                .with(stderr_layer().with_filter(filter))
+                .with(chrome)
+                .try_init();
+            Some(guard)
+        }
+        None => {
+            let _ = tracing_subscriber::registry()
+                .with(filter)
+                .with(stderr_layer())
+                .try_init();
+            None
+        }
+    }
+}
+
+use tracing_subscriber::Layer as _;
+
+/// Log lines on stderr, without times or targets; colours on a terminal.
+fn stderr_layer<S>() -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .with_target(false)
-        .with_filter(filter);
-    let (chrome, guard) = match trace {
-        Some(path) => {
-            let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
-                .file(path)
-                .include_args(true)
-                .build();
-            (Some(layer), Some(guard))
-        }
-        None => (None, None),
-    };
-    let _ = tracing_subscriber::registry()
-        .with(stderr)
-        .with(chrome)
-        .try_init();
-    guard
 }
-
-use tracing_subscriber::Layer as _;
 
 /// Writes a line, ignoring a closed pipe (`zephyr run ... 2>&1 | head`):
 /// the run's status must not turn into a panic because nobody reads on.
