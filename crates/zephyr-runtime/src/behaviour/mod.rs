@@ -41,8 +41,9 @@ pub use types::{BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ScriptS
 /// The behaviours of a scene: script instances attached to entities (or to
 /// none), their callbacks, and the frame that runs them.
 ///
-/// Instances live in the main state of a [`ScriptingSystem`], which every
-/// method takes; they run in attach order.
+/// Instances live in the main state of a [`ScriptingSystem`] (parallel ones
+/// in worker-side lane states), which every method takes; they run in
+/// attach order.
 ///
 /// ```
 /// use zephyr_runtime::{Behaviours, ScriptSource, ScriptingConfig, ScriptingSystem};
@@ -72,10 +73,14 @@ pub use types::{BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ScriptS
 ///    (the host applies the frame's input to the world before calling it);
 /// 2. `on_start(self)` of every instance attached since the last frame, in
 ///    attach order;
-/// 3. `on_update(self, dt)` of every started instance, in attach order;
-/// 4. the physics step;
-/// 5. [`ScriptingSystem::sync`]: worker jobs' writes, cvar handlers;
-/// 6. the destroy phase: for each entity destroyed during the frame, in
+/// 3. `on_update(self, dt)` of every started serial instance, in attach
+///    order, on the calling thread;
+/// 4. the parallel phase ([`parallel_update`](Self::parallel_update)):
+///    `on_update` of every parallel instance on the workers, over the live
+///    world; their writes applied afterwards in attach order;
+/// 5. the physics step;
+/// 6. [`ScriptingSystem::sync`]: worker jobs' writes, cvar handlers;
+/// 7. the destroy phase: for each entity destroyed during the frame, in
 ///    destroy order, `on_destroy(self)` of its instances (the entity still
 ///    exists and reads as it was), then the entity is removed. Destroys made
 ///    in `on_destroy` are handled in the same phase.
@@ -429,7 +434,7 @@ impl Behaviours {
         report.script_time += started.elapsed();
     }
 
-    /// Steps 4 to 6 of a frame: physics, the sync point, the destroy phase.
+    /// Steps 5 to 7 of a frame: physics, the sync point, the destroy phase.
     pub fn finish(&mut self, system: &mut ScriptingSystem, report: &mut FrameReport) {
         {
             let _span = tracing::info_span!(target: "zephyr::behaviour", "physics").entered();
@@ -450,7 +455,7 @@ impl Behaviours {
         }
     }
 
-    /// Step 6: `on_destroy` of the instances of every entity destroyed this
+    /// Step 7: `on_destroy` of the instances of every entity destroyed this
     /// frame, then the entity's removal.
     pub fn destroy_phase(&mut self, system: &ScriptingSystem, report: &mut FrameReport) {
         let started = Instant::now();

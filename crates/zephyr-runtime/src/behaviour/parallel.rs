@@ -17,7 +17,7 @@ use crate::state::ScriptState;
 use crate::system::ScriptingSystem;
 
 impl Behaviours {
-    /// Step 3b of a frame, the parallel phase: `on_update(self, dt)` of every
+    /// Step 4 of a frame, the parallel phase: `on_update(self, dt)` of every
     /// started parallel behaviour, each lane's instances on its own thread.
     /// Nothing writes the world meanwhile: each callback reads the live
     /// world (under one read lock per lane, nothing copied) plus its own
