@@ -133,7 +133,9 @@ impl ExecControl {
     fn enter(&self) -> DepthGuard<'_> {
         if self.depth.fetch_add(1, Ordering::AcqRel) == 0 {
             self.used.store(0, Ordering::Relaxed);
-            if self.halted.swap(false, Ordering::AcqRel) {
+            // A load first: the swap (a locked write) only when something
+            // halted, not on every callback.
+            if self.halted.load(Ordering::Acquire) && self.halted.swap(false, Ordering::AcqRel) {
                 *self.halt.lock() = None;
             }
         }
@@ -157,41 +159,34 @@ impl ExecControl {
         error
     }
 
-    /// Like [`run`](Self::run) for a body that returns nothing: no values
-    /// are copied out (the per-frame callbacks' path).
-    pub(crate) fn run_unit(
+    /// Runs `body` as one budgeted execution, converting errors and panics.
+    /// Nested executions (a handler called from inside a script) share the
+    /// outermost execution's budget.
+    pub(crate) fn run<T>(
         &self,
         lua: &Lua,
         chunk: &str,
-        body: impl FnOnce() -> mlua::Result<()>,
-    ) -> std::result::Result<(), ScriptError> {
+        body: impl FnOnce() -> mlua::Result<T>,
+    ) -> std::result::Result<T, ScriptError> {
         let guard = self.enter();
         let result = catch_unwind(AssertUnwindSafe(body));
         drop(guard);
         match result {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(self.error(lua, &err, chunk)),
             Err(payload) => Err(ScriptError::panic(chunk, payload.as_ref())),
         }
     }
 
-    /// Runs `body` as one budgeted execution, converting errors and panics.
-    /// Nested executions (a handler called from inside a script) share the
-    /// outermost execution's budget.
-    pub(crate) fn run(
+    /// [`run`](Self::run) for a body returning Lua values, copied out.
+    pub(crate) fn run_values(
         &self,
         lua: &Lua,
         chunk: &str,
         body: impl FnOnce() -> mlua::Result<MultiValue>,
     ) -> std::result::Result<Vec<ScriptValue>, ScriptError> {
-        let guard = self.enter();
-        let result = catch_unwind(AssertUnwindSafe(body));
-        drop(guard);
-        match result {
-            Ok(Ok(values)) => Ok(values.iter().map(ScriptValue::from_lua).collect()),
-            Ok(Err(err)) => Err(self.error(lua, &err, chunk)),
-            Err(payload) => Err(ScriptError::panic(chunk, payload.as_ref())),
-        }
+        self.run(lua, chunk, body)
+            .map(|values| values.iter().map(ScriptValue::from_lua).collect())
     }
 }
 

@@ -281,7 +281,7 @@ impl ScriptState {
         args: impl IntoLuaMulti,
         label: &str,
     ) -> std::result::Result<(), ScriptError> {
-        self.control.run_unit(&self.lua, label, || {
+        self.control.run(&self.lua, label, || {
             function.call::<mlua::Value>(args).map(drop)
         })
     }
@@ -301,7 +301,7 @@ impl ScriptState {
         chunk: &str,
         body: impl FnOnce() -> mlua::Result<MultiValue>,
     ) -> std::result::Result<Vec<ScriptValue>, ScriptError> {
-        self.control.run(&self.lua, chunk, body)
+        self.control.run_values(&self.lua, chunk, body)
     }
 
     /// The main-thread-only function that halted the last execution, if any.
