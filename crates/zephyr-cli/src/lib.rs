@@ -9,11 +9,13 @@
 //! | `scene` | scene files: schema, checks, spawning                         |
 //! | `input` | input replay files                                            |
 //! | `check` | `zephyr check`                                                |
+//! | `conformance` | `zephyr conformance`: Lua's own test suite, stock vs trusted |
 //! | `error` | errors and exit statuses                                      |
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is this crate's job
 
 mod check;
+mod conformance;
 mod error;
 mod input;
 mod run;
@@ -53,6 +55,10 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Runs the official Lua 5.4 test suite (its `testes/` folder) file by
+    /// file through `zephyr run --trusted` and through stock Lua, and
+    /// compares the results (exit status 1 if any file differs).
+    Conformance(conformance::ConformanceOptions),
 }
 
 /// Logging: `console.log` and warnings to stderr; with a trace file, spans
@@ -139,5 +145,6 @@ fn execute(cli: Cli) -> Result<()> {
             0 => Ok(()),
             n => Err(Error::CheckFailed(n)),
         },
+        Command::Conformance(options) => conformance::conformance(&options),
     }
 }

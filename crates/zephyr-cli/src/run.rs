@@ -45,6 +45,10 @@ pub struct RunOptions {
     /// script); 0 turns it off.
     #[arg(long, value_name = "N", default_value_t = zephyr_runtime::DEFAULT_INSTRUCTION_BUDGET)]
     pub budget: u64,
+    /// Lua code run before the script, written on its first line (so its
+    /// line numbers stay), e.g. `--prelude "debug_mode = true"`.
+    #[arg(long, value_name = "CODE")]
+    pub prelude: Option<String>,
     /// Write a Chrome trace-event JSON file (open in Perfetto or chrome://tracing).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -157,10 +161,17 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         None
     } else {
         let name = options.path.display().to_string();
-        Some(
-            ScriptSource::from_file(&options.path, name)
-                .map_err(|e| Error::bad_file(&options.path, io_reason(e)))?,
-        )
+        let script = ScriptSource::from_file(&options.path, name)
+            .map_err(|e| Error::bad_file(&options.path, io_reason(e)))?;
+        Some(match &options.prelude {
+            Some(code) if code.contains('\n') => {
+                return Err(Error::Usage(
+                    "--prelude takes one line of Lua (it goes on the script's first line)".into(),
+                ));
+            }
+            Some(code) => script.with_prelude(code),
+            None => script,
+        })
     };
     let dir = options
         .path

@@ -94,7 +94,7 @@ pub enum Action {
 pub struct MainThreadJob {
     pub(crate) job: JobId,
     pub(crate) chunk_name: String,
-    pub(crate) source: String,
+    pub(crate) source: Vec<u8>,
     pub(crate) args: Vec<crate::outcome::ScriptValue>,
     pub(crate) reason: &'static str,
     pub(crate) completion: Completion,

@@ -14,6 +14,12 @@
 //! wrapper (a stray top-level `end`) is told apart by where the wrapper's
 //! function ends, and a source that does not compile is compiled again
 //! alone, so its syntax error reads exactly as Lua's own.
+//!
+//! In the trusted profile a chunk must be exactly what `lua` makes of a file
+//! (a `main` function whose first upvalue is `_ENV`, as `debug.getinfo`
+//! shows, and whose equal long strings are one object, which loading
+//! bytecode would split), so there the cache keeps the checked source and
+//! each environment compiles it: trusted scripts pay a compile per instance.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -33,7 +39,16 @@ pub const CHUNK_CACHE_CAPACITY: usize = 512;
 #[derive(Clone)]
 pub struct CompiledChunk {
     pub(crate) name: Arc<str>,
-    pub(crate) factory: Function,
+    body: Body,
+}
+
+/// How a compiled chunk meets its environment.
+#[derive(Clone)]
+enum Body {
+    /// The factory: called with an environment, returns the chunk's body.
+    Factory(Function),
+    /// The checked source (trusted profile): compiled per environment.
+    Source(Arc<[u8]>),
 }
 
 impl fmt::Debug for CompiledChunk {
@@ -47,12 +62,20 @@ impl fmt::Debug for CompiledChunk {
 impl CompiledChunk {
     /// The chunk name errors show (`file.lua:3: ...`).
     pub fn name(&self) -> &str {
-        &self.name
+        display_name(&self.name)
     }
 
     /// The chunk's body as a function over `env`: call it to run the chunk.
-    pub(crate) fn bind(&self, env: &mlua::Table) -> mlua::Result<Function> {
-        self.factory.call(env)
+    pub(crate) fn bind(&self, lua: &Lua, env: &mlua::Table) -> mlua::Result<Function> {
+        match &self.body {
+            Body::Factory(factory) => factory.call(env),
+            Body::Source(source) => lua
+                .load(&source[..])
+                .set_name(chunk_name(&self.name))
+                .set_mode(ChunkMode::Text)
+                .set_environment(env.clone())
+                .into_function(),
+        }
     }
 }
 
@@ -72,14 +95,14 @@ impl std::ops::AddAssign for ChunkCacheStats {
     }
 }
 
-type NamedFactory = (Arc<str>, Function);
+type NamedBody = (Arc<str>, Body);
 
 /// One state's compiled chunks, by chunk name and source text.
 #[derive(Default)]
 pub(crate) struct ChunkCache {
     /// By source text, then chunk name (the same text under two names is
     /// two chunks: errors name the chunk).
-    chunks: HashMap<Box<[u8]>, Vec<NamedFactory>>,
+    chunks: HashMap<Box<[u8]>, Vec<NamedBody>>,
     len: usize,
     pub(crate) stats: ChunkCacheStats,
 }
@@ -94,14 +117,16 @@ impl fmt::Debug for ChunkCache {
 }
 
 impl ChunkCache {
-    /// The factory for `source`, compiled on a miss.
+    /// The compiled `source`, compiled on a miss: a factory, or with
+    /// `main_chunk` the checked source, compiled as a main chunk per bind.
     pub(crate) fn get_or_compile(
         &mut self,
         lua: &Lua,
         source: &[u8],
         name: &str,
+        main_chunk: bool,
     ) -> mlua::Result<CompiledChunk> {
-        if let Some((name, factory)) = self
+        if let Some((name, body)) = self
             .chunks
             .get(source)
             .and_then(|named| named.iter().find(|(n, _)| &**n == name))
@@ -109,10 +134,18 @@ impl ChunkCache {
             self.stats.hits += 1;
             return Ok(CompiledChunk {
                 name: name.clone(),
-                factory: factory.clone(),
+                body: body.clone(),
             });
         }
-        let factory = compile_factory(lua, source, name)?;
+        let body = if main_chunk {
+            lua.load(source)
+                .set_name(chunk_name(name))
+                .set_mode(ChunkMode::Text)
+                .into_function()?;
+            Body::Source(Arc::from(source))
+        } else {
+            Body::Factory(compile_factory(lua, source, name)?)
+        };
         self.stats.misses += 1;
         if self.len >= CHUNK_CACHE_CAPACITY {
             self.chunks.clear();
@@ -123,13 +156,31 @@ impl ChunkCache {
         self.chunks
             .entry(Box::from(source))
             .or_default()
-            .push((name.clone(), factory.clone()));
-        Ok(CompiledChunk { name, factory })
+            .push((name.clone(), body.clone()));
+        Ok(CompiledChunk { name, body })
     }
 }
 
+/// The Lua chunk name for a script name: a name that already says how Lua
+/// should show it (`@file.lua`: a file, `=name`: as it is) is kept, any other
+/// is shown as it is.
+pub(crate) fn chunk_name(name: &str) -> Cow<'_, str> {
+    if name.starts_with('@') || name.starts_with('=') {
+        Cow::Borrowed(name)
+    } else {
+        Cow::Owned(format!("={name}"))
+    }
+}
+
+/// A chunk name as errors show it: without Lua's `@` (file) or `=` mark.
+pub(crate) fn display_name(name: &str) -> &str {
+    name.strip_prefix('@')
+        .or_else(|| name.strip_prefix('='))
+        .unwrap_or(name)
+}
+
 fn compile_factory(lua: &Lua, source: &[u8], name: &str) -> mlua::Result<Function> {
-    let chunk_name = format!("={name}");
+    let chunk_name = chunk_name(name);
     let mut wrapped = Vec::with_capacity(source.len() + 40);
     wrapped.extend_from_slice(b"local _ENV = ...; return function(...) ");
     wrapped.extend_from_slice(source);
@@ -137,7 +188,7 @@ fn compile_factory(lua: &Lua, source: &[u8], name: &str) -> mlua::Result<Functio
     let last_line = wrapped.iter().filter(|&&b| b == b'\n').count() + 1;
     let factory = lua
         .load(wrapped)
-        .set_name(chunk_name.as_str())
+        .set_name(&*chunk_name)
         .set_mode(ChunkMode::Text)
         .into_function()
         .ok()
@@ -199,7 +250,7 @@ pub fn check_syntax(source: &[u8], name: &str) -> Result<(), String> {
     let lua = Lua::new();
     match lua
         .load(source)
-        .set_name(format!("={name}"))
+        .set_name(chunk_name(name))
         .set_mode(ChunkMode::Text)
         .into_function()
     {
@@ -227,14 +278,14 @@ mod tests {
         let lua = Lua::new();
         let mut cache = ChunkCache::default();
         let source = b"local n = ... or 0\nfunction get() return n + bonus end\nreturn bonus";
-        let chunk = cache.get_or_compile(&lua, source, "s.lua")?;
-        let again = cache.get_or_compile(&lua, source, "s.lua")?;
+        let chunk = cache.get_or_compile(&lua, source, "s.lua", false)?;
+        let again = cache.get_or_compile(&lua, source, "s.lua", false)?;
         assert_eq!(cache.stats, ChunkCacheStats { hits: 1, misses: 1 });
         let (a, b) = (lua.create_table()?, lua.create_table()?);
         a.set("bonus", 1)?;
         b.set("bonus", 100)?;
-        let ra: i64 = chunk.bind(&a)?.call(10)?;
-        let rb: i64 = again.bind(&b)?.call(20)?;
+        let ra: i64 = chunk.bind(&lua, &a)?.call(10)?;
+        let rb: i64 = again.bind(&lua, &b)?.call(20)?;
         assert_eq!((ra, rb), (1, 100));
         let get_a: Function = a.get("get")?;
         let get_b: Function = b.get("get")?;
@@ -248,20 +299,20 @@ mod tests {
         let lua = Lua::new();
         let mut cache = ChunkCache::default();
         let chunk = cache
-            .get_or_compile(&lua, b"\n\nerror('boom')", "e.lua")
+            .get_or_compile(&lua, b"\n\nerror('boom')", "e.lua", false)
             .unwrap();
         let env = lua.create_table().unwrap();
         env.set("error", lua.globals().get::<Function>("error").unwrap())
             .unwrap();
         let err = chunk
-            .bind(&env)
+            .bind(&lua, &env)
             .unwrap()
             .call::<()>(())
             .unwrap_err()
             .to_string();
         assert!(err.contains("e.lua:3: boom"), "{err}");
         let syntax = cache
-            .get_or_compile(&lua, b"x = 1 end, function() y = 2", "w.lua")
+            .get_or_compile(&lua, b"x = 1 end, function() y = 2", "w.lua", false)
             .unwrap_err()
             .to_string();
         assert!(syntax.contains("w.lua:1:"), "{syntax}");

@@ -16,6 +16,8 @@
 //! | `system`  | [`ScriptingSystem`]: the per-frame main-thread dispatcher                |
 //! | `chunk`   | compile once per state, run in many environments; file sources        |
 //! | `behaviour` | [`Behaviours`]: scripts attached to entities, the frame, the parallel phase (`behaviour/`) |
+//! | `trusted` | the only `unsafe` in the workspace: Lua with `debug`, for the trusted profile |
+//! | `stock`   | [`run_stock_lua`]: stock Lua 5.4, the conformance runner's reference  |
 //! | `exec`    | the reference's helpers `execute_lua_buffer` and `call_named_handler`    |
 //! | `api`     | the Lua API scripts see, declared once in a registry (`api::API`)        |
 //!
@@ -30,7 +32,7 @@
 //! sends the commands and the [`Outcome`] as [`Action`]s; and
 //! [`ScriptingSystem::update`] applies them on the main thread, in the order
 //! the scripts were enqueued.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod action;
 pub mod api;
@@ -46,7 +48,9 @@ mod recording;
 mod runner;
 mod sandbox;
 mod state;
+mod stock;
 mod system;
+mod trusted;
 
 pub use action::{
     Action, CVarLuaMessage, Callback, Command, JobId, MainThreadJob, ScriptResultMessage,
@@ -66,6 +70,7 @@ pub use runner::{Job, RunnerConfig, RunnerStats, ScriptHandle, ScriptRunner, Shu
 pub use state::{
     DEFAULT_INSTRUCTION_BUDGET, DEFAULT_MEMORY_LIMIT, Profile, ScriptState, StateConfig,
 };
+pub use stock::run_stock_lua;
 pub use system::{PHYS_GRAVITY, ScriptingConfig, ScriptingSystem, UpdateReport};
 pub use zephyr_cvar as cvar;
 pub use zephyr_world as world;

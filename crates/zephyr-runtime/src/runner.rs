@@ -37,7 +37,7 @@ use crate::recording::{begin_recording, take_recording};
 /// ```
 #[must_use = "a Job does nothing until it is enqueued"]
 pub struct Job {
-    source: String,
+    source: Vec<u8>,
     chunk_name: Option<String>,
     args: Vec<ScriptValue>,
     on_complete: Option<Callback>,
@@ -55,8 +55,9 @@ impl fmt::Debug for Job {
 }
 
 impl Job {
-    /// A job running `source` (copied) under the chunk name `script<id>`.
-    pub fn new(source: impl Into<String>) -> Self {
+    /// A job running `source` (copied; Lua source is bytes, as in a file)
+    /// under the chunk name `script<id>`.
+    pub fn new(source: impl Into<Vec<u8>>) -> Self {
         Job {
             source: source.into(),
             chunk_name: None,
@@ -182,7 +183,7 @@ struct Counters {
 
 struct QueuedJob {
     id: JobId,
-    source: String,
+    source: Vec<u8>,
     chunk_name: String,
     args: Vec<ScriptValue>,
     completion: Completion,

@@ -117,7 +117,10 @@ impl ScriptState {
         install: impl FnOnce(&Lua, &Table) -> mlua::Result<()>,
         persistent: bool,
     ) -> Result<Self> {
-        let lua = Lua::new();
+        let lua = match config.profile {
+            Profile::Safe => Lua::new(),
+            Profile::Trusted => crate::trusted::full_lua(),
+        };
         let control = Arc::new(ExecControl::new(config.instruction_budget));
         lua.set_app_data(control.clone());
         control.install_hook(&lua)?;
@@ -185,7 +188,7 @@ impl ScriptState {
     /// return values.
     pub fn execute(
         &self,
-        source: &str,
+        source: impl AsRef<[u8]>,
         chunk_name: &str,
     ) -> std::result::Result<Vec<ScriptValue>, ScriptError> {
         let env = self
@@ -198,13 +201,14 @@ impl ScriptState {
     pub fn execute_in(
         &self,
         env: &Table,
-        source: &str,
+        source: impl AsRef<[u8]>,
         chunk_name: &str,
     ) -> std::result::Result<Vec<ScriptValue>, ScriptError> {
+        self.enter(env)?;
         self.run(chunk_name, || {
             self.lua
-                .load(source)
-                .set_name(format!("={chunk_name}"))
+                .load(source.as_ref())
+                .set_name(crate::chunk::chunk_name(chunk_name))
                 .set_mode(ChunkMode::Text)
                 .set_environment(env.clone())
                 .call::<MultiValue>(())
@@ -222,8 +226,13 @@ impl ScriptState {
     ) -> std::result::Result<CompiledChunk, ScriptError> {
         self.chunks
             .lock()
-            .get_or_compile(&self.lua, source, chunk_name)
-            .map_err(|e| ScriptError::from_lua(&e, chunk_name))
+            .get_or_compile(
+                &self.lua,
+                source,
+                chunk_name,
+                self.config.profile == Profile::Trusted,
+            )
+            .map_err(|e| ScriptError::from_lua(&e, crate::chunk::display_name(chunk_name)))
     }
 
     /// Runs a compiled chunk in `env` with `args` (the chunk's `...`),
@@ -234,7 +243,10 @@ impl ScriptState {
         env: &Table,
         args: impl IntoLuaMulti,
     ) -> std::result::Result<Vec<ScriptValue>, ScriptError> {
-        self.run(&chunk.name, || chunk.bind(env)?.call::<MultiValue>(args))
+        self.enter(env)?;
+        self.run(chunk.name(), || {
+            chunk.bind(&self.lua, env)?.call::<MultiValue>(args)
+        })
     }
 
     /// Runs a job: `source` compiled through the compile cache, in a fresh
@@ -243,12 +255,12 @@ impl ScriptState {
     /// chunk came from the cache.
     pub(crate) fn execute_job(
         &self,
-        source: &str,
+        source: &[u8],
         chunk_name: &str,
         args: &[ScriptValue],
     ) -> (std::result::Result<Vec<ScriptValue>, ScriptError>, bool) {
         let before = self.chunk_cache_stats().hits;
-        let chunk = match self.compile(source.as_bytes(), chunk_name) {
+        let chunk = match self.compile(source, chunk_name) {
             Ok(chunk) => chunk,
             Err(error) => return (Err(error), false),
         };
@@ -281,6 +293,7 @@ impl ScriptState {
         args: impl IntoLuaMulti,
         label: &str,
     ) -> std::result::Result<(), ScriptError> {
+        self.enter_function(function, label)?;
         self.control.run(&self.lua, label, || {
             function.call::<mlua::Value>(args).map(drop)
         })
@@ -293,7 +306,37 @@ impl ScriptState {
         args: impl IntoLuaMulti,
         label: &str,
     ) -> std::result::Result<Vec<ScriptValue>, ScriptError> {
+        self.enter_function(function, label)?;
         self.run(label, || function.call::<MultiValue>(args))
+    }
+
+    /// Trusted profile: makes `env` the state's global table (what Lua's own
+    /// `load`, `loadfile`, `dofile` and `require` give the code they load),
+    /// so that each execution's environment is its `_G` in every respect.
+    /// The safe profile's loaders find the caller's environment instead.
+    fn enter(&self, env: &Table) -> std::result::Result<(), ScriptError> {
+        if self.config.profile == Profile::Trusted {
+            self.lua
+                .set_globals(env.clone())
+                .map_err(|e| ScriptError::from_lua(&e, "enter"))?;
+        }
+        Ok(())
+    }
+
+    /// [`enter`](Self::enter) the environment of the function about to run.
+    fn enter_function(
+        &self,
+        function: &Function,
+        label: &str,
+    ) -> std::result::Result<(), ScriptError> {
+        if self.config.profile == Profile::Trusted
+            && let Some(env) = function.environment()
+        {
+            self.lua
+                .set_globals(env)
+                .map_err(|e| ScriptError::from_lua(&e, label))?;
+        }
+        Ok(())
     }
 
     fn run(

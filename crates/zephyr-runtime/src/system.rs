@@ -662,7 +662,8 @@ fn register_script_commands(
             if path.ends_with(".lua") {
                 enqueue("exec", Job::new(source).chunk_name(name))
             } else {
-                console.execute_script_text(&source, &name)
+                // Console commands are text: an invalid UTF-8 byte becomes U+FFFD.
+                console.execute_script_text(&String::from_utf8_lossy(&source), &name)
             }
         },
     )?;

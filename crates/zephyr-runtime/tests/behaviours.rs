@@ -400,8 +400,8 @@ fn loaders_act_in_the_calling_instance_even_through_tail_calls() -> Result {
              tag = zephyr.entity.get_name(self)
              local m = require('lib.outer')
              local f = load('return tag .. \"/\" .. tostring(loaded_outer)')
-             print(m.tag .. ' ' .. f() .. ' ' .. tostring(getmetatable(_G) ~= nil))
-             getmetatable(_G).__index = nil -- only this instance loses the built-ins
+             print(m.tag .. ' ' .. f() .. ' ' .. tostring(getmetatable(_G) == nil))
+             print, string = nil, nil -- only this instance loses them
          end",
     );
     let mut behaviours = Behaviours::new();

@@ -93,7 +93,7 @@ pub(super) fn load(
     id: BehaviourId,
     home: Home,
 ) -> std::result::Result<Instance, ScriptError> {
-    let chunk = state.compile(script.text(), script.name())?;
+    let chunk = state.compile(script.text(), &script.lua_chunk_name())?;
     state.run_chunk(&chunk, &env, ())?;
     let callbacks = Callback::ALL.map(|c| match env.raw_get::<Value>(c.name()) {
         Ok(Value::Function(f)) => Some(f),

@@ -24,6 +24,9 @@ use crate::system::UpdateReport;
 pub struct ScriptSource {
     name: Arc<str>,
     text: Arc<[u8]>,
+    /// Read from a file: Lua names the chunk `@name`, as `lua` does (what
+    /// `debug.getinfo(f).source` shows).
+    file: bool,
 }
 
 impl ScriptSource {
@@ -32,6 +35,7 @@ impl ScriptSource {
         ScriptSource {
             name: name.into(),
             text: Arc::from(text.as_ref()),
+            file: false,
         }
     }
 
@@ -43,7 +47,33 @@ impl ScriptSource {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        Ok(ScriptSource::new(name, file_source(&bytes)))
+        Ok(ScriptSource {
+            file: true,
+            ..ScriptSource::new(name, file_source(&bytes))
+        })
+    }
+
+    /// The same script with `code` written before its first line, on that
+    /// line (so line numbers stay): how `zephyr run --prelude` sets globals
+    /// before a script runs.
+    pub fn with_prelude(&self, code: &str) -> Self {
+        let mut text = Vec::with_capacity(code.len() + 1 + self.text.len());
+        text.extend_from_slice(code.as_bytes());
+        text.push(b' ');
+        text.extend_from_slice(&self.text);
+        ScriptSource {
+            text: Arc::from(text),
+            ..self.clone()
+        }
+    }
+
+    /// The chunk name as Lua takes it (`@file.lua` for a file).
+    pub(crate) fn lua_chunk_name(&self) -> std::borrow::Cow<'_, str> {
+        if self.file {
+            format!("@{}", self.name).into()
+        } else {
+            std::borrow::Cow::Borrowed(&self.name)
+        }
     }
 
     /// The chunk name, shared.

@@ -11,21 +11,26 @@ use mlua::{Function, Lua, MultiValue, Table};
 
 use crate::budget::ExecControl;
 
+mod debug;
+
 /// What a script may touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Profile {
     /// The default. No `io`; `os` limited to `clock`, `time`, `date` and
-    /// `difftime`; no `debug`; no `string.dump`; `load` takes text chunks only;
-    /// `dofile`, `loadfile` and `require` read `.lua` files only inside the
-    /// script roots; `collectgarbage` limited to `collect`, `count`, `step` and
-    /// `isrunning`; `setmetatable` refuses `__gc` finalizers.
+    /// `difftime`; `debug` limited to `traceback` and a read-only `getinfo`;
+    /// no `string.dump`; `load` takes text chunks only; `dofile`, `loadfile`
+    /// and `require` read `.lua` files only inside the script roots;
+    /// `collectgarbage` limited to `collect`, `count`, `step` and
+    /// `isrunning`; `setmetatable` refuses `__gc` finalizers. `_G` holds the
+    /// built-ins (`pairs(_G)` lists them) but is each script's own table.
     #[default]
     Safe,
-    /// An explicit opt-in: the standard library as mlua's safe mode loads it
-    /// (`io`, full `os`, `package`/`require` from disk, binary chunks,
-    /// `string.dump`, unrestricted file paths). Two things stay out even here:
-    /// the `debug` library and native C modules, because mlua opens them only
-    /// through `unsafe` constructors and this project forbids `unsafe` code.
+    /// An explicit opt-in: stock Lua 5.4, the whole standard library
+    /// including `debug`, `io`, `os`, `package` (with native C modules) and
+    /// binary chunks. Each execution gets its own copy of the global table,
+    /// but the libraries are the real, shared ones. **A trusted script has the
+    /// whole process**: the `debug` library can break memory safety, so only
+    /// run code you would link into the engine.
     Trusted,
 }
 
@@ -54,11 +59,20 @@ pub(crate) fn build(
     });
     let read_script = {
         let files = files.clone();
-        lua.create_function(move |_, path: String| files.read(&path).map_err(mlua::Error::runtime))?
+        lua.create_function(move |lua, path: String| {
+            let (source, name) = files.read(&path).map_err(mlua::Error::runtime)?;
+            Ok((lua.create_string(&source)?, name))
+        })?
     };
-    let read_module = lua.create_function(move |_, name: String| {
-        files.read_module(&name).map_err(mlua::Error::runtime)
+    let roots_path = files.package_path();
+    let read_module = lua.create_function(move |lua, name: String| {
+        let (source, name) = files.read_module(&name).map_err(mlua::Error::runtime)?;
+        Ok((lua.create_string(&source)?, name))
     })?;
+    let safe_debug = match profile {
+        Profile::Safe => Some(debug::library(lua)?),
+        Profile::Trusted => None,
+    };
     let profile = match profile {
         Profile::Safe => "safe",
         Profile::Trusted => "trusted",
@@ -85,11 +99,13 @@ pub(crate) fn build(
             read_script,
             read_module,
             with_caller_env,
+            safe_debug,
+            roots_path,
         ))
 }
 
 /// The source name of `sandbox.lua` (chunk `zephyr.sandbox`).
-const SANDBOX_SOURCE: &str = "=zephyr.sandbox";
+pub(crate) const SANDBOX_SOURCE: &str = "=zephyr.sandbox";
 
 /// The environment of the nearest script function on the call stack (for
 /// the shared `load`, `require`, ...): the `_ENV` upvalue of the first Lua
@@ -155,16 +171,29 @@ impl ScriptFiles {
             .ok_or_else(|| format!("cannot find '{path}' in the script roots"))
     }
 
-    /// Reads a script: `(source, chunk name)`.
-    pub(crate) fn read(&self, path: &str) -> std::result::Result<(String, String), String> {
+    /// Reads a script as bytes, as `lua` does (a UTF-8 BOM and a `#` first
+    /// line skipped): `(source, chunk name)`.
+    pub(crate) fn read(&self, path: &str) -> std::result::Result<(Vec<u8>, String), String> {
         let file = self.resolve(path)?;
-        let source =
-            std::fs::read_to_string(&file).map_err(|e| format!("cannot read '{path}': {e}"))?;
-        Ok((source, path.to_owned()))
+        let bytes = std::fs::read(&file).map_err(|e| format!("cannot read '{path}': {e}"))?;
+        Ok((crate::chunk::file_source(&bytes).into_owned(), path.to_owned()))
+    }
+
+    /// `package.path` for the roots: `root/?.lua;root/?/init.lua;...`.
+    fn package_path(&self) -> String {
+        self.roots
+            .iter()
+            .flat_map(|root| {
+                let root = root.display().to_string();
+                let root = root.trim_end_matches('/');
+                [format!("{root}/?.lua"), format!("{root}/?/init.lua")]
+            })
+            .collect::<Vec<_>>()
+            .join(";")
     }
 
     /// Reads module `a.b` from `a/b.lua` or `a/b/init.lua`.
-    fn read_module(&self, name: &str) -> std::result::Result<(String, String), String> {
+    fn read_module(&self, name: &str) -> std::result::Result<(Vec<u8>, String), String> {
         let valid = !name.is_empty()
             && name
                 .chars()

@@ -1,0 +1,68 @@
+//! Lua's own test suite through the trusted profile: `zephyr conformance`
+//! runs each file of the official Lua 5.4 suite through `zephyr run
+//! --trusted` and through stock Lua, and fails if any file fares
+//! differently. The suite is not part of this repository; it is read from
+//! `../shared/lua-testes` (or `$ZEPHYR_LUA_TESTES`), and without it the test
+//! prints a notice and passes.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn suite() -> Option<PathBuf> {
+    let dir = std::env::var_os("ZEPHYR_LUA_TESTES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/lua-testes")
+        });
+    dir.join("strings.lua").is_file().then_some(dir)
+}
+
+#[test]
+fn the_official_suite_fares_as_on_stock_lua() {
+    let Some(dir) = suite() else {
+        eprintln!(
+            "notice: Lua's test suite not found at ../shared/lua-testes \
+             (set ZEPHYR_LUA_TESTES): conformance not checked"
+        );
+        return;
+    };
+    let output = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .arg("conformance")
+        .arg(&dir)
+        .output()
+        .expect("run zephyr conformance");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    // Every file of the suite ran (28 with v5.4.8), and each one passes on
+    // both, or fails on stock Lua only.
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.contains(" stock: ")).collect();
+    assert!(rows.len() >= 28, "{stdout}");
+    for row in &rows {
+        assert!(
+            row.contains("zephyr --trusted: pass"),
+            "a file fails through the trusted profile: {row}"
+        );
+    }
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert!(summary.contains("0 differ"), "{summary}");
+}
+
+#[test]
+fn a_folder_without_the_suite_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .arg("conformance")
+        .arg(dir.path())
+        .output()
+        .expect("run zephyr conformance");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no .lua files here"), "{stderr}");
+    let missing = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .args(["conformance", "/nonexistent/testes"])
+        .output()
+        .expect("run zephyr conformance");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/testes"));
+}
