@@ -692,3 +692,33 @@ fn one_behaviour_cannot_change_the_libraries_another_sees() {
     assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "X\nX\n");
 }
+
+#[test]
+fn latin1_bytes_and_boms_load_in_scripts_and_modules_in_both_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    // 'é' as one Latin-1 byte (0xE9): not UTF-8, but any byte is fine in a
+    // Lua string literal.
+    std::fs::write(
+        dir.path().join("latin.lua"),
+        b"local s = '\xe9t\xe9'\nlocal m = require('mod')\nlocal f = assert(loadfile('bom.lua'))\n\
+          print(#s, s:byte(1), m.tag, f())\n\
+          local ok, trace = xpcall(function() error('deep') end, debug.traceback)\n\
+          print(ok, trace:match('^latin.lua:5: deep\\nstack traceback:') ~= nil)\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("mod.lua"), b"\xef\xbb\xbfreturn { tag = '\xff' == '\\255' }").unwrap();
+    std::fs::write(dir.path().join("bom.lua"), b"\xef\xbb\xbf#!/ignored\nreturn 'bom module'").unwrap();
+    for profile in [&[][..], &["--trusted"][..]] {
+        let mut args = vec!["run", "latin.lua"];
+        args.extend_from_slice(profile);
+        let run = zephyr(dir.path(), &args);
+        assert_eq!(run.status, 0, "{profile:?}: {}", run.stderr);
+        assert_eq!(
+            run.stdout, "3\t233\ttrue\tbom module\nfalse\ttrue\n",
+            "{profile:?}: {}",
+            run.stderr
+        );
+    }
+    let check = zephyr(dir.path(), &["check", "latin.lua", "mod.lua", "bom.lua"]);
+    assert_eq!((check.status, check.stdout.as_str()), (0, ""), "{}", check.stderr);
+}
