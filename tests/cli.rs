@@ -706,8 +706,16 @@ fn latin1_bytes_and_boms_load_in_scripts_and_modules_in_both_profiles() {
           print(ok, trace:match('^latin.lua:5: deep\\nstack traceback:') ~= nil)\n",
     )
     .unwrap();
-    std::fs::write(dir.path().join("mod.lua"), b"\xef\xbb\xbfreturn { tag = '\xff' == '\\255' }").unwrap();
-    std::fs::write(dir.path().join("bom.lua"), b"\xef\xbb\xbf#!/ignored\nreturn 'bom module'").unwrap();
+    std::fs::write(
+        dir.path().join("mod.lua"),
+        b"\xef\xbb\xbfreturn { tag = '\xff' == '\\255' }",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bom.lua"),
+        b"\xef\xbb\xbf#!/ignored\nreturn 'bom module'",
+    )
+    .unwrap();
     for profile in [&[][..], &["--trusted"][..]] {
         let mut args = vec!["run", "latin.lua"];
         args.extend_from_slice(profile);
@@ -720,5 +728,10 @@ fn latin1_bytes_and_boms_load_in_scripts_and_modules_in_both_profiles() {
         );
     }
     let check = zephyr(dir.path(), &["check", "latin.lua", "mod.lua", "bom.lua"]);
-    assert_eq!((check.status, check.stdout.as_str()), (0, ""), "{}", check.stderr);
+    assert_eq!(
+        (check.status, check.stdout.as_str()),
+        (0, ""),
+        "{}",
+        check.stderr
+    );
 }

@@ -20,6 +20,11 @@ pub(crate) const PRELUDE: &str = "_soft=true _port=true _nomsg=true";
 /// `verybig` need hours or gigabytes.
 const SKIPPED: [&str; 5] = ["all.lua", "main.lua", "big.lua", "heavy.lua", "verybig.lua"];
 
+/// Files that must pass through the safe profile too, with its default
+/// budget: `pm.lua` tests the pattern functions, which the safe profile
+/// replaces with its own budgeted matcher.
+const SAFE_TOO: [&str; 1] = ["pm.lua"];
+
 /// Options of `zephyr conformance`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ConformanceOptions {
@@ -64,23 +69,59 @@ pub(crate) fn conformance(options: &ConformanceOptions) -> Result<()> {
     let mut differ = 0;
     let (mut ours_pass, mut stock_pass) = (0, 0);
     for file in &files {
-        let name = file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let name = file
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let started = Instant::now();
         let stock = verdict(
-            Command::new(&exe).arg("conformance").arg(".").arg("--reference").arg(&name),
+            Command::new(&exe)
+                .arg("conformance")
+                .arg(".")
+                .arg("--reference")
+                .arg(&name),
             &options.dir,
             &name,
             timeout,
         );
         let ours = verdict(
-            Command::new(&exe).args([
-                "run", "--trusted", "--budget", "0", "--strict", "--workers", "1", "--frames",
-                "0", "--prelude", PRELUDE,
-            ]).arg(&name),
+            Command::new(&exe)
+                .args([
+                    "run",
+                    "--trusted",
+                    "--budget",
+                    "0",
+                    "--strict",
+                    "--workers",
+                    "1",
+                    "--frames",
+                    "0",
+                    "--prelude",
+                    PRELUDE,
+                ])
+                .arg(&name),
             &options.dir,
             &name,
             timeout,
         );
+        let safe = SAFE_TOO.contains(&name.as_str()).then(|| {
+            verdict(
+                Command::new(&exe)
+                    .args([
+                        "run",
+                        "--strict",
+                        "--workers",
+                        "1",
+                        "--frames",
+                        "0",
+                        "--prelude",
+                        PRELUDE,
+                    ])
+                    .arg(&name),
+                &options.dir,
+                &name,
+                timeout,
+            )
+        });
         stock_pass += usize::from(stock == Verdict::Pass);
         ours_pass += usize::from(ours == Verdict::Pass);
         // A file that stock Lua fails and the trusted profile passes (gc.lua,
@@ -90,6 +131,15 @@ pub(crate) fn conformance(options: &ConformanceOptions) -> Result<()> {
             _ if stock == ours => (true, "same"),
             (Verdict::Fail(_), Verdict::Pass) => (true, "passes where stock fails"),
             _ => (false, "DIFFERENT"),
+        };
+        let (agrees, word) = match &safe {
+            Some(Verdict::Pass) | None => (agrees, word.to_owned()),
+            Some(failed) => (false, format!("{word}; safe profile: {failed}")),
+        };
+        let word = if safe == Some(Verdict::Pass) {
+            format!("{word}; safe profile: pass")
+        } else {
+            word
         };
         differ += usize::from(!agrees);
         say(
@@ -130,11 +180,20 @@ fn suite_files(dir: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
         })
         .collect();
     files.sort();
-    if let Some(missing) = only.iter().find(|o| !files.iter().any(|f| f.ends_with(o.as_str()))) {
-        return Err(Error::bad_file(dir.join(missing), "no such file in the suite"));
+    if let Some(missing) = only
+        .iter()
+        .find(|o| !files.iter().any(|f| f.ends_with(o.as_str())))
+    {
+        return Err(Error::bad_file(
+            dir.join(missing),
+            "no such file in the suite",
+        ));
     }
     if files.is_empty() {
-        return Err(Error::bad_file(dir, "no .lua files here: is this Lua's testes/ folder?"));
+        return Err(Error::bad_file(
+            dir,
+            "no .lua files here: is this Lua's testes/ folder?",
+        ));
     }
     Ok(files)
 }
@@ -210,7 +269,8 @@ mod tests {
 
     #[test]
     fn failure_places_are_found_in_error_lines() {
-        let text = "warning\nerror: gc.lua:477: assertion failed!\nstack traceback:\n\tgc.lua:12: in main";
+        let text =
+            "warning\nerror: gc.lua:477: assertion failed!\nstack traceback:\n\tgc.lua:12: in main";
         assert_eq!(failure_place(text, "gc.lua").as_deref(), Some("gc.lua:477"));
         assert_eq!(failure_place("error: other.lua:3: x", "gc.lua"), None);
         assert_eq!(failure_place("gc.lua: no line", "gc.lua"), None);

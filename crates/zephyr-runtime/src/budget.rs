@@ -109,6 +109,35 @@ impl ExecControl {
         Err(err)
     }
 
+    /// Charges `steps` of work done inside a Rust function (the pattern
+    /// matcher) to the budget; past it, halts the execution as the hook
+    /// would, naming `function`.
+    pub(crate) fn charge(&self, lua: &Lua, steps: u64, function: &str) -> mlua::Result<()> {
+        if self.limit == u64::MAX {
+            return Ok(());
+        }
+        if self.halted.load(Ordering::Acquire)
+            && let Some(halt) = &*self.halt.lock()
+        {
+            return Err(halt.to_lua_error());
+        }
+        let used = self
+            .used
+            .fetch_add(steps, Ordering::Relaxed)
+            .saturating_add(steps);
+        if used < self.limit {
+            return Ok(());
+        }
+        let place = script_place(lua);
+        let halt = Halt::Budget(BudgetExceeded {
+            budget: self.limit,
+            location: format!("{place}{function}: "),
+        });
+        let err = halt.to_lua_error();
+        self.set_halt(halt);
+        Err(err)
+    }
+
     /// Halts the current execution because it must run on the main thread.
     pub(crate) fn require_main_thread(&self, function: &'static str) -> mlua::Error {
         let halt = Halt::MainThread(MainThreadRequired { function });
@@ -188,6 +217,27 @@ impl ExecControl {
         self.run(lua, chunk, body)
             .map(|values| values.iter().map(ScriptValue::from_lua).collect())
     }
+}
+
+/// `file:line: ` of the nearest script line on the stack (not a C function,
+/// not the runtime's own `=zephyr.*` chunks), or nothing.
+fn script_place(lua: &Lua) -> String {
+    for level in 1.. {
+        let Some(place) = lua.inspect_stack(level, |frame| {
+            let line = frame.current_line()?;
+            let source = frame.source();
+            if source.source.as_deref()?.starts_with("=zephyr.") {
+                return None;
+            }
+            Some(format!("{}:{line}: ", source.short_src.as_deref()?))
+        }) else {
+            break;
+        };
+        if let Some(place) = place {
+            return place;
+        }
+    }
+    String::new()
 }
 
 struct DepthGuard<'a>(&'a ExecControl);

@@ -18,6 +18,7 @@
 //! | `behaviour` | [`Behaviours`]: scripts attached to entities, the frame, the parallel phase (`behaviour/`) |
 //! | `trusted` | the only `unsafe` in the workspace: Lua with `debug`, for the trusted profile |
 //! | `stock`   | [`run_stock_lua`]: stock Lua 5.4, the conformance runner's reference  |
+//! | `pattern` | `string.find`/`match`/`gmatch`/`gsub` of the safe profile, under the budget |
 //! | `exec`    | the reference's helpers `execute_lua_buffer` and `call_named_handler`    |
 //! | `api`     | the Lua API scripts see, declared once in a registry (`api::API`)        |
 //!
@@ -42,6 +43,7 @@ mod chunk;
 mod error;
 mod exec;
 mod outcome;
+mod pattern;
 mod pool;
 mod queue;
 mod recording;

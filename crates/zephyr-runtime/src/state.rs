@@ -123,7 +123,6 @@ impl ScriptState {
         };
         let control = Arc::new(ExecControl::new(config.instruction_budget));
         lua.set_app_data(control.clone());
-        control.install_hook(&lua)?;
 
         let api = lua.create_table()?;
         api.set(
@@ -145,6 +144,9 @@ impl ScriptState {
         if config.memory_limit > 0 {
             lua.set_memory_limit(config.memory_limit)?;
         }
+        // Last: building the sandbox is the runtime's work, not a script's,
+        // and runs outside the budget (however small the budget).
+        control.install_hook(&lua)?;
         Ok(ScriptState {
             lua,
             new_env,

@@ -43,7 +43,10 @@ fn pairs_and_next_over_g_list_the_built_ins() {
              return seen.print, seen.string, seen.pairs, seen.mine, seen._G, n > 20,
                     rawget(_G, 'print') == print, _G._G == _G, _ENV == _G",
         );
-        assert_eq!(listed, "true,true,true,true,true,true,true,true,true", "{profile:?}");
+        assert_eq!(
+            listed, "true,true,true,true,true,true,true,true,true",
+            "{profile:?}"
+        );
     }
 }
 
@@ -105,9 +108,20 @@ fn xpcall_with_debug_traceback_works_in_both_profiles() {
              local ok, trace = xpcall(outer, debug.traceback)
              return ok, trace",
         );
-        assert!(result.starts_with("false,feel.lua:1: boom\nstack traceback:"), "{profile:?}: {result}");
-        assert!(result.contains("in upvalue 'inner'") || result.contains("in local 'inner'") || result.contains("inner"), "{result}");
-        assert!(!result.contains("zephyr.sandbox"), "the sandbox's frames are hidden: {result}");
+        assert!(
+            result.starts_with("false,feel.lua:1: boom\nstack traceback:"),
+            "{profile:?}: {result}"
+        );
+        assert!(
+            result.contains("in upvalue 'inner'")
+                || result.contains("in local 'inner'")
+                || result.contains("inner"),
+            "{result}"
+        );
+        assert!(
+            !result.contains("zephyr.sandbox"),
+            "the sandbox's frames are hidden: {result}"
+        );
         // A non-string message comes back untouched; a level skips frames.
         assert_eq!(
             eval(
@@ -143,7 +157,10 @@ fn debug_getinfo_answers_the_read_only_questions() {
     // profile, and says so.
     let s = state(Profile::Safe);
     let refused = eval(&s, "return pcall(debug.getinfo, 1, 'f')");
-    assert!(refused.contains("option 'f' is not available in the safe profile"), "{refused}");
+    assert!(
+        refused.contains("option 'f' is not available in the safe profile"),
+        "{refused}"
+    );
 }
 
 #[test]
@@ -164,7 +181,10 @@ fn require_and_package_loaded_agree() {
     // A value put in package.loaded is what require returns, per execution.
     let s = state(Profile::Safe);
     assert_eq!(
-        eval(&s, "package.loaded.mymod = {v = 7} return require('mymod').v"),
+        eval(
+            &s,
+            "package.loaded.mymod = {v = 7} return require('mymod').v"
+        ),
         "7"
     );
     assert_eq!(

@@ -37,7 +37,9 @@ fn traceback(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
     if thread.is_some() {
         // mlua inspects only the running coroutine's stack.
         let mut out = text.map(|t| format!("{t}\n")).unwrap_or_default();
-        out.push_str("stack traceback:\n\t(another coroutine's stack is not shown in the safe profile)");
+        out.push_str(
+            "stack traceback:\n\t(another coroutine's stack is not shown in the safe profile)",
+        );
         return Ok(Value::String(lua.create_string(out)?));
     }
     let level = match args.next() {
@@ -54,7 +56,10 @@ fn traceback(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
     let full = lua.traceback(text.as_deref(), level)?;
     let full = full.to_string_lossy();
     let own = format!("\t{}:", &SANDBOX_SOURCE[1..]);
-    let kept: Vec<&str> = full.lines().filter(|line| !line.starts_with(&own)).collect();
+    let kept: Vec<&str> = full
+        .lines()
+        .filter(|line| !line.starts_with(&own))
+        .collect();
     Ok(Value::String(lua.create_string(kept.join("\n"))?))
 }
 

@@ -47,6 +47,19 @@ pub(crate) fn build(
         let control = control.clone();
         lua.create_function(move |_, ()| Ok(control.is_halted()))?
     };
+    // Work a C function does beyond what its input's size bounds (see
+    // `sandbox.lua`), charged to the budget like VM instructions.
+    let charge = {
+        let control = control.clone();
+        lua.create_function(move |lua, (steps, function): (f64, String)| {
+            let steps = if steps.is_nan() || steps <= 0.0 {
+                0
+            } else {
+                steps as u64
+            };
+            control.charge(lua, steps, &function)
+        })?
+    };
     let error_text = lua.create_function(|lua, value: mlua::Value| match value {
         mlua::Value::Error(error) => Ok(mlua::Value::String(
             lua.create_string(crate::outcome::root_message(&error))?,
@@ -70,7 +83,11 @@ pub(crate) fn build(
         Ok((lua.create_string(&source)?, name))
     })?;
     let safe_debug = match profile {
-        Profile::Safe => Some(debug::library(lua)?),
+        Profile::Safe => {
+            // The pattern functions count their steps against the budget.
+            crate::pattern::install(lua, &lua.globals().get::<Table>("string")?)?;
+            Some(debug::library(lua)?)
+        }
         Profile::Trusted => None,
     };
     let profile = match profile {
@@ -101,6 +118,7 @@ pub(crate) fn build(
             with_caller_env,
             safe_debug,
             roots_path,
+            charge,
         ))
 }
 
@@ -176,7 +194,10 @@ impl ScriptFiles {
     pub(crate) fn read(&self, path: &str) -> std::result::Result<(Vec<u8>, String), String> {
         let file = self.resolve(path)?;
         let bytes = std::fs::read(&file).map_err(|e| format!("cannot read '{path}': {e}"))?;
-        Ok((crate::chunk::file_source(&bytes).into_owned(), path.to_owned()))
+        Ok((
+            crate::chunk::file_source(&bytes).into_owned(),
+            path.to_owned(),
+        ))
     }
 
     /// `package.path` for the roots: `root/?.lua;root/?/init.lua;...`.

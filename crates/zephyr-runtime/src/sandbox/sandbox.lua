@@ -10,7 +10,7 @@
 -- Trusted profile: stock Lua. Every execution gets its own full copy of the
 -- global table (`_G` is that copy), over the real, unfrozen libraries.
 local profile, api, halted, error_text, read_script, read_module, with_caller_env,
-  safe_debug, roots_path = ...
+  safe_debug, roots_path, charge = ...
 local trusted = profile == "trusted"
 
 local G = _G
@@ -161,8 +161,53 @@ coroutine_lib.resume = function(co, ...) return rethrow(co_resume(co, ...)) end
 coroutine_lib.close = function(co) return rethrow(co_close(co)) end
 base.coroutine = coroutine_lib
 
-base.string, base.table, base.math, base.utf8 = string, table, math, utf8
+base.string, base.math, base.utf8 = string, math, utf8
 base.debug = safe_debug
+
+-- C functions whose time their input does not bound -------------------------
+-- The budget counts VM instructions, and a C function runs as one. Most of
+-- the standard library takes time in proportion to its input, which the
+-- memory limit bounds; these do not, so they charge their work to the
+-- budget first (the pattern functions count their own steps, in Rust).
+local s_rep, t_move, t_unpack, t_sort = string.rep, table.move, table.unpack, table.sort
+local math_type, tointeger = math.type, math.tointeger
+
+-- `string.rep("", math.maxinteger)` copies nothing a quintillion times
+-- (a non-empty result is bounded by the memory limit).
+string.rep = function(s, n, sep)
+  if math_type(n) and n > 4096 and s == "" and (sep == nil or sep == "") then
+    charge(n, "string.rep")
+  end
+  return s_rep(s, n, sep)
+end
+
+local function span(i, j)
+  i, j = tointeger(i), tointeger(j)
+  if i and j and j - i > 4096 then return j - i end
+  return 0
+end
+
+local table_lib = {}
+for k, v in pairs(table) do table_lib[k] = v end
+-- `table.move({}, 1, math.maxinteger - 1, 2)` moves nils for ever.
+table_lib.move = function(a1, f, e, ...)
+  local steps = span(f, e)
+  if steps > 0 then charge(steps, "table.move") end
+  return t_move(a1, f, e, ...)
+end
+-- `table.unpack({}, 1, 999999)` pushes a million nils per call.
+table_lib.unpack = function(list, i, j)
+  local steps = span(i or 1, j)
+  if steps > 0 then charge(steps, "table.unpack") end
+  return t_unpack(list, i, j)
+end
+-- n log n comparisons.
+table_lib.sort = function(list, comp)
+  local n = type(list) == "table" and #list or 0
+  if n > 256 then charge(n * math.log(n, 2), "table.sort") end
+  return t_sort(list, comp)
+end
+base.table = table_lib
 
 -- string.dump produces bytecode, and bytecode is a known sandbox escape.
 -- Remove it from the real table, which strings reach through their metatable.
@@ -175,6 +220,10 @@ base.collectgarbage = function(option, ...)
   if not gc_options[option] then
     error("collectgarbage: option '" .. tostring(option) ..
       "' is not allowed in sandboxed scripts (allowed: collect, count, step, isrunning)", 2)
+  end
+  -- A full collection walks the whole heap, whatever the call's input.
+  if option == "collect" or option == "step" then
+    charge(collectgarbage("count") * 64, "collectgarbage")
   end
   return collectgarbage(option, ...)
 end
