@@ -28,6 +28,7 @@ pub(crate) fn check(paths: &[std::path::PathBuf]) -> Result<usize> {
                             problems.extend(compile(&shown.display().to_string(), script.text()));
                         }
                     }
+                    problems.extend(check_cvars(&scene));
                 }
                 Err(Error::BadFile { file, message }) => problems.push(located(&file, &message)),
                 Err(other) => problems.push(format!("{}: {other}", path.display())),
@@ -43,6 +44,44 @@ pub(crate) fn check(paths: &[std::path::PathBuf]) -> Result<usize> {
         let _ = std::io::Write::write_all(&mut out, format!("{problem}\n").as_bytes());
     }
     Ok(problems.len())
+}
+
+/// The scene's `[cvars]`: a value for a cvar the engine defines must fit
+/// it; any other name must be one a script of the scene registers (its name
+/// appears quoted in one of them), else it is reported as unknown, with the
+/// names it is close to.
+fn check_cvars(scene: &Scene) -> Vec<String> {
+    let cvars = zephyr_runtime::cvar::CVarRegistry::new();
+    if let Err(e) = zephyr_runtime::register_engine_cvars(&cvars) {
+        return vec![format!("{}: {e}", scene.path.display())];
+    }
+    let mentioned = |name: &str| {
+        scene.scripts.iter().any(|(_, script)| {
+            let text = script.text();
+            [format!("\"{name}\""), format!("'{name}'")]
+                .iter()
+                .any(|quoted| text.windows(quoted.len()).any(|w| w == quoted.as_bytes()))
+        })
+    };
+    let mut problems = Vec::new();
+    for setting in scene.cvars() {
+        if cvars.contains(&setting.name) {
+            if let Err(e) = cvars.set_from_string(&setting.name, &setting.value) {
+                problems.push(format!("{}: [cvars] {e}", setting.origin));
+            }
+        } else if !mentioned(&setting.name) {
+            let mut problem = format!(
+                "{}: [cvars] unknown cvar '{}': not built in, and no script of the scene registers it",
+                setting.origin, setting.name
+            );
+            let suggestions = cvars.suggestions(&setting.name);
+            if !suggestions.is_empty() {
+                problem.push_str(&format!(" (did you mean: {}?)", suggestions.join(", ")));
+            }
+            problems.push(problem);
+        }
+    }
+    problems
 }
 
 /// `file:line: message` for scene errors that know their line.

@@ -32,7 +32,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 pub use error::{Error, Result};
 pub use input::{InputEvent, Replay};
 pub use run::{RunOptions, Summary};
-pub use scene::Scene;
+pub use scene::{CvarSetting, Scene};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -67,28 +67,32 @@ enum Command {
 /// Without a trace file the filter is global, so the callsites it disables
 /// (every per-callback span) cost one cached check: a filter on one layer
 /// alone makes the registry build and close every span for the others.
-fn init_logging(trace: Option<&PathBuf>) -> Option<tracing_chrome::FlushGuard> {
+fn init_logging(trace: Option<&PathBuf>) -> Result<Option<tracing_chrome::FlushGuard>> {
     let filter = EnvFilter::try_from_env("ZEPHYR_LOG").unwrap_or_else(|_| {
         EnvFilter::new("warn,zephyr::script=debug,zephyr::console=info,zephyr::runtime=off")
     });
     match trace {
         Some(path) => {
+            // Opened here, so that a path that cannot be written is an error
+            // naming it (exit status 2), not a panic inside the tracer.
+            let file = std::fs::File::create(path)
+                .map_err(|e| Error::bad_file(path, format!("cannot write the trace file: {e}")))?;
             let (chrome, guard) = tracing_chrome::ChromeLayerBuilder::new()
-                .file(path)
+                .writer(std::io::BufWriter::new(file))
                 .include_args(true)
                 .build();
             let _ = tracing_subscriber::registry()
                 .with(stderr_layer().with_filter(filter))
                 .with(chrome)
                 .try_init();
-            Some(guard)
+            Ok(Some(guard))
         }
         None => {
             let _ = tracing_subscriber::registry()
                 .with(filter)
                 .with(stderr_layer())
                 .try_init();
-            None
+            Ok(None)
         }
     }
 }
@@ -136,7 +140,7 @@ pub fn main() -> ExitCode {
 fn execute(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(options) => {
-            let _guard = init_logging(options.trace.as_ref());
+            let _guard = init_logging(options.trace.as_ref())?;
             let summary = run::run(options)?;
             say(&mut std::io::stderr(), &summary.render());
             Ok(())

@@ -13,7 +13,7 @@ use zephyr_runtime::{
 
 use crate::error::{Error, Result};
 use crate::input::Replay;
-use crate::scene::Scene;
+use crate::scene::{CvarSetting, Scene};
 
 /// Options of `zephyr run` (its command line).
 #[derive(Debug, Clone, clap::Args)]
@@ -62,6 +62,28 @@ pub struct Summary {
     total_time: Duration,
     errors: usize,
     worker_scripts: u64,
+    /// Warnings for cvar values given for names nothing registered.
+    unused_cvars: Vec<String>,
+    /// Each distinct error printed so far, and how many times it happened
+    /// (an error repeated every frame is printed once, then counted).
+    seen_errors: Vec<(String, usize)>,
+}
+
+impl Summary {
+    /// Counts an error; whether it is new (to be printed).
+    fn first_time(&mut self, text: &str) -> bool {
+        self.errors += 1;
+        match self.seen_errors.iter_mut().find(|(seen, _)| seen == text) {
+            Some((_, count)) => {
+                *count += 1;
+                false
+            }
+            None => {
+                self.seen_errors.push((text.to_owned(), 1));
+                true
+            }
+        }
+    }
 }
 
 impl Summary {
@@ -90,7 +112,7 @@ impl Summary {
         } else {
             100.0 * self.script_time.as_secs_f64() / self.total_time.as_secs_f64()
         };
-        format!(
+        let mut text = format!(
             "frames: {}\nframe time: mean {mean:.3} ms, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms\n\
              time in scripts: {share:.1}%\nscripts run on workers: {}\nerrors: {}",
             times.len(),
@@ -99,7 +121,16 @@ impl Summary {
             times.last().copied().unwrap_or(0.0),
             self.worker_scripts,
             self.errors
-        )
+        );
+        for (error, count) in self.seen_errors.iter().filter(|(_, n)| *n > 1) {
+            let first = error.lines().next().unwrap_or_default();
+            text.push_str(&format!("\nrepeated {count} times (printed once): {first}"));
+        }
+        for warning in &self.unused_cvars {
+            text.push('\n');
+            text.push_str(warning);
+        }
+        text
     }
 }
 
@@ -118,15 +149,18 @@ impl Host {
         self.summary.script_time += report.script_time;
         let mut stderr = std::io::stderr().lock();
         for error in &report.errors {
-            self.summary.errors += 1;
-            let _ = writeln!(stderr, "{error}");
-            if let Some(traceback) = &error.error.traceback {
-                let _ = writeln!(stderr, "{traceback}");
+            let text = error.to_string();
+            if self.summary.first_time(&text) {
+                let _ = writeln!(stderr, "{text}");
+                if let Some(traceback) = &error.error.traceback {
+                    let _ = writeln!(stderr, "{traceback}");
+                }
             }
         }
         for error in &report.update.errors {
-            self.summary.errors += 1;
-            let _ = writeln!(stderr, "{error}");
+            if self.summary.first_time(error) {
+                let _ = writeln!(stderr, "{error}");
+            }
         }
         let failed = !report.errors.is_empty() || !report.update.errors.is_empty();
         if self.options.strict && failed {
@@ -216,19 +250,26 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         ..ScriptingConfig::default()
     })?;
 
-    // Cvars: the scene's, then the command line's, before anything runs.
-    let mut settings: Vec<(String, String)> = scene.as_ref().map(Scene::cvars).unwrap_or_default();
+    // Cvars: the scene's, then the command line's, before anything runs. A
+    // bad value for a cvar that exists ends the run here (exit status 2),
+    // naming where the value came from; a name nobody registered waits for a
+    // script to register it, and is reported at the end if none does.
+    let mut settings: Vec<CvarSetting> = scene.as_ref().map(Scene::cvars).unwrap_or_default();
     for pair in &options.set {
         let (name, value) = pair
             .split_once('=')
             .ok_or_else(|| Error::Usage(format!("--set expects NAME=VALUE, got '{pair}'")))?;
-        settings.push((name.to_owned(), value.to_owned()));
+        settings.push(CvarSetting {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            origin: format!("--set {pair}"),
+        });
     }
-    for (name, value) in settings {
+    for setting in settings {
         system
             .cvars()
-            .set_or_preset(&name, &value)
-            .map_err(|e| Error::Usage(format!("--set {name}={value}: {e}")))?;
+            .set_or_preset_from(&setting.name, &setting.value, &setting.origin)
+            .map_err(|e| Error::Usage(format!("{}: {e}", setting.origin)))?;
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -329,6 +370,22 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     host.behaviours.finish(&mut host.system, &mut last);
     host.report(last)?;
     host.summary.total_time = started.elapsed();
+    host.summary.unused_cvars = host
+        .system
+        .cvars()
+        .unused_presets()
+        .into_iter()
+        .map(|preset| {
+            let mut line = format!(
+                "warning: {}: cvar '{}' was never registered (not built in, and no script registered it)",
+                preset.origin, preset.name
+            );
+            if !preset.suggestions.is_empty() {
+                line.push_str(&format!(" (did you mean: {}?)", preset.suggestions.join(", ")));
+            }
+            line
+        })
+        .collect();
     host.summary.worker_scripts = host.system.runner().stats().enqueued;
     let _ = std::io::stdout().flush();
     Ok(host.summary)

@@ -39,7 +39,7 @@ pub struct SceneFile {
     pub name: String,
     /// Cvars to set (or to give to scripts that register them).
     #[serde(default)]
-    pub cvars: BTreeMap<String, toml::Value>,
+    pub cvars: BTreeMap<String, toml::Spanned<toml::Value>>,
     /// The entities, in order.
     #[serde(default)]
     pub entities: Vec<EntityDef>,
@@ -52,11 +52,11 @@ pub struct EntityDef {
     /// Its name.
     pub name: Option<String>,
     /// Position.
-    pub position: Option<[f64; 3]>,
+    pub position: Option<Vec3>,
     /// Pitch, yaw, roll in radians.
-    pub rotation: Option<[f64; 3]>,
+    pub rotation: Option<Vec3>,
     /// Scale.
-    pub scale: Option<[f64; 3]>,
+    pub scale: Option<Vec3>,
     /// A point light.
     pub light: Option<LightDef>,
     /// A particle emitter.
@@ -70,11 +70,32 @@ pub struct EntityDef {
     pub parallel: Option<bool>,
 }
 
+/// Three numbers `[x, y, z]`, exactly: TOML arrays of another length, or
+/// with an element that is not a number, are refused (serde's `[f64; 3]`
+/// ignores extra elements).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Vec3(pub [f64; 3]);
+
+impl<'de> Deserialize<'de> for Vec3 {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let values = Vec::<f64>::deserialize(deserializer)?;
+        match <[f64; 3]>::try_from(values.as_slice()) {
+            Ok(array) => Ok(Vec3(array)),
+            Err(_) => Err(serde::de::Error::invalid_length(
+                values.len(),
+                &"3 numbers [x, y, z]",
+            )),
+        }
+    }
+}
+
 /// `light = { ... }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LightDef {
-    color: Option<[f64; 3]>,
+    color: Option<Vec3>,
     intensity: Option<f64>,
     range: Option<f64>,
 }
@@ -84,7 +105,7 @@ pub struct LightDef {
 #[serde(deny_unknown_fields)]
 pub struct ParticlesDef {
     rate: Option<f64>,
-    color: Option<[f64; 3]>,
+    color: Option<Vec3>,
     active: Option<bool>,
 }
 
@@ -93,7 +114,7 @@ pub struct ParticlesDef {
 #[serde(deny_unknown_fields)]
 pub struct BodyDef {
     mass: Option<f64>,
-    velocity: Option<[f64; 3]>,
+    velocity: Option<Vec3>,
 }
 
 /// A scene read from disk and checked.
@@ -109,6 +130,28 @@ pub struct Scene {
     /// read once; entities that share a file share its source (and, in the
     /// runtime, its compiled chunk).
     pub scripts: Vec<(usize, ScriptSource)>,
+    /// The line of each `[cvars]` value.
+    cvar_lines: BTreeMap<String, usize>,
+}
+
+/// A cvar value a scene sets: its name, its text, and `scene.toml:LINE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CvarSetting {
+    /// The cvar's name.
+    pub name: String,
+    /// The value, as text.
+    pub value: String,
+    /// Where it is set: `scene.toml:LINE`.
+    pub origin: String,
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 impl EntityDef {
@@ -192,23 +235,53 @@ impl Scene {
             }
         }
         for (name, value) in &file.cvars {
-            cvar_text(value).map_err(|e| Error::bad_file(path, format!("cvars.{name}: {e}")))?;
+            cvar_text(value.get_ref()).map_err(|e| {
+                Error::bad_file(
+                    path,
+                    format!(
+                        "line {}: cvars.{name}: {e}",
+                        line_of(&text, value.span().start)
+                    ),
+                )
+            })?;
         }
+        let cvar_lines = file
+            .cvars
+            .iter()
+            .map(|(name, value)| (name.clone(), line_of(&text, value.span().start)))
+            .collect();
         Ok(Scene {
             path: path.to_path_buf(),
             dir,
             file,
             scripts,
+            cvar_lines,
         })
     }
 
-    /// The `[cvars]` table as `(name, value text)` pairs.
-    pub fn cvars(&self) -> Vec<(String, String)> {
-        self.file
+    /// The `[cvars]` values, in file order, with the line each is set on.
+    pub fn cvars(&self) -> Vec<CvarSetting> {
+        let mut settings: Vec<(usize, CvarSetting)> = self
+            .file
             .cvars
             .iter()
-            .filter_map(|(k, v)| cvar_text(v).ok().map(|t| (k.clone(), t)))
-            .collect()
+            .filter_map(|(name, value)| {
+                let value = cvar_text(value.get_ref()).ok()?;
+                let line = self.cvar_lines.get(name).copied().unwrap_or(0);
+                let origin = format!("{}:{line}", self.path.display());
+                let name = name.clone();
+                Some((
+                    line,
+                    CvarSetting {
+                        name,
+                        value,
+                        origin,
+                    },
+                ))
+            })
+            .collect();
+        settings.sort_by_key(|(line, _)| *line);
+        settings.into_iter().map(|(_, setting)| setting).collect()
     }
 
     /// Creates the entities in `world`, in file order; returns their ids.
@@ -242,7 +315,8 @@ fn cvar_text(value: &toml::Value) -> std::result::Result<String, String> {
     }
 }
 
-fn vec3(v: Option<[f64; 3]>, default: DVec3) -> DVec3 {
+fn vec3(v: Option<Vec3>, default: DVec3) -> DVec3 {
+    let v = v.map(|Vec3(array)| array);
     v.map_or(default, DVec3::from_array)
 }
 
@@ -261,7 +335,7 @@ fn components(entity: &EntityDef) -> zephyr_world::Result<Components> {
         scale: vec3(entity.scale, DVec3::ONE),
         ..Transform::IDENTITY
     };
-    if let Some([pitch, yaw, roll]) = entity.rotation {
+    if let Some(Vec3([pitch, yaw, roll])) = entity.rotation {
         transform.rotation = Transform::rotation_from_euler(pitch, yaw, roll)?;
     }
     for (what, v) in [("position", transform.position), ("scale", transform.scale)] {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::{Mutex, RwLock};
 
 use crate::error::{Error, Result, suggest};
-use crate::parse::{Invocation, parse_line};
+use crate::parse::Invocation;
 use crate::registry::CVarRegistry;
 use crate::value::{CVarValue, check_name};
 
@@ -25,7 +25,13 @@ struct Command {
     handler: CommandFn,
     builtin: bool,
     rest_of_line: bool,
+    /// For a rest-of-line command: whether its argument so far needs the
+    /// next line too.
+    continues: Option<Continues>,
 }
+
+/// Says whether a multi-line command's argument so far is incomplete.
+type Continues = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// A registered command, as listed by [`Console::commands`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +76,9 @@ pub struct Console {
     history: Mutex<VecDeque<String>>,
     capacity: usize,
     quit: AtomicBool,
+    /// Where the commands running now came from (innermost last): see
+    /// [`Console::execute_from`].
+    origins: Mutex<Vec<String>>,
 }
 
 impl fmt::Debug for Console {
@@ -96,6 +105,7 @@ impl Console {
             history: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
             capacity,
             quit: AtomicBool::new(false),
+            origins: Mutex::new(Vec::new()),
         };
         console.register_builtins();
         console
@@ -114,7 +124,7 @@ impl Console {
         help: &str,
         handler: impl Fn(&Console, &[String]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
-        self.insert(name, help, Arc::new(handler), false, false)
+        self.insert(name, help, Arc::new(handler), false, None)
     }
 
     /// Registers a command whose single argument is the rest of its line,
@@ -125,7 +135,43 @@ impl Console {
         help: &str,
         handler: impl Fn(&Console, &[String]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
-        self.insert(name, help, Arc::new(handler), false, true)
+        self.insert(name, help, Arc::new(handler), false, Some(None))
+    }
+
+    /// Registers a rest-of-line command whose argument also takes the lines
+    /// after its own while `continues(argument so far)` is true: how the
+    /// runtime's `lua` takes a multi-line chunk whole (it continues while the
+    /// chunk is incomplete, as Lua's REPL does).
+    pub fn register_multiline_command(
+        &self,
+        name: &str,
+        help: &str,
+        continues: impl Fn(&str) -> bool + Send + Sync + 'static,
+        handler: impl Fn(&Console, &[String]) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.insert(
+            name,
+            help,
+            Arc::new(handler),
+            false,
+            Some(Some(Arc::new(continues))),
+        )
+    }
+
+    /// Runs `text` as [`execute`](Self::execute) does, telling the commands
+    /// where it came from (`"cv2.lua:3"`): a command can ask with
+    /// [`origin`](Self::origin), so that what it starts names its origin.
+    pub fn execute_from(&self, text: &str, origin: &str) -> Result<()> {
+        self.origins.lock().push(origin.to_owned());
+        let result = self.execute(text);
+        self.origins.lock().pop();
+        result
+    }
+
+    /// Where the command running now came from, when the caller said
+    /// (see [`execute_from`](Self::execute_from)).
+    pub fn origin(&self) -> Option<String> {
+        self.origins.lock().last().cloned()
     }
 
     /// Removes a command that is not built in; returns whether it existed.
@@ -158,17 +204,20 @@ impl Console {
             .collect()
     }
 
-    /// Parses `text` with this console's grammar (see [`parse_line`]).
+    /// Parses `text` with this console's grammar (see [`parse_line`](crate::parse_line)).
     pub fn parse(&self, text: &str) -> Result<Vec<Invocation>> {
-        let raw: Vec<String> = self
+        let raw: BTreeMap<String, Option<Continues>> = self
             .commands
             .read()
             .iter()
             .filter(|(_, c)| c.rest_of_line)
-            .map(|(name, _)| name.clone())
+            .map(|(name, c)| (name.clone(), c.continues.clone()))
             .collect();
-        let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
-        parse_line(text, &raw)
+        crate::parse::parse_with(text, &|name| raw.contains_key(name), &|name, so_far| {
+            raw.get(name)
+                .and_then(Option::as_ref)
+                .is_some_and(|continues| continues(so_far))
+        })
     }
 
     /// Runs every command in `text`, in order, stopping at the first error,
@@ -275,7 +324,8 @@ impl Console {
         help: &str,
         handler: CommandFn,
         builtin: bool,
-        rest_of_line: bool,
+        // `Some` for a rest-of-line command, with its continuation test.
+        rest_of_line: Option<Option<Continues>>,
     ) -> Result<()> {
         check_name(name)?;
         if self.cvars.contains(name) {
@@ -296,7 +346,8 @@ impl Console {
                 help: help.to_owned(),
                 handler,
                 builtin,
-                rest_of_line,
+                rest_of_line: rest_of_line.is_some(),
+                continues: rest_of_line.flatten(),
             }),
         );
         Ok(())
@@ -379,7 +430,7 @@ impl Console {
             ),
         ];
         for (name, help, handler) in builtins {
-            self.insert(name, help, handler, true, false)
+            self.insert(name, help, handler, true, None)
                 .unwrap_or_else(|e| unreachable!("built-in command {name}: {e}"));
         }
     }
@@ -569,6 +620,34 @@ mod tests {
         assert!(c.register_command("r_fov", "", |_, _| Ok(())).is_err());
         assert!(c.unregister_command("greet").unwrap());
         assert!(c.execute("greet x").is_err());
+    }
+
+    #[test]
+    fn a_multiline_command_takes_lines_while_its_argument_is_incomplete() {
+        let c = console();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let seen = got.clone();
+        c.register_multiline_command(
+            "block",
+            "block <text>",
+            // Incomplete while a '{' is open.
+            |text| text.matches('{').count() > text.matches('}').count(),
+            move |_, args| {
+                seen.lock().push(args.join("|"));
+                Ok(())
+            },
+        )
+        .unwrap();
+        c.execute("block a {\n b;\n}\necho next\nblock c").unwrap();
+        assert_eq!(*got.lock(), ["a {\n b;\n}", "c"]);
+        assert_eq!(c.origin(), None);
+        c.register_command("where", "where", |console, _| {
+            assert_eq!(console.origin().as_deref(), Some("x.lua:3"));
+            Ok(())
+        })
+        .unwrap();
+        c.execute_from("where", "x.lua:3").unwrap();
+        assert_eq!(c.origin(), None);
     }
 
     #[test]

@@ -45,5 +45,5 @@ pub use config::{ConfigLineError, ConfigReport};
 pub use console::{CommandFn, CommandInfo, Console, DEFAULT_HISTORY};
 pub use error::{Error, Result};
 pub use parse::{Invocation, parse_line};
-pub use registry::{CVarChange, CVarInfo, CVarRegistry};
+pub use registry::{CVarChange, CVarInfo, CVarRegistry, UnusedPreset};
 pub use value::{CVarDef, CVarFlags, CVarKind, CVarValue};

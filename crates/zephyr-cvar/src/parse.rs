@@ -33,6 +33,18 @@ pub struct Invocation {
 /// # Ok::<(), zephyr_cvar::Error>(())
 /// ```
 pub fn parse_line(text: &str, rest_of_line: &[&str]) -> Result<Vec<Invocation>> {
+    parse_with(text, &|name| rest_of_line.contains(&name), &|_, _| false)
+}
+
+/// [`parse_line`] with a say on continuation lines: a rest-of-line command
+/// (`is_raw(name)`) also takes the lines after its own while
+/// `continues(name, argument so far)` says its argument is incomplete (the
+/// console's `lua` takes a multi-line chunk this way, as Lua's REPL does).
+pub(crate) fn parse_with(
+    text: &str,
+    is_raw: &dyn Fn(&str) -> bool,
+    continues: &dyn Fn(&str, &str) -> bool,
+) -> Result<Vec<Invocation>> {
     let chars: Vec<char> = text.chars().collect();
     let at = |i: usize| chars.get(i).copied();
     let mut out = Vec::new();
@@ -100,12 +112,25 @@ pub fn parse_line(text: &str, rest_of_line: &[&str]) -> Result<Vec<Invocation>> 
                         i += 1;
                     }
                 }
-                let raw = tokens.is_empty() && c != '"' && rest_of_line.contains(&token.as_str());
+                let raw = tokens.is_empty() && c != '"' && is_raw(&token);
+                let name = token.clone();
                 tokens.push(token);
                 if raw {
                     let start = i;
                     while at(i).is_some_and(|c| c != '\n') {
                         i += 1;
+                    }
+                    // Further lines while the argument is incomplete.
+                    while at(i) == Some('\n') && i + 1 < chars.len() {
+                        let so_far: String = chars[start..i].iter().collect();
+                        if !continues(&name, so_far.trim()) {
+                            break;
+                        }
+                        i += 1;
+                        line += 1;
+                        while at(i).is_some_and(|c| c != '\n') {
+                            i += 1;
+                        }
                     }
                     let rest: String = chars[start..i].iter().collect();
                     if !rest.trim().is_empty() {

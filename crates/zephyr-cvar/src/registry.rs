@@ -56,8 +56,23 @@ struct Entry {
 struct Inner {
     vars: BTreeMap<String, Entry>,
     pending: Vec<CVarChange>,
-    /// Values given before their cvar was registered (command-line `--set`).
-    presets: BTreeMap<String, String>,
+    /// Values given before their cvar was registered (command-line `--set`,
+    /// a scene's `[cvars]`): the text and where it came from.
+    presets: BTreeMap<String, (String, String)>,
+}
+
+/// A value given for a cvar that was never registered (see
+/// [`CVarRegistry::unused_presets`]): most often a typo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnusedPreset {
+    /// The name given.
+    pub name: String,
+    /// The value given.
+    pub value: String,
+    /// Where it came from (`scene.toml:4`, `--set`), as the caller said.
+    pub origin: String,
+    /// Registered names close to it, best first.
+    pub suggestions: Vec<String>,
 }
 
 /// The name of the built-in cvar that unlocks `CHEAT` cvars.
@@ -115,10 +130,14 @@ impl CVarRegistry {
             };
         }
         let mut value = def.default.clone();
-        if let Some(text) = inner.presets.remove(&def.name) {
+        if let Some((text, origin)) = inner.presets.remove(&def.name) {
             match def.parse_value(&text) {
                 Ok(preset) => value = preset,
-                Err(e) => tracing::warn!(target: "zephyr::cvar", "preset value ignored: {e}"),
+                Err(e) => tracing::warn!(
+                    target: "zephyr::cvar",
+                    "{}preset value ignored: {e}",
+                    if origin.is_empty() { String::new() } else { format!("{origin}: ") }
+                ),
             }
         }
         inner.vars.insert(
@@ -218,6 +237,13 @@ impl CVarRegistry {
     /// not fit its type then is ignored with a warning). This is how a
     /// command line sets cvars that a script registers later.
     pub fn set_or_preset(&self, name: &str, text: &str) -> Result<()> {
+        self.set_or_preset_from(name, text, "")
+    }
+
+    /// [`set_or_preset`](Self::set_or_preset), remembering where the value
+    /// came from (`scene.toml:4`, `--set`) for the warning a bad preset gets
+    /// at registration and for [`unused_presets`](Self::unused_presets).
+    pub fn set_or_preset_from(&self, name: &str, text: &str, origin: &str) -> Result<()> {
         if self.contains(name) {
             return self.set_from_string(name, text).map(drop);
         }
@@ -230,8 +256,25 @@ impl CVarRegistry {
         self.inner
             .write()
             .presets
-            .insert(name.to_owned(), text.to_owned());
+            .insert(name.to_owned(), (text.to_owned(), origin.to_owned()));
         Ok(())
+    }
+
+    /// Values preset for names that were never registered, in name order,
+    /// each with the registered names close to it: what a host reports at
+    /// the end of a run (a typo in `--set` or a scene's `[cvars]`).
+    pub fn unused_presets(&self) -> Vec<UnusedPreset> {
+        let inner = self.inner.read();
+        inner
+            .presets
+            .iter()
+            .map(|(name, (value, origin))| UnusedPreset {
+                name: name.clone(),
+                value: value.clone(),
+                origin: origin.clone(),
+                suggestions: suggest(name, inner.vars.keys().map(String::as_str)),
+            })
+            .collect()
     }
 
     /// Sets a cvar back to its default (refused for `READ_ONLY`, and for
@@ -508,6 +551,30 @@ mod tests {
             "a preset that does not fit is ignored"
         );
         assert!(r.set_or_preset("bad name", "1").is_err());
+        assert!(
+            r.unused_presets().is_empty(),
+            "registration consumes presets"
+        );
+    }
+
+    #[test]
+    fn presets_never_registered_are_listed_with_their_origin_and_suggestions() {
+        let r = registry();
+        r.set_or_preset_from("r_fvo", "90", "--set").unwrap();
+        r.set_or_preset_from("zz_unheard", "1", "scene.toml:4")
+            .unwrap();
+        let unused = r.unused_presets();
+        assert_eq!(unused.len(), 2);
+        assert_eq!(
+            (
+                unused[0].name.as_str(),
+                unused[0].origin.as_str(),
+                unused[0].suggestions.as_slice()
+            ),
+            ("r_fvo", "--set", &["r_fov".to_owned()][..])
+        );
+        assert_eq!(unused[1].origin, "scene.toml:4");
+        assert!(unused[1].suggestions.is_empty());
     }
 
     #[test]

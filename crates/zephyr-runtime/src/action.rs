@@ -41,7 +41,12 @@ pub enum Command {
     /// `cvar.register(...)`.
     RegisterCVar(CVarDef),
     /// `console.execute(cmd)`, already checked on the worker.
-    ConsoleExecute(String),
+    ConsoleExecute {
+        /// The command line.
+        command: String,
+        /// The script line that ran it (`job.lua:3`).
+        origin: String,
+    },
     /// A write to the world (entity, transform, light, particles, physics,
     /// `ecs.addComponent`).
     World(WorldCommand),

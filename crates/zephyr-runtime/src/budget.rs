@@ -185,6 +185,9 @@ impl ExecControl {
         if error.kind == ScriptErrorKind::OutOfMemory {
             let _ = lua.gc_collect();
         }
+        if let Some(text) = crate::outcome::described_error_table(lua, &error.message) {
+            error.message = text;
+        }
         error
     }
 

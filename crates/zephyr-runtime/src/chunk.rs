@@ -260,6 +260,21 @@ pub fn check_syntax(source: &[u8], name: &str) -> Result<(), String> {
     }
 }
 
+/// Whether `source` is an unfinished chunk (a syntax error at its end, as
+/// Lua's REPL tells when to read another line): `for i = 1, 3 do`.
+pub(crate) fn is_incomplete(source: &[u8]) -> bool {
+    matches!(
+        Lua::new()
+            .load(source)
+            .set_mode(ChunkMode::Text)
+            .into_function(),
+        Err(mlua::Error::SyntaxError {
+            incomplete_input: true,
+            ..
+        })
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,7 +73,9 @@ pub use state::{
     DEFAULT_INSTRUCTION_BUDGET, DEFAULT_MEMORY_LIMIT, Profile, ScriptState, StateConfig,
 };
 pub use stock::run_stock_lua;
-pub use system::{PHYS_GRAVITY, ScriptingConfig, ScriptingSystem, UpdateReport};
+pub use system::{
+    PHYS_GRAVITY, ScriptingConfig, ScriptingSystem, UpdateReport, register_engine_cvars,
+};
 pub use zephyr_cvar as cvar;
 pub use zephyr_world as world;
 

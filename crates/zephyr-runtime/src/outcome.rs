@@ -241,7 +241,15 @@ impl ScriptError {
             Some((m, t)) => (m.to_owned(), Some(format!("stack traceback:{t}"))),
             None => (text, None),
         };
-        let traceback = traceback.or(tb).map(|t| t.trim_end().to_owned());
+        // The sandbox's own frames (its `error`, `pcall`) are the runtime's,
+        // not the script's: left out.
+        let traceback = traceback.or(tb).map(|t| {
+            t.trim_end()
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("zephyr.sandbox:"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
         let line = parse_line(&message, chunk);
         ScriptError {
             kind,
@@ -439,4 +447,74 @@ mod tests {
         assert_eq!(parse_line("init.lua: out of memory", "init.lua"), None);
         assert_eq!(parse_line("other:3: x", "init.lua"), None);
     }
+}
+
+/// The last table raised with `error` in the safe profile, described: the
+/// host shows this instead of `table: 0x...` (see
+/// [`described_error_table`]).
+#[derive(Debug, Clone)]
+struct ErrorTable {
+    address: String,
+    text: String,
+}
+
+/// `error(t)` with a table: remembers the table's description and where it
+/// was raised. A table with `__tostring` needs none (the host uses it).
+pub(crate) fn note_error_table(lua: &mlua::Lua, t: mlua::Table) -> mlua::Result<()> {
+    if t.metatable()
+        .is_some_and(|mt| mt.contains_key("__tostring").unwrap_or(false))
+    {
+        return Ok(());
+    }
+    let place = lua
+        .inspect_stack(2, |frame| {
+            let line = frame.current_line()?;
+            Some(format!("{}:{line}: ", frame.source().short_src.as_deref()?))
+        })
+        .flatten()
+        .unwrap_or_default();
+    lua.set_app_data(ErrorTable {
+        address: format!("table: {:p}", t.to_pointer()),
+        text: format!("{place}error object {}", describe_table(&t, 2)),
+    });
+    Ok(())
+}
+
+/// A short description of a table's fields: `{code = 42, msg = "no"}`.
+fn describe_table(t: &mlua::Table, depth: usize) -> String {
+    if depth == 0 {
+        return "{...}".to_owned();
+    }
+    let mut parts = Vec::new();
+    let mut more = false;
+    for (i, pair) in t.pairs::<mlua::Value, mlua::Value>().enumerate() {
+        if i == 8 {
+            more = true;
+            break;
+        }
+        let Ok((k, v)) = pair else { break };
+        let value = match &v {
+            mlua::Value::String(s) => format!("{:?}", s.to_string_lossy()),
+            mlua::Value::Table(inner) => describe_table(inner, depth - 1),
+            other => other
+                .to_string()
+                .unwrap_or_else(|_| other.type_name().to_owned()),
+        };
+        let key = match &k {
+            mlua::Value::String(s) => s.to_string_lossy(),
+            other => format!("[{}]", other.to_string().unwrap_or_default()),
+        };
+        parts.push(format!("{key} = {value}"));
+    }
+    if more {
+        parts.push("...".to_owned());
+    }
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// The description of the table an error message names by address, if it
+/// was raised with the safe profile's `error`.
+pub(crate) fn described_error_table(lua: &mlua::Lua, message: &str) -> Option<String> {
+    let noted = lua.app_data_ref::<ErrorTable>()?;
+    message.contains(&noted.address).then(|| noted.text.clone())
 }

@@ -25,6 +25,24 @@ use crate::state::{Profile, ScriptState, StateConfig};
 /// The cvar holding the gravity of the physics step.
 pub const PHYS_GRAVITY: &str = "phys_gravity";
 
+/// Registers the cvars the engine itself defines (beside the registry's
+/// own `sv_cheats`): `phys_gravity`. [`ScriptingSystem::new`] does this; a
+/// tool that checks settings without building a system (`zephyr check`)
+/// calls it on a registry of its own.
+///
+/// ```
+/// let cvars = zephyr_runtime::cvar::CVarRegistry::new();
+/// zephyr_runtime::register_engine_cvars(&cvars)?;
+/// assert_eq!(cvars.get_f64(zephyr_runtime::PHYS_GRAVITY), Some(-9.81));
+/// # Ok::<(), zephyr_runtime::cvar::Error>(())
+/// ```
+pub fn register_engine_cvars(cvars: &CVarRegistry) -> zephyr_cvar::Result<()> {
+    cvars.register(
+        CVarDef::new(PHYS_GRAVITY, -9.81)
+            .help("Gravity: acceleration along Y applied to every rigid body"),
+    )
+}
+
 /// How to build a [`ScriptingSystem`]. Plain data with documented defaults.
 #[derive(Clone)]
 pub struct ScriptingConfig {
@@ -182,10 +200,7 @@ impl ScriptingSystem {
         cvars: Arc<CVarRegistry>,
         world: SharedWorld,
     ) -> Result<Self> {
-        cvars.register(
-            CVarDef::new(PHYS_GRAVITY, -9.81)
-                .help("Gravity: acceleration along Y applied to every rigid body"),
-        )?;
+        register_engine_cvars(&cvars)?;
         let console = Arc::new(Console::with_history(cvars.clone(), config.console_history));
         let mut host = Host::new(cvars, console, world.clone());
         if let Some(print) = config.print.clone() {
@@ -535,7 +550,9 @@ impl ScriptingSystem {
                 self.host.cvars.set_from_string(&name, &value).map(drop)
             }
             Command::RegisterCVar(def) => self.host.cvars.register(def),
-            Command::ConsoleExecute(line) => self.host.console.execute(&line),
+            Command::ConsoleExecute { command, origin } => {
+                self.host.console.execute_from(&command, &origin)
+            }
             Command::World(command) => command.apply(&mut *self.host.world.write()).map_err(|e| {
                 zephyr_cvar::Error::Command {
                     command: "world".into(),
@@ -632,11 +649,20 @@ fn register_script_commands(
     let enqueue = Arc::new(enqueue);
 
     let lua_enqueue = enqueue.clone();
-    console.register_rest_of_line_command(
+    console.register_multiline_command(
         "lua",
-        "lua <code>: runs Lua code on a worker thread",
-        move |_, args| match args {
-            [code] => lua_enqueue("lua", Job::new(code.clone()).chunk_name("console")),
+        "lua <code>: runs Lua code on a worker thread (an unfinished chunk takes the next lines)",
+        |code| crate::chunk::is_incomplete(code.as_bytes()),
+        move |console, args| match args {
+            // The job's chunk name says who started it: errors read
+            // `[lua from cv2.lua:3]:1: ...`, or `console:1: ...` when typed.
+            [code] => lua_enqueue(
+                "lua",
+                Job::new(code.clone()).chunk_name(match console.origin() {
+                    Some(origin) => format!("[lua from {origin}]"),
+                    None => "console".to_owned(),
+                }),
+            ),
             _ => Err(zephyr_cvar::Error::Usage {
                 command: "lua".into(),
                 usage: "lua <code>".into(),

@@ -34,17 +34,31 @@ pub(super) fn log(c: &Call<'_>) -> R {
 
 pub(super) fn execute(c: &Call<'_>) -> R {
     let command = c.string(1);
+    // What the command starts (a `lua` job) names the script line.
+    let origin = caller_line(c.lua);
     if !is_worker(c.lua) {
         return c
             .host
             .console
-            .execute(&command)
+            .execute_from(&command, &origin)
             .map(|()| Ret::None)
             .map_err(|e| c.error(e));
     }
     c.host.console.check(&command).map_err(|e| c.error(e))?;
-    with_recording(c.lua, |r| r.commands.push(Command::ConsoleExecute(command)));
+    with_recording(c.lua, |r| {
+        r.commands.push(Command::ConsoleExecute { command, origin })
+    });
     Ok(Ret::None)
+}
+
+/// `file:line` of the script line calling the binding.
+fn caller_line(lua: &mlua::Lua) -> String {
+    lua.inspect_stack(1, |frame| {
+        let line = frame.current_line()?;
+        Some(format!("{}:{line}", frame.source().short_src.as_deref()?))
+    })
+    .flatten()
+    .unwrap_or_else(|| "a script".to_owned())
 }
 
 pub(super) fn register(c: &Call<'_>) -> R {

@@ -196,7 +196,13 @@ impl Fields<'_> {
         Ok(())
     }
 
-    fn number_in(&self, table: &Table, path: &str, key: &str, default: f64) -> mlua::Result<f64> {
+    fn number_in(
+        &self,
+        table: &Table,
+        path: &str,
+        key: impl mlua::IntoLua,
+        default: f64,
+    ) -> mlua::Result<f64> {
         match table.raw_get::<Value>(key)? {
             Value::Nil => Ok(default),
             Value::Integer(i) => Ok(i as f64),
@@ -239,25 +245,82 @@ impl Fields<'_> {
         let Some(t) = self.sub_table(key)? else {
             return Ok(default);
         };
-        let mut out = [0.0; 3];
-        for (i, name) in names.iter().enumerate() {
-            out[i] = self.number_in(&t, &format!("{key}.{name}"), name, default[i])?;
-        }
-        Ok(DVec3::from_array(out))
+        let [x, y, z] = self.numbers(&t, key, names, default.to_array())?;
+        Ok(DVec3::new(x, y, z))
     }
 
     fn quat(&self, key: &str) -> mlua::Result<DQuat> {
         let Some(t) = self.sub_table(key)? else {
             return Ok(DQuat::IDENTITY);
         };
-        let i = DQuat::IDENTITY;
-        let get = |name: &str, d: f64| self.number_in(&t, &format!("{key}.{name}"), name, d);
-        Ok(DQuat::from_xyzw(
-            get("x", i.x)?,
-            get("y", i.y)?,
-            get("z", i.z)?,
-            get("w", i.w)?,
-        ))
+        let [x, y, z, w] =
+            self.numbers(&t, key, ["x", "y", "z", "w"], DQuat::IDENTITY.to_array())?;
+        Ok(DQuat::from_xyzw(x, y, z, w))
+    }
+
+    /// A vector field, written either way: `{x = 1, y = 2, z = 3}` (missing
+    /// names take their default) or `{1, 2, 3}` (all of them, in order).
+    /// Anything else (another length, a key that is neither, both forms
+    /// mixed) is refused naming the field.
+    fn numbers<const N: usize>(
+        &self,
+        t: &Table,
+        key: &str,
+        names: [&str; N],
+        defaults: [f64; N],
+    ) -> mlua::Result<[f64; N]> {
+        let expected = || {
+            format!(
+                "{{{}}} or {{{}}}",
+                names.join(", "),
+                names.map(|n| format!("{n} = ...")).join(", ")
+            )
+        };
+        let mut named = 0;
+        let mut positional = 0;
+        for pair in t.pairs::<Value, Value>() {
+            let (k, _) = pair?;
+            match &k {
+                Value::String(s) if names.iter().any(|n| s.as_bytes() == n.as_bytes()) => {
+                    named += 1
+                }
+                Value::Integer(i) if (1..=N as i64).contains(i) => positional += 1,
+                other => {
+                    let shown = match other {
+                        Value::String(s) => format!("'{}'", s.to_string_lossy()),
+                        Value::Integer(i) => format!("[{i}]"),
+                        v => v.type_name().to_owned(),
+                    };
+                    return Err(self.fail(format!(
+                        "field '{key}' has an unexpected key {shown}: write {}",
+                        expected()
+                    )));
+                }
+            }
+        }
+        if named > 0 && positional > 0 {
+            return Err(self.fail(format!(
+                "field '{key}' mixes named and numbered values: write {}",
+                expected()
+            )));
+        }
+        let mut out = defaults;
+        if positional > 0 {
+            if positional != N {
+                return Err(self.fail(format!(
+                    "field '{key}' has {positional} of its {N} numbers: write {}",
+                    expected()
+                )));
+            }
+            for (i, slot) in out.iter_mut().enumerate() {
+                *slot = self.number_in(t, &format!("{key}[{}]", i + 1), i as i64 + 1, 0.0)?;
+            }
+        } else {
+            for (i, name) in names.iter().enumerate() {
+                out[i] = self.number_in(t, &format!("{key}.{name}"), *name, defaults[i])?;
+            }
+        }
+        Ok(out)
     }
 }
 

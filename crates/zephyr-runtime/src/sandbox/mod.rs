@@ -119,6 +119,7 @@ pub(crate) fn build(
             safe_debug,
             roots_path,
             charge,
+            lua.create_function(crate::outcome::note_error_table)?,
         ))
 }
 

@@ -10,7 +10,7 @@
 -- Trusted profile: stock Lua. Every execution gets its own full copy of the
 -- global table (`_G` is that copy), over the real, unfrozen libraries.
 local profile, api, halted, error_text, read_script, read_module, with_caller_env,
-  safe_debug, roots_path, charge = ...
+  safe_debug, roots_path, charge, note_error_table = ...
 local trusted = profile == "trusted"
 
 local G = _G
@@ -148,6 +148,17 @@ base.xpcall = function(f, handler, ...)
     if halted() then return e end
     return handler(error_text(e))
   end, ...))
+end
+
+-- `error({code = 42})` would reach the host as "table: 0x55...": the
+-- table is described (its fields, shortly) for the host as it is raised.
+-- Being a Lua function, this `error` counts one level more than Lua's.
+local raw_error = error
+base.error = function(v, level)
+  if type(v) == "table" then note_error_table(v) end
+  if level == nil then level = 1 end
+  if math.type(level) and level > 0 then level = level + 1 end
+  return raw_error(v, level)
 end
 
 base.rawset = function(t, k, v)

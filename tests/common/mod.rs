@@ -1,0 +1,37 @@
+//! Running the `zephyr` binary as a user would, shared by the binary's tests.
+#![allow(dead_code)] // each test file uses its own part
+
+use std::path::Path;
+use std::process::Command;
+
+/// What a run of the binary did.
+pub(crate) struct Run {
+    pub(crate) status: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// Runs `zephyr ARGS` in `dir`.
+pub(crate) fn zephyr(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run zephyr");
+    Run {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A temporary folder with the given files.
+pub(crate) fn files(entries: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in entries {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
