@@ -194,6 +194,13 @@ impl Scene {
     pub fn load(path: &Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).map_err(|e| Error::bad_file(path, e.to_string()))?;
+        Self::parse(path, &text)
+    }
+
+    /// Reads a scene from its text; `path` names it in errors, and scripts
+    /// are read beside it.
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let text = text.to_owned();
         let file: SceneFile =
             toml::from_str(&text).map_err(|e| Error::bad_file(path, toml_error(&text, &e)))?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
