@@ -45,6 +45,10 @@ pub struct RunOptions {
     /// script); 0 turns it off.
     #[arg(long, value_name = "N", default_value_t = zephyr_runtime::DEFAULT_INSTRUCTION_BUDGET)]
     pub budget: u64,
+    /// The seed of `math.random` (each behaviour instance and each job
+    /// draws from its own stream of it): the same seed and input, the same run.
+    #[arg(long, value_name = "N", default_value_t = zephyr_runtime::DEFAULT_SEED)]
+    pub seed: u64,
     /// Lua code run before the script, written on its first line (so its
     /// line numbers stay), e.g. `--prelude "debug_mode = true"`.
     #[arg(long, value_name = "CODE")]
@@ -62,6 +66,7 @@ pub struct Summary {
     total_time: Duration,
     errors: usize,
     worker_scripts: u64,
+    seed: u64,
     /// Warnings for cvar values given for names nothing registered.
     unused_cvars: Vec<String>,
     /// Each distinct error printed so far, and how many times it happened
@@ -114,13 +119,14 @@ impl Summary {
         };
         let mut text = format!(
             "frames: {}\nframe time: mean {mean:.3} ms, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms\n\
-             time in scripts: {share:.1}%\nscripts run on workers: {}\nerrors: {}",
+             time in scripts: {share:.1}%\nscripts run on workers: {}\nerrors: {}\nseed: {}",
             times.len(),
             pick(0.5),
             pick(0.99),
             times.last().copied().unwrap_or(0.0),
             self.worker_scripts,
-            self.errors
+            self.errors,
+            self.seed
         );
         for (error, count) in self.seen_errors.iter().filter(|(_, n)| *n > 1) {
             let first = error.lines().next().unwrap_or_default();
@@ -244,6 +250,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
             },
             instruction_budget: options.budget,
             script_roots: vec![dir],
+            seed: options.seed,
             ..StateConfig::default()
         },
         print: Some(stdout_sink),
@@ -387,6 +394,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         })
         .collect();
     host.summary.worker_scripts = host.system.runner().stats().enqueued;
+    host.summary.seed = options.seed;
     let _ = std::io::stdout().flush();
     Ok(host.summary)
 }

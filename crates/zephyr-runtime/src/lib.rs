@@ -19,6 +19,7 @@
 //! | `trusted` | the only `unsafe` in the workspace: Lua with `debug`, for the trusted profile |
 //! | `stock`   | [`run_stock_lua`]: stock Lua 5.4, the conformance runner's reference  |
 //! | `pattern` | `string.find`/`match`/`gmatch`/`gsub` of the safe profile, under the budget |
+//! | `random`  | `math.random` with one reproducible stream per instance and job   |
 //! | `exec`    | the reference's helpers `execute_lua_buffer` and `call_named_handler`    |
 //! | `api`     | the Lua API scripts see, declared once in a registry (`api::API`)        |
 //!
@@ -46,6 +47,7 @@ mod outcome;
 mod pattern;
 mod pool;
 mod queue;
+mod random;
 mod recording;
 mod runner;
 mod sandbox;
@@ -67,6 +69,7 @@ pub use error::{Error, Result};
 pub use exec::{ExecuteResult, call_named_handler, execute_lua_buffer, try_call_named_handler};
 pub use outcome::{Outcome, ScriptError, ScriptErrorKind, ScriptValue};
 pub use pool::{Lease, StatePool};
+pub use random::DEFAULT_SEED;
 pub use queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY, QueueFull};
 pub use runner::{Job, RunnerConfig, RunnerStats, ScriptHandle, ScriptRunner, Shutdown};
 pub use state::{

@@ -477,7 +477,7 @@ impl Worker {
         };
         let state = self.pool.acquire();
         begin_recording(state.lua(), view);
-        let (result, hit) = state.execute_job(&job.source, &job.chunk_name, &job.args);
+        let (result, hit) = state.execute_job(job.id, &job.source, &job.chunk_name, &job.args);
         if hit {
             self.shared
                 .counters

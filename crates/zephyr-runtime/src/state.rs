@@ -37,6 +37,11 @@ pub struct StateConfig {
     /// may read from in the safe profile (relative paths only, no `..`).
     /// Default: the working directory, `.`.
     pub script_roots: Vec<PathBuf>,
+    /// The seed of `math.random`: each behaviour instance and each job gets
+    /// its own stream, derived from this seed and its attach or enqueue
+    /// order, so a run's numbers depend on the seed alone. Default:
+    /// [`DEFAULT_SEED`](crate::DEFAULT_SEED).
+    pub seed: u64,
 }
 
 impl Default for StateConfig {
@@ -46,6 +51,7 @@ impl Default for StateConfig {
             instruction_budget: DEFAULT_INSTRUCTION_BUDGET,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             script_roots: vec![PathBuf::from(".")],
+            seed: crate::random::DEFAULT_SEED,
         }
     }
 }
@@ -133,6 +139,7 @@ impl ScriptState {
             })?,
         )?;
         install(&lua, &api)?;
+        crate::random::install(&lua, &lua.globals().get::<Table>("math")?, config.seed)?;
 
         let new_env =
             crate::sandbox::build(&lua, config.profile, &config.script_roots, api, &control)?;
@@ -257,10 +264,18 @@ impl ScriptState {
     /// chunk came from the cache.
     pub(crate) fn execute_job(
         &self,
+        job: crate::action::JobId,
         source: &[u8],
         chunk_name: &str,
         args: &[ScriptValue],
     ) -> (std::result::Result<Vec<ScriptValue>, ScriptError>, bool) {
+        // The job's own random stream, whichever state runs it.
+        let stream = crate::random::Stream::new(crate::random::Xoshiro::derived(
+            self.config.seed,
+            crate::random::JOB,
+            job.0,
+        ));
+        let _stream = crate::random::enter(&self.lua, &stream);
         let before = self.chunk_cache_stats().hits;
         let chunk = match self.compile(source, chunk_name) {
             Ok(chunk) => chunk,

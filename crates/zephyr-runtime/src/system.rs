@@ -528,7 +528,7 @@ impl ScriptingSystem {
         tracing::debug!(target: "zephyr::runtime", job = %moved.job, reason = moved.reason, "running on the main thread");
         let outcome = match self
             .main
-            .execute_job(&moved.source, &moved.chunk_name, &moved.args)
+            .execute_job(moved.job, &moved.source, &moved.chunk_name, &moved.args)
             .0
         {
             Ok(values) => Outcome::Returned(values),

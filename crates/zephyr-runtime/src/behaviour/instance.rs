@@ -8,6 +8,7 @@ use zephyr_world::{EntityId, WorldRead};
 
 use super::types::{BehaviourError, BehaviourId, BehaviourInfo, ScriptSource};
 use crate::outcome::{ScriptError, ScriptErrorKind};
+use crate::random::{self, Stream, Xoshiro};
 use crate::state::ScriptState;
 use crate::system::ScriptingSystem;
 
@@ -47,6 +48,8 @@ pub(super) struct Instance {
     pub(super) callbacks: [Option<Function>; 3],
     pub(super) started: bool,
     pub(super) removed: bool,
+    /// Its `math.random` stream (from the seed and its id).
+    pub(super) random: Stream,
 }
 
 impl Instance {
@@ -72,6 +75,7 @@ impl Instance {
         dt: Option<f64>,
     ) -> Option<std::result::Result<(), ScriptError>> {
         let function = self.callbacks[callback as usize].as_ref()?;
+        let _stream = random::enter(state.lua(), &self.random);
         // Free unless a subscriber wants this target at this level (a trace).
         let _span = tracing::info_span!(target: "zephyr::behaviour", "callback", name = callback.name(), script = %self.script).entered();
         Some(match (self.entity, dt) {
@@ -94,7 +98,11 @@ pub(super) fn load(
     home: Home,
 ) -> std::result::Result<Instance, ScriptError> {
     let chunk = state.compile(script.text(), &script.lua_chunk_name())?;
-    state.run_chunk(&chunk, &env, ())?;
+    let stream = Stream::new(Xoshiro::derived(state.config().seed, random::BEHAVIOUR, id.0));
+    {
+        let _stream = random::enter(state.lua(), &stream);
+        state.run_chunk(&chunk, &env, ())?;
+    }
     let callbacks = Callback::ALL.map(|c| match env.raw_get::<Value>(c.name()) {
         Ok(Value::Function(f)) => Some(f),
         _ => None,
@@ -108,6 +116,7 @@ pub(super) fn load(
         callbacks,
         started: false,
         removed: false,
+        random: stream,
     })
 }
 

@@ -358,6 +358,7 @@ impl Behaviours {
             }
         };
         let state = home_state(&self.lanes, system, instance.home);
+        let _stream = crate::random::enter(state.lua(), &instance.random);
         match instance.entity {
             Some(entity) => {
                 state.call_function(&function, (entity.to_lua(), args), &instance.script)

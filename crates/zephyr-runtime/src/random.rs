@@ -1,0 +1,223 @@
+//! Reproducible randomness: `math.random` and `math.randomseed` with Lua
+//! 5.4's own generator (xoshiro256**) and semantics, but one stream per
+//! behaviour instance and per job, each seeded from the host's seed and its
+//! identity (its attach or enqueue order). A run's numbers then depend on
+//! the seed alone, not on the worker count or on which thread ran what.
+
+use std::sync::Arc;
+
+use mlua::{Lua, MultiValue, Table, Value};
+use parking_lot::Mutex;
+
+/// The seed a state gets when its host names none.
+pub const DEFAULT_SEED: u64 = 0x5eed;
+
+/// Lua 5.4's `math.random` generator: xoshiro256**.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Xoshiro([u64; 4]);
+
+impl Xoshiro {
+    /// Lua's `setseed(n1, n2)`: the state, then 16 values discarded.
+    pub(crate) fn seeded(n1: u64, n2: u64) -> Self {
+        let mut g = Xoshiro([n1, 0xff, n2, 0]);
+        for _ in 0..16 {
+            g.next();
+        }
+        g
+    }
+
+    /// The stream of one identity (`kind`, `id`) under `seed`: the same
+    /// inputs, the same numbers.
+    pub(crate) fn derived(seed: u64, kind: u64, id: u64) -> Self {
+        Xoshiro::seeded(splitmix(seed ^ splitmix(kind)), id)
+    }
+
+    fn next(&mut self) -> u64 {
+        let s = &mut self.0;
+        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+
+    /// Lua's `project`: a uniform integer in `[0, n]`.
+    fn project(&mut self, mut ran: u64, n: u64) -> u64 {
+        if n & n.wrapping_add(1) == 0 {
+            return ran & n;
+        }
+        let mut lim = n;
+        lim |= lim >> 1;
+        lim |= lim >> 2;
+        lim |= lim >> 4;
+        lim |= lim >> 8;
+        lim |= lim >> 16;
+        lim |= lim >> 32;
+        loop {
+            ran &= lim;
+            if ran <= n {
+                return ran;
+            }
+            ran = self.next();
+        }
+    }
+}
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Identity kinds of streams.
+pub(crate) const STATE: u64 = 1;
+pub(crate) const BEHAVIOUR: u64 = 2;
+pub(crate) const JOB: u64 = 3;
+
+/// One random stream (an instance's, a job's).
+#[derive(Debug, Clone)]
+pub(crate) struct Stream(Arc<Mutex<Xoshiro>>);
+
+impl Stream {
+    pub(crate) fn new(generator: Xoshiro) -> Self {
+        Stream(Arc::new(Mutex::new(generator)))
+    }
+}
+
+/// The stream `math.random` draws from now: the running instance's or job's.
+struct Current(Mutex<Stream>);
+
+/// Makes `stream` the one `math.random` draws from until the guard drops
+/// (which puts the previous one back: callbacks nest).
+pub(crate) fn enter(lua: &Lua, stream: &Stream) -> Entered {
+    let previous = lua
+        .app_data_ref::<Current>()
+        .map(|current| std::mem::replace(&mut *current.0.lock(), stream.clone()));
+    Entered {
+        lua: lua.weak(),
+        previous,
+    }
+}
+
+/// Restores the previous stream when dropped.
+pub(crate) struct Entered {
+    lua: mlua::WeakLua,
+    previous: Option<Stream>,
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        if let (Some(previous), Some(lua)) = (self.previous.take(), self.lua.try_upgrade())
+            && let Some(current) = lua.app_data_ref::<Current>()
+        {
+            *current.0.lock() = previous;
+        }
+    }
+}
+
+fn with_current<T>(lua: &Lua, f: impl FnOnce(&mut Xoshiro) -> T) -> T {
+    let stream = match lua.app_data_ref::<Current>() {
+        Some(current) => current.0.lock().clone(),
+        None => Stream::new(Xoshiro::seeded(DEFAULT_SEED, 0)),
+    };
+    let mut generator = stream.0.lock();
+    f(&mut generator)
+}
+
+/// Replaces `math.random` and `math.randomseed` with the stream-aware ones;
+/// the state's own stream (what runs outside any instance or job) comes
+/// from `seed`.
+pub(crate) fn install(lua: &Lua, math: &Table, seed: u64) -> mlua::Result<()> {
+    lua.set_app_data(Current(Mutex::new(Stream::new(Xoshiro::derived(seed, STATE, 0)))));
+    math.raw_set("random", lua.create_function(random)?)?;
+    let reseeds = Arc::new(Mutex::new(0u64));
+    math.raw_set(
+        "randomseed",
+        lua.create_function(move |lua, args: MultiValue| {
+            let (n1, n2) = match args.front() {
+                // Lua seeds from the clock here; a reproducible run cannot,
+                // so this counts reseeds under the host's seed instead.
+                None => {
+                    let mut count = reseeds.lock();
+                    *count += 1;
+                    (splitmix(seed ^ 0x7265_7365_6564), *count)
+                }
+                Some(first) => (
+                    seed_part(lua, first, 1)?,
+                    match args.get(1) {
+                        None | Some(Value::Nil) => 0,
+                        Some(v) => seed_part(lua, v, 2)?,
+                    },
+                ),
+            };
+            with_current(lua, |g| *g = Xoshiro::seeded(n1, n2));
+            Ok((n1 as i64, n2 as i64))
+        })?,
+    )?;
+    Ok(())
+}
+
+/// A seed argument: an integer, or a float's bits (as Lua 5.4.8 takes it).
+fn seed_part(lua: &Lua, value: &Value, n: usize) -> mlua::Result<u64> {
+    match value {
+        Value::Integer(i) => Ok(*i as u64),
+        Value::Number(f) => Ok(if f.fract() == 0.0 && f.abs() < 9.2e18 {
+            *f as i64 as u64
+        } else {
+            f.to_bits()
+        }),
+        other => match lua.coerce_integer(other.clone())? {
+            Some(i) => Ok(i as u64),
+            None => Err(mlua::Error::runtime(format!(
+                "bad argument #{n} to 'randomseed' (number expected, got {})",
+                other.type_name()
+            ))),
+        },
+    }
+}
+
+/// `math.random([m [, n]])`, as Lua 5.4's (which draws before it looks at
+/// its arguments).
+fn random(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
+    let integer = |v: &Value, n: usize| -> mlua::Result<i64> {
+        match lua.coerce_integer(v.clone())? {
+            Some(i) => Ok(i),
+            None => Err(mlua::Error::runtime(format!(
+                "bad argument #{n} to 'random' ({})",
+                if matches!(v, Value::Number(_)) {
+                    "number has no integer representation".to_owned()
+                } else {
+                    format!("number expected, got {}", v.type_name())
+                }
+            ))),
+        }
+    };
+    with_current(lua, |g| {
+        let rv = g.next();
+        let (low, up) = match args.len() {
+            0 => return Ok(Value::Number((rv >> 11) as f64 * 0.5f64.powi(53))),
+            1 => {
+                let up = integer(&args[0], 1)?;
+                if up == 0 {
+                    return Ok(Value::Integer(rv as i64));
+                }
+                (1, up)
+            }
+            2 => (integer(&args[0], 1)?, integer(&args[1], 2)?),
+            _ => return Err(mlua::Error::runtime("wrong number of arguments")),
+        };
+        if low > up {
+            return Err(mlua::Error::runtime(format!(
+                "bad argument #{} to 'random' (interval is empty)",
+                args.len()
+            )));
+        }
+        let p = g.project(rv, (up as u64).wrapping_sub(low as u64));
+        Ok(Value::Integer(p.wrapping_add(low as u64) as i64))
+    })
+}
