@@ -708,3 +708,36 @@ fn latin1_bytes_and_boms_load_in_scripts_and_modules_in_both_profiles() {
         check.stderr
     );
 }
+
+#[test]
+fn was_pressed_is_true_for_exactly_the_frame_of_the_press() {
+    let dir = files(&[
+        (
+            "edge.lua",
+            "function on_update(dt)
+               local i = zephyr.input
+               print(zephyr.time.frame(), i.is_key_down(Key.Space), i.was_pressed(Key.Space),
+                     i.was_released(Key.Space), i.was_mouse_button_pressed(Mouse.Left),
+                     i.is_mouse_button_down(Mouse.Left), input.isKeyPressed('Space'))
+             end",
+        ),
+        (
+            "edge.input",
+            "2 key_down Space\n2 button_down 0\n3 key_down Space\n4 key_up Space\n5 key_down Space\n5 key_up Space\n",
+        ),
+    ]);
+    let run = zephyr(
+        dir.path(),
+        &["run", "edge.lua", "--frames", "6", "--input", "edge.input"],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "1\tfalse\tfalse\tfalse\tfalse\tfalse\tfalse\n\
+         2\ttrue\ttrue\tfalse\ttrue\ttrue\ttrue\n\
+         3\ttrue\tfalse\tfalse\tfalse\ttrue\ttrue\n\
+         4\tfalse\tfalse\ttrue\tfalse\ttrue\tfalse\n\
+         5\tfalse\ttrue\ttrue\tfalse\ttrue\tfalse\n\
+         6\tfalse\tfalse\tfalse\tfalse\ttrue\tfalse\n"
+    );
+}

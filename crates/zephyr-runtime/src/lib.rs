@@ -69,8 +69,8 @@ pub use error::{Error, Result};
 pub use exec::{ExecuteResult, call_named_handler, execute_lua_buffer, try_call_named_handler};
 pub use outcome::{Outcome, ScriptError, ScriptErrorKind, ScriptValue};
 pub use pool::{Lease, StatePool};
-pub use random::DEFAULT_SEED;
 pub use queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY, QueueFull};
+pub use random::DEFAULT_SEED;
 pub use runner::{Job, RunnerConfig, RunnerStats, ScriptHandle, ScriptRunner, Shutdown};
 pub use state::{
     DEFAULT_INSTRUCTION_BUDGET, DEFAULT_MEMORY_LIMIT, Profile, ScriptState, StateConfig,

@@ -133,7 +133,9 @@ fn with_current<T>(lua: &Lua, f: impl FnOnce(&mut Xoshiro) -> T) -> T {
 /// the state's own stream (what runs outside any instance or job) comes
 /// from `seed`.
 pub(crate) fn install(lua: &Lua, math: &Table, seed: u64) -> mlua::Result<()> {
-    lua.set_app_data(Current(Mutex::new(Stream::new(Xoshiro::derived(seed, STATE, 0)))));
+    lua.set_app_data(Current(Mutex::new(Stream::new(Xoshiro::derived(
+        seed, STATE, 0,
+    )))));
     math.raw_set("random", lua.create_function(random)?)?;
     let reseeds = Arc::new(Mutex::new(0u64));
     math.raw_set(

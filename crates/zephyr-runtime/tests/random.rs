@@ -21,7 +21,9 @@ fn system(workers: usize, seed: u64) -> Result<(ScriptingSystem, Arc<Mutex<Vec<S
             seed,
             ..StateConfig::default()
         },
-        print: Some(Arc::new(move |line: &str| sink.lock().push(line.to_owned()))),
+        print: Some(Arc::new(move |line: &str| {
+            sink.lock().push(line.to_owned())
+        })),
         ..ScriptingConfig::default()
     })?;
     Ok((system, lines))

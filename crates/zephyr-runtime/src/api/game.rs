@@ -83,14 +83,41 @@ pub(super) fn is_key_down(c: &Call<'_>) -> R {
     c.read(|w| Ok(w.input().is_key_down(key))).map(Ret::Bool)
 }
 
-pub(super) fn is_mouse_button_down(c: &Call<'_>) -> R {
+pub(super) fn was_pressed(c: &Call<'_>) -> R {
+    let key = c.key(1);
+    c.read(|w| Ok(w.input().was_pressed(key))).map(Ret::Bool)
+}
+
+pub(super) fn was_released(c: &Call<'_>) -> R {
+    let key = c.key(1);
+    c.read(|w| Ok(w.input().was_released(key))).map(Ret::Bool)
+}
+
+/// Argument 1 as a mouse button number.
+fn button(c: &Call<'_>) -> mlua::Result<u8> {
     let button = c.integer(1);
-    let Ok(button) = u8::try_from(button) else {
-        return Err(c.error(format!(
-            "mouse button {button} does not exist: use 0 (left), 1 (right) or 2 (middle)"
-        )));
-    };
+    u8::try_from(button).map_err(|_| {
+        c.error(format!(
+            "mouse button {button} does not exist: use Mouse.Left (0), Mouse.Right (1) or Mouse.Middle (2)"
+        ))
+    })
+}
+
+pub(super) fn is_mouse_button_down(c: &Call<'_>) -> R {
+    let button = button(c)?;
     c.read(|w| w.input().is_mouse_button_down(button))
+        .map(Ret::Bool)
+}
+
+pub(super) fn was_mouse_button_pressed(c: &Call<'_>) -> R {
+    let button = button(c)?;
+    c.read(|w| w.input().was_mouse_button_pressed(button))
+        .map(Ret::Bool)
+}
+
+pub(super) fn was_mouse_button_released(c: &Call<'_>) -> R {
+    let button = button(c)?;
+    c.read(|w| w.input().was_mouse_button_released(button))
         .map(Ret::Bool)
 }
 

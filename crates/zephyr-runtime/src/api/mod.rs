@@ -115,6 +115,11 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
         keys.raw_set(key.name(), key.name())?;
     }
     api.raw_set("Key", keys)?;
+    let mouse = lua.create_table()?;
+    for (name, button) in [("Left", 0), ("Right", 1), ("Middle", 2)] {
+        mouse.raw_set(name, button)?;
+    }
+    api.raw_set("Mouse", mouse)?;
     Ok(())
 }
 

@@ -185,7 +185,7 @@ pub static API: &[ApiFunction] = &[
         &[req("key", Key)],
         &[req("down", Boolean)],
         false,
-        "Whether the key (a name such as \"W\") is held.",
+        "Whether the key (a name such as \"W\") is held (legacy name: it means held, not pressed this frame; see `zephyr.input.was_pressed`).",
         General(ecs::is_key_pressed),
     ),
     f(
@@ -389,12 +389,48 @@ pub static API: &[ApiFunction] = &[
     ),
     f(
         "zephyr.input",
+        "was_pressed",
+        &[req("key", Key)],
+        &[req("pressed", Boolean)],
+        false,
+        "Whether the key went down this frame: true for exactly one frame per press.",
+        General(game::was_pressed),
+    ),
+    f(
+        "zephyr.input",
+        "was_released",
+        &[req("key", Key)],
+        &[req("released", Boolean)],
+        false,
+        "Whether the key went up this frame: true for exactly one frame per release.",
+        General(game::was_released),
+    ),
+    f(
+        "zephyr.input",
         "is_mouse_button_down",
         &[req("button", Integer)],
         &[req("down", Boolean)],
         false,
-        "Whether mouse button 0 (left), 1 (right) or 2 (middle) is held.",
+        "Whether mouse button `Mouse.Left` (0), `Mouse.Right` (1) or `Mouse.Middle` (2) is held.",
         General(game::is_mouse_button_down),
+    ),
+    f(
+        "zephyr.input",
+        "was_mouse_button_pressed",
+        &[req("button", Integer)],
+        &[req("pressed", Boolean)],
+        false,
+        "Whether the mouse button (`Mouse.Left`, `Mouse.Right`, `Mouse.Middle`) went down this frame.",
+        General(game::was_mouse_button_pressed),
+    ),
+    f(
+        "zephyr.input",
+        "was_mouse_button_released",
+        &[req("button", Integer)],
+        &[req("released", Boolean)],
+        false,
+        "Whether the mouse button went up this frame.",
+        General(game::was_mouse_button_released),
     ),
     f(
         "zephyr.input",
@@ -719,6 +755,9 @@ pub fn api_markdown() -> std::string::String {
         out,
         "| `Key` | Key names for `zephyr.input.is_key_down` (`Key.W == \"W\"`): {}. |",
         keys.join(", ")
+    );
+    out.push_str(
+        "| `Mouse` | Mouse buttons for `zephyr.input.is_mouse_button_down` and the `was_*` functions: `Mouse.Left` (0), `Mouse.Right` (1), `Mouse.Middle` (2). |\n",
     );
     out.push_str(
         "| `cvar.ARCHIVE`, `cvar.READ_ONLY`, `cvar.CHEAT` | Flags for `cvar.register`. |\n",

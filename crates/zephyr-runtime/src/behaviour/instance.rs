@@ -98,7 +98,11 @@ pub(super) fn load(
     home: Home,
 ) -> std::result::Result<Instance, ScriptError> {
     let chunk = state.compile(script.text(), &script.lua_chunk_name())?;
-    let stream = Stream::new(Xoshiro::derived(state.config().seed, random::BEHAVIOUR, id.0));
+    let stream = Stream::new(Xoshiro::derived(
+        state.config().seed,
+        random::BEHAVIOUR,
+        id.0,
+    ));
     {
         let _stream = random::enter(state.lua(), &stream);
         state.run_chunk(&chunk, &env, ())?;

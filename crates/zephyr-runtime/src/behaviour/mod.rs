@@ -454,6 +454,8 @@ impl Behaviours {
         if !report.stopped {
             self.destroy_phase(system, report);
         }
+        // The frame's input edges end with it (`was_pressed` is this frame's).
+        system.world().write().input_mut().end_frame();
     }
 
     /// Step 7: `on_destroy` of the instances of every entity destroyed this
