@@ -741,3 +741,29 @@ fn was_pressed_is_true_for_exactly_the_frame_of_the_press() {
          6\tfalse\tfalse\tfalse\tfalse\ttrue\tfalse\n"
     );
 }
+
+#[test]
+fn a_typo_in_an_engine_name_is_an_error_naming_the_nearest_names() {
+    let dir = files(&[(
+        "typo.lua",
+        "print(select(2, pcall(function() return Key.Sapce end)))
+         print(select(2, pcall(function() return cvar.gett end)))
+         print(rawget(zephyr, 'no_such_module'), Key.Space, Mouse.Right)
+         zephyr.transform.set_postion(1, 2, 3, 4)",
+    )]);
+    let run = zephyr(dir.path(), &["run", "typo.lua"]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "typo.lua:1: Key has no field 'Sapce' (did you mean: Space?)\n\
+         typo.lua:2: cvar has no field 'gett' (did you mean: get, set?)\n\
+         nil\tSpace\t1\n"
+    );
+    assert!(
+        run.stderr.contains(
+            "typo.lua:4: zephyr.transform has no field 'set_postion' (did you mean: set_position"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -120,7 +120,61 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
         mouse.raw_set(name, button)?;
     }
     api.raw_set("Mouse", mouse)?;
+    // A typo in an engine name is an error naming the table and the names
+    // near it, not a silent nil: `zephyr.transform.set_postion`, `Key.Sapce`.
+    let mut tables = vec![("zephyr".to_owned(), module_table(lua, api, "zephyr")?)];
+    for name in ["console", "cvar", "ecs", "input", "Key", "Mouse"] {
+        tables.push((name.to_owned(), module_table(lua, api, name)?));
+    }
+    let zephyr: Table = api.raw_get("zephyr")?;
+    for pair in zephyr.pairs::<String, Value>() {
+        if let (name, Value::Table(t)) = pair? {
+            tables.push((format!("zephyr.{name}"), t));
+        }
+    }
+    for (path, table) in tables {
+        table.set_metatable(Some(strict_metatable(lua, path)?))?;
+    }
     Ok(())
+}
+
+/// The metatable of an engine table: reading a name it lacks raises an
+/// error naming the table and the nearest names (`rawget` still returns
+/// nil, for feature tests).
+fn strict_metatable(lua: &Lua, path: String) -> mlua::Result<Table> {
+    let metatable = lua.create_table()?;
+    metatable.raw_set(
+        "__index",
+        lua.create_function(
+            move |lua, (table, key): (Table, Value)| -> mlua::Result<Value> {
+                let shown = match &key {
+                    Value::String(s) => format!("'{}'", s.to_string_lossy()),
+                    other => other
+                        .to_string()
+                        .unwrap_or_else(|_| other.type_name().to_owned()),
+                };
+                let mut message = format!("{path} has no field {shown}");
+                if let Value::String(s) = &key {
+                    let wanted = s.to_string_lossy();
+                    let mut near: Vec<(f64, String)> = table
+                        .pairs::<String, Value>()
+                        .filter_map(Result::ok)
+                        .map(|(name, _)| (strsim::jaro_winkler(&wanted, &name), name))
+                        .filter(|(score, name)| {
+                            *score >= 0.8 || strsim::levenshtein(&wanted, name) <= 2
+                        })
+                        .collect();
+                    near.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+                    if !near.is_empty() {
+                        let names: Vec<String> = near.into_iter().take(3).map(|(_, n)| n).collect();
+                        message.push_str(&format!(" (did you mean: {}?)", names.join(", ")));
+                    }
+                }
+                Err(spec::lua_error(lua, message))
+            },
+        )?,
+    )?;
+    Ok(metatable)
 }
 
 /// The Lua function for a binding with a general implementation: arguments
