@@ -343,12 +343,16 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     host.report(frame_zero)?;
 
     let mut frame: u64 = 0;
-    if has_frames {
+    // A script without on_update still runs frames while its tasks wait.
+    if has_frames || host.behaviours.tasks_waiting(&host.system) > 0 {
         loop {
             if host.system.console().quit_requested() || host.stop.load(Ordering::SeqCst) {
                 break;
             }
             if options.frames.is_some_and(|n| frame >= n) {
+                break;
+            }
+            if !has_frames && host.behaviours.tasks_waiting(&host.system) == 0 {
                 break;
             }
             frame += 1;

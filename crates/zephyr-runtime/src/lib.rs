@@ -20,6 +20,7 @@
 //! | `stock`   | [`run_stock_lua`]: stock Lua 5.4, the conformance runner's reference  |
 //! | `pattern` | `string.find`/`match`/`gmatch`/`gsub` of the safe profile, under the budget |
 //! | `random`  | `math.random` with one reproducible stream per instance and job   |
+//! | `task`    | `zephyr.task`: coroutines that wait in game time, resumed by the frame |
 //! | `exec`    | the reference's helpers `execute_lua_buffer` and `call_named_handler`    |
 //! | `api`     | the Lua API scripts see, declared once in a registry (`api::API`)        |
 //!
@@ -54,6 +55,7 @@ mod sandbox;
 mod state;
 mod stock;
 mod system;
+mod task;
 mod trusted;
 
 pub use action::{

@@ -241,12 +241,12 @@ impl ScriptError {
             Some((m, t)) => (m.to_owned(), Some(format!("stack traceback:{t}"))),
             None => (text, None),
         };
-        // The sandbox's own frames (its `error`, `pcall`) are the runtime's,
-        // not the script's: left out.
+        // The runtime's own frames (the sandbox's `error` and `pcall`, the
+        // task scheduler) are not the script's: left out.
         let traceback = traceback.or(tb).map(|t| {
             t.trim_end()
                 .lines()
-                .filter(|line| !line.trim_start().starts_with("zephyr.sandbox:"))
+                .filter(|line| !line.trim_start().starts_with("zephyr."))
                 .collect::<Vec<_>>()
                 .join("\n")
         });

@@ -138,6 +138,7 @@ impl ScriptState {
                 Ok(())
             })?,
         )?;
+        lua.set_app_data(crate::task::MainState(persistent));
         install(&lua, &api)?;
         crate::random::install(&lua, &lua.globals().get::<Table>("math")?, config.seed)?;
 

@@ -115,6 +115,9 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
         keys.raw_set(key.name(), key.name())?;
     }
     api.raw_set("Key", keys)?;
+    // zephyr.task is written in Lua over the time functions.
+    let task = module_table(lua, api, "zephyr.task")?;
+    crate::task::install(lua, &task, &module_table(lua, api, "zephyr.time")?)?;
     let mouse = lua.create_table()?;
     for (name, button) in [("Left", 0), ("Right", 1), ("Middle", 2)] {
         mouse.raw_set(name, button)?;

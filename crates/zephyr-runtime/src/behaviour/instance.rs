@@ -98,6 +98,14 @@ pub(super) fn load(
     home: Home,
 ) -> std::result::Result<Instance, ScriptError> {
     let chunk = state.compile(script.text(), &script.lua_chunk_name())?;
+    // Tasks its code spawns belong to it (main-state instances only).
+    if home == Home::Main
+        && let Some(hooks) = crate::task::Hooks::of(state.lua())
+    {
+        hooks
+            .register(&env, crate::task::owner(id.0))
+            .map_err(|e| ScriptError::from_lua(&e, script.name()))?;
+    }
     let stream = Stream::new(Xoshiro::derived(
         state.config().seed,
         random::BEHAVIOUR,

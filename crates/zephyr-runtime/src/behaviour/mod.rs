@@ -74,7 +74,9 @@ pub use types::{BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ScriptS
 /// 2. `on_start(self)` of every instance attached since the last frame, in
 ///    attach order;
 /// 3. `on_update(self, dt)` of every started serial instance, in attach
-///    order, on the calling thread;
+///    order, on the calling thread; then ([`run_tasks`](Self::run_tasks))
+///    every `zephyr.task` whose wait is over, in order of due time, then
+///    creation, each resume under its own budget;
 /// 4. the parallel phase ([`parallel_update`](Self::parallel_update)):
 ///    `on_update` of every parallel instance on the workers, over the live
 ///    world; their writes applied afterwards in attach order;
@@ -262,9 +264,13 @@ impl Behaviours {
                 system.world().write().release_despawn(entity);
             }
         }
-        if instance.started
-            && let Some(Err(error)) = instance.call(system.main_state(), Callback::Destroy, None)
-        {
+        let destroyed = if instance.started {
+            instance.call(system.main_state(), Callback::Destroy, None)
+        } else {
+            None
+        };
+        Self::end_tasks(system, [id]);
+        if let Some(Err(error)) = destroyed {
             return Err(callback_error(system, &instance, Callback::Destroy, error));
         }
         Ok(true)
@@ -276,7 +282,9 @@ impl Behaviours {
     pub fn detach_all(&mut self, system: &ScriptingSystem) -> FrameReport {
         let mut report = FrameReport::default();
         let started = Instant::now();
-        for instance in std::mem::take(&mut self.instances) {
+        let instances = std::mem::take(&mut self.instances);
+        let ids: Vec<BehaviourId> = instances.iter().map(|i| i.id).collect();
+        for instance in instances {
             let state = home_state(&self.lanes, system, instance.home);
             if instance.started
                 && !instance.removed
@@ -290,6 +298,7 @@ impl Behaviours {
                 }
             }
         }
+        Self::end_tasks(system, ids);
         let mut world = system.world().write();
         for (entity, _) in self.by_entity.drain() {
             world.release_despawn(entity);
@@ -379,6 +388,9 @@ impl Behaviours {
             self.update(system, dt, &mut report);
         }
         if !report.stopped {
+            self.run_tasks(system, &mut report);
+        }
+        if !report.stopped {
             self.parallel_update(system, dt, &mut report);
         }
         if !report.stopped {
@@ -435,6 +447,80 @@ impl Behaviours {
         report.script_time += started.elapsed();
     }
 
+    /// Step 3b of a frame: every waiting task whose time has come
+    /// (`zephyr.task.wait`, `wait_frames`, `delay`, `every`), in order of due
+    /// time, then creation; each resume is its own execution, with its own
+    /// instruction budget. A task's error names its script, line and entity,
+    /// during "task".
+    pub fn run_tasks(&mut self, system: &ScriptingSystem, report: &mut FrameReport) {
+        let state = system.main_state();
+        let Some(hooks) = crate::task::Hooks::of(state.lua()) else {
+            return;
+        };
+        let started = Instant::now();
+        self.report_task_failures(system, &hooks, report);
+        let due = match hooks.due() {
+            Ok(due) => due,
+            Err(e) => {
+                report.errors.push(task_error(
+                    system,
+                    None,
+                    ScriptError::from_lua(&e, "zephyr.task"),
+                ));
+                return;
+            }
+        };
+        for (handle, owner) in due {
+            let instance = crate::task::behaviour_of(owner)
+                .and_then(|id| self.index(BehaviourId(id)))
+                .map(|i| &self.instances[i]);
+            let label = instance.map_or("task", |i| &*i.script);
+            let _stream = instance.map(|i| crate::random::enter(state.lua(), &i.random));
+            let _span =
+                tracing::info_span!(target: "zephyr::behaviour", "task", script = %label).entered();
+            if let Err(error) = state.call_function(&hooks.resume, handle, label)
+                && report.fail(task_error(system, instance, error), self.stop_on_error)
+            {
+                break;
+            }
+        }
+        self.report_task_failures(system, &hooks, report);
+        report.script_time += started.elapsed();
+    }
+
+    /// How many tasks are waiting (for a host that runs while any is).
+    pub fn tasks_waiting(&self, system: &ScriptingSystem) -> usize {
+        crate::task::Hooks::of(system.main_state().lua())
+            .and_then(|hooks| hooks.waiting().ok())
+            .map_or(0, |n| usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Tasks that failed inside `spawn` (in their first run).
+    fn report_task_failures(
+        &self,
+        system: &ScriptingSystem,
+        hooks: &crate::task::Hooks,
+        report: &mut FrameReport,
+    ) {
+        for (owner, message) in hooks.failures().unwrap_or_default() {
+            let instance = crate::task::behaviour_of(owner)
+                .and_then(|id| self.index(BehaviourId(id)))
+                .map(|i| &self.instances[i]);
+            let chunk = instance.map_or("task", |i| &*i.script);
+            let error = plain_error(chunk, message);
+            report.errors.push(task_error(system, instance, error));
+        }
+    }
+
+    /// Ends the tasks of behaviours that are gone.
+    fn end_tasks(system: &ScriptingSystem, ids: impl IntoIterator<Item = BehaviourId>) {
+        if let Some(hooks) = crate::task::Hooks::of(system.main_state().lua()) {
+            for id in ids {
+                let _ = hooks.cancel_owned(crate::task::owner(id.0));
+            }
+        }
+    }
+
     /// Steps 5 to 7 of a frame: physics, the sync point, the destroy phase.
     pub fn finish(&mut self, system: &mut ScriptingSystem, report: &mut FrameReport) {
         {
@@ -453,6 +539,9 @@ impl Behaviours {
         report.script_time += started.elapsed();
         if !report.stopped {
             self.destroy_phase(system, report);
+        }
+        if let Some(hooks) = crate::task::Hooks::of(system.main_state().lua()) {
+            self.report_task_failures(system, &hooks, report);
         }
         // The frame's input edges end with it (`was_pressed` is this frame's).
         system.world().write().input_mut().end_frame();
@@ -505,6 +594,10 @@ impl Behaviours {
             }
         }
         self.removals_seen = system.world().read().removals();
+        Self::end_tasks(
+            system,
+            self.instances.iter().filter(|i| i.removed).map(|i| i.id),
+        );
         self.instances.retain(|i| !i.removed);
         report.script_time += started.elapsed();
     }
@@ -514,6 +607,22 @@ impl Behaviours {
             .binary_search_by_key(&id, |i| i.id)
             .ok()
             .filter(|&i| !self.instances[i].removed)
+    }
+}
+
+/// A task's error: its instance's entity and script, during "task".
+fn task_error(
+    system: &ScriptingSystem,
+    instance: Option<&Instance>,
+    error: ScriptError,
+) -> BehaviourError {
+    let entity = instance.and_then(|i| i.entity);
+    BehaviourError {
+        behaviour: instance.map(|i| i.id),
+        entity,
+        entity_name: entity.and_then(|e| entity_name(system, e)),
+        during: "task".into(),
+        error: Box::new(error),
     }
 }
 

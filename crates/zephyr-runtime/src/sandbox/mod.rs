@@ -130,10 +130,16 @@ pub(crate) const SANDBOX_SOURCE: &str = "=zephyr.sandbox";
 /// the shared `load`, `require`, ...): the `_ENV` upvalue of the first Lua
 /// function above the calling Rust function that is not the sandbox's own
 /// and has one. `None` when no such function is on the stack.
-fn caller_env(lua: &Lua) -> Option<Table> {
+pub(crate) fn caller_env(lua: &Lua) -> Option<Table> {
     for level in 1.. {
         let found = lua.inspect_stack(level, |frame| {
-            if frame.source().source.as_deref() == Some(SANDBOX_SOURCE) {
+            // The runtime's own chunks (`=zephyr.sandbox`, `=zephyr.task`).
+            if frame
+                .source()
+                .source
+                .as_deref()
+                .is_some_and(|s| s.starts_with("=zephyr."))
+            {
                 return None;
             }
             frame.function().environment()

@@ -1,0 +1,95 @@
+//! `zephyr.task`: coroutines that wait in game time (`task.lua`), and the
+//! hooks the frame driver resumes them through.
+//!
+//! Tasks live in the main state only: a worker job or a parallel
+//! behaviour's state has the functions, and they fail there naming
+//! themselves. The frame driver ([`Behaviours`](crate::Behaviours)) resumes
+//! due tasks at one point of the frame, each as its own execution (its own
+//! instruction budget), and ends an instance's tasks with the instance.
+
+use mlua::{Function, Lua, Table, Value};
+
+/// Whether a state is the main one (set before the API is installed).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MainState(pub(crate) bool);
+
+/// The scheduler's hooks in the main state (app data).
+#[derive(Debug, Clone)]
+pub(crate) struct Hooks {
+    due: Function,
+    pub(crate) resume: Function,
+    register: Function,
+    cancel_owned: Function,
+    failures: Function,
+    waiting: Function,
+}
+
+/// An owner id for a behaviour id (0 is "no behaviour").
+pub(crate) fn owner(behaviour: u64) -> i64 {
+    i64::try_from(behaviour).map_or(i64::MAX, |b| b.saturating_add(1))
+}
+
+/// The behaviour id of an owner id, if any.
+pub(crate) fn behaviour_of(owner: i64) -> Option<u64> {
+    u64::try_from(owner).ok().and_then(|o| o.checked_sub(1))
+}
+
+/// Builds `zephyr.task` in `module` (an empty table of the API); on the main
+/// state, keeps the hooks.
+pub(crate) fn install(lua: &Lua, module: &Table, time: &Table) -> mlua::Result<()> {
+    let on_main = lua.app_data_ref::<MainState>().is_some_and(|m| m.0);
+    let caller_env = lua.create_function(|lua, ()| Ok(crate::sandbox::caller_env(lua)))?;
+    let elapsed: Function = time.raw_get("elapsed")?;
+    let frame: Function = time.raw_get("frame")?;
+    let hooks: Table = lua
+        .load(include_str!("task.lua"))
+        .set_name("=zephyr.task")
+        .call((module.clone(), caller_env, on_main, elapsed, frame))?;
+    if on_main {
+        lua.set_app_data(Hooks {
+            due: hooks.raw_get("due")?,
+            resume: hooks.raw_get("resume")?,
+            register: hooks.raw_get("register")?,
+            cancel_owned: hooks.raw_get("cancel_owned")?,
+            failures: hooks.raw_get("failures")?,
+            waiting: hooks.raw_get("waiting")?,
+        });
+    }
+    Ok(())
+}
+
+impl Hooks {
+    /// The main state's hooks, if the state has the task module.
+    pub(crate) fn of(lua: &Lua) -> Option<Hooks> {
+        lua.app_data_ref::<Hooks>().map(|h| h.clone())
+    }
+
+    /// The tasks due now, in resume order, with their owners.
+    pub(crate) fn due(&self) -> mlua::Result<Vec<(Value, i64)>> {
+        let (handles, owners): (Vec<Value>, Vec<i64>) = self.due.call(())?;
+        Ok(handles.into_iter().zip(owners).collect())
+    }
+
+    /// Tasks spawned by code running in `env` belong to `owner`.
+    pub(crate) fn register(&self, env: &Table, owner: i64) -> mlua::Result<()> {
+        self.register.call((env, owner))
+    }
+
+    /// Ends every task of `owner`; how many there were.
+    pub(crate) fn cancel_owned(&self, owner: i64) -> mlua::Result<i64> {
+        self.cancel_owned.call(owner)
+    }
+
+    /// Errors of tasks that failed inside `spawn`, with their owners.
+    pub(crate) fn failures(&self) -> mlua::Result<Vec<(i64, String)>> {
+        let list: Vec<Table> = self.failures.call(())?;
+        list.into_iter()
+            .map(|t| Ok((t.raw_get(1)?, t.raw_get(2)?)))
+            .collect()
+    }
+
+    /// How many tasks are waiting.
+    pub(crate) fn waiting(&self) -> mlua::Result<i64> {
+        self.waiting.call(())
+    }
+}
