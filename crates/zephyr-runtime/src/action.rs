@@ -50,6 +50,9 @@ pub enum Command {
     /// A write to the world (entity, transform, light, particles, physics,
     /// `ecs.addComponent`).
     World(WorldCommand),
+    /// `zephyr.events.emit` or `send`: queued for delivery (and for the
+    /// engine) when applied.
+    Emit(crate::event::Event),
 }
 
 /// A message on the [`ActionQueue`](crate::ActionQueue).

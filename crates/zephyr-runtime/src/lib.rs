@@ -21,6 +21,7 @@
 //! | `pattern` | `string.find`/`match`/`gmatch`/`gsub` of the safe profile, under the budget |
 //! | `random`  | `math.random` with one reproducible stream per instance and job   |
 //! | `task`    | `zephyr.task`: coroutines that wait in game time, resumed by the frame |
+//! | `event`   | `zephyr.events`: emit, send, subscriptions, the queues to scripts and to the engine |
 //! | `exec`    | the reference's helpers `execute_lua_buffer` and `call_named_handler`    |
 //! | `api`     | the Lua API scripts see, declared once in a registry (`api::API`)        |
 //!
@@ -43,6 +44,7 @@ mod behaviour;
 mod budget;
 mod chunk;
 mod error;
+mod event;
 mod exec;
 mod outcome;
 mod pattern;
@@ -68,6 +70,7 @@ pub use behaviour::{
 };
 pub use chunk::{CHUNK_CACHE_CAPACITY, ChunkCacheStats, CompiledChunk, check_syntax, file_source};
 pub use error::{Error, Result};
+pub use event::{Event, EventValue, OUTBOX_CAPACITY};
 pub use exec::{ExecuteResult, call_named_handler, execute_lua_buffer, try_call_named_handler};
 pub use outcome::{Outcome, ScriptError, ScriptErrorKind, ScriptValue};
 pub use pool::{Lease, StatePool};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use mlua::Function;
 use parking_lot::RwLock;
 use zephyr_cvar::{CVarDef, CVarRegistry, Console, DEFAULT_HISTORY};
-use zephyr_world::{SharedWorld, Time, World, WorldRead};
+use zephyr_world::{EntityId, SharedWorld, Time, World, WorldRead};
 
 use crate::action::{Action, Command, JobId, MainThreadJob};
 use crate::api::{self, Host, MainEnv, PrintSink, resolve_handler};
@@ -359,6 +359,52 @@ impl ScriptingSystem {
     /// main-thread execution). Its writes apply at once; the globals it
     /// defines stay for later scripts and handlers.
     pub fn execute(&self, source: &str, chunk_name: &str) -> Outcome {
+        self.execute_inner(source, chunk_name)
+    }
+
+    /// Emits an event into the scripts: delivered at the next delivery
+    /// point of the frame (see [`Behaviours`](crate::Behaviours)) to the
+    /// `zephyr.events.on` handlers of `name`, after what is already queued.
+    ///
+    /// ```
+    /// use zephyr_runtime::{EventValue, ScriptingConfig, ScriptingSystem};
+    /// let system = ScriptingSystem::new(ScriptingConfig { workers: 1, ..Default::default() })?;
+    /// system.emit("level_loaded", vec![EventValue::String("cave".into())]);
+    /// # Ok::<(), zephyr_runtime::Error>(())
+    /// ```
+    pub fn emit(&self, name: impl Into<String>, args: Vec<crate::EventValue>) {
+        self.host.events.push_from_engine(crate::Event {
+            name: name.into(),
+            args,
+            target: None,
+        });
+    }
+
+    /// Sends an event to one entity's behaviours: their
+    /// `on_message(self, name, ...)`, at the next delivery point.
+    pub fn send(&self, entity: EntityId, name: impl Into<String>, args: Vec<crate::EventValue>) {
+        self.host.events.push_from_engine(crate::Event {
+            name: name.into(),
+            args,
+            target: Some(entity),
+        });
+    }
+
+    /// Takes what scripts emitted and sent since the last call, in emit
+    /// order (so a script can ask the engine to play a sound or load a
+    /// level). Undrained, the oldest go past
+    /// [`OUTBOX_CAPACITY`](crate::OUTBOX_CAPACITY) events.
+    pub fn drain_events(&self) -> Vec<crate::Event> {
+        self.host.events.drain_outbox()
+    }
+
+    /// The events waiting for delivery to scripts, taken (the frame
+    /// driver's delivery point).
+    pub(crate) fn take_pending_events(&self) -> Vec<crate::Event> {
+        self.host.events.take_pending()
+    }
+
+    fn execute_inner(&self, source: &str, chunk_name: &str) -> Outcome {
         match self.main.execute(source, chunk_name) {
             Ok(values) => Outcome::Returned(values),
             Err(error) => Outcome::Failed(error),
@@ -552,6 +598,10 @@ impl ScriptingSystem {
             Command::RegisterCVar(def) => self.host.cvars.register(def),
             Command::ConsoleExecute { command, origin } => {
                 self.host.console.execute_from(&command, &origin)
+            }
+            Command::Emit(event) => {
+                self.host.events.push_from_script(event);
+                Ok(())
             }
             Command::World(command) => command.apply(&mut *self.host.world.write()).map_err(|e| {
                 zephyr_cvar::Error::Command {

@@ -33,6 +33,8 @@ mod spec;
 use std::fmt;
 use std::sync::Arc;
 
+use zephyr_world::EntityId;
+
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use zephyr_cvar::{CVarFlags, CVarRegistry, Console};
 use zephyr_world::SharedWorld;
@@ -55,6 +57,8 @@ pub struct Host {
     pub world: SharedWorld,
     /// Where scripts' `print` goes.
     pub print: PrintSink,
+    /// Events waiting for delivery, and those scripts emitted for the engine.
+    pub(crate) events: crate::event::Queues,
 }
 
 impl fmt::Debug for Host {
@@ -75,6 +79,7 @@ impl Host {
             console,
             world,
             print: Arc::new(move |line| sink_console.print(line)),
+            events: crate::event::Queues::default(),
         }
     }
 }
@@ -117,7 +122,34 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
     api.raw_set("Key", keys)?;
     // zephyr.task is written in Lua over the time functions.
     let task = module_table(lua, api, "zephyr.task")?;
-    crate::task::install(lua, &task, &module_table(lua, api, "zephyr.time")?)?;
+    let owner_of_caller =
+        crate::task::install(lua, &task, &module_table(lua, api, "zephyr.time")?)?;
+    // zephyr.events: subscriptions in Lua, emit and send here.
+    let events = module_table(lua, api, "zephyr.events")?;
+    crate::event::install(lua, &events, owner_of_caller)?;
+    let emit_host = host.clone();
+    events.raw_set(
+        "emit",
+        lua.create_function(move |lua, args: MultiValue| emit(lua, &emit_host, None, args))?,
+    )?;
+    let send_host = host.clone();
+    events.raw_set(
+        "send",
+        lua.create_function(move |lua, mut args: MultiValue| {
+            let entity = match args.pop_front() {
+                Some(Value::Integer(i)) => EntityId::from_lua(i),
+                Some(Value::Number(n)) if n.fract() == 0.0 => EntityId::from_lua(n as i64),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                spec::lua_error(
+                    lua,
+                    "zephyr.events.send: argument 1 (entity) must be an entity id",
+                )
+            })?;
+            emit(lua, &send_host, Some(entity), args)
+        })?,
+    )?;
     let mouse = lua.create_table()?;
     for (name, button) in [("Left", 0), ("Right", 1), ("Middle", 2)] {
         mouse.raw_set(name, button)?;
@@ -137,6 +169,48 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
     }
     for (path, table) in tables {
         table.set_metatable(Some(strict_metatable(lua, path)?))?;
+    }
+    Ok(())
+}
+
+/// `zephyr.events.emit(name, ...)` (and `send`, with its target): copies
+/// the values; on a worker, the event travels as an action.
+fn emit(lua: &Lua, host: &Host, target: Option<EntityId>, args: MultiValue) -> mlua::Result<()> {
+    let function = if target.is_some() { "send" } else { "emit" };
+    let first = if target.is_some() { 2 } else { 1 };
+    let mut args = args.into_iter();
+    let name = match args.next() {
+        Some(Value::String(s)) => s.to_string_lossy(),
+        other => {
+            return Err(spec::lua_error(
+                lua,
+                format!(
+                    "zephyr.events.{function}: argument {first} (name) must be a string, got {}",
+                    other.as_ref().map_or("no value", Value::type_name)
+                ),
+            ));
+        }
+    };
+    let values = args
+        .enumerate()
+        .map(|(i, v)| {
+            crate::event::EventValue::from_lua(&v, &format!("argument {}", first + 1 + i), 0)
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(|e| spec::lua_error(lua, format!("zephyr.events.{function}: {e}")))?;
+    let event = crate::event::Event {
+        name,
+        args: values,
+        target,
+    };
+    let mut event = Some(event);
+    crate::recording::with_recording(lua, |rec| {
+        if let Some(event) = event.take() {
+            rec.commands.push(crate::Command::Emit(event));
+        }
+    });
+    if let Some(event) = event {
+        host.events.push_from_script(event);
     }
     Ok(())
 }

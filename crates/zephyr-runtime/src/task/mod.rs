@@ -36,7 +36,9 @@ pub(crate) fn behaviour_of(owner: i64) -> Option<u64> {
 
 /// Builds `zephyr.task` in `module` (an empty table of the API); on the main
 /// state, keeps the hooks.
-pub(crate) fn install(lua: &Lua, module: &Table, time: &Table) -> mlua::Result<()> {
+/// Returns the function telling which behaviour the calling code belongs
+/// to (for `zephyr.events`).
+pub(crate) fn install(lua: &Lua, module: &Table, time: &Table) -> mlua::Result<Function> {
     let on_main = lua.app_data_ref::<MainState>().is_some_and(|m| m.0);
     let caller_env = lua.create_function(|lua, ()| Ok(crate::sandbox::caller_env(lua)))?;
     let elapsed: Function = time.raw_get("elapsed")?;
@@ -55,7 +57,7 @@ pub(crate) fn install(lua: &Lua, module: &Table, time: &Table) -> mlua::Result<(
             waiting: hooks.raw_get("waiting")?,
         });
     }
-    Ok(())
+    hooks.raw_get("owner_of_caller")
 }
 
 impl Hooks {

@@ -228,6 +228,7 @@ function hooks.resume(handle)
 end
 
 function hooks.register(env, owner) owners[env] = owner end
+hooks.owner_of_caller = owner_of_caller
 
 -- Cancels every task of an owner (its instance is gone).
 function hooks.cancel_owned(owner)
