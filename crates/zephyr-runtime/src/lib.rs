@@ -82,7 +82,8 @@ pub use state::{
 };
 pub use stock::run_stock_lua;
 pub use system::{
-    PHYS_GRAVITY, ScriptingConfig, ScriptingSystem, UpdateReport, register_engine_cvars,
+    PHYS_GRAVITY, ScriptingConfig, ScriptingSystem, UpdateReport, engine_cvars_markdown,
+    register_engine_cvars,
 };
 pub use zephyr_cvar as cvar;
 pub use zephyr_world as world;

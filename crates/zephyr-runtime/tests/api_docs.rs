@@ -46,3 +46,40 @@ fn names_are_unique() {
     paths.dedup();
     assert_eq!(paths.len(), before);
 }
+
+/// `docs/SCRIPTING.md` lists the built-in cvars between markers; the list
+/// is generated from the registry (`ZEPHYR_UPDATE_DOCS=1` rewrites it).
+#[test]
+fn the_scripting_guide_lists_the_built_in_cvars_of_the_registry() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/SCRIPTING.md");
+    let text = std::fs::read_to_string(&path).expect("docs/SCRIPTING.md");
+    let (begin, end) = ("<!-- cvars:begin -->\n", "<!-- cvars:end -->");
+    let start = text.find(begin).expect("the cvars:begin marker") + begin.len();
+    let stop = text.find(end).expect("the cvars:end marker");
+    let generated = zephyr_runtime::engine_cvars_markdown();
+    if std::env::var_os("ZEPHYR_UPDATE_DOCS").is_some() {
+        let updated = format!("{}{}{}", &text[..start], generated, &text[stop..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    assert!(
+        text[start..stop] == generated,
+        "docs/SCRIPTING.md's cvar list is out of date: run \
+         `ZEPHYR_UPDATE_DOCS=1 cargo test -p zephyr-runtime --test api_docs`\n{generated}"
+    );
+}
+
+/// The guide's links point at files of the repository.
+#[test]
+fn the_scripting_guide_links_only_files_that_exist() {
+    let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+    let text = std::fs::read_to_string(docs.join("SCRIPTING.md")).unwrap();
+    for link in text.split("](").skip(1) {
+        let target = link.split(')').next().unwrap_or_default();
+        if target.starts_with('#') || target.starts_with("http") {
+            continue;
+        }
+        let file = target.split('#').next().unwrap_or_default();
+        assert!(docs.join(file).exists(), "docs/SCRIPTING.md links {target}, which is not there");
+    }
+}
