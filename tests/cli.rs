@@ -373,6 +373,16 @@ fn the_demo_scene_is_reproducible() {
         "{}",
         first.stdout
     );
+    // Events (the parallel enemy emits, the torch listens) and tasks (the
+    // torch's blinks, the timed waves) are in use.
+    for line in [
+        "torch: Enemy spotted the player at 11.6 m, raising the alarm (frame 1)",
+        "torch: alarm blinks done (frame 37)",
+        "torch: all quiet (frame 228)",
+        "wave 3: 2 crates (frame 450)",
+    ] {
+        assert!(first.stdout.contains(line), "{line}\n{}", first.stdout);
+    }
     assert_eq!(first.stdout, second.stdout, "byte-identical stdout");
     // The enemy is a parallel behaviour: the same with any worker count.
     for workers in ["1", "4"] {

@@ -12,10 +12,14 @@ function on_update(self, dt)
         if not alerted then
             alerted = true
             print(string.format("enemy sees the player at %.1f m (frame %d)", d, zephyr.time.frame()))
+            -- Whoever listens (the torch) hears it at the frame's event step;
+            -- from this worker it travels with the enemy's other writes.
+            zephyr.events.emit("spotted", "Enemy", { x = px, z = pz, distance = d })
         end
     elseif alerted then
         alerted = false
         print(string.format("enemy lost the player (frame %d)", zephyr.time.frame()))
+        zephyr.events.emit("lost", "Enemy")
     end
 end
 
