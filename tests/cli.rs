@@ -777,3 +777,27 @@ fn a_typo_in_an_engine_name_is_an_error_naming_the_nearest_names() {
         run.stderr
     );
 }
+
+#[test]
+fn the_seed_makes_math_random_reproducible_and_is_in_the_summary() {
+    let dir = files(&[(
+        "dice.lua",
+        "print(math.random(6), math.random(6), math.random(6), math.random())",
+    )]);
+    let a = zephyr(dir.path(), &["run", "dice.lua", "--seed", "7"]);
+    let b = zephyr(
+        dir.path(),
+        &["run", "dice.lua", "--seed", "7", "--workers", "1"],
+    );
+    let c = zephyr(dir.path(), &["run", "dice.lua", "--seed", "8"]);
+    let default = zephyr(dir.path(), &["run", "dice.lua"]);
+    assert_eq!(a.status, 0, "{}", a.stderr);
+    assert_eq!(a.stdout, b.stdout);
+    assert_ne!(a.stdout, c.stdout);
+    assert!(a.stderr.contains("seed: 7"), "{}", a.stderr);
+    assert!(default.stderr.contains("seed: 24301"), "{}", default.stderr);
+    assert_eq!(
+        default.stdout,
+        zephyr(dir.path(), &["run", "dice.lua"]).stdout
+    );
+}

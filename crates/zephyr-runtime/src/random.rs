@@ -94,26 +94,23 @@ struct Current(Mutex<Stream>);
 
 /// Makes `stream` the one `math.random` draws from until the guard drops
 /// (which puts the previous one back: callbacks nest).
-pub(crate) fn enter(lua: &Lua, stream: &Stream) -> Entered {
+pub(crate) fn enter<'l>(lua: &'l Lua, stream: &Stream) -> Entered<'l> {
     let previous = lua
         .app_data_ref::<Current>()
         .map(|current| std::mem::replace(&mut *current.0.lock(), stream.clone()));
-    Entered {
-        lua: lua.weak(),
-        previous,
-    }
+    Entered { lua, previous }
 }
 
 /// Restores the previous stream when dropped.
-pub(crate) struct Entered {
-    lua: mlua::WeakLua,
+pub(crate) struct Entered<'l> {
+    lua: &'l Lua,
     previous: Option<Stream>,
 }
 
-impl Drop for Entered {
+impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        if let (Some(previous), Some(lua)) = (self.previous.take(), self.lua.try_upgrade())
-            && let Some(current) = lua.app_data_ref::<Current>()
+        if let Some(previous) = self.previous.take()
+            && let Some(current) = self.lua.app_data_ref::<Current>()
         {
             *current.0.lock() = previous;
         }

@@ -30,7 +30,8 @@ pub const PHYS_GRAVITY: &str = "phys_gravity";
 pub fn engine_cvars_markdown() -> String {
     let cvars = CVarRegistry::new();
     let _ = register_engine_cvars(&cvars);
-    let mut out = String::from("| cvar | type | default | flags | meaning |\n|---|---|---|---|---|\n");
+    let mut out =
+        String::from("| cvar | type | default | flags | meaning |\n|---|---|---|---|---|\n");
     for info in cvars.list("") {
         let flags = [
             (zephyr_cvar::CVarFlags::ARCHIVE, "archive"),

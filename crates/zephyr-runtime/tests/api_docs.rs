@@ -80,6 +80,9 @@ fn the_scripting_guide_links_only_files_that_exist() {
             continue;
         }
         let file = target.split('#').next().unwrap_or_default();
-        assert!(docs.join(file).exists(), "docs/SCRIPTING.md links {target}, which is not there");
+        assert!(
+            docs.join(file).exists(),
+            "docs/SCRIPTING.md links {target}, which is not there"
+        );
     }
 }
