@@ -25,11 +25,14 @@
 //! | `exec`    | the reference's helpers `execute_lua_buffer` and `call_named_handler`    |
 //! | `api`     | the Lua API scripts see, declared once in a registry (`api::API`)        |
 //!
-//! Modules depend on each other one way, leaves first: `chunk` and
-//! `outcome` depend on nothing; `budget`, `error`, `action` on those;
-//! `sandbox` and `state` on them; `recording` (a worker job's writes) on
+//! Modules depend on each other one way, leaves first: `chunk`, `outcome`,
+//! `random` and `trusted` depend on nothing; `budget` and `error` on
+//! `outcome`; `pattern` on `budget`; `sandbox` on those; `task` on
+//! `sandbox`; `event` on `task`; `action` on `event`; `state` on the
+//! sandbox, random and task modules; `recording` (a worker job's writes) on
 //! `action` and `budget`; `api` (the bindings) and `runner` on `recording`;
-//! `system` on all of these; `behaviour` on `system`.
+//! `system` on all of these; `behaviour` (the frame: callbacks, tasks,
+//! events) on `system`.
 //!
 //! Data flows one way: a script calls a binding; on the main thread the
 //! binding acts at once; on a worker it records a [`Command`]; the runner

@@ -531,3 +531,34 @@ fn main_globals_persist_and_call_handler_reaches_them() {
         "{err}"
     );
 }
+
+/// Replacing a handler lets go of the old one: a script that sets handlers
+/// in a loop (or in every instance's on_start) does not grow the state.
+#[test]
+fn replaced_handlers_are_released() {
+    let system = ScriptingSystem::new(ScriptingConfig {
+        workers: 1,
+        ..ScriptingConfig::default()
+    })
+    .unwrap();
+    let churn = "for i = 1, 20000 do
+                   cvar.on_change('sv_cheats', function() return i end)
+                   console.register('churn', function() return i end)
+                 end
+                 collectgarbage()
+                 collectgarbage()
+                 return collectgarbage('count')";
+    let first = system.execute(churn, "churn.lua");
+    let second = system.execute(churn, "churn.lua");
+    let kib = |o: &zephyr_runtime::Outcome| o.values()[0].to_string().parse::<f64>().unwrap();
+    assert!(first.is_ok() && second.is_ok(), "{first} {second}");
+    // 20,000 more closures kept would be megabytes; what is left is noise.
+    assert!(
+        kib(&second) < kib(&first) + 256.0,
+        "{} KiB then {} KiB",
+        kib(&first),
+        kib(&second)
+    );
+    // The last handlers still work.
+    assert!(system.console().execute("churn").is_ok());
+}

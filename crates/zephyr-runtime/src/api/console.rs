@@ -67,10 +67,12 @@ pub(super) fn register(c: &Call<'_>) -> R {
     }
     let name = c.string(1);
     let label = store_handler(c, 2)?;
+    let stored = label.clone();
     let help = c.opt_string(3).unwrap_or_else(|| format!("{name} (Lua)"));
     let weak = c.lua.weak();
     let command = name.clone();
-    c.host
+    let registered = c
+        .host
         .console
         .register_command(&name, &help, move |_console, args| {
             let fail = |message: String| zephyr_cvar::Error::Command {
@@ -94,7 +96,11 @@ pub(super) fn register(c: &Call<'_>) -> R {
                 .run(&lua, &command, || handler.call::<MultiValue>(call_args))
                 .map(drop)
                 .map_err(|e| fail(e.message))
-        })
-        .map(|()| Ret::None)
-        .map_err(|e| c.error(e))
+        });
+    if let Err(e) = registered {
+        super::handlers::release_handler(c.lua, &stored)?;
+        return Err(c.error(e));
+    }
+    super::handlers::replace_command_handler(c.lua, &name, &stored)?;
+    Ok(Ret::None)
 }

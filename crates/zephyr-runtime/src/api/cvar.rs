@@ -125,11 +125,15 @@ pub(super) fn on_change(c: &Call<'_>) -> R {
         Value::Nil => None,
         _ => Some(store_handler(c, 2)?),
     };
+    let previous = c.host.cvars.on_change_lua(&name);
     c.host
         .cvars
         .set_on_change_lua(&name, label)
-        .map(|()| Ret::None)
-        .map_err(|e| c.error(e))
+        .map_err(|e| c.error(e))?;
+    if let Some(previous) = previous {
+        super::handlers::release_handler(c.lua, &previous)?;
+    }
+    Ok(Ret::None)
 }
 
 pub(super) fn get_lua_handler(c: &Call<'_>) -> R {

@@ -36,15 +36,42 @@ fn handler_table(lua: &Lua) -> mlua::Result<Table> {
 fn store_function(lua: &Lua, function: Function) -> mlua::Result<String> {
     let table = handler_table(lua)?;
     let info = function.info();
+    // A counter (slot 0), not the table's length: labels are released when
+    // their handler is replaced, and must never be handed out twice.
+    let number = table.raw_get::<Option<i64>>(0)?.unwrap_or(0) + 1;
+    table.raw_set(0, number)?;
     let label = format!(
-        "<function #{} {}:{}>",
-        table.raw_len() + 1,
+        "<function #{number} {}:{}>",
         info.short_src.as_deref().unwrap_or("?"),
         info.line_defined.unwrap_or(0)
     );
-    table.raw_set(table.raw_len() + 1, label.as_str())?;
     table.raw_set(label.as_str(), function)?;
     Ok(label)
+}
+
+/// Remembers that console command `name` calls the handler under `label`,
+/// and lets go of the handler it called before (re-registering a command
+/// must not keep every function it ever had).
+pub(crate) fn replace_command_handler(lua: &Lua, name: &str, label: &str) -> mlua::Result<()> {
+    let table = handler_table(lua)?;
+    let key = format!("command {name}");
+    if let Some(previous) = table.raw_get::<Option<String>>(key.as_str())?
+        && previous != label
+    {
+        release_handler(lua, &previous)?;
+    }
+    table.raw_set(key, label)
+}
+
+/// Lets go of a handler stored under `label` (its cvar or command got
+/// another one, or none): without this, a script that sets a handler in a
+/// loop (or in every instance's `on_start`) would keep every function it
+/// ever passed. Names of global functions are not stored, and stay.
+pub(crate) fn release_handler(lua: &Lua, label: &str) -> mlua::Result<()> {
+    if label.starts_with("<function #") {
+        handler_table(lua)?.raw_set(label, Value::Nil)?;
+    }
+    Ok(())
 }
 
 /// Checks that `name` is a function in the main state's globals now.
