@@ -83,31 +83,13 @@ pub(crate) fn conformance(options: &ConformanceOptions) -> Result<()> {
             &name,
             timeout,
         );
-        let ours = verdict(
-            Command::new(&exe)
-                .args([
-                    "run",
-                    "--trusted",
-                    "--budget",
-                    "0",
-                    "--strict",
-                    "--workers",
-                    "1",
-                    "--frames",
-                    "0",
-                    "--prelude",
-                    PRELUDE,
-                ])
-                .arg(&name),
-            &options.dir,
-            &name,
-            timeout,
-        );
-        let safe = SAFE_TOO.contains(&name.as_str()).then(|| {
+        // Through the host as a user runs it: `zephyr run [--trusted]`.
+        let run = |profile: &[&str]| {
             verdict(
                 Command::new(&exe)
+                    .arg("run")
+                    .args(profile)
                     .args([
-                        "run",
                         "--strict",
                         "--workers",
                         "1",
@@ -121,7 +103,9 @@ pub(crate) fn conformance(options: &ConformanceOptions) -> Result<()> {
                 &name,
                 timeout,
             )
-        });
+        };
+        let ours = run(&["--trusted", "--budget", "0"]);
+        let safe = SAFE_TOO.contains(&name.as_str()).then(|| run(&[]));
         stock_pass += usize::from(stock == Verdict::Pass);
         ours_pass += usize::from(ours == Verdict::Pass);
         // A file that stock Lua fails and the trusted profile passes (gc.lua,

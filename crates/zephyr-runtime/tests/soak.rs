@@ -46,14 +46,9 @@ const KINDS: [&str; 5] = [
     "local t = {} for i = 1, 50 do t[i] = tostring(i) end return #table.concat(t)",
 ];
 
-#[test]
-#[ignore = "a soak: minutes in release (see BENCHMARKS.md)"]
-fn a_million_jobs_are_all_accounted_for_with_flat_memory() {
-    let total: u64 = std::env::var("ZEPHYR_SOAK_JOBS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let mut system = ScriptingSystem::new(ScriptingConfig {
+/// Two workers, and a budget small enough that the looping kind stops fast.
+fn soak_system() -> ScriptingSystem {
+    ScriptingSystem::new(ScriptingConfig {
         workers: 2,
         state: StateConfig {
             instruction_budget: 100_000,
@@ -61,7 +56,17 @@ fn a_million_jobs_are_all_accounted_for_with_flat_memory() {
         },
         ..ScriptingConfig::default()
     })
-    .expect("system");
+    .expect("system")
+}
+
+#[test]
+#[ignore = "a soak: minutes in release (see BENCHMARKS.md)"]
+fn a_million_jobs_are_all_accounted_for_with_flat_memory() {
+    let total: u64 = std::env::var("ZEPHYR_SOAK_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let mut system = soak_system();
     let tally = Arc::new(Tally::default());
     let mut expected = [0u64; 5];
     let mut resident_at_tenth = 0;
@@ -139,15 +144,7 @@ fn a_million_jobs_are_all_accounted_for_with_flat_memory() {
 /// The same soak, small, in every `cargo test`: the accounting holds.
 #[test]
 fn a_thousand_jobs_are_all_accounted_for() {
-    let mut system = ScriptingSystem::new(ScriptingConfig {
-        workers: 2,
-        state: StateConfig {
-            instruction_budget: 100_000,
-            ..StateConfig::default()
-        },
-        ..ScriptingConfig::default()
-    })
-    .expect("system");
+    let mut system = soak_system();
     let done = Arc::new(AtomicU64::new(0));
     for n in 0..1000u64 {
         let done = done.clone();
