@@ -61,6 +61,7 @@ fn soak_system() -> ScriptingSystem {
 
 #[test]
 #[ignore = "a soak: minutes in release (see BENCHMARKS.md)"]
+#[allow(clippy::print_stdout)] // the figures are the point of the run
 fn a_million_jobs_are_all_accounted_for_with_flat_memory() {
     let total: u64 = std::env::var("ZEPHYR_SOAK_JOBS")
         .ok()
