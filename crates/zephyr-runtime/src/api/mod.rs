@@ -167,8 +167,15 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
             tables.push((format!("zephyr.{name}"), t));
         }
     }
-    for (path, table) in tables {
-        table.set_metatable(Some(strict_metatable(lua, path)?))?;
+    // One metatable for all of them (a pooled state holds every byte of it):
+    // the table's path comes from its address.
+    let paths: std::collections::HashMap<usize, String> = tables
+        .iter()
+        .map(|(path, table)| (table.to_pointer() as usize, path.clone()))
+        .collect();
+    let metatable = strict_metatable(lua, paths)?;
+    for (_, table) in tables {
+        table.set_metatable(Some(metatable.clone()))?;
     }
     Ok(())
 }
@@ -218,12 +225,18 @@ fn emit(lua: &Lua, host: &Host, target: Option<EntityId>, args: MultiValue) -> m
 /// The metatable of an engine table: reading a name it lacks raises an
 /// error naming the table and the nearest names (`rawget` still returns
 /// nil, for feature tests).
-fn strict_metatable(lua: &Lua, path: String) -> mlua::Result<Table> {
+fn strict_metatable(
+    lua: &Lua,
+    paths: std::collections::HashMap<usize, String>,
+) -> mlua::Result<Table> {
     let metatable = lua.create_table()?;
     metatable.raw_set(
         "__index",
         lua.create_function(
             move |lua, (table, key): (Table, Value)| -> mlua::Result<Value> {
+                let path = paths
+                    .get(&(table.to_pointer() as usize))
+                    .map_or("an engine table", String::as_str);
                 let shown = match &key {
                     Value::String(s) => format!("'{}'", s.to_string_lossy()),
                     other => other

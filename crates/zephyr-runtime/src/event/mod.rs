@@ -183,6 +183,16 @@ pub(crate) fn install(lua: &Lua, module: &Table, owner_of_caller: Function) -> m
     let on_main = lua
         .app_data_ref::<crate::task::MainState>()
         .is_some_and(|m| m.0);
+    if !on_main {
+        return crate::task::stubs(
+            lua,
+            module,
+            "zephyr.events",
+            &["on", "off"],
+            "subscriptions live on the main thread, and this script runs on a worker \
+             (a job, or a parallel behaviour's state): use on_message(self, name, ...) with send",
+        );
+    }
     let hooks: Table = lua
         .load(include_str!("events.lua"))
         .set_name("=zephyr.events")

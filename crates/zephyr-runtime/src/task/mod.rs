@@ -40,6 +40,27 @@ pub(crate) fn behaviour_of(owner: i64) -> Option<u64> {
 /// to (for `zephyr.events`).
 pub(crate) fn install(lua: &Lua, module: &Table, time: &Table) -> mlua::Result<Function> {
     let on_main = lua.app_data_ref::<MainState>().is_some_and(|m| m.0);
+    if !on_main {
+        // A worker-side state: no scheduler (it would cost every pooled
+        // state its memory), only functions that say where tasks live.
+        stubs(
+            lua,
+            module,
+            "zephyr.task",
+            &[
+                "spawn",
+                "wait",
+                "wait_frames",
+                "delay",
+                "every",
+                "cancel",
+                "status",
+            ],
+            "tasks live on the main thread, and this script runs on a worker \
+             (a job, or a parallel behaviour's state)",
+        )?;
+        return lua.create_function(|_, ()| Ok(0));
+    }
     let caller_env = lua.create_function(|lua, ()| Ok(crate::sandbox::caller_env(lua)))?;
     let elapsed: Function = time.raw_get("elapsed")?;
     let frame: Function = time.raw_get("frame")?;
@@ -58,6 +79,33 @@ pub(crate) fn install(lua: &Lua, module: &Table, time: &Table) -> mlua::Result<F
         });
     }
     hooks.raw_get("owner_of_caller")
+}
+
+/// Functions `names` of `module` that fail with `why`, naming themselves,
+/// at the calling script's line.
+pub(crate) fn stubs(
+    lua: &Lua,
+    module: &Table,
+    path: &'static str,
+    names: &[&'static str],
+    why: &'static str,
+) -> mlua::Result<()> {
+    for &name in names {
+        module.raw_set(
+            name,
+            lua.create_function(move |lua, _: mlua::MultiValue| -> mlua::Result<()> {
+                let place = lua
+                    .inspect_stack(1, |frame| {
+                        let line = frame.current_line()?;
+                        Some(format!("{}:{line}: ", frame.source().short_src.as_deref()?))
+                    })
+                    .flatten()
+                    .unwrap_or_default();
+                Err(mlua::Error::runtime(format!("{place}{path}.{name}: {why}")))
+            })?,
+        )?;
+    }
+    Ok(())
 }
 
 impl Hooks {
