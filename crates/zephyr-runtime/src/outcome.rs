@@ -466,13 +466,7 @@ pub(crate) fn note_error_table(lua: &mlua::Lua, t: mlua::Table) -> mlua::Result<
     {
         return Ok(());
     }
-    let place = lua
-        .inspect_stack(2, |frame| {
-            let line = frame.current_line()?;
-            Some(format!("{}:{line}: ", frame.source().short_src.as_deref()?))
-        })
-        .flatten()
-        .unwrap_or_default();
+    let place = line_at(lua, 2).map(|p| p + ": ").unwrap_or_default();
     lua.set_app_data(ErrorTable {
         address: format!("table: {:p}", t.to_pointer()),
         text: format!("{place}error object {}", describe_table(&t, 2)),
@@ -517,4 +511,23 @@ fn describe_table(t: &mlua::Table, depth: usize) -> String {
 pub(crate) fn described_error_table(lua: &mlua::Lua, message: &str) -> Option<String> {
     let noted = lua.app_data_ref::<ErrorTable>()?;
     message.contains(&noted.address).then(|| noted.text.clone())
+}
+
+/// `file:line` of the Lua line running at stack `level` (1: the caller of
+/// the running Rust function), or `None` for a C function or no frame.
+pub(crate) fn line_at(lua: &mlua::Lua, level: usize) -> Option<String> {
+    lua.inspect_stack(level, |frame| {
+        let line = frame.current_line()?;
+        Some(format!("{}:{line}", frame.source().short_src.as_deref()?))
+    })
+    .flatten()
+}
+
+/// An error as Lua's `luaL_error` words it: the calling script's
+/// `file:line: ` first (nothing when a C function called).
+pub(crate) fn lua_error(lua: &mlua::Lua, message: impl std::fmt::Display) -> mlua::Error {
+    match line_at(lua, 1) {
+        Some(place) => mlua::Error::runtime(format!("{place}: {message}")),
+        None => mlua::Error::runtime(message.to_string()),
+    }
 }

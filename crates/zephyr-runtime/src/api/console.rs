@@ -53,12 +53,7 @@ pub(super) fn execute(c: &Call<'_>) -> R {
 
 /// `file:line` of the script line calling the binding.
 fn caller_line(lua: &mlua::Lua) -> String {
-    lua.inspect_stack(1, |frame| {
-        let line = frame.current_line()?;
-        Some(format!("{}:{line}", frame.source().short_src.as_deref()?))
-    })
-    .flatten()
-    .unwrap_or_else(|| "a script".to_owned())
+    crate::outcome::line_at(lua, 1).unwrap_or_else(|| "a script".to_owned())
 }
 
 pub(super) fn register(c: &Call<'_>) -> R {

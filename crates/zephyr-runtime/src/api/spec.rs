@@ -317,20 +317,7 @@ pub(crate) fn coerce_numbers(lua: &Lua, spec: &ApiFunction, args: &mut [Value]) 
 
 /// Builds a Lua error prefixed with the calling script's `chunk:line:`, as
 /// `luaL_error` does.
-pub(crate) fn lua_error(lua: &Lua, message: impl fmt::Display) -> mlua::Error {
-    let location = lua
-        .inspect_stack(1, |debug| {
-            let line = debug.current_line()?;
-            let source = debug.source();
-            Some(format!(
-                "{}:{line}: ",
-                source.short_src.as_deref().unwrap_or("?")
-            ))
-        })
-        .flatten()
-        .unwrap_or_default();
-    mlua::Error::runtime(format!("{location}{message}"))
-}
+pub(crate) use crate::outcome::lua_error;
 
 /// Where a binding runs: the Lua state, the host, which binding, and
 /// whether the state is running a worker job. Reads and writes of the world

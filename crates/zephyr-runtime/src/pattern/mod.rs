@@ -13,6 +13,7 @@ use std::sync::Arc;
 use mlua::{Function, Lua, LuaString, MultiValue, Table, Value};
 
 use crate::budget::ExecControl;
+use crate::outcome::lua_error;
 use matcher::{Captured, Matcher, Stop, no_specials, start_position};
 
 /// Replaces the pattern functions of the state's `string` table (the one
@@ -29,19 +30,6 @@ pub(crate) fn install(lua: &Lua, string: &Table) -> mlua::Result<()> {
     string.set("gmatch", lua.create_function(gmatch)?)?;
     string.set("gsub", lua.create_function(gsub)?)?;
     Ok(())
-}
-
-/// An error as Lua's `luaL_error` words it: the calling Lua line first.
-fn lua_error(lua: &Lua, message: impl std::fmt::Display) -> mlua::Error {
-    let place = lua
-        .inspect_stack(1, |frame| {
-            let line = frame.current_line()?;
-            let source = frame.source();
-            Some(format!("{}:{line}: ", source.short_src.as_deref()?))
-        })
-        .flatten()
-        .unwrap_or_default();
-    mlua::Error::runtime(format!("{place}{message}"))
 }
 
 fn arg_error(lua: &Lua, n: usize, function: &str, message: &str) -> mlua::Error {

@@ -94,14 +94,10 @@ pub(crate) fn stubs(
         module.raw_set(
             name,
             lua.create_function(move |lua, _: mlua::MultiValue| -> mlua::Result<()> {
-                let place = lua
-                    .inspect_stack(1, |frame| {
-                        let line = frame.current_line()?;
-                        Some(format!("{}:{line}: ", frame.source().short_src.as_deref()?))
-                    })
-                    .flatten()
-                    .unwrap_or_default();
-                Err(mlua::Error::runtime(format!("{place}{path}.{name}: {why}")))
+                Err(crate::outcome::lua_error(
+                    lua,
+                    format!("{path}.{name}: {why}"),
+                ))
             })?,
         )?;
     }
