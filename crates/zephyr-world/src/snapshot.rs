@@ -57,10 +57,42 @@ impl EntityRecord {
     }
 }
 
+/// Entities per snapshot chunk: a change rebuilds its entity's chunk only.
+pub(crate) const CHUNK_SHIFT: u32 = 6;
+
+/// The entities whose hecs index falls in one range of `1 << CHUNK_SHIFT`,
+/// ordered by index. Snapshots share unchanged chunks.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Chunk {
+    pub(crate) entities: Vec<(EntityId, EntityRecord)>,
+}
+
+impl Chunk {
+    fn get(&self, id: EntityId) -> Option<&EntityRecord> {
+        let index = id.entity()?.id();
+        let at = self
+            .entities
+            .binary_search_by_key(&index, |(e, _)| e.entity().map_or(0, |e| e.id()))
+            .ok()?;
+        let (stored, record) = &self.entities[at];
+        (*stored == id).then_some(record)
+    }
+}
+
+/// Named entities by name, each name's in creation order.
+pub(crate) type NameIndex = HashMap<String, BTreeMap<u64, EntityId>>;
+
 /// An immutable copy of the world at one moment: what worker scripts read.
+///
+/// A snapshot is a list of shared chunks of 64 entities each: the next
+/// snapshot of the same world ([`World::snapshot_since`]) copies only the
+/// chunks whose entities changed, so its cost follows what changed, not the
+/// size of the world.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Snapshot {
-    pub(crate) entities: Arc<HashMap<EntityId, EntityRecord>>,
+    pub(crate) chunks: Vec<Arc<Chunk>>,
+    pub(crate) names: Arc<NameIndex>,
+    pub(crate) names_version: u64,
     /// The world and its entities' version this copy was taken at.
     pub(crate) entities_version: (u64, u64),
     pub(crate) input: Input,
@@ -73,13 +105,45 @@ impl Snapshot {
     /// Every entity in creation order, with its id: a dump of the world that
     /// two runs can compare.
     pub fn records(&self) -> Vec<(EntityId, &EntityRecord)> {
-        let mut all: Vec<_> = self.entities.iter().map(|(id, r)| (*id, r)).collect();
+        let mut all: Vec<_> = self
+            .chunks
+            .iter()
+            .flat_map(|chunk| chunk.entities.iter().map(|(id, r)| (*id, r)))
+            .collect();
         all.sort_by_key(|(_, r)| r.created);
         all
     }
 
+    /// How many entities the snapshot holds.
+    pub fn len(&self) -> usize {
+        self.chunks.iter().map(|c| c.entities.len()).sum()
+    }
+
+    /// Whether the snapshot holds no entity.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many of this snapshot's chunks (of 64 entities) are shared with
+    /// `other` rather than copied, and how many it has: what a
+    /// [`World::snapshot_since`] saved.
+    pub fn shared_with(&self, other: &Snapshot) -> (usize, usize) {
+        let shared = self
+            .chunks
+            .iter()
+            .zip(&other.chunks)
+            .filter(|(a, b)| Arc::ptr_eq(a, b))
+            .count();
+        (shared, self.chunks.len())
+    }
+
+    fn lookup(&self, id: EntityId) -> Option<&EntityRecord> {
+        let chunk = (id.entity()?.id() >> CHUNK_SHIFT) as usize;
+        self.chunks.get(chunk)?.get(id)
+    }
+
     fn record(&self, id: EntityId) -> Result<&EntityRecord> {
-        self.entities.get(&id).ok_or(Error::NoSuchEntity(id))
+        self.lookup(id).ok_or(Error::NoSuchEntity(id))
     }
 }
 
@@ -90,11 +154,16 @@ fn missing(entity: EntityId, component: &'static str) -> Error {
 impl Snapshot {
     /// Every entity named `name`, as (creation order, id).
     pub(crate) fn named(&self, name: &str) -> Vec<(u64, EntityId)> {
-        self.entities
-            .iter()
-            .filter(|(_, r)| r.name.as_deref() == Some(name))
-            .map(|(id, r)| (r.created, *id))
-            .collect()
+        self.names
+            .get(name)
+            .map(|entities| {
+                entities
+                    .iter()
+                    .filter(|(_, id)| self.lookup(**id).is_some())
+                    .map(|(c, id)| (*c, *id))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -108,7 +177,11 @@ impl WorldRead for Snapshot {
     }
 
     fn find(&self, name: &str) -> Option<EntityId> {
-        self.named(name).into_iter().min().map(|(_, id)| id)
+        self.names
+            .get(name)?
+            .values()
+            .find(|id| self.lookup(**id).is_some())
+            .copied()
     }
 
     fn transform(&self, id: EntityId) -> Result<Transform> {
@@ -161,7 +234,7 @@ impl BaseRead for Snapshot {
     }
 
     fn created(&self, id: EntityId) -> Option<u64> {
-        self.entities.get(&id).map(|r| r.created)
+        self.lookup(id).map(|r| r.created)
     }
 
     fn next_created(&self) -> u64 {

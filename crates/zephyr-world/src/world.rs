@@ -1,7 +1,7 @@
 //! The live world: a hecs ECS plus input, time and scene, with the physics
 //! step.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use glam::DVec3;
 
@@ -12,7 +12,7 @@ use crate::components::{
 use crate::error::{Error, Result};
 use crate::id::EntityId;
 use crate::input::Input;
-use crate::snapshot::{EntityRecord, Snapshot};
+use crate::snapshot::{CHUNK_SHIFT, Chunk, EntityRecord, NameIndex, Snapshot};
 
 /// When an entity was created, in creation order. Gives `find` and world
 /// dumps an order that does not depend on how ids were allocated.
@@ -67,8 +67,27 @@ pub struct World {
     /// Tells this world's snapshots from another world's.
     identity: u64,
     /// Named entities by name, each name's in creation order: `find` is a
-    /// lookup, not a scan.
-    names: HashMap<String, BTreeMap<u64, EntityId>>,
+    /// lookup, not a scan. Shared with snapshots until it changes.
+    names: std::sync::Arc<NameIndex>,
+    /// Changes of `names`.
+    names_version: u64,
+    /// Per snapshot chunk (64 hecs indices), the `version` of its last
+    /// change: a snapshot rebuilds only the chunks changed since the last.
+    chunk_changed: Vec<u64>,
+    /// The `version` at which the ECS was last handed out whole
+    /// ([`ecs_mut`](Self::ecs_mut)): any entity may have changed.
+    all_changed: u64,
+    /// The entity spawned at each hecs index, for rebuilding one chunk.
+    slots: Vec<Option<EntityId>>,
+}
+
+/// Records that the entity at hecs index `index` changed at `version`.
+fn mark(chunk_changed: &mut Vec<u64>, index: u32, version: u64) {
+    let chunk = (index >> CHUNK_SHIFT) as usize;
+    if chunk >= chunk_changed.len() {
+        chunk_changed.resize(chunk + 1, 0);
+    }
+    chunk_changed[chunk] = version;
 }
 
 impl std::fmt::Debug for World {
@@ -101,7 +120,11 @@ impl World {
             removals: 0,
             meta_version: 0,
             identity: NEXT_IDENTITY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            names: HashMap::new(),
+            names: std::sync::Arc::default(),
+            names_version: 0,
+            chunk_changed: Vec::new(),
+            all_changed: 0,
+            slots: Vec::new(),
         }
     }
 
@@ -124,6 +147,7 @@ impl World {
     /// [`WorldWrite::set_name`].
     pub fn ecs_mut(&mut self) -> &mut hecs::World {
         self.version += 1;
+        self.all_changed = self.version;
         &mut self.ecs
     }
 
@@ -202,7 +226,10 @@ impl World {
     pub fn despawn_now(&mut self, id: EntityId) -> Result<()> {
         let entity = self.entity(id)?;
         self.unindex_name(entity);
-        self.version += 1;
+        self.touch(entity);
+        if let Some(slot) = self.slots.get_mut(entity.id() as usize) {
+            *slot = None;
+        }
         self.removals += 1;
         self.ecs
             .despawn(entity)
@@ -221,12 +248,21 @@ impl World {
             return;
         };
         let created = created.0;
-        if let Some(entities) = self.names.get_mut(&name.0) {
+        let names = std::sync::Arc::make_mut(&mut self.names);
+        if let Some(entities) = names.get_mut(&name.0) {
             entities.remove(&created);
             if entities.is_empty() {
-                self.names.remove(&name.0);
+                names.remove(&name.0);
             }
         }
+        self.names_version += 1;
+    }
+
+    /// Counts a change of `entity`, for [`version`](Self::version) and for
+    /// the snapshot chunk that holds it.
+    fn touch(&mut self, entity: hecs::Entity) {
+        self.version += 1;
+        mark(&mut self.chunk_changed, entity.id(), self.version);
     }
 
     /// How many entities exist.
@@ -253,8 +289,13 @@ impl World {
             return;
         }
         self.version += 1;
+        let version = self.version;
         let gravity = DVec3::new(0.0, gravity_y, 0.0);
-        for (transform, body) in self.ecs.query_mut::<(&mut Transform, &mut RigidBody)>() {
+        let query = self
+            .ecs
+            .query_mut::<(hecs::Entity, &mut Transform, &mut RigidBody)>();
+        for (entity, transform, body) in query {
+            mark(&mut self.chunk_changed, entity.id(), version);
             body.velocity += (body.force / body.mass + gravity) * dt;
             transform.position += body.velocity * dt;
             body.force = DVec3::ZERO;
@@ -263,33 +304,62 @@ impl World {
 
     /// A copy of everything scripts can read, for worker threads.
     pub fn snapshot(&self) -> Snapshot {
-        let mut entities = std::collections::HashMap::new();
-        let mut query = self.ecs.query::<(
-            hecs::Entity,
-            &Created,
-            &Transform,
-            Option<&Name>,
-            Option<&PointLight>,
-            Option<&ParticleEmitter>,
-            Option<&RigidBody>,
-            Option<&ScriptData>,
-        )>();
-        for (entity, created, transform, name, light, emitter, body, data) in query.iter() {
-            entities.insert(
-                EntityId::from_entity(entity),
-                EntityRecord {
-                    created: created.0,
-                    name: name.map(|n| n.0.clone()),
-                    transform: *transform,
-                    light: light.copied(),
-                    emitter: emitter.copied(),
-                    body: body.copied(),
-                    data: data.map(|d| d.0.clone()).unwrap_or_default(),
-                },
-            );
+        let chunks = self.slots.len().div_ceil(1 << CHUNK_SHIFT);
+        let mut built = vec![Chunk::default(); chunks];
+        let mut query = self.ecs.query::<(hecs::Entity, &Created)>();
+        for (entity, _) in query.iter() {
+            let id = EntityId::from_entity(entity);
+            if let Some(record) = self.record(id) {
+                let chunk = (entity.id() >> CHUNK_SHIFT) as usize;
+                if chunk >= built.len() {
+                    built.resize(chunk + 1, Chunk::default());
+                }
+                built[chunk].entities.push((id, record));
+            }
         }
+        for chunk in &mut built {
+            chunk
+                .entities
+                .sort_by_key(|(id, _)| id.entity().map_or(0, |e| e.id()));
+        }
+        self.snapshot_of(built.into_iter().map(std::sync::Arc::new).collect())
+    }
+
+    /// A snapshot like [`snapshot`](Self::snapshot), sharing what did not
+    /// change since `previous` was taken from this world: a change of time
+    /// or input alone copies no entity, and a changed entity copies only the
+    /// chunk of 64 entities around it.
+    pub fn snapshot_since(&self, previous: &Snapshot) -> Snapshot {
+        let (identity, taken) = previous.entities_version;
+        if identity != self.identity || self.all_changed > taken {
+            return self.snapshot();
+        }
+        let chunks = self
+            .slots
+            .len()
+            .div_ceil(1 << CHUNK_SHIFT)
+            .max(previous.chunks.len());
+        let chunks = (0..chunks)
+            .map(|c| {
+                let changed = self.chunk_changed.get(c).copied().unwrap_or(0);
+                match previous.chunks.get(c) {
+                    Some(chunk) if changed <= taken => chunk.clone(),
+                    _ => std::sync::Arc::new(self.build_chunk(c)),
+                }
+            })
+            .collect();
+        let mut snapshot = self.snapshot_of(chunks);
+        if previous.names_version == self.names_version {
+            snapshot.names = previous.names.clone();
+        }
+        snapshot
+    }
+
+    fn snapshot_of(&self, chunks: Vec<std::sync::Arc<Chunk>>) -> Snapshot {
         Snapshot {
-            entities: std::sync::Arc::new(entities),
+            chunks,
+            names: self.names.clone(),
+            names_version: self.names_version,
             entities_version: (self.identity, self.version),
             input: self.input.clone(),
             time: self.time,
@@ -298,21 +368,43 @@ impl World {
         }
     }
 
-    /// A snapshot like [`snapshot`](Self::snapshot), sharing `previous`'s
-    /// entities when no entity or component changed since it was taken from
-    /// this world: a change of time or input alone copies no entity.
-    pub fn snapshot_since(&self, previous: &Snapshot) -> Snapshot {
-        if previous.entities_version != (self.identity, self.version) {
-            return self.snapshot();
-        }
-        Snapshot {
-            entities: previous.entities.clone(),
-            entities_version: previous.entities_version,
-            input: self.input.clone(),
-            time: self.time,
-            scene: self.scene.clone(),
-            next_created: self.next_seq,
-        }
+    /// The entities of chunk `c`, read from the world.
+    fn build_chunk(&self, c: usize) -> Chunk {
+        let start = c << CHUNK_SHIFT;
+        let end = ((c + 1) << CHUNK_SHIFT).min(self.slots.len());
+        let entities = self
+            .slots
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .flatten()
+            .filter_map(|id| Some((*id, self.record(*id)?)))
+            .collect();
+        Chunk { entities }
+    }
+
+    /// A copy of one live entity.
+    fn record(&self, id: EntityId) -> Option<EntityRecord> {
+        let entity = id.entity()?;
+        let mut query = self.ecs.query_one::<(
+            &Created,
+            &Transform,
+            Option<&Name>,
+            Option<&PointLight>,
+            Option<&ParticleEmitter>,
+            Option<&RigidBody>,
+            Option<&ScriptData>,
+        )>(entity);
+        let (created, transform, name, light, emitter, body, data) = query.get().ok()?;
+        Some(EntityRecord {
+            created: created.0,
+            name: name.map(|n| n.0.clone()),
+            transform: *transform,
+            light: light.copied(),
+            emitter: emitter.copied(),
+            body: body.copied(),
+            data: data.map(|d| d.0.clone()).unwrap_or_default(),
+        })
     }
 
     fn entity(&self, id: EntityId) -> Result<hecs::Entity> {
@@ -339,7 +431,7 @@ impl World {
         name: &'static str,
     ) -> Result<&mut T> {
         let entity = id.entity().ok_or(Error::NoSuchEntity(id))?;
-        self.version += 1;
+        self.touch(entity);
         match self.ecs.query_one_mut::<(&Created, Option<&mut T>)>(entity) {
             Ok((_, Some(component))) => Ok(component),
             Ok((_, None)) => Err(Error::MissingComponent {
@@ -364,7 +456,7 @@ impl World {
 
     fn insert_component(&mut self, id: EntityId, component: impl hecs::Component) -> Result<()> {
         let entity = self.entity(id)?;
-        self.version += 1;
+        self.touch(entity);
         self.ecs
             .insert_one(entity, component)
             .map_err(|_| Error::NoSuchEntity(id))
@@ -457,7 +549,12 @@ impl WorldWrite for World {
         if self.ecs.satisfies::<&Created>(entity) {
             return Ok(());
         }
-        self.version += 1;
+        self.touch(entity);
+        let index = entity.id() as usize;
+        if index >= self.slots.len() {
+            self.slots.resize(index + 1, None);
+        }
+        self.slots[index] = Some(id);
         let created = Created(self.next_seq);
         self.next_seq += 1;
         self.ecs
@@ -471,7 +568,7 @@ impl WorldWrite for World {
         let entity = self.entity(id)?;
         if self.ecs.satisfies::<&DespawnHold>(entity) {
             if !self.ecs.satisfies::<&Doomed>(entity) {
-                self.version += 1;
+                self.touch(entity);
                 let _ = self.ecs.insert_one(entity, Doomed);
                 self.doomed.push(id);
             }
@@ -482,13 +579,14 @@ impl WorldWrite for World {
 
     fn set_name(&mut self, id: EntityId, name: Option<String>) -> Result<()> {
         let entity = self.entity(id)?;
-        self.version += 1;
+        self.touch(entity);
         self.unindex_name(entity);
         let result = match name {
             Some(name) => {
                 let created = self.ecs.get::<&Created>(entity).map(|c| c.0);
                 if let Ok(created) = created {
-                    self.names
+                    self.names_version += 1;
+                    std::sync::Arc::make_mut(&mut self.names)
                         .entry(name.clone())
                         .or_default()
                         .insert(created, id);
@@ -504,7 +602,7 @@ impl WorldWrite for World {
     /// only reserved has none, so a failed lookup means no such entity.
     fn transform_mut(&mut self, id: EntityId) -> Result<&mut Transform> {
         let entity = id.entity().ok_or(Error::NoSuchEntity(id))?;
-        self.version += 1;
+        self.touch(entity);
         self.ecs
             .query_one_mut::<&mut Transform>(entity)
             .map_err(|_| Error::NoSuchEntity(id))
@@ -536,7 +634,7 @@ impl WorldWrite for World {
 
     fn set_data(&mut self, id: EntityId, component: &str, value: DataValue) -> Result<()> {
         let entity = self.entity(id)?;
-        self.version += 1;
+        self.touch(entity);
         if let Ok(data) = self.ecs.query_one_mut::<&mut ScriptData>(entity) {
             data.0.insert(component.to_owned(), value);
             return Ok(());
@@ -642,16 +740,22 @@ mod tests {
         });
         world.input_mut().set_key(crate::Key::W, true);
         let second = world.snapshot_since(&first);
-        assert!(std::sync::Arc::ptr_eq(&first.entities, &second.entities));
+        assert!(
+            first
+                .chunks
+                .iter()
+                .zip(&second.chunks)
+                .all(|(a, b)| std::sync::Arc::ptr_eq(a, b))
+        );
         assert_eq!(second.time().frame, 1);
         assert!(second.input().is_key_down(crate::Key::W));
         world.transform_mut(e).unwrap().position.x = 3.0;
         let third = world.snapshot_since(&second);
-        assert!(!std::sync::Arc::ptr_eq(&second.entities, &third.entities));
+        assert!(!std::sync::Arc::ptr_eq(&second.chunks[0], &third.chunks[0]));
         assert_eq!(third.transform(e).unwrap().position.x, 3.0);
         // Another world's snapshot is never reused.
         let other = World::new("o");
-        assert!(other.snapshot_since(&third).entities.is_empty());
+        assert!(other.snapshot_since(&third).is_empty());
     }
 
     #[test]
