@@ -9,7 +9,7 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mlua::{Function, Lua};
 use parking_lot::{Mutex, RwLock};
-use zephyr::runtime::{ScriptingConfig, ScriptingSystem, StateConfig};
+use zephyr::runtime::{Limits, ScriptingConfig, ScriptingSystem, StateConfig};
 use zephyr::world::glam::DVec3;
 use zephyr::world::{EntityId, World, WorldCommand, WorldRead};
 
@@ -27,7 +27,10 @@ fn system() -> ScriptingSystem {
     ScriptingSystem::new(ScriptingConfig {
         workers: 1,
         state: StateConfig {
-            instruction_budget: 0,
+            limits: Limits {
+                instructions: 0,
+                ..Limits::default()
+            },
             ..StateConfig::default()
         },
         ..ScriptingConfig::default()

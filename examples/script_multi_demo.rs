@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zephyr::cvar::CVarDef;
-use zephyr::runtime::{Job, ScriptingConfig, ScriptingSystem, StateConfig};
+use zephyr::runtime::{Job, Limits, ScriptingConfig, ScriptingSystem, StateConfig};
 
 const PRIME_SCRIPT: &str = r#"
 local from, to = ...
@@ -35,7 +35,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut system = ScriptingSystem::new(ScriptingConfig {
         workers: 4,
         state: StateConfig {
-            instruction_budget: 5_000_000,
+            limits: Limits {
+                instructions: 5_000_000,
+                ..Limits::default()
+            },
             ..StateConfig::default()
         },
         print: Some(Arc::new(|line: &str| println!("  [lua] {line}"))),

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use zephyr_runtime::{
-    BehaviourError, Behaviours, FrameReport, Profile, ScriptSource, ScriptingConfig,
+    BehaviourError, Behaviours, FrameReport, Limits, Profile, ScriptSource, ScriptingConfig,
     ScriptingSystem, StateConfig,
 };
 
@@ -248,10 +248,12 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
             } else {
                 Profile::Safe
             },
-            instruction_budget: options.budget,
+            limits: Limits {
+                instructions: options.budget,
+                ..Limits::default()
+            },
             script_roots: vec![dir],
             seed: options.seed,
-            ..StateConfig::default()
         },
         print: Some(stdout_sink),
         ..ScriptingConfig::default()

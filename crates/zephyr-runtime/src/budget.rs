@@ -16,6 +16,51 @@ use crate::outcome::{
 /// instructions, roughly a tenth to half a second of pure Lua on a desktop CPU.
 pub const DEFAULT_INSTRUCTION_BUDGET: u64 = 50_000_000;
 
+/// The default memory limit of one Lua state: 64 MiB.
+pub const DEFAULT_MEMORY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// What a script may use before it is stopped: one group of settings, so
+/// that hosts pass and compare limits as one value.
+///
+/// ```
+/// use zephyr_runtime::{Limits, StateConfig};
+///
+/// // A modding host: a tighter budget, the default memory limit.
+/// let config = StateConfig {
+///     limits: Limits { instructions: 1_000_000, ..Limits::default() },
+///     ..StateConfig::default()
+/// };
+/// assert_eq!(config.limits.memory, zephyr_runtime::DEFAULT_MEMORY_LIMIT);
+/// assert_eq!(Limits::NONE.instructions, 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most VM instructions one execution (a script, a callback, a
+    /// handler call) may run before it is stopped with an error; `0` turns
+    /// the budget off. Default: [`DEFAULT_INSTRUCTION_BUDGET`].
+    pub instructions: u64,
+    /// The most bytes the state may allocate; `0` turns the limit off.
+    /// Default: [`DEFAULT_MEMORY_LIMIT`].
+    pub memory: usize,
+}
+
+impl Limits {
+    /// No budget and no memory limit: for trusted scripts and benchmarks.
+    pub const NONE: Limits = Limits {
+        instructions: 0,
+        memory: 0,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            instructions: DEFAULT_INSTRUCTION_BUDGET,
+            memory: DEFAULT_MEMORY_LIMIT,
+        }
+    }
+}
+
 /// How often (in VM instructions) the budget hook runs.
 const HOOK_STEP: u32 = 1000;
 

@@ -81,7 +81,7 @@ pub use queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY, QueueFull};
 pub use random::DEFAULT_SEED;
 pub use runner::{Job, RunnerConfig, RunnerStats, ScriptHandle, ScriptRunner, Shutdown};
 pub use state::{
-    DEFAULT_INSTRUCTION_BUDGET, DEFAULT_MEMORY_LIMIT, Profile, ScriptState, StateConfig,
+    DEFAULT_INSTRUCTION_BUDGET, DEFAULT_MEMORY_LIMIT, Limits, Profile, ScriptState, StateConfig,
 };
 pub use stock::run_stock_lua;
 pub use system::{

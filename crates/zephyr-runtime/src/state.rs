@@ -10,29 +10,22 @@ use mlua::chunk::ChunkMode;
 use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table};
 use parking_lot::Mutex;
 
-pub use crate::budget::DEFAULT_INSTRUCTION_BUDGET;
 use crate::budget::ExecControl;
+pub use crate::budget::{DEFAULT_INSTRUCTION_BUDGET, DEFAULT_MEMORY_LIMIT, Limits};
 use crate::chunk::{ChunkCache, ChunkCacheStats, CompiledChunk};
 use crate::error::{Error, Result};
 use crate::outcome::{ScriptError, ScriptErrorKind, ScriptValue};
 pub use crate::sandbox::Profile;
 use crate::sandbox::print_line;
 
-/// The default memory limit of one Lua state: 64 MiB.
-pub const DEFAULT_MEMORY_LIMIT: usize = 64 * 1024 * 1024;
-
 /// How to build a [`ScriptState`]. Plain data with documented defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateConfig {
     /// The sandbox profile. Default: [`Profile::Safe`].
     pub profile: Profile,
-    /// The most VM instructions one execution (a script, a handler call) may
-    /// run before it is stopped with an error; `0` turns the budget off.
-    /// Default: [`DEFAULT_INSTRUCTION_BUDGET`].
-    pub instruction_budget: u64,
-    /// The most bytes the state may allocate; `0` turns the limit off.
-    /// Default: [`DEFAULT_MEMORY_LIMIT`].
-    pub memory_limit: usize,
+    /// The instruction budget and the memory limit. Default:
+    /// [`Limits::default`].
+    pub limits: Limits,
     /// Folders that `dofile`, `loadfile`, `require` and the console's `exec`
     /// may read from in the safe profile (relative paths only, no `..`).
     /// Default: the working directory, `.`.
@@ -48,8 +41,7 @@ impl Default for StateConfig {
     fn default() -> Self {
         StateConfig {
             profile: Profile::Safe,
-            instruction_budget: DEFAULT_INSTRUCTION_BUDGET,
-            memory_limit: DEFAULT_MEMORY_LIMIT,
+            limits: Limits::default(),
             script_roots: vec![PathBuf::from(".")],
             seed: crate::random::DEFAULT_SEED,
         }
@@ -127,7 +119,7 @@ impl ScriptState {
             Profile::Safe => Lua::new(),
             Profile::Trusted => crate::trusted::full_lua(),
         };
-        let control = Arc::new(ExecControl::new(config.instruction_budget));
+        let control = Arc::new(ExecControl::new(config.limits.instructions));
         lua.set_app_data(control.clone());
 
         let api = lua.create_table()?;
@@ -149,8 +141,8 @@ impl ScriptState {
         } else {
             None
         };
-        if config.memory_limit > 0 {
-            lua.set_memory_limit(config.memory_limit)?;
+        if config.limits.memory > 0 {
+            lua.set_memory_limit(config.limits.memory)?;
         }
         // Last: building the sandbox is the runtime's work, not a script's,
         // and runs outside the budget (however small the budget).

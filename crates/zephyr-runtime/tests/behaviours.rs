@@ -6,7 +6,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use zephyr_runtime::world::{EntityId, WorldRead};
 use zephyr_runtime::{
-    Behaviours, FrameReport, ScriptSource, ScriptValue, ScriptingConfig, ScriptingSystem,
+    Behaviours, FrameReport, Limits, ScriptSource, ScriptValue, ScriptingConfig, ScriptingSystem,
     StateConfig,
 };
 
@@ -282,7 +282,10 @@ fn load_and_callback_errors_name_the_file_line_callback_and_entity() -> Result {
 #[test]
 fn each_callback_has_its_own_budget_and_stop_on_error_ends_the_frame() -> Result {
     let (mut system, lines) = system_with(StateConfig {
-        instruction_budget: 100_000,
+        limits: Limits {
+            instructions: 100_000,
+            ..Limits::default()
+        },
         ..StateConfig::default()
     })?;
     let mut behaviours = Behaviours::new();

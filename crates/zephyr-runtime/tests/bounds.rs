@@ -3,7 +3,7 @@
 //! and the memory limit bounds the ones whose time grows with what they
 //! build.
 
-use zephyr_runtime::{ScriptErrorKind, ScriptState, StateConfig};
+use zephyr_runtime::{Limits, ScriptErrorKind, ScriptState, StateConfig};
 
 fn safe() -> ScriptState {
     ScriptState::new(&StateConfig::default(), |_, _| Ok(())).expect("state")
@@ -74,7 +74,10 @@ fn the_same_functions_behave_as_lua_s_on_ordinary_input() {
 fn what_grows_with_its_output_is_bounded_by_the_memory_limit() {
     let state = ScriptState::new(
         &StateConfig {
-            memory_limit: 16 * 1024 * 1024,
+            limits: Limits {
+                memory: 16 * 1024 * 1024,
+                ..Limits::default()
+            },
             ..StateConfig::default()
         },
         |_, _| Ok(()),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use zephyr_runtime::world::glam::DVec2;
 use zephyr_runtime::world::{Key, WorldRead};
-use zephyr_runtime::{Outcome, ScriptingConfig, ScriptingSystem, StateConfig};
+use zephyr_runtime::{Limits, Outcome, ScriptingConfig, ScriptingSystem, StateConfig};
 
 type Lines = Arc<Mutex<Vec<String>>>;
 
@@ -17,7 +17,10 @@ fn system_with(workers: usize, budget: u64) -> (ScriptingSystem, Lines) {
     let system = ScriptingSystem::new(ScriptingConfig {
         workers,
         state: StateConfig {
-            instruction_budget: budget,
+            limits: Limits {
+                instructions: budget,
+                ..Limits::default()
+            },
             ..StateConfig::default()
         },
         print: Some(Arc::new(move |line: &str| {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use zephyr_runtime::{Profile, ScriptErrorKind, ScriptState, StateConfig};
+use zephyr_runtime::{Limits, Profile, ScriptErrorKind, ScriptState, StateConfig};
 
 fn state_with(config: StateConfig) -> ScriptState {
     ScriptState::new(&config, |_, _| Ok(())).expect("state")
@@ -161,7 +161,10 @@ fn finalizers_and_gc_control_are_refused_in_safe() {
 
 fn budgeted(budget: u64) -> ScriptState {
     state_with(StateConfig {
-        instruction_budget: budget,
+        limits: Limits {
+            instructions: budget,
+            ..Limits::default()
+        },
         ..StateConfig::default()
     })
 }
@@ -213,7 +216,10 @@ fn the_budget_is_per_execution_and_zero_turns_it_off() {
 #[test]
 fn a_memory_bomb_stops_with_out_of_memory_and_the_state_recovers() {
     let s = state_with(StateConfig {
-        memory_limit: 8 * 1024 * 1024,
+        limits: Limits {
+            memory: 8 * 1024 * 1024,
+            ..Limits::default()
+        },
         ..StateConfig::default()
     });
     let bombs = [

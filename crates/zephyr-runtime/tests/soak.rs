@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use zephyr_runtime::{
-    Job, Outcome, ScriptErrorKind, ScriptValue, ScriptingConfig, ScriptingSystem, StateConfig,
+    Job, Limits, Outcome, ScriptErrorKind, ScriptValue, ScriptingConfig, ScriptingSystem,
+    StateConfig,
 };
 
 /// Resident memory of this process, in KiB (Linux's /proc).
@@ -51,7 +52,10 @@ fn soak_system() -> ScriptingSystem {
     ScriptingSystem::new(ScriptingConfig {
         workers: 2,
         state: StateConfig {
-            instruction_budget: 100_000,
+            limits: Limits {
+                instructions: 100_000,
+                ..Limits::default()
+            },
             ..StateConfig::default()
         },
         ..ScriptingConfig::default()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use zephyr_runtime::cvar::{CVarDef, CVarFlags};
-use zephyr_runtime::{Action, Job, Outcome, ScriptingConfig, ScriptingSystem, StateConfig};
+use zephyr_runtime::{Action, Job, Limits, Outcome, ScriptingConfig, ScriptingSystem, StateConfig};
 
 type Lines = Arc<Mutex<Vec<String>>>;
 
@@ -487,7 +487,10 @@ fn handler_budgets_stop_runaway_handlers() {
     let (mut system, _) = system_with(
         1,
         StateConfig {
-            instruction_budget: 100_000,
+            limits: Limits {
+                instructions: 100_000,
+                ..Limits::default()
+            },
             ..StateConfig::default()
         },
     );

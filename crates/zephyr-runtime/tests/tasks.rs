@@ -6,8 +6,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use zephyr_runtime::world::WorldWrite;
 use zephyr_runtime::{
-    Behaviours, FrameReport, Job, ScriptErrorKind, ScriptSource, ScriptingConfig, ScriptingSystem,
-    StateConfig,
+    Behaviours, FrameReport, Job, Limits, ScriptErrorKind, ScriptSource, ScriptingConfig,
+    ScriptingSystem, StateConfig,
 };
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -19,7 +19,10 @@ fn system(budget: u64) -> Result<(ScriptingSystem, Lines)> {
     let system = ScriptingSystem::new(ScriptingConfig {
         workers: 2,
         state: StateConfig {
-            instruction_budget: budget,
+            limits: Limits {
+                instructions: budget,
+                ..Limits::default()
+            },
             ..StateConfig::default()
         },
         print: Some(Arc::new(move |line: &str| {

@@ -81,6 +81,34 @@ pub struct World {
     slots: Vec<Option<EntityId>>,
 }
 
+/// What a snapshot copies of an entity.
+type RecordQuery<'a> = (
+    &'a Created,
+    &'a Transform,
+    Option<&'a Name>,
+    Option<&'a PointLight>,
+    Option<&'a ParticleEmitter>,
+    Option<&'a RigidBody>,
+    Option<&'a ScriptData>,
+);
+
+/// A copy of one entity's components.
+fn record(
+    (created, transform, name, light, emitter, body, data): <RecordQuery<'_> as hecs::Query>::Item<
+        '_,
+    >,
+) -> EntityRecord {
+    EntityRecord {
+        created: created.0,
+        name: name.map(|n| n.0.clone()),
+        transform: *transform,
+        light: light.copied(),
+        emitter: emitter.copied(),
+        body: body.copied(),
+        data: data.map(|d| d.0.clone()).unwrap_or_default(),
+    }
+}
+
 /// Records that the entity at hecs index `index` changed at `version`.
 fn mark(chunk_changed: &mut Vec<u64>, index: u32, version: u64) {
     let chunk = (index >> CHUNK_SHIFT) as usize;
@@ -306,16 +334,15 @@ impl World {
     pub fn snapshot(&self) -> Snapshot {
         let chunks = self.slots.len().div_ceil(1 << CHUNK_SHIFT);
         let mut built = vec![Chunk::default(); chunks];
-        let mut query = self.ecs.query::<(hecs::Entity, &Created)>();
-        for (entity, _) in query.iter() {
-            let id = EntityId::from_entity(entity);
-            if let Some(record) = self.record(id) {
-                let chunk = (entity.id() >> CHUNK_SHIFT) as usize;
-                if chunk >= built.len() {
-                    built.resize(chunk + 1, Chunk::default());
-                }
-                built[chunk].entities.push((id, record));
+        let mut query = self.ecs.query::<(hecs::Entity, RecordQuery<'_>)>();
+        for (entity, components) in query.iter() {
+            let chunk = (entity.id() >> CHUNK_SHIFT) as usize;
+            if chunk >= built.len() {
+                built.resize(chunk + 1, Chunk::default());
             }
+            built[chunk]
+                .entities
+                .push((EntityId::from_entity(entity), record(components)));
         }
         for chunk in &mut built {
             chunk
@@ -368,43 +395,21 @@ impl World {
         }
     }
 
-    /// The entities of chunk `c`, read from the world.
+    /// The entities of chunk `c`, read from the world through one view
+    /// (prepared once per archetype, not once per entity).
     fn build_chunk(&self, c: usize) -> Chunk {
         let start = c << CHUNK_SHIFT;
         let end = ((c + 1) << CHUNK_SHIFT).min(self.slots.len());
+        let mut view = self.ecs.view::<RecordQuery<'_>>();
         let entities = self
             .slots
             .get(start..end)
             .unwrap_or_default()
             .iter()
             .flatten()
-            .filter_map(|id| Some((*id, self.record(*id)?)))
+            .filter_map(|id| Some((*id, record(view.get_mut(id.entity()?)?))))
             .collect();
         Chunk { entities }
-    }
-
-    /// A copy of one live entity.
-    fn record(&self, id: EntityId) -> Option<EntityRecord> {
-        let entity = id.entity()?;
-        let mut query = self.ecs.query_one::<(
-            &Created,
-            &Transform,
-            Option<&Name>,
-            Option<&PointLight>,
-            Option<&ParticleEmitter>,
-            Option<&RigidBody>,
-            Option<&ScriptData>,
-        )>(entity);
-        let (created, transform, name, light, emitter, body, data) = query.get().ok()?;
-        Some(EntityRecord {
-            created: created.0,
-            name: name.map(|n| n.0.clone()),
-            transform: *transform,
-            light: light.copied(),
-            emitter: emitter.copied(),
-            body: body.copied(),
-            data: data.map(|d| d.0.clone()).unwrap_or_default(),
-        })
     }
 
     fn entity(&self, id: EntityId) -> Result<hecs::Entity> {
