@@ -338,14 +338,89 @@ fn the_trace_file_is_chrome_json_with_frame_spans() {
     let events = json.as_array().expect("an array of trace events");
     let named = |name: &str| events.iter().filter(|e| e["name"] == name).count();
     assert!(named("frame") >= 3, "{} frame events", named("frame"));
-    assert!(named("callback") >= 3);
-    assert!(named("script") >= 3, "worker script spans");
+    assert!(
+        named("on_update t.lua") >= 3,
+        "a global behaviour's callbacks"
+    );
+    let jobs = events
+        .iter()
+        .filter(|e| {
+            e["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("job [lua from t.lua:1]"))
+        })
+        .count();
+    assert!(jobs >= 3, "worker job spans named for their chunk: {jobs}");
     let threads: std::collections::BTreeSet<_> =
         events.iter().filter_map(|e| e["tid"].as_u64()).collect();
     assert!(
         threads.len() >= 2,
         "spans from the main thread and the workers"
     );
+}
+
+/// The trace of the demo scene: spans named for what they are, arguments
+/// as plain values, nothing named after a source path.
+#[test]
+fn the_demo_trace_names_its_spans() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("demo.json");
+    let run = zephyr(
+        &root,
+        &[
+            "run",
+            "examples/scenes/demo.toml",
+            "--frames",
+            "120",
+            "--input",
+            "examples/scenes/demo.input",
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).expect("valid JSON");
+    let events = json.as_array().expect("an array of trace events");
+    let names: std::collections::BTreeSet<&str> =
+        events.iter().filter_map(|e| e["name"].as_str()).collect();
+    for wanted in [
+        "frame",
+        "update",
+        "physics",
+        "sync",
+        "on_start Player",
+        "on_update Player",
+        "on_update Enemy",
+        "on_destroy Player",
+        "task Torch",
+        "parallel phase",
+        "parallel phase worker 1",
+    ] {
+        assert!(
+            names.contains(wanted),
+            "no span named {wanted:?} in {names:?}"
+        );
+    }
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("job [lua from scripts/enemy.lua:")),
+        "the enemy's worker jobs: {names:?}"
+    );
+    for name in &names {
+        assert!(
+            !name.contains(".rs") && !["callback", "script", "task"].contains(name),
+            "a trace name that says nothing: {name:?}"
+        );
+    }
+    let player = events
+        .iter()
+        .find(|e| e["name"] == "on_update Player")
+        .unwrap();
+    assert_eq!(player["args"]["entity"], "Player");
+    assert_eq!(player["args"]["file"], "scripts/player.lua");
 }
 
 #[test]

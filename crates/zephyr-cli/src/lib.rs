@@ -20,6 +20,7 @@ mod error;
 mod input;
 mod run;
 mod scene;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,8 +81,10 @@ fn init_logging(trace: Option<&PathBuf>) -> Result<Option<tracing_chrome::FlushG
             let (chrome, guard) = tracing_chrome::ChromeLayerBuilder::new()
                 .writer(std::io::BufWriter::new(file))
                 .include_args(true)
+                .name_fn(Box::new(trace::name))
                 .build();
             let _ = tracing_subscriber::registry()
+                .with(trace::LabelLayer)
                 .with(stderr_layer().with_filter(filter))
                 .with(chrome)
                 .try_init();

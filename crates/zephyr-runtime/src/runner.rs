@@ -467,8 +467,13 @@ impl Worker {
     }
 
     fn execute(&self, mut job: QueuedJob) {
-        let _span =
-            tracing::info_span!("script", job = job.id.0, chunk = %job.chunk_name).entered();
+        let _span = tracing::info_span!(
+            "job",
+            label = %format_args!("job {}", job.chunk_name),
+            job = job.id.0,
+            file = %job.chunk_name,
+        )
+        .entered();
         let view = match (&job.snapshot, &self.shared.world) {
             (Some(snapshot), Some(source)) => {
                 Some(WorkerWorld::new(snapshot.clone(), source.world.clone()))

@@ -654,7 +654,13 @@ impl ScriptingSystem {
         new: &str,
         report: &mut UpdateReport,
     ) {
-        let _span = tracing::info_span!("cvar handler", cvar = name, handler).entered();
+        let _span = tracing::info_span!(
+            "cvar handler",
+            label = %format_args!("cvar handler {name}"),
+            cvar = %name,
+            handler = %handler,
+        )
+        .entered();
         let function: Function = match resolve_handler(self.main.lua(), handler) {
             Ok(f) => f,
             Err(reason) => {

@@ -44,6 +44,9 @@ pub(super) struct Instance {
     pub(super) home: Home,
     pub(super) entity: Option<EntityId>,
     pub(super) script: Arc<str>,
+    /// What traces call it: its entity's name when it was attached, else
+    /// `entity <id>`, or the script for a global behaviour.
+    pub(super) label: Arc<str>,
     pub(super) env: Table,
     pub(super) callbacks: [Option<Function>; 3],
     pub(super) started: bool,
@@ -77,7 +80,14 @@ impl Instance {
         let function = self.callbacks[callback as usize].as_ref()?;
         let _stream = random::enter(state.lua(), &self.random);
         // Free unless a subscriber wants this target at this level (a trace).
-        let _span = tracing::info_span!(target: "zephyr::behaviour", "callback", name = callback.name(), script = %self.script).entered();
+        let _span = tracing::info_span!(
+            target: "zephyr::behaviour",
+            "callback",
+            label = %format_args!("{} {}", callback.name(), self.label),
+            entity = %self.label,
+            file = %self.script,
+        )
+        .entered();
         Some(match (self.entity, dt) {
             (Some(e), Some(dt)) => state.call_unit(function, (e.to_lua(), dt), &self.script),
             (Some(e), None) => state.call_unit(function, e.to_lua(), &self.script),
@@ -96,6 +106,7 @@ pub(super) fn load(
     script: &ScriptSource,
     id: BehaviourId,
     home: Home,
+    label: Arc<str>,
 ) -> std::result::Result<Instance, ScriptError> {
     let chunk = state.compile(script.text(), &script.lua_chunk_name())?;
     // Tasks its code spawns belong to it (main-state instances only).
@@ -124,6 +135,7 @@ pub(super) fn load(
         home,
         entity,
         script: script.shared_name(),
+        label,
         env,
         callbacks,
         started: false,

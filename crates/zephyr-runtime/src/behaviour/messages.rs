@@ -40,8 +40,13 @@ impl Behaviours {
                 .map(|i| &self.instances[i]);
             let label = instance.map_or("task", |i| &*i.script);
             let _stream = instance.map(|i| crate::random::enter(state.lua(), &i.random));
-            let _span =
-                tracing::info_span!(target: "zephyr::behaviour", "task", script = %label).entered();
+            let _span = tracing::info_span!(
+                target: "zephyr::behaviour",
+                "task",
+                label = %format_args!("task {}", instance.map_or("", |i| &*i.label)),
+                file = %label,
+            )
+            .entered();
             if let Err(error) = state.call_function(&hooks.resume, handle, label)
                 && report.fail(task_error(system, instance, error), self.stop_on_error)
             {

@@ -214,7 +214,9 @@ impl Behaviours {
             ))
         })?;
         let id = BehaviourId(self.next_id);
-        let instance = load(state, env, Some(entity), script, id, home).map_err(fail)?;
+        let label = entity_name(system, entity).unwrap_or_else(|| format!("entity {entity}"));
+        let instance =
+            load(state, env, Some(entity), script, id, home, label.into()).map_err(fail)?;
         self.next_id += 1;
         let _ = system.world().write().hold_despawn(entity);
         self.by_entity.entry(entity).or_default().push(instance.id);
@@ -240,7 +242,16 @@ impl Behaviours {
             ))
         })?;
         let id = BehaviourId(self.next_id);
-        let instance = load(state, env, None, script, id, Home::Main).map_err(fail)?;
+        let instance = load(
+            state,
+            env,
+            None,
+            script,
+            id,
+            Home::Main,
+            script.shared_name(),
+        )
+        .map_err(fail)?;
         self.next_id += 1;
         self.instances.push(instance);
         Ok(id)

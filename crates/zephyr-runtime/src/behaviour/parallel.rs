@@ -67,10 +67,11 @@ impl Behaviours {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = others
                     .iter_mut()
-                    .filter(|lane| !lane.members.is_empty())
-                    .map(|lane| scope.spawn(move || lane.run(instances, world, dt)))
+                    .enumerate()
+                    .filter(|(_, lane)| !lane.members.is_empty())
+                    .map(|(n, lane)| scope.spawn(move || lane.run(n + 2, instances, world, dt)))
                     .collect();
-                first[0].run(instances, world, dt);
+                first[0].run(1, instances, world, dt);
                 for handle in handles {
                     if handle.join().is_err() {
                         tracing::error!(target: "zephyr::behaviour", "a parallel lane panicked; its writes are lost");
@@ -160,7 +161,22 @@ impl Lane {
 
     /// Runs this lane's parallel updates in order on the calling thread,
     /// with one recording (and one read lock on the world) for all of them.
-    pub(super) fn run(&mut self, instances: &[Instance], world: &SharedWorld, dt: f64) {
+    /// Runs this lane's part of the phase; `worker` numbers it in traces
+    /// (from 1).
+    pub(super) fn run(
+        &mut self,
+        worker: usize,
+        instances: &[Instance],
+        world: &SharedWorld,
+        dt: f64,
+    ) {
+        let _span = tracing::info_span!(
+            target: "zephyr::behaviour",
+            "parallel worker",
+            label = %format_args!("parallel phase worker {worker}"),
+            instances = self.members.len(),
+        )
+        .entered();
         self.results.clear();
         let lua = self.state.lua();
         let guard: LiveWorld = Arc::new(world.read_arc());
