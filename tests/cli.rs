@@ -541,15 +541,15 @@ fn ctrl_c_ends_a_paced_run_cleanly_after_the_current_frame() {
 }
 
 #[test]
-fn console_output_goes_to_stderr_and_print_to_stdout() {
+fn command_output_and_print_go_to_stdout_and_logs_to_stderr() {
     let dir = files(&[(
         "l.lua",
         "console.log('warn', 'careful') console.execute('echo echoed') print('out')",
     )]);
     let run = zephyr(dir.path(), &["run", "l.lua"]);
-    assert_eq!(run.stdout, "out\n");
+    assert_eq!(run.stdout, "echoed\nout\n");
     assert!(run.stderr.contains("WARN careful"), "{}", run.stderr);
-    assert!(run.stderr.contains("INFO echoed"), "{}", run.stderr);
+    assert!(!run.stderr.contains("echoed"), "{}", run.stderr);
     assert!(
         !run.stderr.contains('\u{1b}'),
         "no colour codes when stderr is not a terminal"

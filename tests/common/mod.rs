@@ -35,3 +35,25 @@ pub(crate) fn files(entries: &[(&str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// Runs `zephyr ARGS` in `dir` with `input` piped to its stdin.
+pub(crate) fn zephyr_with_input(dir: &Path, args: &[&str], input: &str) -> Run {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run zephyr");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("write stdin");
+    drop(stdin);
+    let output = child.wait_with_output().expect("wait for zephyr");
+    Run {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

@@ -9,6 +9,9 @@
 //! | `scene` | scene files: schema, checks, spawning                         |
 //! | `input` | input replay files                                            |
 //! | `check` | `zephyr check`                                                |
+//! | `console` | the live console: reading stdin, completion, history         |
+//! | `settings` | saved settings: `config.cfg`, `autoexec.cfg`, `host_writeconfig` |
+//! | `trace` | `--trace`: span names for the Chrome trace                    |
 //! | `conformance` | `zephyr conformance`: Lua's own test suite, stock vs trusted |
 //! | `error` | errors and exit statuses                                      |
 #![forbid(unsafe_code)]
@@ -16,10 +19,12 @@
 
 mod check;
 mod conformance;
+mod console;
 mod error;
 mod input;
 mod run;
 mod scene;
+mod settings;
 mod trace;
 
 use std::path::PathBuf;
@@ -50,6 +55,9 @@ struct Cli {
 enum Command {
     /// Runs a Lua script (.lua) or a scene (.toml).
     Run(RunOptions),
+    /// Opens the console on an empty world, without a scene: type console
+    /// commands, `lua <code>` and `= expr` (Tab completes; `quit` ends).
+    Console(ConsoleOptions),
     /// Compiles Lua files and validates scenes without running them.
     Check {
         /// Lua scripts and scene files.
@@ -140,8 +148,53 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Options of `zephyr console`.
+#[derive(Debug, Clone, clap::Args)]
+struct ConsoleOptions {
+    /// Give `lua` the full standard library instead of the sandbox.
+    #[arg(long)]
+    trusted: bool,
+    /// ScriptRunner worker threads [default: available cores].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// The saved settings [default: config.cfg in the working directory].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The seed of `math.random`.
+    #[arg(long, value_name = "N", default_value_t = zephyr_runtime::DEFAULT_SEED)]
+    seed: u64,
+}
+
+impl ConsoleOptions {
+    fn into_run(self) -> RunOptions {
+        RunOptions {
+            path: PathBuf::from("."),
+            frames: None,
+            dt: 1.0 / 60.0,
+            workers: self.workers,
+            input: None,
+            set: Vec::new(),
+            strict: false,
+            trusted: self.trusted,
+            budget: zephyr_runtime::DEFAULT_INSTRUCTION_BUDGET,
+            seed: self.seed,
+            prelude: None,
+            trace: None,
+            config: self.config,
+            no_console: false,
+            watch: false,
+            console_only: true,
+        }
+    }
+}
+
 fn execute(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Console(options) => {
+            let _guard = init_logging(None)?;
+            run::run(options.into_run())?;
+            Ok(())
+        }
         Command::Run(options) => {
             let _guard = init_logging(options.trace.as_ref())?;
             let summary = run::run(options)?;

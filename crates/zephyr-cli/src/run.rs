@@ -11,9 +11,11 @@ use zephyr_runtime::{
     ScriptingSystem, StateConfig,
 };
 
+use crate::console::{LiveConsole, Reading};
 use crate::error::{Error, Result};
 use crate::input::Replay;
 use crate::scene::{CvarSetting, Scene};
+use crate::settings::Settings;
 
 /// Options of `zephyr run` (its command line).
 #[derive(Debug, Clone, clap::Args)]
@@ -56,6 +58,21 @@ pub struct RunOptions {
     /// Write a Chrome trace-event JSON file (open in Perfetto or chrome://tracing).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// The saved settings: ARCHIVE cvars load from it at start and are
+    /// saved to it at exit [default: config.cfg beside the scene or script].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Do not read console commands from stdin (batch runs).
+    #[arg(long)]
+    pub no_console: bool,
+    /// Reload behaviour scripts and the modules they require when their
+    /// files change, keeping each instance's state.
+    #[arg(long)]
+    pub watch: bool,
+    /// `zephyr console`: no scene or script, an empty world, frames until
+    /// `quit` (or the end of piped input).
+    #[arg(skip)]
+    pub console_only: bool,
 }
 
 /// What a run did, for the summary.
@@ -69,6 +86,8 @@ pub struct Summary {
     seed: u64,
     /// Warnings for cvar values given for names nothing registered.
     unused_cvars: Vec<String>,
+    /// The config file the run saved its settings to, if it did.
+    saved_settings: Option<String>,
     /// Each distinct error printed so far, and how many times it happened
     /// (an error repeated every frame is printed once, then counted).
     seen_errors: Vec<(String, usize)>,
@@ -132,6 +151,9 @@ impl Summary {
             let first = error.lines().next().unwrap_or_default();
             text.push_str(&format!("\nrepeated {count} times (printed once): {first}"));
         }
+        if let Some(path) = &self.saved_settings {
+            text.push_str(&format!("\nsettings saved to {path}"));
+        }
         for warning in &self.unused_cvars {
             text.push('\n');
             text.push_str(warning);
@@ -148,7 +170,56 @@ struct Host {
     stop: Arc<AtomicBool>,
 }
 
+/// Prints warnings (a config or autoexec line that failed) on stderr.
+fn warn(lines: &[String]) {
+    let mut stderr = std::io::stderr().lock();
+    for line in lines {
+        let _ = writeln!(stderr, "{line}");
+    }
+}
+
 impl Host {
+    /// Runs one line from the live console, between frames. `= expr`
+    /// prints the expression's values; `lua code` runs on the main thread
+    /// in the console's environment (so `lua x = 1` then `= x` works);
+    /// anything else is a console command. Output goes to stdout, errors
+    /// to stderr.
+    fn console_line(&mut self, line: &str) {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            return;
+        }
+        let lua = match trimmed.strip_prefix('=') {
+            Some(expr) => Some((format!("return {expr}"), true)),
+            None => match trimmed.split_once(char::is_whitespace) {
+                Some(("lua", code)) => Some((code.to_owned(), false)),
+                _ => None,
+            },
+        };
+        let Some((code, show)) = lua else {
+            if let Err(e) = self.system.console().execute_from(trimmed, "console") {
+                let _ = writeln!(std::io::stderr(), "console: {e}");
+            }
+            return;
+        };
+        match self.system.execute(&code, "console") {
+            zephyr_runtime::Outcome::Returned(values) => {
+                if show || !values.is_empty() {
+                    let shown: Vec<String> = values.iter().map(ToString::to_string).collect();
+                    let text = if shown.is_empty() {
+                        "nil".to_owned()
+                    } else {
+                        shown.join("\t")
+                    };
+                    crate::console::print_line(&text);
+                }
+            }
+            other => {
+                let _ = writeln!(std::io::stderr(), "{other}");
+            }
+        }
+    }
+
     /// Prints a frame's (or phase's) errors and counts them; with
     /// `--strict`, the first ends the run.
     fn report(&mut self, report: FrameReport) -> Result<()> {
@@ -183,6 +254,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         None => Replay::default(),
     };
     let is_scene = match options.path.extension().and_then(|e| e.to_str()) {
+        _ if options.console_only => false,
         Some("lua") => false,
         Some("toml") => true,
         _ => {
@@ -197,7 +269,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     } else {
         None
     };
-    let main_script = if is_scene {
+    let main_script = if is_scene || options.console_only {
         None
     } else {
         let name = options.path.display().to_string();
@@ -224,10 +296,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         dir
     };
 
-    let stdout_sink = Arc::new(|line: &str| {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-    });
+    let stdout_sink = Arc::new(crate::console::print_line);
     if !(options.dt.is_finite() && options.dt > 0.0) {
         return Err(Error::Usage(format!(
             "--dt must be a positive number of seconds, got {}",
@@ -252,34 +321,49 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
                 instructions: options.budget,
                 ..Limits::default()
             },
-            script_roots: vec![dir],
+            script_roots: vec![dir.clone()],
             seed: options.seed,
         },
         print: Some(stdout_sink),
         ..ScriptingConfig::default()
     })?;
+    // Console output (`echo`, `get`, `help`, ...) is the run's output:
+    // stdout. Logs stay on stderr.
+    system
+        .console()
+        .set_output(Some(Arc::new(crate::console::print_line)));
+    let mut settings = Settings::new(options.config.as_deref(), &dir);
+    settings.register_command(system.console())?;
 
     // Cvars: the scene's, then the command line's, before anything runs. A
     // bad value for a cvar that exists ends the run here (exit status 2),
     // naming where the value came from; a name nobody registered waits for a
     // script to register it, and is reported at the end if none does.
-    let mut settings: Vec<CvarSetting> = scene.as_ref().map(Scene::cvars).unwrap_or_default();
+    // The player's saved settings (config.cfg) come after the scene's and
+    // before the command line's: see `settings`.
+    let apply = |settings: Vec<CvarSetting>| -> Result<()> {
+        for setting in settings {
+            system
+                .cvars()
+                .set_or_preset_from(&setting.name, &setting.value, &setting.origin)
+                .map_err(|e| Error::Usage(format!("{}: {e}", setting.origin)))?;
+        }
+        Ok(())
+    };
+    apply(scene.as_ref().map(Scene::cvars).unwrap_or_default())?;
+    warn(&settings.load(system.cvars())?);
+    let mut from_command_line = Vec::new();
     for pair in &options.set {
         let (name, value) = pair
             .split_once('=')
             .ok_or_else(|| Error::Usage(format!("--set expects NAME=VALUE, got '{pair}'")))?;
-        settings.push(CvarSetting {
+        from_command_line.push(CvarSetting {
             name: name.to_owned(),
             value: value.to_owned(),
             origin: format!("--set {pair}"),
         });
     }
-    for setting in settings {
-        system
-            .cvars()
-            .set_or_preset_from(&setting.name, &setting.value, &setting.origin)
-            .map_err(|e| Error::Usage(format!("{}: {e}", setting.origin)))?;
-    }
+    apply(from_command_line)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -335,7 +419,11 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
                 Err(error) => return Err(load_error(&options.path, "", &error)),
             }
         }
-        (None, None) => false,
+        (None, None) => {
+            host.system.world().write().set_scene_name("console");
+            // `zephyr console`: frames until `quit`.
+            true
+        }
     };
     let mut frame_zero = FrameReport::default();
     host.behaviours.start(&host.system, &mut frame_zero);
@@ -343,6 +431,13 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         host.behaviours.finish(&mut host.system, &mut frame_zero);
     }
     host.report(frame_zero)?;
+    // The scripts have registered their cvars: a change from here on is
+    // the player's, saved at the end. Then autoexec.cfg, which may use the
+    // scripts' cvars and commands.
+    settings.mark_baseline(host.system.cvars());
+    warn(&settings.autoexec(host.system.console()));
+    let live = (!options.no_console)
+        .then(|| LiveConsole::start(Reading::of_stdin(), host.system.console().clone()));
 
     let mut frame: u64 = 0;
     // A script without on_update still runs frames while its tasks wait.
@@ -355,6 +450,24 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
                 break;
             }
             if !has_frames && host.behaviours.tasks_waiting(&host.system) == 0 {
+                break;
+            }
+            // Console commands typed (or piped) since the last frame.
+            if let Some(live) = &live {
+                let (lines, ended) = live.take_lines();
+                if !lines.is_empty() {
+                    for line in &lines {
+                        host.console_line(line);
+                    }
+                    live.refresh(host.system.console());
+                }
+                if ended && options.console_only {
+                    break;
+                }
+                if host.system.console().quit_requested() {
+                    break;
+                }
+            } else if options.console_only {
                 break;
             }
             frame += 1;
@@ -388,6 +501,9 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         .cvars()
         .unused_presets()
         .into_iter()
+        // Saved settings of cvars this run did not register are kept for
+        // the runs that do, not warned about.
+        .filter(|preset| !settings.is_from_config(&preset.origin))
         .map(|preset| {
             let mut line = format!(
                 "warning: {}: cvar '{}' was never registered (not built in, and no script registered it)",
@@ -399,6 +515,10 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
             line
         })
         .collect();
+    drop(live);
+    if settings.save_if_changed(host.system.cvars())? {
+        host.summary.saved_settings = Some(settings.path().display().to_string());
+    }
     host.summary.worker_scripts = host.system.runner().stats().enqueued;
     host.summary.seed = options.seed;
     let _ = std::io::stdout().flush();

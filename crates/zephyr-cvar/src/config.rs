@@ -35,32 +35,75 @@ impl CVarRegistry {
     /// The ARCHIVE cvars as config text, one `seta name "value"` line each,
     /// sorted by name.
     pub fn archive_to_string(&self) -> String {
-        let mut out = String::from("// Zephyr config: archived cvars\n");
-        for (name, value) in self.archived() {
+        self.archive_text(&[])
+    }
+
+    /// Config text for the ARCHIVE cvars plus `kept`: settings (name, value)
+    /// the file held for cvars this run never registered, which a save must
+    /// not lose. Sorted by name.
+    pub fn archive_text(&self, kept: &[(String, String)]) -> String {
+        let mut entries = self.archived();
+        for (name, value) in kept {
+            if !entries.iter().any(|(n, _)| n == name) {
+                entries.push((name.clone(), value.clone()));
+            }
+        }
+        entries.sort();
+        let mut out = String::from("// Zephyr config: archived cvars, written by the engine\n");
+        for (name, value) in entries {
             let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
             out.push_str(&format!("seta {name} \"{escaped}\"\n"));
         }
         out
     }
 
+    /// The ARCHIVE cvars and their values as text, by name: what a host
+    /// compares to tell whether a setting changed during a run.
+    pub fn archived_values(&self) -> std::collections::BTreeMap<String, String> {
+        self.archived().into_iter().collect()
+    }
+
     /// Writes [`archive_to_string`](Self::archive_to_string) to a file.
+    /// The text goes to a temporary file beside it, which is then renamed
+    /// over the old file: a crash mid-write leaves the old file whole.
     pub fn save_archive(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        std::fs::write(path, self.archive_to_string()).map_err(|e| Error::io(path, &e))
+        write_atomically(path.as_ref(), &self.archive_to_string())
     }
 
     /// Applies config text: `seta name "value"` and `set name "value"` lines,
     /// blank lines and `//` comments. Every malformed or refused line is
     /// reported with its line number; the other lines still load.
     pub fn load_config_str(&self, text: &str) -> ConfigReport {
+        self.load_lines(text, |name, value, _| {
+            self.set_from_string(name, value).map(drop)
+        })
+    }
+
+    /// Like [`load_config_str`](Self::load_config_str), for a config read
+    /// before the scripts that register its cvars have run: a name not
+    /// registered yet is preset (see
+    /// [`set_or_preset_from`](Self::set_or_preset_from)) with the origin
+    /// `origin:line`, and applies when a script registers it.
+    pub fn load_config_presets(&self, text: &str, origin: &str) -> ConfigReport {
+        self.load_lines(text, |name, value, line| {
+            self.set_or_preset_from(name, value, &format!("{origin}:{line}"))
+        })
+    }
+
+    fn load_lines(
+        &self,
+        text: &str,
+        mut apply: impl FnMut(&str, &str, usize) -> Result<()>,
+    ) -> ConfigReport {
         let mut report = ConfigReport::default();
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (index, line) in text.lines().enumerate() {
             let number = index + 1;
             let result = parse_line(line, &[]).and_then(|cmds| {
                 cmds.iter()
                     .try_for_each(|cmd| match (cmd.name.as_str(), cmd.args.as_slice()) {
                         ("seta" | "set", [name, value]) => {
-                            self.set_from_string(name, value)?;
+                            apply(name, value, number)?;
                             report.applied += 1;
                             Ok(())
                         }
@@ -89,6 +132,27 @@ impl CVarRegistry {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
         Ok(self.load_config_str(&text))
     }
+}
+
+/// Writes `text` to `path` through a temporary file in the same folder,
+/// flushed to disk and renamed over `path` (atomic on one file system).
+pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "config".into());
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(path, &e)
+    })
 }
 
 #[cfg(test)]
@@ -141,5 +205,42 @@ mod tests {
         assert!(matches!(report.errors[2].error, Error::UnknownCVar { .. }));
         assert_eq!(r.get_as_string("name").as_deref(), Some("ok"));
         assert!(report.errors[0].to_string().starts_with("line 2: "));
+    }
+
+    #[test]
+    fn a_config_read_before_registration_presets_its_names() {
+        let r = registry();
+        let report = r.load_config_presets(
+            "seta later \"7\"\nseta r_fov \"oops\"\nseta name \"ann\"\n",
+            "config.cfg",
+        );
+        assert_eq!(report.applied, 2);
+        assert_eq!(report.errors.len(), 1);
+        assert_eq!(report.errors[0].line, 2);
+        assert_eq!(r.get_as_string("name").as_deref(), Some("ann"));
+        let unused = r.unused_presets();
+        assert_eq!(unused[0].origin, "config.cfg:1");
+        r.register(CVarDef::new("later", 1).flags(CVarFlags::ARCHIVE))
+            .unwrap();
+        assert_eq!(r.get_as_string("later").as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn a_save_keeps_settings_of_cvars_not_registered_and_replaces_the_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.cfg");
+        std::fs::write(&path, "old").unwrap();
+        let r = registry();
+        let text = r.archive_text(&[("other_game_var".into(), "3".into())]);
+        super::write_atomically(&path, &text).unwrap();
+        let saved = std::fs::read_to_string(&path).unwrap();
+        assert!(saved.contains("seta other_game_var \"3\""), "{saved}");
+        assert!(saved.contains("seta r_fov \"75.0\""), "{saved}");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+        // A folder that does not exist: an error naming the file.
+        let error =
+            super::write_atomically(&dir.path().join("no/such/config.cfg"), &text).unwrap_err();
+        assert!(error.to_string().contains("config.cfg"), "{error}");
     }
 }

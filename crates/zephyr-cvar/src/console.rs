@@ -17,6 +17,10 @@ use crate::value::{CVarValue, check_name};
 /// commands) and the command's arguments.
 pub type CommandFn = Arc<dyn Fn(&Console, &[String]) -> Result<()> + Send + Sync>;
 
+/// Where a console's output goes when a host sets one (see
+/// [`Console::set_output`]).
+pub type OutputFn = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// How many output lines a console keeps by default.
 pub const DEFAULT_HISTORY: usize = 512;
 
@@ -79,6 +83,8 @@ pub struct Console {
     /// Where the commands running now came from (innermost last): see
     /// [`Console::execute_from`].
     origins: Mutex<Vec<String>>,
+    /// The host's output, if it set one; else output is logged.
+    output: RwLock<Option<OutputFn>>,
 }
 
 impl fmt::Debug for Console {
@@ -106,6 +112,7 @@ impl Console {
             capacity,
             quit: AtomicBool::new(false),
             origins: Mutex::new(Vec::new()),
+            output: RwLock::new(None),
         };
         console.register_builtins();
         console
@@ -220,6 +227,27 @@ impl Console {
         })
     }
 
+    /// Whether `text` ends inside a multi-line command whose argument needs
+    /// more lines (an unfinished `lua` chunk): what an interactive console
+    /// asks before it runs a line.
+    pub fn is_incomplete(&self, text: &str) -> bool {
+        let Ok(invocations) = self.parse(text) else {
+            return false;
+        };
+        let Some(last) = invocations.last() else {
+            return false;
+        };
+        let continues = self
+            .commands
+            .read()
+            .get(last.name.as_str())
+            .and_then(|c| c.continues.clone());
+        match (continues, last.args.as_slice()) {
+            (Some(continues), [argument]) => continues(argument),
+            _ => false,
+        }
+    }
+
     /// Runs every command in `text`, in order, stopping at the first error,
     /// which is returned.
     pub fn execute(&self, text: &str) -> Result<()> {
@@ -276,11 +304,23 @@ impl Console {
         }
     }
 
-    /// Appends output lines (split at newlines) to the ring buffer and to the
-    /// `zephyr::console` tracing target.
+    /// Appends output lines (split at newlines) to the ring buffer and
+    /// hands them to the host's output (see [`set_output`](Self::set_output)),
+    /// or, when it set none, to the `zephyr::console` tracing target.
     pub fn print(&self, text: &str) {
-        tracing::info!(target: "zephyr::console", "{text}");
+        let output = self.output.read().clone();
+        match output {
+            Some(output) => output(text),
+            None => tracing::info!(target: "zephyr::console", "{text}"),
+        }
         self.record(text);
+    }
+
+    /// Sends the output of commands (`echo`, `get`, `cvarlist`, `help`, ...)
+    /// to `output` instead of the log: a host with a terminal prints it on
+    /// stdout, a game shows it in its console overlay. `None` logs it again.
+    pub fn set_output(&self, output: Option<OutputFn>) {
+        *self.output.write() = output;
     }
 
     /// Appends output lines (split at newlines) to the ring buffer only, for
@@ -511,14 +551,29 @@ fn cmd_cvarlist(console: &Console, args: &[String]) -> Result<()> {
 fn cmd_help(console: &Console, args: &[String]) -> Result<()> {
     match args {
         [] => {
+            // Every command by name: a registered command's help may not
+            // start with its name.
             for info in console.commands() {
-                console.print(&info.help);
+                if info.help.starts_with(&info.name) {
+                    console.print(&info.help);
+                } else {
+                    console.print(&format!("{}: {}", info.name, info.help));
+                }
             }
             Ok(())
         }
         [name] => {
-            if let Some(command) = console.commands.read().get(name.as_str()) {
-                console.print(&command.help);
+            let help = console
+                .commands
+                .read()
+                .get(name.as_str())
+                .map(|c| c.help.clone());
+            if let Some(help) = help {
+                if help.starts_with(name.as_str()) {
+                    console.print(&help);
+                } else {
+                    console.print(&format!("{name}: {help}"));
+                }
                 return Ok(());
             }
             if let Some(info) = console.cvars.info(name) {
@@ -556,6 +611,45 @@ fn cmd_quit(console: &Console, _args: &[String]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::CVarDef;
+
+    #[test]
+    fn an_unfinished_multiline_command_is_incomplete() {
+        let console = Console::new(Arc::new(CVarRegistry::new()));
+        console
+            .register_multiline_command(
+                "block",
+                "block <text>: braces must balance",
+                |text| text.matches('{').count() > text.matches('}').count(),
+                |_, _| Ok(()),
+            )
+            .unwrap();
+        assert!(console.is_incomplete("block x = {"));
+        assert!(console.is_incomplete("echo a; block {\n{}"));
+        assert!(!console.is_incomplete("block x = {\n}"));
+        assert!(!console.is_incomplete("echo {"));
+        assert!(!console.is_incomplete(""));
+    }
+
+    #[test]
+    fn output_goes_to_the_host_when_it_sets_one_and_help_names_every_command() {
+        let console = Console::new(Arc::new(CVarRegistry::new()));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        console.set_output(Some(Arc::new(move |line: &str| {
+            sink.lock().push(line.to_owned())
+        })));
+        console
+            .register_command("spawn_crate", "Spawns a crate", |_, _| Ok(()))
+            .unwrap();
+        console.execute("echo hi; help").unwrap();
+        let seen = seen.lock();
+        assert_eq!(seen[0], "hi");
+        assert!(
+            seen.iter().any(|l| l == "spawn_crate: Spawns a crate"),
+            "{seen:?}"
+        );
+        assert!(seen.iter().any(|l| l.starts_with("quit")), "{seen:?}");
+    }
 
     static_assertions::assert_impl_all!(Console: Send, Sync);
 

@@ -41,8 +41,8 @@ mod parse;
 mod registry;
 mod value;
 
-pub use config::{ConfigLineError, ConfigReport};
-pub use console::{CommandFn, CommandInfo, Console, DEFAULT_HISTORY};
+pub use config::{ConfigLineError, ConfigReport, write_atomically};
+pub use console::{CommandFn, CommandInfo, Console, DEFAULT_HISTORY, OutputFn};
 pub use error::{Error, Result};
 pub use parse::{Invocation, parse_line};
 pub use registry::{CVarChange, CVarInfo, CVarRegistry, UnusedPreset};

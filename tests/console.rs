@@ -1,0 +1,187 @@
+//! The live console and saved settings, through the binary: commands piped
+//! into a paced run, `zephyr console`, config.cfg and autoexec.cfg.
+
+mod common;
+
+use common::{files, zephyr, zephyr_with_input};
+
+const GAME: &str = "\
+cvar.register('game_volume', 0.5, 'Master volume', cvar.ARCHIVE)
+console.register('spawn_crate', function() print('crate spawned') end, 'Spawns a crate')
+function on_start() print('volume at start: ' .. cvar.get('game_volume')) end
+function on_update(dt) end
+";
+
+/// A paced run (no --frames: it would run for ever) reads commands from a
+/// pipe, runs them between frames and ends at `quit`.
+#[test]
+fn commands_piped_into_a_paced_run_run_between_frames_and_quit_ends_it() {
+    let dir = files(&[("game.lua", GAME)]);
+    let run = zephyr_with_input(
+        dir.path(),
+        &["run", "game.lua", "--config", "config.cfg"],
+        "set game_volume 0.75\n\
+         get game_volume\n\
+         lua answer = 6 * 7\n\
+         = answer, 'text'\n\
+         lua function twice(x)\n  return 2 * x\nend\n\
+         = twice(answer)\n\
+         help\n\
+         spawn_crate\n\
+         nosuch_command\n\
+         quit\n",
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(out.contains("game_volume = 0.75"), "{out}");
+    assert!(out.contains("42\ttext"), "{out}");
+    assert!(
+        out.contains("\n84\n"),
+        "a multi-line chunk then its use: {out}"
+    );
+    assert!(
+        out.contains("spawn_crate: Spawns a crate"),
+        "help names registered commands: {out}"
+    );
+    assert!(out.contains("quit: asks the host"), "{out}");
+    assert!(out.contains("crate spawned"), "{out}");
+    assert!(
+        run.stderr.contains("unknown command 'nosuch_command'"),
+        "errors go to stderr: {}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("game_volume = "),
+        "output is not logged: {}",
+        run.stderr
+    );
+}
+
+/// `zephyr console` opens on an empty world and ends with its input.
+#[test]
+fn the_console_runs_on_an_empty_world_until_its_input_ends() {
+    let dir = files(&[]);
+    let run = zephyr_with_input(
+        dir.path(),
+        &["console"],
+        "= zephyr.scene.get_name()\nlua e = zephyr.entity.create()\nlua zephyr.entity.set_name(e, 'Box')\n= zephyr.entity.find('Box') == e\n",
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "console\ntrue\n", "{}", run.stderr);
+}
+
+/// `--no-console` reads nothing: a batch run with stdin open to a pipe
+/// that says `quit` runs all its frames.
+#[test]
+fn no_console_reads_nothing() {
+    let dir = files(&[(
+        "count.lua",
+        "n = 0 function on_update() n = n + 1 end function on_destroy() print('frames: ' .. n) end",
+    )]);
+    let run = zephyr_with_input(
+        dir.path(),
+        &["run", "count.lua", "--frames", "50", "--no-console"],
+        "quit\n",
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("frames: 50"), "{}", run.stdout);
+}
+
+/// The settings round trip: a change is saved at exit as `seta` lines; the
+/// next run loads it, reports a corrupted line with its number and loads
+/// the rest; autoexec.cfg runs after the scripts load; host_writeconfig
+/// writes at once.
+#[test]
+fn archived_cvars_are_saved_loaded_and_a_corrupted_line_is_reported() {
+    let dir = files(&[("game.lua", GAME)]);
+    let first = zephyr_with_input(
+        dir.path(),
+        &["run", "game.lua", "--config", "cfg.cfg"],
+        "set game_volume 0.8\nquit\n",
+    );
+    assert_eq!(first.status, 0, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("settings saved to cfg.cfg"),
+        "{}",
+        first.stderr
+    );
+    let saved = std::fs::read_to_string(dir.path().join("cfg.cfg")).unwrap();
+    assert!(saved.contains("seta game_volume \"0.8\""), "{saved}");
+    assert!(
+        !saved.contains("phys_gravity"),
+        "only ARCHIVE cvars: {saved}"
+    );
+
+    // Corrupt one line; keep a setting of a cvar this game does not have.
+    std::fs::write(
+        dir.path().join("cfg.cfg"),
+        "// saved\nseta broken\nseta game_volume \"0.8\"\nseta other_mod_speed \"3\"\n",
+    )
+    .unwrap();
+    let second = zephyr(
+        dir.path(),
+        &["run", "game.lua", "--frames", "2", "--config", "cfg.cfg"],
+    );
+    assert_eq!(second.status, 0, "{}", second.stderr);
+    assert!(
+        second.stdout.contains("volume at start: 0.8"),
+        "{}",
+        second.stdout
+    );
+    assert!(second.stderr.contains("cfg.cfg:2:"), "{}", second.stderr);
+    assert!(
+        !second.stderr.contains("other_mod_speed"),
+        "a saved setting of another game is kept, not warned about: {}",
+        second.stderr
+    );
+    // Nothing changed: the file is left alone.
+    assert!(
+        !second.stderr.contains("settings saved"),
+        "{}",
+        second.stderr
+    );
+
+    // autoexec.cfg beside the config runs once the scripts have loaded;
+    // host_writeconfig writes at once, keeping the other game's setting.
+    std::fs::write(
+        dir.path().join("autoexec.cfg"),
+        "echo autoexec ran\nset game_volume 0.25\nnot_a_command\n",
+    )
+    .unwrap();
+    let third = zephyr_with_input(
+        dir.path(),
+        &["run", "game.lua", "--config", "cfg.cfg"],
+        "host_writeconfig\nquit\n",
+    );
+    assert_eq!(third.status, 0, "{}", third.stderr);
+    assert!(third.stdout.contains("autoexec ran"), "{}", third.stdout);
+    assert!(third.stdout.contains("wrote cfg.cfg"), "{}", third.stdout);
+    assert!(third.stderr.contains("autoexec.cfg:3:"), "{}", third.stderr);
+    let saved = std::fs::read_to_string(dir.path().join("cfg.cfg")).unwrap();
+    assert!(saved.contains("seta game_volume \"0.25\""), "{saved}");
+    assert!(saved.contains("seta other_mod_speed \"3\""), "{saved}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary file left behind");
+}
+
+/// A config file that cannot be read is an error naming it; one in a
+/// folder that does not exist cannot be saved, and says so.
+#[test]
+fn an_unwritable_config_is_reported_by_name() {
+    let dir = files(&[("game.lua", GAME)]);
+    let run = zephyr_with_input(
+        dir.path(),
+        &["run", "game.lua", "--config", "no/such/dir/config.cfg"],
+        "set game_volume 0.9\nquit\n",
+    );
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no/such/dir/config.cfg"),
+        "{}",
+        run.stderr
+    );
+}
