@@ -876,3 +876,26 @@ fn the_seed_makes_math_random_reproducible_and_is_in_the_summary() {
         zephyr(dir.path(), &["run", "dice.lua"]).stdout
     );
 }
+
+/// `zephyr types` writes the editor definitions (the checked-in
+/// `types/zephyr.lua` is its output); a path it cannot write is named.
+#[test]
+fn types_writes_the_editor_definitions() {
+    let dir = files(&[]);
+    let run = zephyr(dir.path(), &["types", "-o", "zephyr.lua"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let written = std::fs::read_to_string(dir.path().join("zephyr.lua")).unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let checked_in = std::fs::read_to_string(root.join("types/zephyr.lua")).unwrap();
+    assert_eq!(written, checked_in);
+    assert!(written.starts_with("---@meta"));
+    let stdout = zephyr(dir.path(), &["types"]);
+    assert_eq!(stdout.stdout, checked_in);
+    let bad = zephyr(dir.path(), &["types", "-o", "no/such/dir/zephyr.lua"]);
+    assert_eq!(bad.status, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("no/such/dir/zephyr.lua"),
+        "{}",
+        bad.stderr
+    );
+}

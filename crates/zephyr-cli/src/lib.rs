@@ -58,6 +58,13 @@ enum Command {
     /// Opens the console on an empty world, without a scene: type console
     /// commands, `lua <code>` and `= expr` (Tab completes; `quit` ends).
     Console(ConsoleOptions),
+    /// Writes the editor definitions of the Lua API (a LuaLS / EmmyLua
+    /// `---@meta` file) to FILE, or to stdout.
+    Types {
+        /// Where to write them.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Compiles Lua files and validates scenes without running them.
     Check {
         /// Lua scripts and scene files.
@@ -200,6 +207,19 @@ fn execute(cli: Cli) -> Result<()> {
             let summary = run::run(options)?;
             say(&mut std::io::stderr(), &summary.render());
             Ok(())
+        }
+        Command::Types { output } => {
+            let text = zephyr_runtime::api::lua_definitions();
+            match output {
+                Some(path) => std::fs::write(&path, text).map_err(|e| {
+                    Error::bad_file(&path, format!("cannot write the definitions: {e}"))
+                }),
+                None => {
+                    use std::io::Write as _;
+                    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+                    Ok(())
+                }
+            }
         }
         Command::Check { paths } => match check::check(&paths)? {
             0 => Ok(()),

@@ -86,3 +86,82 @@ fn the_scripting_guide_links_only_files_that_exist() {
         );
     }
 }
+
+/// `types/zephyr.lua` (the editor definitions) is `zephyr types`'s output;
+/// this test fails when they disagree (`ZEPHYR_UPDATE_DOCS=1` rewrites it).
+#[test]
+fn the_editor_definitions_match_the_registry() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../types/zephyr.lua");
+    let generated = zephyr_runtime::api::lua_definitions();
+    if std::env::var_os("ZEPHYR_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == generated,
+        "types/zephyr.lua is out of date: run `ZEPHYR_UPDATE_DOCS=1 cargo test -p zephyr-runtime --test api_docs`"
+    );
+    for function in API {
+        let declared = format!("function {}.{}(", function.module, function.name);
+        assert!(generated.contains(&declared), "{declared}");
+    }
+    for function in zephyr_runtime::api::SCRIPTED {
+        assert!(generated.contains(&format!("function {}(", function.path())));
+    }
+    for name in [
+        "on_start",
+        "on_update",
+        "on_destroy",
+        "on_message",
+        "on_reload",
+    ] {
+        assert!(
+            generated.contains(&format!("function {name}(self")),
+            "{name}"
+        );
+    }
+    assert!(generated.contains("---@field Space key"));
+    assert!(generated.contains("---@alias entity integer"));
+}
+
+/// What the definitions declare beside the registry exists in a script's
+/// world, with the declared number of parameters (a Lua function's
+/// `nparams` is its fixed parameters; `...` counts none).
+#[test]
+fn every_scripted_function_exists_in_the_main_state() {
+    let system = zephyr_runtime::ScriptingSystem::new(zephyr_runtime::ScriptingConfig {
+        workers: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    for function in zephyr_runtime::api::SCRIPTED {
+        let outcome = system.execute(&format!("return type({})", function.path()), "types_check");
+        assert_eq!(outcome.to_string(), "function", "{}", function.path());
+        let fixed = function.params.iter().filter(|(n, _)| *n != "...").count();
+        let outcome = system.execute(
+            &format!(
+                "local info = debug.getinfo({}, 'u') return info.nparams, info.isvararg",
+                function.path()
+            ),
+            "types_check",
+        );
+        if let zephyr_runtime::Outcome::Returned(values) = &outcome
+            && values.len() == 2
+            && values[0].to_string() != "0"
+        {
+            let vararg = function.params.iter().any(|(n, _)| *n == "...");
+            assert_eq!(
+                values[0].to_string(),
+                fixed.to_string(),
+                "{} declares {fixed} fixed parameters",
+                function.path()
+            );
+            assert_eq!(
+                values[1].to_string(),
+                vararg.to_string(),
+                "{}",
+                function.path()
+            );
+        }
+    }
+}

@@ -6,6 +6,7 @@ function on_start(self)
 end
 
 function on_update(self, dt)
+    if not player then return end
     local px, py, pz = zephyr.transform.get_position(player)
     local fx, _, fz = zephyr.transform.forward(player)
     -- Behind the player, 3 m up.

@@ -4,6 +4,7 @@ local alerted = false
 
 function on_update(self, dt)
     local player = zephyr.entity.find("Player")
+    if not player then return end
     local px, py, pz = zephyr.transform.get_position(player)
     local ex, ey, ez = zephyr.transform.get_position(self)
     local d = zephyr.math.distance(px, py, pz, ex, ey, ez)

@@ -1,10 +1,12 @@
 -- Sparks that switch on at an impact (the player's landing) and die out.
-local burst = 0
+local burst = 0.0
 
 function on_start(self)
     -- The player announces impacts with the console command "impact".
     console.register("impact", function()
-        local x, _, z = zephyr.transform.get_position(zephyr.entity.find("Player"))
+        local player = zephyr.entity.find("Player")
+        if not player then return end
+        local x, _, z = zephyr.transform.get_position(player)
         zephyr.transform.set_position(self, x, 0, z)
         zephyr.particles.set_active(self, true)
         zephyr.particles.set_rate(self, 200)

@@ -13,6 +13,8 @@
 //! | `game`     | the `zephyr.*` game API                                           |
 //! | `math`     | `zephyr.math`                                                     |
 //! | `ecs`      | the legacy `ecs` and `input` modules                              |
+//! | `scripted` | declarations of the functions written in Lua (tasks, events)      |
+//! | `types`    | the LuaLS/EmmyLua definition file (`zephyr types`)                |
 //!
 //! A binding called on the main thread reads and writes at once. Called by a
 //! worker-thread script (the state then carries a `Recording`) it reads the
@@ -28,7 +30,9 @@ mod game;
 mod handlers;
 mod math;
 mod registry;
+mod scripted;
 mod spec;
+mod types;
 
 use std::fmt;
 use std::sync::Arc;
@@ -41,7 +45,9 @@ use zephyr_world::SharedWorld;
 
 pub(crate) use handlers::{MainEnv, resolve_handler};
 pub use registry::{API, api_markdown};
+pub use scripted::{SCRIPTED, ScriptedFunction};
 pub use spec::{ApiFunction, Param, Type};
+pub use types::lua_definitions;
 
 /// Where `print` output goes (one call per printed line).
 pub type PrintSink = Arc<dyn Fn(&str) + Send + Sync>;

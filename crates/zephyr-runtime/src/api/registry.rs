@@ -747,6 +747,43 @@ pub fn api_markdown() -> std::string::String {
             func.doc
         );
     }
+    let mut module = "";
+    for func in super::scripted::SCRIPTED {
+        if func.module != module {
+            module = func.module;
+            let _ = write!(
+                out,
+                "\n## `{module}` (main thread only)\n\n| function | returns | |\n|---|---|---|\n"
+            );
+        }
+        let params: Vec<_> = func
+            .params
+            .iter()
+            .map(|(name, ty)| {
+                if *name == "..." {
+                    "...".to_owned()
+                } else {
+                    format!("{name}: {}", cell(ty))
+                }
+            })
+            .collect();
+        let returns = if func.returns.is_empty() {
+            "-".to_owned()
+        } else {
+            func.returns
+                .iter()
+                .map(|(name, ty)| format!("{name}: {}", cell(ty)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "| `{}({})` | {returns} | {} |",
+            func.name,
+            params.join(", "),
+            func.doc
+        );
+    }
     out.push_str("\n## Globals\n\n");
     out.push_str("| name | |\n|---|---|\n");
     out.push_str("| `print(...)` | Prints to the host's print sink; from a worker, at `update()` in enqueue order. |\n");
