@@ -12,6 +12,7 @@
 //! | `console` | the live console: reading stdin, completion, history         |
 //! | `settings` | saved settings: `config.cfg`, `autoexec.cfg`, `host_writeconfig` |
 //! | `trace` | `--trace`: span names for the Chrome trace                    |
+//! | `watch` | `--watch`: the file watcher behind hot reload                 |
 //! | `conformance` | `zephyr conformance`: Lua's own test suite, stock vs trusted |
 //! | `error` | errors and exit statuses                                      |
 #![forbid(unsafe_code)]
@@ -26,6 +27,7 @@ mod run;
 mod scene;
 mod settings;
 mod trace;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::input::Replay;
 use crate::scene::{CvarSetting, Scene};
 use crate::settings::Settings;
+use crate::watch::Watcher;
 
 /// Options of `zephyr run` (its command line).
 #[derive(Debug, Clone, clap::Args)]
@@ -179,6 +180,22 @@ fn warn(lines: &[String]) {
 }
 
 impl Host {
+    /// Reloads a changed file (`--watch`) and says what it did on stderr.
+    fn reload(&mut self, path: &Path) {
+        let report = self.behaviours.reload(&self.system, path);
+        let mut stderr = std::io::stderr().lock();
+        for name in report.scripts.iter().chain(&report.modules) {
+            let _ = writeln!(
+                stderr,
+                "reloaded {name} ({} instance(s) run the new code)",
+                report.instances
+            );
+        }
+        for error in &report.errors {
+            let _ = writeln!(stderr, "reload failed, the old code keeps running: {error}");
+        }
+    }
+
     /// Runs one line from the live console, between frames. `= expr`
     /// prints the expression's values; `lua code` runs on the main thread
     /// in the console's environment (so `lua x = 1` then `= x` works);
@@ -436,6 +453,11 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     // scripts' cvars and commands.
     settings.mark_baseline(host.system.cvars());
     warn(&settings.autoexec(host.system.console()));
+    let mut watcher = if options.watch {
+        Some(Watcher::start(&dir)?)
+    } else {
+        None
+    };
     let live = (!options.no_console)
         .then(|| LiveConsole::start(Reading::of_stdin(), host.system.console().clone()));
 
@@ -451,6 +473,12 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
             }
             if !has_frames && host.behaviours.tasks_waiting(&host.system) == 0 {
                 break;
+            }
+            // Scripts edited since the last frame (--watch).
+            if let Some(watcher) = &mut watcher {
+                for path in watcher.ready() {
+                    host.reload(&path);
+                }
             }
             // Console commands typed (or piped) since the last frame.
             if let Some(live) = &live {

@@ -69,7 +69,7 @@ pub use action::{
     encode_script_result_message,
 };
 pub use behaviour::{
-    BehaviourError, BehaviourId, BehaviourInfo, Behaviours, FrameReport, ScriptSource,
+    BehaviourError, BehaviourId, BehaviourInfo, Behaviours, FrameReport, ReloadReport, ScriptSource,
 };
 pub use chunk::{CHUNK_CACHE_CAPACITY, ChunkCacheStats, CompiledChunk, check_syntax, file_source};
 pub use error::{Error, Result};

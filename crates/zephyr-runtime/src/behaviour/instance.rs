@@ -44,6 +44,8 @@ pub(super) struct Instance {
     pub(super) home: Home,
     pub(super) entity: Option<EntityId>,
     pub(super) script: Arc<str>,
+    /// The script it runs (its file, for a reload).
+    pub(super) source: ScriptSource,
     /// What traces call it: its entity's name when it was attached, else
     /// `entity <id>`, or the script for a global behaviour.
     pub(super) label: Arc<str>,
@@ -135,6 +137,7 @@ pub(super) fn load(
         home,
         entity,
         script: script.shared_name(),
+        source: script.clone(),
         label,
         env,
         callbacks,

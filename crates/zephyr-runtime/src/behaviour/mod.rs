@@ -20,6 +20,7 @@
 mod instance;
 mod messages;
 mod parallel;
+mod reload;
 mod types;
 
 use std::collections::HashMap;
@@ -37,7 +38,9 @@ use instance::{
     Callback, Home, Instance, callback_error, entity_name, load, load_failure, plain_error,
 };
 use parallel::Lane;
-pub use types::{BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ScriptSource};
+pub use types::{
+    BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ReloadReport, ScriptSource,
+};
 
 /// The behaviours of a scene: script instances attached to entities (or to
 /// none), their callbacks, and the frame that runs them.

@@ -27,6 +27,11 @@ pub struct ScriptSource {
     /// Read from a file: Lua names the chunk `@name`, as `lua` does (what
     /// `debug.getinfo(f).source` shows).
     file: bool,
+    /// The file it was read from, for [`Behaviours::reload`](super::Behaviours::reload).
+    path: Option<Arc<Path>>,
+    /// The code [`with_prelude`](Self::with_prelude) wrote before it (kept
+    /// across a reload).
+    prelude: Option<Arc<str>>,
 }
 
 impl ScriptSource {
@@ -36,6 +41,8 @@ impl ScriptSource {
             name: name.into(),
             text: Arc::from(text.as_ref()),
             file: false,
+            path: None,
+            prelude: None,
         }
     }
 
@@ -49,6 +56,7 @@ impl ScriptSource {
         })?;
         Ok(ScriptSource {
             file: true,
+            path: Some(Arc::from(path)),
             ..ScriptSource::new(name, file_source(&bytes))
         })
     }
@@ -63,8 +71,27 @@ impl ScriptSource {
         text.extend_from_slice(&self.text);
         ScriptSource {
             text: Arc::from(text),
+            prelude: Some(Arc::from(code)),
             ..self.clone()
         }
+    }
+
+    /// The file the script was read from ([`from_file`](Self::from_file)).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The script as its file reads now (with the same name and prelude).
+    pub fn reread(&self) -> Result<Self> {
+        let path = self.path.as_deref().ok_or_else(|| Error::Io {
+            path: self.name.to_string(),
+            message: "the script was not read from a file".into(),
+        })?;
+        let fresh = ScriptSource::from_file(path, self.name.clone())?;
+        Ok(match &self.prelude {
+            Some(code) => fresh.with_prelude(code),
+            None => fresh,
+        })
     }
 
     /// The chunk name as Lua takes it (`@file.lua` for a file).
@@ -184,5 +211,26 @@ impl FrameReport {
         self.errors.push(error);
         self.stopped |= stop_on_error;
         stop_on_error
+    }
+}
+
+/// What [`Behaviours::reload`](super::Behaviours::reload) did.
+#[derive(Debug, Default)]
+pub struct ReloadReport {
+    /// Behaviour scripts reloaded, by name.
+    pub scripts: Vec<String>,
+    /// Modules reloaded (in at least one instance), by name.
+    pub modules: Vec<String>,
+    /// Instances now running the new code (counted once per script or
+    /// module reloaded in them).
+    pub instances: usize,
+    /// What failed; each failed instance keeps its old code running.
+    pub errors: Vec<BehaviourError>,
+}
+
+impl ReloadReport {
+    /// Whether the path was nothing the behaviours run.
+    pub fn is_empty(&self) -> bool {
+        self.scripts.is_empty() && self.modules.is_empty() && self.errors.is_empty()
     }
 }

@@ -1,0 +1,298 @@
+//! Hot reload: new code for attached behaviours, and for the modules they
+//! `require`, in place, keeping every instance's state.
+//!
+//! Reloading a behaviour script runs the new file in each instance's own
+//! environment (as Defold does): its functions replace the old ones, its
+//! globals and upvalues that the new code does not reassign keep their
+//! values, and the callbacks are looked up again; then `on_reload(self)`
+//! runs, if the script defines it. Top-level code runs again, so state that
+//! must survive is initialised with `count = count or 0`.
+//!
+//! Reloading a module re-runs its file in every environment that has
+//! required it; when the old and the new module are tables, the new fields
+//! are copied into the old table, so every `local util = require "util"`
+//! sees the new functions. Those instances then get `on_reload(self)`.
+//!
+//! A new version that does not compile, or whose top-level code or
+//! `on_reload` raises, changes nothing: the instance's environment is put
+//! back as it was (a shallow copy), the old callbacks stay, and the error
+//! is reported. Reloading again works.
+
+use std::path::{Path, PathBuf};
+
+use mlua::{Function, Table, Value};
+
+use super::instance::{Callback, Instance, entity_name};
+use super::types::{BehaviourError, ReloadReport, ScriptSource};
+use super::{Behaviours, home_state};
+use crate::outcome::ScriptError;
+use crate::state::ScriptState;
+use crate::system::ScriptingSystem;
+
+impl Behaviours {
+    /// Reloads what the file at `path` is to the attached behaviours: the
+    /// script of some of them, and/or a module some of them have required
+    /// (a file under the script roots). The engine calls this from its file
+    /// watcher, between frames; `zephyr run --watch` does. A path that is
+    /// neither gives an empty report.
+    pub fn reload(&mut self, system: &ScriptingSystem, path: &Path) -> ReloadReport {
+        let mut report = ReloadReport::default();
+        let wanted = canonical(path);
+        let of_file: Vec<usize> = self
+            .instances
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| !i.removed && i.source.path().is_some_and(|p| canonical(p) == wanted))
+            .map(|(index, _)| index)
+            .collect();
+        let mut reloaded = Vec::new();
+        if let Some(&first) = of_file.first() {
+            match self.instances[first].source.reread() {
+                Ok(fresh) => {
+                    report.scripts.push(fresh.name().to_owned());
+                    for index in of_file {
+                        if self.reload_instance(system, index, &fresh, &mut report) {
+                            reloaded.push(index);
+                        }
+                    }
+                }
+                Err(e) => report.errors.push(failure(
+                    system,
+                    &self.instances[first],
+                    format!("reloading {}", self.instances[first].script),
+                    plain(&self.instances[first].script, e.to_string()),
+                )),
+            }
+        }
+        let roots = system.main_state().config().script_roots.clone();
+        for module in module_names(&roots, &wanted) {
+            let mut any = false;
+            for index in 0..self.instances.len() {
+                if self.instances[index].removed {
+                    continue;
+                }
+                match self.reload_module(system, index, &module) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        any = true;
+                        if !reloaded.contains(&index) {
+                            self.after_reload(system, index, &mut report);
+                        }
+                    }
+                    Err(error) => report.errors.push(failure(
+                        system,
+                        &self.instances[index],
+                        format!("reloading module {module}"),
+                        error,
+                    )),
+                }
+            }
+            if any {
+                report.modules.push(module);
+            }
+        }
+        report
+    }
+
+    /// Runs the new version in one instance's environment; whether it took.
+    fn reload_instance(
+        &mut self,
+        system: &ScriptingSystem,
+        index: usize,
+        fresh: &ScriptSource,
+        report: &mut ReloadReport,
+    ) -> bool {
+        let Behaviours {
+            instances, lanes, ..
+        } = self;
+        let instance = &mut instances[index];
+        let state = home_state(lanes, system, instance.home);
+        let during = format!("reloading {}", fresh.name());
+        let result = (|| {
+            let chunk = state.compile(fresh.text(), &fresh.lua_chunk_name())?;
+            let saved = backup(state, &instance.env)?;
+            let ran = {
+                let _stream = crate::random::enter(state.lua(), &instance.random);
+                state.run_chunk(&chunk, &instance.env, ()).map(drop)
+            };
+            let callbacks = ran.and_then(|()| {
+                let callbacks = callbacks_of(&instance.env);
+                on_reload(state, instance)?;
+                Ok(callbacks)
+            });
+            callbacks.inspect_err(|_| restore(&instance.env, &saved))
+        })();
+        match result {
+            Ok(callbacks) => {
+                instance.callbacks = callbacks;
+                instance.source = fresh.clone();
+                report.instances += 1;
+                true
+            }
+            Err(error) => {
+                report
+                    .errors
+                    .push(failure(system, &self.instances[index], during, error));
+                false
+            }
+        }
+    }
+
+    /// Re-runs module `name` in one instance's environment, if it has
+    /// required it: whether it had.
+    fn reload_module(
+        &self,
+        system: &ScriptingSystem,
+        index: usize,
+        name: &str,
+    ) -> std::result::Result<bool, ScriptError> {
+        let instance = &self.instances[index];
+        let state = home_state(&self.lanes, system, instance.home);
+        // The name is a valid module name (letters, digits, `_`, `.`, `-`),
+        // so it can stand in a quoted string.
+        let source = format!(
+            "local name = \"{name}\"
+             local loaded = package.loaded
+             local old = loaded[name]
+             if old == nil then return false end
+             loaded[name] = nil
+             local ok, new = pcall(require, name)
+             if not ok then loaded[name] = old error(new, 0) end
+             if type(old) == 'table' and type(new) == 'table' then
+               for k, v in pairs(new) do old[k] = v end
+               loaded[name] = old
+             end
+             return true"
+        );
+        let values = state.execute_in(&instance.env, source, "reload")?;
+        Ok(values.first().is_some_and(|v| v.to_string() == "true"))
+    }
+
+    /// `on_reload(self)` after a module the instance uses was reloaded.
+    fn after_reload(&mut self, system: &ScriptingSystem, index: usize, report: &mut ReloadReport) {
+        let instance = &self.instances[index];
+        let state = home_state(&self.lanes, system, instance.home);
+        match on_reload(state, instance) {
+            Ok(()) => report.instances += 1,
+            Err(error) => report.errors.push(failure(
+                system,
+                instance,
+                "callback on_reload".into(),
+                error,
+            )),
+        }
+    }
+}
+
+/// Calls the instance's `on_reload`, if its environment defines one.
+fn on_reload(state: &ScriptState, instance: &Instance) -> std::result::Result<(), ScriptError> {
+    let Ok(Value::Function(function)) = instance.env.raw_get::<Value>("on_reload") else {
+        return Ok(());
+    };
+    let _stream = crate::random::enter(state.lua(), &instance.random);
+    match instance.entity {
+        Some(entity) => state.call_unit(&function, entity.to_lua(), &instance.script),
+        None => state.call_unit(&function, (), &instance.script),
+    }
+}
+
+fn callbacks_of(env: &Table) -> [Option<Function>; 3] {
+    Callback::ALL.map(|c| match env.raw_get::<Value>(c.name()) {
+        Ok(Value::Function(f)) => Some(f),
+        _ => None,
+    })
+}
+
+/// A shallow copy of an environment's own fields.
+fn backup(state: &ScriptState, env: &Table) -> std::result::Result<Table, ScriptError> {
+    let copy = (|| {
+        let copy = state.lua().create_table()?;
+        for pair in env.pairs::<Value, Value>() {
+            let (key, value) = pair?;
+            copy.raw_set(key, value)?;
+        }
+        Ok::<_, mlua::Error>(copy)
+    })();
+    copy.map_err(|e| ScriptError::from_lua(&e, "reload"))
+}
+
+/// Puts an environment's own fields back as `saved` had them.
+fn restore(env: &Table, saved: &Table) {
+    let keys: Vec<Value> = env
+        .pairs::<Value, Value>()
+        .filter_map(|pair| pair.ok().map(|(k, _)| k))
+        .collect();
+    for key in keys {
+        if matches!(saved.raw_get::<Value>(key.clone()), Ok(Value::Nil)) {
+            let _ = env.raw_set(key, Value::Nil);
+        }
+    }
+    for (key, value) in saved.pairs::<Value, Value>().flatten() {
+        let _ = env.raw_set(key, value);
+    }
+}
+
+fn failure(
+    system: &ScriptingSystem,
+    instance: &Instance,
+    during: String,
+    error: ScriptError,
+) -> BehaviourError {
+    BehaviourError {
+        behaviour: Some(instance.id),
+        entity: instance.entity,
+        entity_name: instance.entity.and_then(|e| entity_name(system, e)),
+        during,
+        error: Box::new(error),
+    }
+}
+
+fn plain(chunk: &str, message: String) -> ScriptError {
+    super::instance::plain_error(chunk, message)
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The module names `file` is under the script roots: `util.lua` is
+/// `util`, `ai/path.lua` is `ai.path`, `ai/init.lua` is `ai`.
+fn module_names(roots: &[PathBuf], file: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for root in roots {
+        let Ok(relative) = file.strip_prefix(canonical(root)) else {
+            continue;
+        };
+        let Some(text) = relative.to_str() else {
+            continue;
+        };
+        let Some(stem) = text.strip_suffix(".lua") else {
+            continue;
+        };
+        let stem = stem.strip_suffix("/init").unwrap_or(stem);
+        let name = stem.replace(['/', '\\'], ".");
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names_follow_require() {
+        let root = std::env::temp_dir();
+        let root = canonical(&root);
+        let names = |rel: &str| module_names(std::slice::from_ref(&root), &root.join(rel));
+        assert_eq!(names("util.lua"), ["util"]);
+        assert_eq!(names("ai/path.lua"), ["ai.path"]);
+        assert_eq!(names("ai/init.lua"), ["ai"]);
+        assert!(names("notes.txt").is_empty());
+        assert!(
+            module_names(std::slice::from_ref(&root), Path::new("/elsewhere/x.lua")).is_empty()
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! `zephyr run --watch`: a behaviour script edited during a paced run is
+//! reloaded in place, with its state; a broken edit keeps the old code
+//! running and says why.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+fn lines(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits (at most 15 s) for a line for which `wanted` is true, keeping
+/// what came before it in `seen`.
+fn wait_for(
+    rx: &Receiver<String>,
+    seen: &mut Vec<String>,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if wanted(&line) {
+                    return line;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("timed out; seen so far:\n{}", seen.join("\n"));
+}
+
+fn number_after(line: &str, prefix: &str) -> u64 {
+    line.strip_prefix(prefix)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number after {prefix:?} in {line:?}"))
+}
+
+#[test]
+fn an_edited_behaviour_reloads_during_a_paced_run_and_keeps_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("scripts")).unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        "name = \"watch\"\n[[entities]]\nname = \"Mover\"\nscript = \"scripts/mover.lua\"\n",
+    )
+    .unwrap();
+    let script = dir.path().join("scripts/mover.lua");
+    std::fs::write(
+        &script,
+        "count = count or 0\n\
+         function on_update(self, dt)\n\
+           count = count + 1\n\
+           if count % 10 == 0 then print('v1 ' .. count) end\n\
+         end\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .current_dir(dir.path())
+        .args(["run", "scene.toml", "--watch", "--config", "test.cfg"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run zephyr");
+    let out = lines(child.stdout.take().unwrap());
+    let err = lines(child.stderr.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    let (mut seen_out, mut seen_err) = (Vec::new(), Vec::new());
+
+    wait_for(&out, &mut seen_out, |l| l.starts_with("v1 "));
+    std::fs::write(
+        &script,
+        "count = count or 0\n\
+         function on_update(self, dt)\n\
+           count = count + 1\n\
+           if count % 10 == 0 then print('v2 ' .. count) end\n\
+         end\n\
+         function on_reload(self) print('reloaded at ' .. count) end\n",
+    )
+    .unwrap();
+    let reloaded = wait_for(&out, &mut seen_out, |l| l.starts_with("reloaded at "));
+    let at = number_after(&reloaded, "reloaded at ");
+    assert!(at >= 10, "the count went on from v1: {reloaded}");
+    let v2 = wait_for(&out, &mut seen_out, |l| l.starts_with("v2 "));
+    assert!(
+        number_after(&v2, "v2 ") > at,
+        "state kept across the reload: {v2}"
+    );
+    wait_for(&err, &mut seen_err, |l| {
+        l.contains("reloaded scripts/mover.lua")
+    });
+
+    // A broken edit: the error is printed and v2 keeps running.
+    std::fs::write(&script, "function on_update(self, dt)\n  if then\nend\n").unwrap();
+    let failed = wait_for(&err, &mut seen_err, |l| l.contains("reload failed"));
+    assert!(failed.contains("scripts/mover.lua:2:"), "{failed}");
+    let before = seen_out.len();
+    wait_for(&out, &mut seen_out, |l| l.starts_with("v2 "));
+    assert!(seen_out[before..].iter().all(|l| !l.starts_with("v1")));
+
+    // Fixed again: it loads.
+    std::fs::write(
+        &script,
+        "function on_update(self, dt)\n\
+           count = count + 1\n\
+           if count % 10 == 0 then print('v3 ' .. count) end\n\
+         end\n",
+    )
+    .unwrap();
+    let v3 = wait_for(&out, &mut seen_out, |l| l.starts_with("v3 "));
+    assert!(number_after(&v3, "v3 ") > at);
+
+    stdin.write_all(b"quit\n").unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "stderr:\n{}", seen_err.join("\n"));
+}
