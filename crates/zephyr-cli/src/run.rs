@@ -458,8 +458,16 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     } else {
         None
     };
-    let live = (!options.no_console)
-        .then(|| LiveConsole::start(Reading::of_stdin(), host.system.console().clone()));
+    let reading = Reading::of_stdin();
+    if options.console_only && reading == Reading::Terminal {
+        let _ = writeln!(
+            std::io::stderr(),
+            "Zephyr console on an empty world (Lua 5.4). `help` lists the commands, \
+             `= expr` prints a value, `lua code` runs code, Tab completes, `quit` ends."
+        );
+    }
+    let live =
+        (!options.no_console).then(|| LiveConsole::start(reading, host.system.console().clone()));
 
     let mut frame: u64 = 0;
     // A script without on_update still runs frames while its tasks wait.
