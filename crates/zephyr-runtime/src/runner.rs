@@ -56,7 +56,10 @@ impl fmt::Debug for Job {
 
 impl Job {
     /// A job running `source` (copied; Lua source is bytes, as in a file)
-    /// under the chunk name `script<id>`.
+    /// under the chunk name `job` (errors read `job:1: ...`; the job's id is
+    /// in its outcome's action). One name for every unnamed job, so that
+    /// the compile cache, keyed by name and text, compiles a repeated
+    /// source once per state.
     pub fn new(source: impl Into<Vec<u8>>) -> Self {
         Job {
             source: source.into(),
@@ -233,7 +236,7 @@ impl RunnerShared {
         let id = JobId(*next_id);
         let queued = QueuedJob {
             id,
-            chunk_name: job.chunk_name.unwrap_or_else(|| format!("script{}", id.0)),
+            chunk_name: job.chunk_name.unwrap_or_else(|| "job".to_owned()),
             source: job.source,
             args: job.args,
             completion: Completion {

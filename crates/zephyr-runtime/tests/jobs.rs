@@ -73,6 +73,27 @@ fn a_repeated_source_compiles_once_per_worker_state() -> Result {
     Ok(())
 }
 
+/// A job without a chunk name is `job`: the same source enqueued again
+/// (the usual way to run one script many times) compiles once per state.
+#[test]
+fn a_repeated_unnamed_source_compiles_once_per_state() -> Result {
+    let mut system = system(2)?;
+    let handles: Vec<_> = (0..100)
+        .map(|_| system.enqueue(Job::new("return 2 + 2")))
+        .collect::<std::result::Result<_, _>>()?;
+    for handle in handles {
+        assert_eq!(system.wait(handle).to_string(), "4");
+    }
+    assert!(
+        system.runner().stats().compile_cache_hits >= 98,
+        "{:?}",
+        system.runner().stats()
+    );
+    let outcome = system.wait(system.enqueue(Job::new("error('boom')"))?);
+    assert_eq!(outcome.to_string(), "ERROR: job:1: boom");
+    Ok(())
+}
+
 #[test]
 fn errors_of_cached_chunks_name_their_chunk_and_line() -> Result {
     let mut system = system(1)?;
