@@ -713,10 +713,7 @@ pub fn api_markdown() -> std::string::String {
     for func in API {
         if func.module != module {
             module = func.module;
-            let _ = write!(
-                out,
-                "\n## `{module}`\n\n| function | returns | |\n|---|---|---|\n"
-            );
+            table_header(&mut out, &format!("`{module}`"));
         }
         let params: Vec<_> = func
             .params
@@ -726,63 +723,43 @@ pub fn api_markdown() -> std::string::String {
                 format!("{}{q}: {}", p.name, cell(p.ty.name()))
             })
             .collect();
-        let returns = if func.returns.is_empty() {
-            "-".to_owned()
-        } else {
-            func.returns
-                .iter()
-                .map(|r| {
-                    let nil = if r.optional { " or nil" } else { "" };
-                    format!("{}: {}{nil}", r.name, cell(r.ty.name()))
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let returns: Vec<_> = func
+            .returns
+            .iter()
+            .map(|r| {
+                let nil = if r.optional { " or nil" } else { "" };
+                format!("{}: {}{nil}", r.name, cell(r.ty.name()))
+            })
+            .collect();
         let write = if func.writes { " *write*" } else { "" };
-        let _ = writeln!(
-            out,
-            "| `{}({})` | {returns} | {}{write} |",
+        table_row(
+            &mut out,
             func.name,
-            params.join(", "),
-            func.doc
+            &params,
+            &returns,
+            &format!("{}{write}", func.doc),
         );
     }
     let mut module = "";
     for func in super::scripted::SCRIPTED {
         if func.module != module {
             module = func.module;
-            let _ = write!(
-                out,
-                "\n## `{module}` (main thread only)\n\n| function | returns | |\n|---|---|---|\n"
-            );
+            table_header(&mut out, &format!("`{module}` (main thread only)"));
         }
         let params: Vec<_> = func
             .params
             .iter()
-            .map(|(name, ty)| {
-                if *name == "..." {
-                    "...".to_owned()
-                } else {
-                    format!("{name}: {}", cell(ty))
-                }
+            .map(|(name, ty)| match *name {
+                "..." => "...".to_owned(),
+                name => format!("{name}: {}", cell(ty)),
             })
             .collect();
-        let returns = if func.returns.is_empty() {
-            "-".to_owned()
-        } else {
-            func.returns
-                .iter()
-                .map(|(name, ty)| format!("{name}: {}", cell(ty)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let _ = writeln!(
-            out,
-            "| `{}({})` | {returns} | {} |",
-            func.name,
-            params.join(", "),
-            func.doc
-        );
+        let returns: Vec<_> = func
+            .returns
+            .iter()
+            .map(|(name, ty)| format!("{name}: {}", cell(ty)))
+            .collect();
+        table_row(&mut out, func.name, &params, &returns, func.doc);
     }
     out.push_str("\n## Globals\n\n");
     out.push_str("| name | |\n|---|---|\n");
@@ -800,6 +777,34 @@ pub fn api_markdown() -> std::string::String {
         "| `cvar.ARCHIVE`, `cvar.READ_ONLY`, `cvar.CHEAT` | Flags for `cvar.register`. |\n",
     );
     out
+}
+
+/// A module's section and the head of its table.
+fn table_header(out: &mut std::string::String, title: &str) {
+    let _ = write!(
+        out,
+        "\n## {title}\n\n| function | returns | |\n|---|---|---|\n"
+    );
+}
+
+/// One function's row.
+fn table_row(
+    out: &mut std::string::String,
+    name: &str,
+    params: &[std::string::String],
+    returns: &[std::string::String],
+    doc: &str,
+) {
+    let returns = if returns.is_empty() {
+        "-".to_owned()
+    } else {
+        returns.join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "| `{name}({})` | {returns} | {doc} |",
+        params.join(", ")
+    );
 }
 
 /// Escapes `|` for a Markdown table cell.

@@ -171,11 +171,26 @@ pub(super) fn callback_error(
     callback: Callback,
     error: ScriptError,
 ) -> BehaviourError {
+    instance_error(
+        system,
+        instance,
+        format!("callback {}", callback.name()),
+        error,
+    )
+}
+
+/// An error of an instance, `during` what it was doing.
+pub(super) fn instance_error(
+    system: &ScriptingSystem,
+    instance: &Instance,
+    during: String,
+    error: ScriptError,
+) -> BehaviourError {
     BehaviourError {
         behaviour: Some(instance.id),
         entity: instance.entity,
         entity_name: instance.entity.and_then(|e| entity_name(system, e)),
-        during: format!("callback {}", callback.name()),
+        during,
         error: Box::new(error),
     }
 }

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 use mlua::{Function, Table, Value};
 
-use super::instance::{Callback, Instance, entity_name};
-use super::types::{BehaviourError, ReloadReport, ScriptSource};
+use super::instance::{Callback, Instance, instance_error as failure, plain_error};
+use super::types::{ReloadReport, ScriptSource};
 use super::{Behaviours, home_state};
 use crate::outcome::ScriptError;
 use crate::state::ScriptState;
@@ -60,7 +60,7 @@ impl Behaviours {
                     system,
                     &self.instances[first],
                     format!("reloading {}", self.instances[first].script),
-                    plain(&self.instances[first].script, e.to_string()),
+                    plain_error(&self.instances[first].script, e.to_string()),
                 )),
             }
         }
@@ -230,25 +230,6 @@ fn restore(env: &Table, saved: &Table) {
     for (key, value) in saved.pairs::<Value, Value>().flatten() {
         let _ = env.raw_set(key, value);
     }
-}
-
-fn failure(
-    system: &ScriptingSystem,
-    instance: &Instance,
-    during: String,
-    error: ScriptError,
-) -> BehaviourError {
-    BehaviourError {
-        behaviour: Some(instance.id),
-        entity: instance.entity,
-        entity_name: instance.entity.and_then(|e| entity_name(system, e)),
-        during,
-        error: Box::new(error),
-    }
-}
-
-fn plain(chunk: &str, message: String) -> ScriptError {
-    super::instance::plain_error(chunk, message)
 }
 
 fn canonical(path: &Path) -> PathBuf {
