@@ -43,7 +43,7 @@ impl Behaviours {
             let _span = tracing::info_span!(
                 target: "zephyr::behaviour",
                 "task",
-                label = %format_args!("task {}", instance.map_or("", |i| &*i.label)),
+                label = %format_args!("task {}", instance.map_or("", |i| &*i.cold.label)),
                 file = %label,
             )
             .entered();

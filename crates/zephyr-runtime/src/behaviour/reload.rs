@@ -42,12 +42,14 @@ impl Behaviours {
             .instances
             .iter()
             .enumerate()
-            .filter(|(_, i)| !i.removed && i.source.path().is_some_and(|p| canonical(p) == wanted))
+            .filter(|(_, i)| {
+                !i.removed && i.cold.source.path().is_some_and(|p| canonical(p) == wanted)
+            })
             .map(|(index, _)| index)
             .collect();
         let mut reloaded = Vec::new();
         if let Some(&first) = of_file.first() {
-            match self.instances[first].source.reread() {
+            match self.instances[first].cold.source.reread() {
                 Ok(fresh) => {
                     report.scripts.push(fresh.name().to_owned());
                     for index in of_file {
@@ -125,7 +127,7 @@ impl Behaviours {
         match result {
             Ok(callbacks) => {
                 instance.callbacks = callbacks;
-                instance.source = fresh.clone();
+                instance.cold.source = fresh.clone();
                 report.instances += 1;
                 true
             }
