@@ -50,13 +50,21 @@ pub(crate) enum Reading {
 }
 
 impl Reading {
-    /// How to read this process's stdin.
-    pub(crate) fn of_stdin() -> Self {
-        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            Reading::Terminal
-        } else {
-            Reading::Lines
+    /// How to read this process's stdin; `None` for a run in the
+    /// background of a terminal (`zephyr run ... &`), which would be
+    /// stopped by the terminal (SIGTTIN) the moment it read a line.
+    pub(crate) fn of_stdin() -> Option<Self> {
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Some(Reading::Lines);
         }
+        #[cfg(unix)]
+        {
+            let foreground = nix::unistd::tcgetpgrp(std::io::stdin());
+            if foreground.is_ok_and(|group| group != nix::unistd::getpgrp()) {
+                return None;
+            }
+        }
+        Some(Reading::Terminal)
     }
 }
 

@@ -459,15 +459,17 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         None
     };
     let reading = Reading::of_stdin();
-    if options.console_only && reading == Reading::Terminal {
+    if options.console_only && reading == Some(Reading::Terminal) {
         let _ = writeln!(
             std::io::stderr(),
             "Zephyr console on an empty world (Lua 5.4). `help` lists the commands, \
              `= expr` prints a value, `lua code` runs code, Tab completes, `quit` ends."
         );
     }
-    let live =
-        (!options.no_console).then(|| LiveConsole::start(reading, host.system.console().clone()));
+    // No console in the background of a terminal: reading would stop us.
+    let live = reading
+        .filter(|_| !options.no_console)
+        .map(|reading| LiveConsole::start(reading, host.system.console().clone()));
 
     let mut frame: u64 = 0;
     // A script without on_update still runs frames while its tasks wait.
