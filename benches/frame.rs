@@ -610,6 +610,22 @@ fn memory() {
         "| bare `Lua::new()` after a full collection | {} |",
         bare.used_memory()
     );
+    // The engine modules are made on first use: a job that uses them all.
+    let touch_all = "local n = 0
+        for _, t in ipairs({console, cvar, ecs, input, Key, Mouse}) do
+            for _ in pairs(t) do n = n + 1 end
+        end
+        for _, m in pairs(zephyr) do for _ in pairs(m) do n = n + 1 end end
+        return n";
+    let names = pooled
+        .execute(touch_all, "touch_all")
+        .expect("touch every module");
+    let _ = pooled.lua().gc_collect();
+    println!(
+        "| the pooled state after a job used every module ({} names), collected | {} |",
+        names[0],
+        pooled.used_memory()
+    );
 }
 
 fn main() {

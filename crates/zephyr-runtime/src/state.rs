@@ -144,6 +144,9 @@ impl ScriptState {
         if config.limits.memory > 0 {
             lua.set_memory_limit(config.limits.memory)?;
         }
+        // Building leaves garbage behind (the sandbox's setup code, the
+        // install's temporaries): a pooled state starts without it.
+        lua.gc_collect()?;
         // Last: building the sandbox is the runtime's work, not a script's,
         // and runs outside the budget (however small the budget).
         control.install_hook(&lua)?;

@@ -50,13 +50,25 @@ fn is_typed(spec: &ApiFunction) -> mlua::Result<bool> {
     Ok(true)
 }
 
+/// The typed bindings' functions, as `(spec, function)` pairs.
+pub(super) type Functions = Vec<(&'static ApiFunction, Function)>;
+
+/// Checks every typed binding's declaration against its implementation
+/// (at install, though the functions are made on first use).
+pub(super) fn check_declarations() -> mlua::Result<()> {
+    for spec in API {
+        is_typed(spec)?;
+    }
+    Ok(())
+}
+
 /// Creates the functions of every binding with a typed implementation, as
 /// `(spec, function)` pairs.
 pub(super) fn functions(
     lua: &Lua,
     host: &Arc<Host>,
     worker: &WorkerFlag,
-) -> mlua::Result<Vec<(&'static ApiFunction, Function)>> {
+) -> mlua::Result<Functions> {
     let mut specs = Vec::new();
     for spec in API {
         if is_typed(spec)? {

@@ -109,23 +109,60 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
     )?;
     let worker = crate::recording::WorkerFlag::default();
     lua.set_app_data(worker.clone());
-    let fast = fast::functions(lua, host, &worker)?;
+    // The registry's modules exist from the start, empty: each one's
+    // functions are made the first time a script reads from it (see
+    // `lazy_metatable`), so a pooled state holds the functions its scripts
+    // use, not all of them.
+    fast::check_declarations()?;
+    let mut lazy = Vec::new();
     for spec in API {
-        let function = match fast.iter().find(|(s, _)| std::ptr::eq(*s, spec)) {
-            Some((_, f)) => f.clone(),
-            None => binding(lua, host.clone(), worker.clone(), spec)?,
-        };
-        module_table(lua, api, spec.module)?.raw_set(spec.name, function)?;
+        let table = module_table(lua, api, spec.module)?;
+        if !lazy.iter().any(|(m, _): &(&str, Table)| *m == spec.module) {
+            lazy.push((spec.module, table));
+        }
     }
     let cvar = module_table(lua, api, "cvar")?;
     cvar.raw_set("ARCHIVE", CVarFlags::ARCHIVE.bits())?;
     cvar.raw_set("READ_ONLY", CVarFlags::READ_ONLY.bits())?;
     cvar.raw_set("CHEAT", CVarFlags::CHEAT.bits())?;
+    // `Key.W == "W"`: filled on first use, like the modules.
     let keys = lua.create_table()?;
-    for key in zephyr_world::Key::ALL {
-        keys.raw_set(key.name(), key.name())?;
+    api.raw_set("Key", &keys)?;
+    lazy.push(("Key", keys));
+    let mouse = lua.create_table()?;
+    for (name, button) in [("Left", 0), ("Right", 1), ("Middle", 2)] {
+        mouse.raw_set(name, button)?;
     }
-    api.raw_set("Key", keys)?;
+    api.raw_set("Mouse", mouse)?;
+    // zephyr.task and zephyr.events are filled below, after the metatables.
+    module_table(lua, api, "zephyr.task")?;
+    module_table(lua, api, "zephyr.events")?;
+    // A typo in an engine name is an error naming the table and the names
+    // near it, not a silent nil: `zephyr.transform.set_postion`, `Key.Sapce`.
+    let mut tables = vec![("zephyr".to_owned(), module_table(lua, api, "zephyr")?)];
+    for name in ["console", "cvar", "ecs", "input", "Key", "Mouse"] {
+        tables.push((name.to_owned(), module_table(lua, api, name)?));
+    }
+    let zephyr: Table = api.raw_get("zephyr")?;
+    for pair in zephyr.pairs::<String, Value>() {
+        if let (name, Value::Table(t)) = pair? {
+            tables.push((format!("zephyr.{name}"), t));
+        }
+    }
+    // One metatable for all of them (a pooled state holds every byte of it):
+    // the table's path comes from its address.
+    let paths: std::collections::HashMap<usize, String> = tables
+        .iter()
+        .map(|(path, table)| (table.to_pointer() as usize, path.clone()))
+        .collect();
+    let metatable = strict_metatable(lua, paths)?;
+    for (_, table) in tables {
+        table.set_metatable(Some(metatable.clone()))?;
+    }
+    let lazy_mt = lazy_metatable(lua, host, &worker, &lazy, &metatable)?;
+    for (_, table) in &lazy {
+        table.set_metatable(Some(lazy_mt.clone()))?;
+    }
     // zephyr.task is written in Lua over the time functions.
     let task = module_table(lua, api, "zephyr.task")?;
     let owner_of_caller =
@@ -156,34 +193,105 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
             emit(lua, &send_host, Some(entity), args)
         })?,
     )?;
-    let mouse = lua.create_table()?;
-    for (name, button) in [("Left", 0), ("Right", 1), ("Middle", 2)] {
-        mouse.raw_set(name, button)?;
-    }
-    api.raw_set("Mouse", mouse)?;
-    // A typo in an engine name is an error naming the table and the names
-    // near it, not a silent nil: `zephyr.transform.set_postion`, `Key.Sapce`.
-    let mut tables = vec![("zephyr".to_owned(), module_table(lua, api, "zephyr")?)];
-    for name in ["console", "cvar", "ecs", "input", "Key", "Mouse"] {
-        tables.push((name.to_owned(), module_table(lua, api, name)?));
-    }
-    let zephyr: Table = api.raw_get("zephyr")?;
-    for pair in zephyr.pairs::<String, Value>() {
-        if let (name, Value::Table(t)) = pair? {
-            tables.push((format!("zephyr.{name}"), t));
+    Ok(())
+}
+
+/// The error for reading a missing name from an engine table: it names the
+/// table and the names near the one asked for. Raised by the metamethod
+/// itself, so that it points at the script's line.
+fn no_field(lua: &Lua, path: &str, table: &Table, key: &Value) -> mlua::Error {
+    let shown = match key {
+        Value::String(s) => format!("'{}'", s.to_string_lossy()),
+        other => other
+            .to_string()
+            .unwrap_or_else(|_| other.type_name().to_owned()),
+    };
+    let mut message = format!("{path} has no field {shown}");
+    if let Value::String(s) = key {
+        let wanted = s.to_string_lossy();
+        let mut near: Vec<(f64, String)> = table
+            .pairs::<String, Value>()
+            .filter_map(Result::ok)
+            .map(|(name, _)| (strsim::jaro_winkler(&wanted, &name), name))
+            .filter(|(score, name)| *score >= 0.8 || strsim::levenshtein(&wanted, name) <= 2)
+            .collect();
+        near.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        if !near.is_empty() {
+            let names: Vec<String> = near.into_iter().take(3).map(|(_, n)| n).collect();
+            message.push_str(&format!(" (did you mean: {}?)", names.join(", ")));
         }
     }
-    // One metatable for all of them (a pooled state holds every byte of it):
-    // the table's path comes from its address.
-    let paths: std::collections::HashMap<usize, String> = tables
+    spec::lua_error(lua, message)
+}
+
+/// The metatable of a registry module whose functions are not made yet
+/// (and of `Key`, whose names are not filled in yet): the first read of a
+/// missing name (or `__zephyr_lazy(t)`, which the
+/// sandbox calls before iterating a module) makes all of the module's
+/// functions and hands the table to the strict metatable.
+fn lazy_metatable(
+    lua: &Lua,
+    host: &Arc<Host>,
+    worker: &crate::recording::WorkerFlag,
+    modules: &[(&'static str, Table)],
+    strict: &Table,
+) -> mlua::Result<Table> {
+    let by_address: std::collections::HashMap<usize, &'static str> = modules
         .iter()
-        .map(|(path, table)| (table.to_pointer() as usize, path.clone()))
+        .map(|(module, table)| (table.to_pointer() as usize, *module))
         .collect();
-    let metatable = strict_metatable(lua, paths)?;
-    for (_, table) in tables {
-        table.set_metatable(Some(metatable.clone()))?;
-    }
-    Ok(())
+    let names = by_address.clone();
+    let fast = Arc::new(parking_lot::Mutex::new(None::<fast::Functions>));
+    let (host, worker, strict) = (host.clone(), worker.clone(), strict.clone());
+    let build = lua.create_function(move |lua, table: Table| {
+        let Some(module) = by_address.get(&(table.to_pointer() as usize)) else {
+            return Ok(());
+        };
+        if table.metatable().is_some_and(|mt| mt == strict) {
+            return Ok(());
+        }
+        let mut fast = fast.lock();
+        if fast.is_none() {
+            *fast = Some(fast::functions(lua, &host, &worker)?);
+        }
+        let typed = fast.as_ref().map(Vec::as_slice).unwrap_or_default();
+        if *module == "Key" {
+            for key in zephyr_world::Key::ALL {
+                table.raw_set(key.name(), key.name())?;
+            }
+            return table.set_metatable(Some(strict.clone()));
+        }
+        for spec in API.iter().filter(|spec| spec.module == *module) {
+            let function = match typed.iter().find(|(s, _)| std::ptr::eq(*s, spec)) {
+                Some((_, f)) => f.clone(),
+                None => binding(lua, host.clone(), worker.clone(), spec)?,
+            };
+            table.raw_set(spec.name, function)?;
+        }
+        table.set_metatable(Some(strict.clone()))
+    })?;
+    let metatable = lua.create_table()?;
+    let index_build = build.clone();
+    metatable.raw_set(
+        "__index",
+        lua.create_function(move |lua, (table, key): (Table, Value)| {
+            index_build.call::<()>(&table)?;
+            match table.raw_get::<Value>(key.clone())? {
+                Value::Nil => {
+                    let path = names.get(&(table.to_pointer() as usize)).copied();
+                    Err(no_field(
+                        lua,
+                        path.unwrap_or("an engine table"),
+                        &table,
+                        &key,
+                    ))
+                }
+                value => Ok(value),
+            }
+        })?,
+    )?;
+    metatable.raw_set("__zephyr_lazy", build)?;
+    Ok(metatable)
 }
 
 /// `zephyr.events.emit(name, ...)` (and `send`, with its target): copies
@@ -243,30 +351,7 @@ fn strict_metatable(
                 let path = paths
                     .get(&(table.to_pointer() as usize))
                     .map_or("an engine table", String::as_str);
-                let shown = match &key {
-                    Value::String(s) => format!("'{}'", s.to_string_lossy()),
-                    other => other
-                        .to_string()
-                        .unwrap_or_else(|_| other.type_name().to_owned()),
-                };
-                let mut message = format!("{path} has no field {shown}");
-                if let Value::String(s) = &key {
-                    let wanted = s.to_string_lossy();
-                    let mut near: Vec<(f64, String)> = table
-                        .pairs::<String, Value>()
-                        .filter_map(Result::ok)
-                        .map(|(name, _)| (strsim::jaro_winkler(&wanted, &name), name))
-                        .filter(|(score, name)| {
-                            *score >= 0.8 || strsim::levenshtein(&wanted, name) <= 2
-                        })
-                        .collect();
-                    near.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-                    if !near.is_empty() {
-                        let names: Vec<String> = near.into_iter().take(3).map(|(_, n)| n).collect();
-                        message.push_str(&format!(" (did you mean: {}?)", names.join(", ")));
-                    }
-                }
-                Err(spec::lua_error(lua, message))
+                Err(no_field(lua, path, &table, &key))
             },
         )?,
     )?;

@@ -36,7 +36,14 @@ end
 -- table is found through `target_of`.
 local target_of = setmetatable({}, { __mode = "k" })
 local function iterate(proxy, key) return next(target_of[proxy], key) end
-local function proxy_pairs(proxy) return iterate, proxy, nil end
+local function proxy_pairs(proxy)
+  -- An engine module whose functions are made on first use (its metatable
+  -- says how): made now, so that `pairs` lists them.
+  local t = target_of[proxy]
+  local mt = raw_getmetatable(t)
+  if type(mt) == "table" and rawget(mt, "__zephyr_lazy") then mt.__zephyr_lazy(t) end
+  return iterate, proxy, nil
+end
 local function proxy_len(proxy) return #target_of[proxy] end
 
 local function freeze(t)

@@ -62,8 +62,10 @@ pub(crate) fn install(lua: &Lua, module: &Table, time: &Table) -> mlua::Result<F
         return lua.create_function(|_, ()| Ok(0));
     }
     let caller_env = lua.create_function(|lua, ()| Ok(crate::sandbox::caller_env(lua)))?;
-    let elapsed: Function = time.raw_get("elapsed")?;
-    let frame: Function = time.raw_get("frame")?;
+    // Through the table's metatable: the registry's functions are made on
+    // first use.
+    let elapsed: Function = time.get("elapsed")?;
+    let frame: Function = time.get("frame")?;
     let hooks: Table = lua
         .load(include_str!("task.lua"))
         .set_name("=zephyr.task")
