@@ -150,23 +150,10 @@ impl Behaviours {
     ) -> std::result::Result<bool, ScriptError> {
         let instance = &self.instances[index];
         let state = home_state(&self.lanes, system, instance.home);
-        // The name is a valid module name (letters, digits, `_`, `.`, `-`),
-        // so it can stand in a quoted string.
-        let source = format!(
-            "local name = \"{name}\"
-             local loaded = package.loaded
-             local old = loaded[name]
-             if old == nil then return false end
-             loaded[name] = nil
-             local ok, new = pcall(require, name)
-             if not ok then loaded[name] = old error(new, 0) end
-             if type(old) == 'table' and type(new) == 'table' then
-               for k, v in pairs(new) do old[k] = v end
-               loaded[name] = old
-             end
-             return true"
-        );
-        let values = state.execute_in(&instance.env, source, "reload")?;
+        // Compiled once per state (the compile cache), run in each
+        // environment with the module's name.
+        let chunk = state.compile(RELOAD_MODULE.as_bytes(), "reload")?;
+        let values = state.run_chunk(&chunk, &instance.env, name)?;
         Ok(values.first().is_some_and(|v| v.to_string() == "true"))
     }
 
@@ -185,6 +172,21 @@ impl Behaviours {
         }
     }
 }
+
+/// Re-runs module `...` in the calling environment if it has required it:
+/// the new fields go into the old table, so references to it see them.
+const RELOAD_MODULE: &str = "local name = ...
+local loaded = package.loaded
+local old = loaded[name]
+if old == nil then return false end
+loaded[name] = nil
+local ok, new = pcall(require, name)
+if not ok then loaded[name] = old error(new, 0) end
+if type(old) == 'table' and type(new) == 'table' then
+  for k, v in pairs(new) do old[k] = v end
+  loaded[name] = old
+end
+return true";
 
 /// Calls the instance's `on_reload`, if its environment defines one.
 fn on_reload(state: &ScriptState, instance: &Instance) -> std::result::Result<(), ScriptError> {
