@@ -185,3 +185,107 @@ fn an_unwritable_config_is_reported_by_name() {
         run.stderr
     );
 }
+
+/// The terminal path (rustyline): run under `script`, which gives the
+/// console a pseudo-terminal. Each line is typed once the console has gone
+/// quiet (it has drawn its prompt), since line editing discards input typed
+/// ahead of it. Tab completes a cvar name; a chunk spans two lines; `quit`
+/// ends. Skipped (with a notice) where `script` is missing.
+#[test]
+fn the_console_edits_lines_on_a_terminal() {
+    use std::io::{Read as _, Write as _};
+    use std::process::{Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("notice: `script` (util-linux) not found: the terminal test is skipped");
+        return;
+    }
+    let dir = files(&[]);
+    let command = format!(
+        "{} console --config {}",
+        env!("CARGO_BIN_EXE_zephyr"),
+        dir.path().join("pty.cfg").display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("HOME", dir.path())
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run script");
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let sink = output.clone();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buffer[..n]);
+        }
+    });
+    // Waits until the output has not grown for a while (at most 10 s).
+    let quiet = |output: &Mutex<Vec<u8>>| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut last = usize::MAX;
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(250));
+            let now = output.lock().unwrap().len();
+            if now == last && now > 0 {
+                return;
+            }
+            last = now;
+        }
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    for line in [
+        "set phys_gr\t -3\n",
+        "get phys_gravity\n",
+        "lua function f()\n",
+        "return 41 end\n",
+        "= f() + 1\n",
+        "quit\n",
+    ] {
+        quiet(&output);
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let raw = String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
+    // Without the terminal's control sequences.
+    let mut text = String::new();
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                while let Some(c) = chars.next() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else if c != '\r' {
+            text.push(c);
+        }
+    }
+    assert!(
+        text.contains("set phys_gravity -3"),
+        "Tab completed the cvar:\n{text}"
+    );
+    assert!(text.contains("phys_gravity = -3.0"), "{text}");
+    assert!(text.contains("42"), "a chunk over two lines:\n{text}");
+    assert!(
+        dir.path().join(".zephyr_history").exists(),
+        "history is saved:\n{text}"
+    );
+}
