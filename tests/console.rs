@@ -192,6 +192,7 @@ fn an_unwritable_config_is_reported_by_name() {
 /// ahead of it. Tab completes a cvar name; a chunk spans two lines; `quit`
 /// ends. Skipped (with a notice) where `script` is missing.
 #[test]
+#[allow(clippy::print_stderr)] // the notice when the test is skipped
 fn the_console_edits_lines_on_a_terminal() {
     use std::io::{Read as _, Write as _};
     use std::process::{Command, Stdio};
@@ -268,7 +269,7 @@ fn the_console_edits_lines_on_a_terminal() {
         if c == '\u{1b}' {
             if chars.peek() == Some(&'[') {
                 chars.next();
-                while let Some(c) = chars.next() {
+                for c in chars.by_ref() {
                     if c.is_ascii_alphabetic() {
                         break;
                     }
