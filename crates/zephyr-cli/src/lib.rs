@@ -201,14 +201,14 @@ fn execute(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Console(options) => {
             let _guard = init_logging(None)?;
-            run::run(options.into_run())?;
-            Ok(())
+            let mut summary = run::run(options.into_run())?;
+            summary.take_error().map_or(Ok(()), Err)
         }
         Command::Run(options) => {
             let _guard = init_logging(options.trace.as_ref())?;
-            let summary = run::run(options)?;
+            let mut summary = run::run(options)?;
             say(&mut std::io::stderr(), &summary.render());
-            Ok(())
+            summary.take_error().map_or(Ok(()), Err)
         }
         Command::Types { output } => {
             let text = zephyr_runtime::api::lua_definitions();

@@ -89,12 +89,19 @@ pub struct Summary {
     unused_cvars: Vec<String>,
     /// The config file the run saved its settings to, if it did.
     saved_settings: Option<String>,
+    /// Why saving the settings failed, if it did.
+    save_error: Option<Error>,
     /// Each distinct error printed so far, and how many times it happened
     /// (an error repeated every frame is printed once, then counted).
     seen_errors: Vec<(String, usize)>,
 }
 
 impl Summary {
+    /// The error that ends the run after its summary (a failed save).
+    pub fn take_error(&mut self) -> Option<Error> {
+        self.save_error.take()
+    }
+
     /// Counts an error; whether it is new (to be printed).
     fn first_time(&mut self, text: &str) -> bool {
         self.errors += 1;
@@ -554,8 +561,12 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         })
         .collect();
     drop(live);
-    if settings.save_if_changed(host.system.cvars())? {
-        host.summary.saved_settings = Some(settings.path().display().to_string());
+    // A save that fails is the run's error (exit status 2, naming the
+    // file), after its summary.
+    match settings.save_if_changed(host.system.cvars()) {
+        Ok(true) => host.summary.saved_settings = Some(settings.path().display().to_string()),
+        Ok(false) => {}
+        Err(error) => host.summary.save_error = Some(error),
     }
     host.summary.worker_scripts = host.system.runner().stats().enqueued;
     host.summary.seed = options.seed;
