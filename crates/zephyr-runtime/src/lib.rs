@@ -15,7 +15,7 @@
 //! | `runner`  | [`ScriptRunner`]: worker threads running scripts with leased states      |
 //! | `system`  | [`ScriptingSystem`]: the per-frame main-thread dispatcher                |
 //! | `chunk`   | compile once per state, run in many environments; file sources        |
-//! | `behaviour` | [`Behaviours`]: scripts attached to entities, the frame, the parallel phase, the task and event steps (`behaviour/`) |
+//! | `behaviour` | [`Behaviours`]: scripts attached to entities, the frame, the parallel phase, the task and event steps, hot reload (`behaviour/`) |
 //! | `trusted` | the only `unsafe` in the workspace: Lua with `debug`, for the trusted profile |
 //! | `stock`   | [`run_stock_lua`]: stock Lua 5.4, the conformance runner's reference  |
 //! | `pattern` | `string.find`/`match`/`gmatch`/`gsub` of the safe profile, under the budget |

@@ -16,6 +16,14 @@
 //! first. A *global* behaviour (a script run as the main script, attached to
 //! no entity) has no `self`, so its callbacks get the same arguments without
 //! it: `on_update(dt)`, `on_start()`, `on_destroy()`.
+//!
+//! | module | its one job |
+//! |---|---|
+//! | `types` | the public types: ids, sources, errors, reports |
+//! | `instance` | one instance: its callbacks, its home state, its errors |
+//! | `parallel` | the parallel phase: lanes on worker states |
+//! | `messages` | the task and event steps of the frame |
+//! | `reload` | hot reload: new code in place, state kept |
 
 mod instance;
 mod messages;
