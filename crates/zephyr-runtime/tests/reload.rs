@@ -85,6 +85,13 @@ fn a_reload_replaces_functions_and_keeps_each_instances_state() -> Result {
     frames(&mut system, &mut behaviours, 1);
     assert_eq!(get(&system, &behaviours, first), "v2 15 1");
     assert_eq!(get(&system, &behaviours, second), "v2 12 1");
+
+    // A version that does not compile is reported once, not per instance.
+    write(dir.path(), "mover.lua", "function get(");
+    let report = behaviours.reload(&system, &path);
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert_eq!(report.instances, 0);
+    assert_eq!(get(&system, &behaviours, second), "v2 12 1");
     Ok(())
 }
 

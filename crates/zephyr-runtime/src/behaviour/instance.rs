@@ -135,10 +135,7 @@ pub(super) fn load(
         let _stream = random::enter(state.lua(), &stream);
         state.run_chunk(&chunk, &env, ())?;
     }
-    let callbacks = Callback::ALL.map(|c| match env.raw_get::<Value>(c.name()) {
-        Ok(Value::Function(f)) => Some(f),
-        _ => None,
-    });
+    let callbacks = callbacks_of(&env);
     Ok(Instance {
         id,
         home,
@@ -153,6 +150,14 @@ pub(super) fn load(
         started: false,
         removed: false,
         random: stream,
+    })
+}
+
+/// The callbacks an environment defines, looked up once.
+pub(super) fn callbacks_of(env: &Table) -> [Option<Function>; 3] {
+    Callback::ALL.map(|c| match env.raw_get::<Value>(c.name()) {
+        Ok(Value::Function(f)) => Some(f),
+        _ => None,
     })
 }
 

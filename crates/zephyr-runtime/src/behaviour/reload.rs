@@ -20,9 +20,9 @@
 
 use std::path::{Path, PathBuf};
 
-use mlua::{Function, Table, Value};
+use mlua::{Table, Value};
 
-use super::instance::{Callback, Instance, instance_error as failure, plain_error};
+use super::instance::{Instance, callbacks_of, instance_error as failure, plain_error};
 use super::types::{ReloadReport, ScriptSource};
 use super::{Behaviours, home_state};
 use crate::outcome::ScriptError;
@@ -53,8 +53,11 @@ impl Behaviours {
                 Ok(fresh) => {
                     report.scripts.push(fresh.name().to_owned());
                     for index in of_file {
-                        if self.reload_instance(system, index, &fresh, &mut report) {
-                            reloaded.push(index);
+                        match self.reload_instance(system, index, &fresh, &mut report) {
+                            Reloaded::Yes => reloaded.push(index),
+                            Reloaded::No => {}
+                            // Every instance would say the same.
+                            Reloaded::DoesNotCompile => break,
                         }
                     }
                 }
@@ -103,7 +106,7 @@ impl Behaviours {
         index: usize,
         fresh: &ScriptSource,
         report: &mut ReloadReport,
-    ) -> bool {
+    ) -> Reloaded {
         let Behaviours {
             instances, lanes, ..
         } = self;
@@ -129,13 +132,18 @@ impl Behaviours {
                 instance.callbacks = callbacks;
                 instance.cold.source = fresh.clone();
                 report.instances += 1;
-                true
+                Reloaded::Yes
             }
             Err(error) => {
+                let syntax = error.kind == crate::outcome::ScriptErrorKind::Syntax;
                 report
                     .errors
                     .push(failure(system, &self.instances[index], during, error));
-                false
+                if syntax {
+                    Reloaded::DoesNotCompile
+                } else {
+                    Reloaded::No
+                }
             }
         }
     }
@@ -173,6 +181,15 @@ impl Behaviours {
     }
 }
 
+/// What reloading one instance did.
+enum Reloaded {
+    Yes,
+    /// Its new top-level code or `on_reload` raised: rolled back.
+    No,
+    /// The new version does not compile (for any instance).
+    DoesNotCompile,
+}
+
 /// Re-runs module `...` in the calling environment if it has required it:
 /// the new fields go into the old table, so references to it see them.
 const RELOAD_MODULE: &str = "local name = ...
@@ -198,13 +215,6 @@ fn on_reload(state: &ScriptState, instance: &Instance) -> std::result::Result<()
         Some(entity) => state.call_unit(&function, entity.to_lua(), &instance.script),
         None => state.call_unit(&function, (), &instance.script),
     }
-}
-
-fn callbacks_of(env: &Table) -> [Option<Function>; 3] {
-    Callback::ALL.map(|c| match env.raw_get::<Value>(c.name()) {
-        Ok(Value::Function(f)) => Some(f),
-        _ => None,
-    })
 }
 
 /// A shallow copy of an environment's own fields.
