@@ -145,7 +145,7 @@ fn archived_cvars_are_saved_loaded_and_a_corrupted_line_is_reported() {
     // host_writeconfig writes at once, keeping the other game's setting.
     std::fs::write(
         dir.path().join("autoexec.cfg"),
-        "echo autoexec ran\nset game_volume 0.25\nnot_a_command\n",
+        "echo autoexec ran\nset game_volume 0.25\nnot_a_command\nlua if true then\n",
     )
     .unwrap();
     let third = zephyr_with_input(
@@ -157,6 +157,12 @@ fn archived_cvars_are_saved_loaded_and_a_corrupted_line_is_reported() {
     assert!(third.stdout.contains("autoexec ran"), "{}", third.stdout);
     assert!(third.stdout.contains("wrote cfg.cfg"), "{}", third.stdout);
     assert!(third.stderr.contains("autoexec.cfg:3:"), "{}", third.stderr);
+    // A chunk left unfinished at the end of the file is run, and its error told.
+    assert!(
+        third.stderr.contains("[lua from autoexec.cfg:4]:1:"),
+        "{}",
+        third.stderr
+    );
     let saved = std::fs::read_to_string(dir.path().join("cfg.cfg")).unwrap();
     assert!(saved.contains("seta game_volume \"0.25\""), "{saved}");
     assert!(saved.contains("seta other_mod_speed \"3\""), "{saved}");

@@ -369,24 +369,50 @@ fn read_terminal(helper: Helper, tx: &Sender<String>) {
     }
 }
 
+/// Joins lines into whole commands: an unfinished Lua chunk (after `lua`
+/// or `=`) takes the following lines, as Lua's own REPL does.
+#[derive(Debug, Default)]
+pub(crate) struct Commands {
+    pending: String,
+    first_line: usize,
+    lines: usize,
+}
+
+impl Commands {
+    /// Adds a line; a command once it is complete, with the number of its
+    /// first line (from 1).
+    pub(crate) fn push(&mut self, console: &Console, line: &str) -> Option<(usize, String)> {
+        self.lines += 1;
+        if self.pending.is_empty() {
+            self.first_line = self.lines;
+        } else {
+            self.pending.push('\n');
+        }
+        self.pending.push_str(line);
+        (!is_incomplete(console, &self.pending))
+            .then(|| (self.first_line, std::mem::take(&mut self.pending)))
+    }
+
+    /// What is left when the input ends (an unfinished chunk, run as it is
+    /// so that its error is told).
+    pub(crate) fn finish(self) -> Option<(usize, String)> {
+        (!self.pending.is_empty()).then_some((self.first_line, self.pending))
+    }
+}
+
 fn read_lines(console: &Console, tx: &Sender<String>) {
     let stdin = std::io::stdin();
-    let mut pending = String::new();
+    let mut commands = Commands::default();
     for line in stdin.lock().lines() {
         let Ok(line) = line else { return };
-        if !pending.is_empty() {
-            pending.push('\n');
-        }
-        pending.push_str(&line);
-        if is_incomplete(console, &pending) {
-            continue;
-        }
-        if tx.send(std::mem::take(&mut pending)).is_err() {
+        if let Some((_, command)) = commands.push(console, &line)
+            && tx.send(command).is_err()
+        {
             return;
         }
     }
-    if !pending.is_empty() {
-        let _ = tx.send(pending);
+    if let Some((_, command)) = commands.finish() {
+        let _ = tx.send(command);
     }
 }
 
@@ -408,6 +434,42 @@ mod tests {
             ],
             lua: lua_words(),
         }
+    }
+
+    #[test]
+    fn an_unfinished_chunk_takes_the_following_lines() {
+        let cvars = std::sync::Arc::new(zephyr_runtime::cvar::CVarRegistry::new());
+        let console = Console::new(cvars);
+        console
+            .register_multiline_command(
+                "lua",
+                "lua <code>",
+                |code| code.matches("do").count() > code.matches("end").count(),
+                |_, _| Ok(()),
+            )
+            .unwrap();
+        let mut commands = Commands::default();
+        let lines = [
+            "echo a",
+            "lua for i = 1, 2 do",
+            "print(i)",
+            "end",
+            "echo b",
+            "lua do",
+        ];
+        let complete: Vec<_> = lines
+            .iter()
+            .filter_map(|line| commands.push(&console, line))
+            .collect();
+        assert_eq!(
+            complete,
+            [
+                (1, "echo a".to_owned()),
+                (2, "lua for i = 1, 2 do\nprint(i)\nend".to_owned()),
+                (5, "echo b".to_owned()),
+            ]
+        );
+        assert_eq!(commands.finish(), Some((6, "lua do".to_owned())));
     }
 
     #[test]

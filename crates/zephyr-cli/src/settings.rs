@@ -78,21 +78,15 @@ impl Settings {
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let origin = path.display().to_string();
         let mut warnings = Vec::new();
-        let mut pending = String::new();
-        let mut first_line = 0;
-        for (index, line) in text.lines().enumerate() {
-            if pending.is_empty() {
-                first_line = index + 1;
-            } else {
-                pending.push('\n');
-            }
-            pending.push_str(line);
-            if crate::console::is_incomplete(console, &pending) {
-                continue;
-            }
-            let command = std::mem::take(&mut pending);
-            if let Err(e) = console.execute_from(&command, &format!("{origin}:{first_line}")) {
-                warnings.push(format!("warning: {origin}:{first_line}: {e}"));
+        let mut commands = crate::console::Commands::default();
+        let mut complete: Vec<(usize, String)> = text
+            .lines()
+            .filter_map(|line| commands.push(console, line))
+            .collect();
+        complete.extend(commands.finish());
+        for (line, command) in complete {
+            if let Err(e) = console.execute_from(&command, &format!("{origin}:{line}")) {
+                warnings.push(format!("warning: {origin}:{line}: {e}"));
             }
         }
         warnings

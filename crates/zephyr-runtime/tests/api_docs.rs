@@ -9,18 +9,22 @@ fn docs_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/API.md")
 }
 
-#[test]
-fn docs_api_md_matches_the_registry() {
-    let generated = api_markdown();
-    let path = docs_path();
+/// Fails when the file at `path` (`name` in messages) is not `generated`;
+/// with `ZEPHYR_UPDATE_DOCS` set, rewrites it first.
+fn check_generated(path: &std::path::Path, name: &str, generated: &str) {
     if std::env::var_os("ZEPHYR_UPDATE_DOCS").is_some() {
-        std::fs::write(&path, &generated).unwrap();
+        std::fs::write(path, generated).unwrap();
     }
-    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
         on_disk == generated,
-        "docs/API.md is out of date: run `ZEPHYR_UPDATE_DOCS=1 cargo test -p zephyr-runtime --test api_docs`"
+        "{name} is out of date: run `ZEPHYR_UPDATE_DOCS=1 cargo test -p zephyr-runtime --test api_docs`"
     );
+}
+
+#[test]
+fn docs_api_md_matches_the_registry() {
+    check_generated(&docs_path(), "docs/API.md", &api_markdown());
 }
 
 #[test]
@@ -93,14 +97,7 @@ fn the_scripting_guide_links_only_files_that_exist() {
 fn the_editor_definitions_match_the_registry() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../types/zephyr.lua");
     let generated = zephyr_runtime::api::lua_definitions();
-    if std::env::var_os("ZEPHYR_UPDATE_DOCS").is_some() {
-        std::fs::write(&path, &generated).unwrap();
-    }
-    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        on_disk == generated,
-        "types/zephyr.lua is out of date: run `ZEPHYR_UPDATE_DOCS=1 cargo test -p zephyr-runtime --test api_docs`"
-    );
+    check_generated(&path, "types/zephyr.lua", &generated);
     for function in API {
         let declared = format!("function {}.{}(", function.module, function.name);
         assert!(generated.contains(&declared), "{declared}");
