@@ -11,8 +11,6 @@
 //! `cargo run --release --example behaviours`
 #![allow(clippy::print_stdout, clippy::print_stderr)] // an example's job is to show what happens
 
-use std::sync::Arc;
-
 use zephyr::runtime::world::glam::DVec3;
 use zephyr::runtime::world::{Key, RigidBody, WorldRead, WorldWrite};
 use zephyr::runtime::{Behaviours, ScriptSource, ScriptingConfig, ScriptingSystem};
@@ -62,7 +60,9 @@ end
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut system = ScriptingSystem::new(ScriptingConfig {
         workers: 2,
-        print: Some(Arc::new(|line: &str| println!("  lua: {line}"))),
+        print: Some(zephyr::runtime::api::line_sink(|line: &[u8]| {
+            println!("  lua: {}", String::from_utf8_lossy(line))
+        })),
         ..ScriptingConfig::default()
     })?;
     let mut behaviours = Behaviours::new();

@@ -11,8 +11,6 @@
 //! Run it with `cargo run --release --example script_demo`.
 #![allow(clippy::print_stdout)] // an example's job is to show what happens
 
-use std::sync::Arc;
-
 use zephyr::cvar::{CVarDef, CVarFlags};
 use zephyr::runtime::{Job, ScriptingConfig, ScriptingSystem};
 
@@ -20,7 +18,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Scripts' `print` goes to stdout here; by default it goes to the console.
     let mut system = ScriptingSystem::new(ScriptingConfig {
         workers: 2,
-        print: Some(Arc::new(|line: &str| println!("  [lua] {line}"))),
+        print: Some(zephyr::runtime::api::line_sink(|line: &[u8]| {
+            println!("  [lua] {}", String::from_utf8_lossy(line))
+        })),
         ..ScriptingConfig::default()
     })?;
     system.cvars().register(

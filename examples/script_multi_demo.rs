@@ -10,7 +10,6 @@
 //! Run it with `cargo run --release --example script_multi_demo`.
 #![allow(clippy::print_stdout)] // an example's job is to show what happens
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zephyr::cvar::CVarDef;
@@ -41,7 +40,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
             ..StateConfig::default()
         },
-        print: Some(Arc::new(|line: &str| println!("  [lua] {line}"))),
+        print: Some(zephyr::runtime::api::line_sink(|line: &[u8]| {
+            println!("  [lua] {}", String::from_utf8_lossy(line))
+        })),
         ..ScriptingConfig::default()
     })?;
     system

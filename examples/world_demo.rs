@@ -11,8 +11,6 @@
 //! Run it with `cargo run --release --example world_demo`.
 #![allow(clippy::print_stdout)] // an example's job is to show what happens
 
-use std::sync::Arc;
-
 use zephyr::runtime::{ScriptingConfig, ScriptingSystem};
 use zephyr::world::Key;
 
@@ -92,7 +90,9 @@ zephyr.light.set_intensity(torch, 0.8 + math.sin(e * 10) * 0.2)
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut system = ScriptingSystem::new(ScriptingConfig {
         workers: 2,
-        print: Some(Arc::new(|line: &str| println!("  [lua] {line}"))),
+        print: Some(zephyr::runtime::api::line_sink(|line: &[u8]| {
+            println!("  [lua] {}", String::from_utf8_lossy(line))
+        })),
         ..ScriptingConfig::default()
     })?;
     system.world().write().set_scene_name("world_demo");

@@ -285,15 +285,27 @@ fn bad_scene_files_are_refused_before_anything_runs() {
 
 #[test]
 fn the_sandbox_is_on_by_default_and_trusted_opts_out() {
-    let dir = files(&[("t.lua", "print(io ~= nil, os.getenv ~= nil)")]);
-    assert_eq!(
-        zephyr(dir.path(), &["run", "t.lua"]).stdout,
-        "false\tfalse\n"
+    // The safe profile keeps `io.write` and reading inside the roots; what
+    // reaches the machine refuses, naming itself.
+    let dir = files(&[(
+        "t.lua",
+        "print(pcall(os.getenv, 'HOME')) print(pcall(io.popen, 'ls')) print(io.type(io.stdout))",
+    )]);
+    let safe = zephyr(dir.path(), &["run", "t.lua"]).stdout;
+    let lines: Vec<&str> = safe.lines().collect();
+    assert!(
+        lines[0].starts_with(
+            "false\tos.getenv: reading the environment is left out of the safe profile"
+        ),
+        "{safe}"
     );
-    assert_eq!(
-        zephyr(dir.path(), &["run", "t.lua", "--trusted"]).stdout,
-        "true\ttrue\n"
+    assert!(
+        lines[1].starts_with("false\tio.popen: running programs is left out"),
+        "{safe}"
     );
+    assert_eq!(lines[2], "file");
+    let trusted = zephyr(dir.path(), &["run", "t.lua", "--trusted"]).stdout;
+    assert!(trusted.starts_with("true\t"), "{trusted}");
 }
 
 #[test]

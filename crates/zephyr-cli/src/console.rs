@@ -27,17 +27,38 @@ type Printer = Box<dyn rustyline::ExternalPrinter + Send>;
 /// meanwhile goes above the prompt instead of through it.
 static PRINTER: Mutex<Option<Printer>> = Mutex::new(None);
 
-/// Prints one line of the run's output on stdout (above the console's
-/// prompt when one is being edited).
-pub(crate) fn print_line(line: &str) {
+/// Output written while the line editor is active, waiting for the end of
+/// its line (the editor prints whole lines above the prompt).
+static PARTIAL: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Writes the run's output on stdout, byte for byte (above the console's
+/// prompt, as whole lines, when one is being edited).
+pub(crate) fn write_output(bytes: &[u8]) {
     if let Ok(mut printer) = PRINTER.lock()
         && let Some(printer) = printer.as_mut()
-        && printer.print(format!("{line}\n")).is_ok()
     {
+        let mut partial = PARTIAL.lock().unwrap_or_else(|e| e.into_inner());
+        partial.extend_from_slice(bytes);
+        if let Some(end) = partial.iter().rposition(|&b| b == b'\n') {
+            let lines: Vec<u8> = partial.drain(..=end).collect();
+            if printer
+                .print(String::from_utf8_lossy(&lines).into_owned())
+                .is_ok()
+            {
+                return;
+            }
+            let mut out = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(&mut out, &lines);
+        }
         return;
     }
     let mut out = std::io::stdout().lock();
-    let _ = std::io::Write::write_all(&mut out, format!("{line}\n").as_bytes());
+    let _ = std::io::Write::write_all(&mut out, bytes);
+}
+
+/// Prints one line of the run's output on stdout.
+pub(crate) fn print_line(line: &str) {
+    write_output(format!("{line}\n").as_bytes());
 }
 
 /// How the console reads stdin.

@@ -320,7 +320,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         dir
     };
 
-    let stdout_sink = Arc::new(crate::console::print_line);
+    let stdout_sink = Arc::new(crate::console::write_output);
     if !(options.dt.is_finite() && options.dt > 0.0) {
         return Err(Error::Usage(format!(
             "--dt must be a positive number of seconds, got {}",
@@ -355,7 +355,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     // stdout. Logs stay on stderr.
     system
         .console()
-        .set_output(Some(Arc::new(crate::console::print_line)));
+        .set_output(Some(Arc::new(crate::console::write_output)));
     let mut settings = Settings::new(options.config.as_deref(), &dir);
     settings.register_command(system.console())?;
 

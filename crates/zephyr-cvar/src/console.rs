@@ -18,11 +18,47 @@ use crate::value::{CVarValue, check_name};
 pub type CommandFn = Arc<dyn Fn(&Console, &[String]) -> Result<()> + Send + Sync>;
 
 /// Where a console's output goes when a host sets one (see
-/// [`Console::set_output`]).
-pub type OutputFn = Arc<dyn Fn(&str) + Send + Sync>;
+/// [`Console::set_output`]): bytes as written, each line ending in a
+/// newline (a command's output line, or a script's `print`); a script's
+/// `io.write` may end without one.
+pub type OutputFn = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
 /// How many output lines a console keeps by default.
 pub const DEFAULT_HISTORY: usize = 512;
+
+/// The console's kept output lines.
+#[derive(Debug, Default)]
+struct History {
+    lines: VecDeque<String>,
+    /// Whether the last line has not ended yet (output without a newline).
+    open: bool,
+}
+
+impl History {
+    /// Appends output, split into lines, keeping at most `capacity`.
+    fn write(&mut self, bytes: &[u8], capacity: usize) {
+        if capacity == 0 || bytes.is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        let ends_open = !text.ends_with('\n');
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        for (i, line) in text.split('\n').enumerate() {
+            if i == 0
+                && self.open
+                && let Some(last) = self.lines.back_mut()
+            {
+                last.push_str(line);
+                continue;
+            }
+            if self.lines.len() == capacity {
+                self.lines.pop_front();
+            }
+            self.lines.push_back(line.to_owned());
+        }
+        self.open = ends_open;
+    }
+}
 
 struct Command {
     help: String,
@@ -77,7 +113,7 @@ pub struct CommandInfo {
 pub struct Console {
     cvars: Arc<CVarRegistry>,
     commands: RwLock<BTreeMap<String, Arc<Command>>>,
-    history: Mutex<VecDeque<String>>,
+    history: Mutex<History>,
     capacity: usize,
     quit: AtomicBool,
     /// Where the commands running now came from (innermost last): see
@@ -91,7 +127,7 @@ impl fmt::Debug for Console {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Console")
             .field("commands", &self.commands.read().keys().collect::<Vec<_>>())
-            .field("history_len", &self.history.lock().len())
+            .field("history_len", &self.history.lock().lines.len())
             .field("capacity", &self.capacity)
             .finish_non_exhaustive()
     }
@@ -108,7 +144,10 @@ impl Console {
         let console = Console {
             cvars,
             commands: RwLock::new(BTreeMap::new()),
-            history: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
+            history: Mutex::new(History {
+                lines: VecDeque::with_capacity(capacity.min(4096)),
+                open: false,
+            }),
             capacity,
             quit: AtomicBool::new(false),
             origins: Mutex::new(Vec::new()),
@@ -304,16 +343,35 @@ impl Console {
         }
     }
 
-    /// Appends output lines (split at newlines) to the ring buffer and
-    /// hands them to the host's output (see [`set_output`](Self::set_output)),
-    /// or, when it set none, to the `zephyr::console` tracing target.
+    /// Prints a line of output: appends it (split at newlines) to the ring
+    /// buffer and hands it, with a newline, to the host's output (see
+    /// [`set_output`](Self::set_output)), or, when it set none, to the
+    /// `zephyr::console` tracing target.
     pub fn print(&self, text: &str) {
         let output = self.output.read().clone();
         match output {
-            Some(output) => output(text),
+            Some(output) => output(format!("{text}\n").as_bytes()),
             None => tracing::info!(target: "zephyr::console", "{text}"),
         }
         self.record(text);
+    }
+
+    /// Writes output bytes as they are (a script's `print` with its
+    /// newline, or an `io.write` without one): to the host's output
+    /// unchanged, and to the ring buffer as lines (invalid UTF-8 shown as
+    /// U+FFFD there; a line without its newline yet is continued by the
+    /// next write).
+    pub fn write(&self, bytes: &[u8]) {
+        let output = self.output.read().clone();
+        match output {
+            Some(output) => output(bytes),
+            None => tracing::info!(
+                target: "zephyr::console",
+                "{}",
+                String::from_utf8_lossy(bytes.strip_suffix(b"\n").unwrap_or(bytes))
+            ),
+        }
+        self.history.lock().write(bytes, self.capacity);
     }
 
     /// Sends the output of commands (`echo`, `get`, `cvarlist`, `help`, ...)
@@ -327,25 +385,20 @@ impl Console {
     /// callers that log the text themselves.
     pub fn record(&self, text: &str) {
         let mut history = self.history.lock();
-        for line in text.split('\n') {
-            if self.capacity == 0 {
-                break;
-            }
-            if history.len() == self.capacity {
-                history.pop_front();
-            }
-            history.push_back(line.to_owned());
-        }
+        history.open = false;
+        history.write(format!("{text}\n").as_bytes(), self.capacity);
     }
 
     /// The kept output lines, oldest first.
     pub fn history(&self) -> Vec<String> {
-        self.history.lock().iter().cloned().collect()
+        self.history.lock().lines.iter().cloned().collect()
     }
 
     /// Empties the output ring buffer.
     pub fn clear_history(&self) {
-        self.history.lock().clear();
+        let mut history = self.history.lock();
+        history.lines.clear();
+        history.open = false;
     }
 
     /// Whether `quit` was run since the console was made.
@@ -635,8 +688,10 @@ mod tests {
         let console = Console::new(Arc::new(CVarRegistry::new()));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
-        console.set_output(Some(Arc::new(move |line: &str| {
-            sink.lock().push(line.to_owned())
+        console.set_output(Some(Arc::new(move |line: &[u8]| {
+            let line = String::from_utf8_lossy(line);
+            sink.lock()
+                .push(line.strip_suffix('\n').unwrap_or(&line).to_owned())
         })));
         console
             .register_command("spawn_crate", "Spawns a crate", |_, _| Ok(()))

@@ -29,8 +29,9 @@ impl fmt::Display for JobId {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Command {
-    /// `print(...)`: one output line for the print sink.
-    Print(String),
+    /// Script output for the print sink: the bytes of a `print` (with its
+    /// newline) or an `io.write`.
+    Output(Vec<u8>),
     /// `cvar.set(name, value)`, already validated on the worker.
     SetCVar {
         /// The cvar.

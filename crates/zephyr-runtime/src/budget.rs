@@ -233,6 +233,9 @@ impl ExecControl {
         if let Some(text) = crate::outcome::described_error_table(lua, &error.message) {
             error.message = text;
         }
+        if let Some(note) = crate::sandbox::refusal_note(lua, &error.message) {
+            error.message = format!("{} ({note})", error.message);
+        }
         error
     }
 

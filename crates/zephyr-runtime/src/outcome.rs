@@ -109,6 +109,16 @@ impl fmt::Display for ScriptValue {
 /// Formats a float as Lua 5.4's `tostring` does (`%.14g`, plus `.0` when the
 /// result looks like an integer).
 pub(crate) fn lua_number_text(v: f64) -> String {
+    let mut text = lua_g14(v);
+    if !text.contains(['.', 'e', 'n', 'i']) {
+        text.push_str(".0");
+    }
+    text
+}
+
+/// A float as C's `%.14g` formats it (Lua's `LUA_NUMBER_FMT`: what
+/// `io.write` and `string.format("%.14g")` give).
+pub(crate) fn lua_g14(v: f64) -> String {
     if v.is_nan() {
         return if v.is_sign_negative() { "-nan" } else { "nan" }.into();
     }
@@ -118,18 +128,14 @@ pub(crate) fn lua_number_text(v: f64) -> String {
     let sci = format!("{v:.13e}");
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let mut text = if !(-4..14).contains(&exp) {
+    if !(-4..14).contains(&exp) {
         let mantissa = trim_fraction(mantissa);
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{mantissa}e{sign}{:02}", exp.abs())
     } else {
         let decimals = usize::try_from(13 - exp).unwrap_or(0);
         trim_fraction(&format!("{v:.decimals$}")).to_owned()
-    };
-    if !text.contains(['.', 'e', 'n', 'i']) {
-        text.push_str(".0");
     }
-    text
 }
 
 fn trim_fraction(s: &str) -> &str {
@@ -242,11 +248,15 @@ impl ScriptError {
             None => (text, None),
         };
         // The runtime's own frames (the sandbox's `error` and `pcall`, the
-        // task scheduler) are not the script's: left out.
+        // task scheduler, the sandbox's `raise`) are not the script's: left
+        // out.
         let traceback = traceback.or(tb).map(|t| {
             t.trim_end()
                 .lines()
-                .filter(|line| !line.trim_start().starts_with("zephyr."))
+                .filter(|line| {
+                    let line = line.trim_start();
+                    !line.starts_with("zephyr.") && line != "[C]: in upvalue 'raise'"
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         });

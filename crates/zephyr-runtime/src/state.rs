@@ -16,7 +16,6 @@ use crate::chunk::{ChunkCache, ChunkCacheStats, CompiledChunk};
 use crate::error::{Error, Result};
 use crate::outcome::{ScriptError, ScriptErrorKind, ScriptValue};
 pub use crate::sandbox::Profile;
-use crate::sandbox::print_line;
 
 /// How to build a [`ScriptState`]. Plain data with documented defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +76,9 @@ pub struct ScriptState {
     control: Arc<ExecControl>,
     config: StateConfig,
     chunks: Mutex<ChunkCache>,
+    /// Trusted profile: Lua's own `package.loaded`, whose `_G` follows the
+    /// running execution's global table.
+    loaded: Option<Table>,
 }
 
 impl fmt::Debug for ScriptState {
@@ -123,19 +125,12 @@ impl ScriptState {
         lua.set_app_data(control.clone());
 
         let api = lua.create_table()?;
-        api.set(
-            "print",
-            lua.create_function(|lua, args: MultiValue| {
-                tracing::info!(target: "zephyr::print", "{}", print_line(lua, args)?);
-                Ok(())
-            })?,
-        )?;
+        api.set("print", crate::sandbox::print_function(&lua)?)?;
         lua.set_app_data(crate::task::MainState(persistent));
         install(&lua, &api)?;
         crate::random::install(&lua, &lua.globals().get::<Table>("math")?, config.seed)?;
 
-        let new_env =
-            crate::sandbox::build(&lua, config.profile, &config.script_roots, api, &control)?;
+        let new_env = crate::sandbox::build(&lua, config, api, &control)?;
         let persistent_env = if persistent {
             Some(new_env.call::<Table>(())?)
         } else {
@@ -150,7 +145,12 @@ impl ScriptState {
         // Last: building the sandbox is the runtime's work, not a script's,
         // and runs outside the budget (however small the budget).
         control.install_hook(&lua)?;
+        let loaded = match config.profile {
+            Profile::Trusted => Some(lua.named_registry_value::<Table>("_LOADED")?),
+            Profile::Safe => None,
+        };
         Ok(ScriptState {
+            loaded,
             lua,
             new_env,
             persistent_env,
@@ -328,12 +328,17 @@ impl ScriptState {
     /// so that each execution's environment is its `_G` in every respect.
     /// The safe profile's loaders find the caller's environment instead.
     fn enter(&self, env: &Table) -> std::result::Result<(), ScriptError> {
-        if self.config.profile == Profile::Trusted {
-            self.lua
-                .set_globals(env.clone())
+        if let Some(loaded) = &self.loaded {
+            self.make_global(loaded, env.clone())
                 .map_err(|e| ScriptError::from_lua(&e, "enter"))?;
         }
         Ok(())
+    }
+
+    /// Trusted: `env` becomes the global table and `package.loaded._G`.
+    fn make_global(&self, loaded: &Table, env: Table) -> mlua::Result<()> {
+        loaded.raw_set("_G", &env)?;
+        self.lua.set_globals(env)
     }
 
     /// [`enter`](Self::enter) the environment of the function about to run.
@@ -342,11 +347,10 @@ impl ScriptState {
         function: &Function,
         label: &str,
     ) -> std::result::Result<(), ScriptError> {
-        if self.config.profile == Profile::Trusted
+        if let Some(loaded) = &self.loaded
             && let Some(env) = function.environment()
         {
-            self.lua
-                .set_globals(env)
+            self.make_global(loaded, env)
                 .map_err(|e| ScriptError::from_lua(&e, label))?;
         }
         Ok(())

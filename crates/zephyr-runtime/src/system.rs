@@ -618,8 +618,8 @@ impl ScriptingSystem {
     fn apply(&mut self, command: Command, report: &mut UpdateReport) {
         report.commands_applied += 1;
         let result = match command {
-            Command::Print(line) => {
-                (self.host.print)(&line);
+            Command::Output(bytes) => {
+                (self.host.print)(&bytes);
                 Ok(())
             }
             Command::SetCVar { name, value } => {

@@ -17,8 +17,8 @@ fn system(workers: usize) -> Result<(ScriptingSystem, Lines)> {
     let sink = lines.clone();
     let system = ScriptingSystem::new(ScriptingConfig {
         workers,
-        print: Some(Arc::new(move |line: &str| {
-            sink.lock().push(line.to_owned())
+        print: Some(zephyr_runtime::api::line_sink(move |line: &[u8]| {
+            sink.lock().push(String::from_utf8_lossy(line).into_owned())
         })),
         ..ScriptingConfig::default()
     })?;

@@ -21,8 +21,8 @@ fn system(workers: usize, seed: u64) -> Result<(ScriptingSystem, Arc<Mutex<Vec<S
             seed,
             ..StateConfig::default()
         },
-        print: Some(Arc::new(move |line: &str| {
-            sink.lock().push(line.to_owned())
+        print: Some(zephyr_runtime::api::line_sink(move |line: &[u8]| {
+            sink.lock().push(String::from_utf8_lossy(line).into_owned())
         })),
         ..ScriptingConfig::default()
     })?;

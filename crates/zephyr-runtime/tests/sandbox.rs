@@ -31,16 +31,10 @@ fn eval(state: &ScriptState, source: &str) -> String {
     }
 }
 
-/// Every function the safe profile removes, as an expression.
+/// What the safe profile removes outright, as an expression: the parts of
+/// `package`, `string` and `debug` that reach native code, bytecode, hooks,
+/// locals and upvalues (scripts test for them: `if debug.sethook then`).
 const FORBIDDEN: &[&str] = &[
-    "io",
-    "io and io.open",
-    "os.execute",
-    "os.exit",
-    "os.getenv",
-    "os.remove",
-    "os.rename",
-    "os.tmpname",
     "string.dump",
     "package.loadlib",
     "package.searchers",
@@ -51,6 +45,28 @@ const FORBIDDEN: &[&str] = &[
     "debug.getupvalue",
     "debug.setmetatable",
     "debug.getregistry",
+];
+
+/// What the safe profile keeps as a function that refuses to run, saying
+/// so (the `io` and `os` functions that reach files, processes and the
+/// environment), as a call.
+const REFUSED: &[&str] = &[
+    "io.open('x.txt', 'w')",
+    "io.open('x.txt', 'a+')",
+    "io.open('x.txt', 'r+')",
+    "io.popen('ls')",
+    "io.read('l')",
+    "io.lines()",
+    "io.input('x.txt')",
+    "io.output('x.txt')",
+    "io.tmpfile()",
+    "os.execute('true')",
+    "os.exit(1)",
+    "os.getenv('HOME')",
+    "os.remove('x.txt')",
+    "os.rename('x.txt', 'y.txt')",
+    "os.tmpname()",
+    "os.setlocale('C')",
 ];
 
 #[test]
@@ -69,6 +85,36 @@ fn forbidden_functions_are_missing_in_safe_and_present_in_trusted() {
     let harmless = "return type(debug.traceback), type(debug.getinfo)";
     assert_eq!(eval(&safe, harmless), "function,function");
     assert_eq!(eval(&trusted, harmless), "function,function");
+}
+
+#[test]
+fn left_out_io_and_os_functions_refuse_naming_themselves() {
+    let (safe, trusted) = (safe(), trusted());
+    for call in REFUSED {
+        let function = call.split('(').next().unwrap_or_default();
+        let out = eval(&safe, &format!("return {call}"));
+        assert!(
+            out.starts_with(&format!("ERROR: test:1: {function}: "))
+                && out.contains("left out of the safe profile")
+                && out.contains("trusted profile"),
+            "{call}: {out}"
+        );
+        // Caught, the message is a plain string naming the function.
+        let caught = eval(
+            &safe,
+            &format!("local ok, e = pcall(function() return {call} end) return ok, type(e), e"),
+        );
+        assert!(
+            caught.starts_with("false,string,test:1: "),
+            "{call}: {caught}"
+        );
+        let kind = eval(&trusted, &format!("return type({function})"));
+        assert_eq!(kind, "function", "trusted profile lacks {function}");
+    }
+    assert!(
+        !std::path::Path::new("x.txt").exists(),
+        "nothing was written"
+    );
 }
 
 #[test]

@@ -15,8 +15,8 @@ fn system_with(workers: usize, state: StateConfig) -> (ScriptingSystem, Lines) {
     let system = ScriptingSystem::new(ScriptingConfig {
         workers,
         state,
-        print: Some(Arc::new(move |line: &str| {
-            sink.lock().push(line.to_owned())
+        print: Some(zephyr_runtime::api::line_sink(move |line: &[u8]| {
+            sink.lock().push(String::from_utf8_lossy(line).into_owned())
         })),
         ..ScriptingConfig::default()
     })

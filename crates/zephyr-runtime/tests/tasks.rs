@@ -25,8 +25,8 @@ fn system(budget: u64) -> Result<(ScriptingSystem, Lines)> {
             },
             ..StateConfig::default()
         },
-        print: Some(Arc::new(move |line: &str| {
-            sink.lock().push(line.to_owned())
+        print: Some(zephyr_runtime::api::line_sink(move |line: &[u8]| {
+            sink.lock().push(String::from_utf8_lossy(line).into_owned())
         })),
         ..ScriptingConfig::default()
     })?;

@@ -16,7 +16,8 @@ const LEVELS: &str = "debug, info, warn, error";
 
 pub(super) fn log(c: &Call<'_>) -> R {
     let level = c.string(1);
-    let message = crate::sandbox::print_line(c.lua, MultiValue::from_iter([c.value(2)]))?;
+    let message = crate::sandbox::print_bytes(c.lua, MultiValue::from_iter([c.value(2)]))?;
+    let message = String::from_utf8_lossy(message.strip_suffix(b"\n").unwrap_or(&message));
     match level.as_str() {
         "debug" => tracing::debug!(target: "zephyr::script", "{message}"),
         "info" => tracing::info!(target: "zephyr::script", "{message}"),

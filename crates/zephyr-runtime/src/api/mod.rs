@@ -49,8 +49,39 @@ pub use scripted::{SCRIPTED, ScriptedFunction};
 pub use spec::{ApiFunction, Param, Type};
 pub use types::lua_definitions;
 
-/// Where `print` output goes (one call per printed line).
-pub type PrintSink = Arc<dyn Fn(&str) + Send + Sync>;
+/// Where scripts' output goes: the bytes of each `print` (its line and its
+/// newline) and each `io.write`, in order, exactly as the script wrote them
+/// (Lua strings are bytes: a Latin-1 `"caf\233"` arrives as `63 61 66 E9`).
+/// For a host that shows whole lines, [`line_sink`] adapts a line handler.
+pub type PrintSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
+/// A [`PrintSink`] that hands `on_line` each whole line of output, without
+/// its newline (a partial line, from `io.write`, waits for its newline).
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// let lines = Arc::new(Mutex::new(Vec::new()));
+/// let seen = lines.clone();
+/// let sink = zephyr_runtime::api::line_sink(move |line| {
+///     seen.lock().unwrap().push(String::from_utf8_lossy(line).into_owned())
+/// });
+/// sink(b"one\ntw");
+/// sink(b"o\n");
+/// assert_eq!(*lines.lock().unwrap(), ["one", "two"]);
+/// ```
+pub fn line_sink(on_line: impl Fn(&[u8]) + Send + Sync + 'static) -> PrintSink {
+    let partial = parking_lot::Mutex::new(Vec::<u8>::new());
+    Arc::new(move |bytes: &[u8]| {
+        let mut pending = partial.lock();
+        pending.extend_from_slice(bytes);
+        let mut start = 0;
+        while let Some(end) = memchr::memchr(b'\n', &pending[start..]) {
+            on_line(&pending[start..start + end]);
+            start += end + 1;
+        }
+        pending.drain(..start);
+    })
+}
 
 /// What the bindings work against: the engine's cvars, console, world and
 /// print sink.
@@ -61,7 +92,7 @@ pub struct Host {
     pub console: Arc<Console>,
     /// The world.
     pub world: SharedWorld,
-    /// Where scripts' `print` goes.
+    /// Where scripts' output (`print`, `io.write`) goes.
     pub print: PrintSink,
     /// Events waiting for delivery, and those scripts emitted for the engine.
     pub(crate) events: crate::event::Queues,
@@ -84,7 +115,7 @@ impl Host {
             cvars,
             console,
             world,
-            print: Arc::new(move |line| sink_console.print(line)),
+            print: Arc::new(move |bytes| sink_console.write(bytes)),
             events: crate::event::Queues::default(),
         }
     }
@@ -94,19 +125,16 @@ impl Host {
 /// [`ScriptState`](crate::ScriptState) factory receives).
 pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
     crate::outcome::set_argument_error_describer(fast::describe);
+    // Script output: on a worker recorded (applied in order with the job's
+    // other writes), on the main thread straight to the host's sink.
     let print_host = host.clone();
-    api.set(
-        "print",
-        lua.create_function(move |lua, args: MultiValue| {
-            let line = crate::sandbox::print_line(lua, args)?;
-            if !crate::recording::with_recording(lua, |rec| {
-                rec.commands.push(crate::Command::Print(line.clone()))
-            }) {
-                (print_host.print)(&line);
-            }
-            Ok(())
-        })?,
-    )?;
+    crate::sandbox::set_output(lua, move |lua, bytes| {
+        if !crate::recording::with_recording(lua, |rec| {
+            rec.commands.push(crate::Command::Output(bytes.to_vec()))
+        }) {
+            (print_host.print)(bytes);
+        }
+    });
     let worker = crate::recording::WorkerFlag::default();
     lua.set_app_data(worker.clone());
     // The registry's modules exist from the start, empty: each one's

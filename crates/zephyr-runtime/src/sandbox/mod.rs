@@ -3,7 +3,6 @@
 //! shared loaders that find their caller's environment, and file access
 //! confined to the script roots.
 
-use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use mlua::chunk::ChunkMode;
@@ -12,6 +11,10 @@ use mlua::{Function, Lua, MultiValue, Table};
 use crate::budget::ExecControl;
 
 mod debug;
+mod files;
+mod io;
+
+pub(crate) use files::ScriptFiles;
 
 /// What a script may touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,15 +41,25 @@ pub enum Profile {
 /// `new_env()` function.
 pub(crate) fn build(
     lua: &Lua,
-    profile: Profile,
-    roots: &[PathBuf],
+    config: &crate::state::StateConfig,
     api: Table,
     control: &Arc<ExecControl>,
 ) -> mlua::Result<Function> {
+    let profile = config.profile;
+    let rust = lua.create_table()?;
+    rust.set(
+        "profile",
+        match profile {
+            Profile::Safe => "safe",
+            Profile::Trusted => "trusted",
+        },
+    )?;
+    rust.set("api", api)?;
     let halted = {
         let control = control.clone();
         lua.create_function(move |_, ()| Ok(control.is_halted()))?
     };
+    rust.set("halted", halted)?;
     // Work a C function does beyond what its input's size bounds (see
     // `sandbox.lua`), charged to the budget like VM instructions.
     let charge = {
@@ -60,40 +73,96 @@ pub(crate) fn build(
             control.charge(lua, steps, &function)
         })?
     };
-    let error_text = lua.create_function(|lua, value: mlua::Value| match value {
-        mlua::Value::Error(error) => Ok(mlua::Value::String(
-            lua.create_string(crate::outcome::root_message(&error))?,
-        )),
-        other => Ok(other),
-    })?;
+    rust.set("charge", charge)?;
+    rust.set(
+        "error_text",
+        lua.create_function(|lua, value: mlua::Value| match value {
+            mlua::Value::Error(error) => Ok(mlua::Value::String(
+                lua.create_string(crate::outcome::root_message(&error))?,
+            )),
+            other => Ok(other),
+        })?,
+    )?;
+    rust.set(
+        "raise",
+        lua.create_function(|lua, (message, skip): (mlua::LuaString, Option<usize>)| {
+            Err::<(), _>(raise(lua, &message.to_string_lossy(), skip.unwrap_or(0)))
+        })?,
+    )?;
+    rust.set(
+        "left_out_message",
+        lua.create_function(|_, (function, what): (String, String)| {
+            Ok(io::left_out_message(&function, &what))
+        })?,
+    )?;
+    rust.set(
+        "note_refusal",
+        lua.create_function(|lua, (function, message): (String, String)| {
+            if let Some(place) = caller_place(lua, 1) {
+                lua.set_app_data(Refusal {
+                    place,
+                    text: format!("{function} returned nil: {message}"),
+                });
+            }
+            Ok(())
+        })?,
+    )?;
+    rust.set(
+        "note_error_table",
+        lua.create_function(crate::outcome::note_error_table)?,
+    )?;
     let files = Arc::new(ScriptFiles {
-        roots: roots.to_vec(),
+        roots: config.script_roots.clone(),
         trusted: profile == Profile::Trusted,
     });
-    let read_script = {
+    rust.set("read_script", {
         let files = files.clone();
         lua.create_function(move |lua, path: String| {
             let (source, name) = files.read(&path).map_err(mlua::Error::runtime)?;
             Ok((lua.create_string(&source)?, name))
         })?
-    };
-    let roots_path = files.package_path();
-    let read_module = lua.create_function(move |lua, name: String| {
-        let (source, name) = files.read_module(&name).map_err(mlua::Error::runtime)?;
-        Ok((lua.create_string(&source)?, name))
     })?;
-    let safe_debug = match profile {
-        Profile::Safe => {
-            // The pattern functions count their steps against the budget.
-            crate::pattern::install(lua, &lua.globals().get::<Table>("string")?)?;
-            Some(debug::library(lua)?)
-        }
-        Profile::Trusted => None,
-    };
-    let profile = match profile {
-        Profile::Safe => "safe",
-        Profile::Trusted => "trusted",
-    };
+    rust.set("trusted_package_path", files.trusted_package_path())?;
+    rust.set("package_path", ScriptFiles::PACKAGE_PATH)?;
+    rust.set("check_package_path", {
+        let files = files.clone();
+        lua.create_function(move |_, path: String| Ok(files.check_package_path(&path).err()))?
+    })?;
+    rust.set("read_module", {
+        let files = files.clone();
+        lua.create_function(move |lua, (name, path): (String, String)| {
+            let (source, name) =
+                read_module(&files, &name, &path).map_err(|e| raise(lua, &e, 1))?;
+            Ok((lua.create_string(&source)?, name))
+        })?
+    })?;
+    rust.set("searchpath", {
+        let files = files.clone();
+        lua.create_function(
+            move |_, (name, path, sep, rep): (String, String, Option<String>, Option<String>)| {
+                let name = match sep.as_deref().unwrap_or(".") {
+                    "" => name,
+                    sep => name.replace(sep, rep.as_deref().unwrap_or("/")),
+                };
+                Ok(match files.search(&name, &path) {
+                    Ok(file) => (Some(file), None),
+                    Err(tried) => (None, Some(not_found_list(&tried))),
+                })
+            },
+        )?
+    })?;
+    if profile == Profile::Safe {
+        // The pattern functions count their steps against the budget.
+        crate::pattern::install(lua, &lua.globals().get::<Table>("string")?)?;
+        rust.set("safe_debug", debug::library(lua)?)?;
+        rust.set(
+            "safe_io",
+            io::library(lua, files.clone(), config.limits.memory)?,
+        )?;
+        let os = lua.create_table()?;
+        io::os_left_out(lua, &os)?;
+        rust.set("safe_os", os)?;
+    }
     let with_caller_env = lua.create_function(|lua, f: Function| {
         lua.create_function(move |lua, args: MultiValue| {
             let env = caller_env(lua).ok_or_else(|| {
@@ -105,22 +174,11 @@ pub(crate) fn build(
             f.call::<MultiValue>((env, args))
         })
     })?;
+    rust.set("with_caller_env", with_caller_env)?;
     lua.load(include_str!("sandbox.lua"))
         .set_name(SANDBOX_SOURCE)
         .set_mode(ChunkMode::Text)
-        .call((
-            profile,
-            api,
-            halted,
-            error_text,
-            read_script,
-            read_module,
-            with_caller_env,
-            safe_debug,
-            roots_path,
-            charge,
-            lua.create_function(crate::outcome::note_error_table)?,
-        ))
+        .call(rust)
 }
 
 /// The source name of `sandbox.lua` (chunk `zephyr.sandbox`).
@@ -151,95 +209,212 @@ pub(crate) fn caller_env(lua: &Lua) -> Option<Table> {
     None
 }
 
-/// Joins `print`'s arguments as Lua does: `tostring` of each, tab-separated.
-pub(crate) fn print_line(lua: &Lua, args: MultiValue) -> mlua::Result<String> {
-    let tostring: Function = lua.globals().get("tostring")?;
-    let mut parts = Vec::with_capacity(args.len());
-    for value in args {
-        parts.push(tostring.call::<mlua::LuaString>(value)?.to_string_lossy());
-    }
-    Ok(parts.join("\t"))
+/// How the script called a function: the name its call wrote (`rep` in
+/// `string.rep(...)`) and whether as a method (`s:rep(...)`); nothing
+/// through `pcall` or a tail call.
+#[derive(Debug, Clone, Default)]
+struct CallSite {
+    name: Option<String>,
+    method: bool,
 }
 
-/// File access for `dofile`, `loadfile`, `require` and `exec`.
-#[derive(Debug, Clone)]
-pub(crate) struct ScriptFiles {
-    pub(crate) roots: Vec<PathBuf>,
-    pub(crate) trusted: bool,
-}
-
-impl ScriptFiles {
-    /// Finds `path` inside the roots (anywhere when trusted). Returns the
-    /// resolved file path.
-    pub(crate) fn resolve(&self, path: &str) -> std::result::Result<PathBuf, String> {
-        let relative = Path::new(path);
-        if self.trusted {
-            return Ok(relative.to_path_buf());
+impl CallSite {
+    fn of(frame: &mlua::debug::Debug) -> Self {
+        let names = frame.names();
+        CallSite {
+            name: names.name.map(|n| n.into_owned()),
+            method: names.name_what == Some("method"),
         }
-        let escapes = relative
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
-        if path.is_empty() || escapes {
-            return Err(format!(
-                "'{path}' is outside the script roots: use a relative path without '..'"
-            ));
-        }
-        if self.roots.is_empty() {
-            return Err(format!(
-                "cannot read '{path}': no script roots are configured"
-            ));
-        }
-        self.roots
-            .iter()
-            .map(|root| root.join(relative))
-            .find(|candidate| candidate.is_file())
-            .ok_or_else(|| format!("cannot find '{path}' in the script roots"))
     }
 
-    /// Reads a script as bytes, as `lua` does (a UTF-8 BOM and a `#` first
-    /// line skipped): `(source, chunk name)`.
-    pub(crate) fn read(&self, path: &str) -> std::result::Result<(Vec<u8>, String), String> {
-        let file = self.resolve(path)?;
-        let bytes = std::fs::read(&file).map_err(|e| format!("cannot read '{path}': {e}"))?;
-        Ok((
-            crate::chunk::file_source(&bytes).into_owned(),
-            path.to_owned(),
-        ))
-    }
-
-    /// `package.path` for the roots: `root/?.lua;root/?/init.lua;...`.
-    fn package_path(&self) -> String {
-        self.roots
-            .iter()
-            .flat_map(|root| {
-                let root = root.display().to_string();
-                let root = root.trim_end_matches('/');
-                [format!("{root}/?.lua"), format!("{root}/?/init.lua")]
-            })
-            .collect::<Vec<_>>()
-            .join(";")
-    }
-
-    /// Reads module `a.b` from `a/b.lua` or `a/b/init.lua`.
-    fn read_module(&self, name: &str) -> std::result::Result<(Vec<u8>, String), String> {
-        let valid = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-            && !name.split('.').any(str::is_empty);
-        if !valid {
-            return Err(format!("require: invalid module name '{name}'"));
-        }
-        let base = name.replace('.', "/");
-        let candidates = [format!("{base}.lua"), format!("{base}/init.lua")];
-        for candidate in &candidates {
-            if self.resolve(candidate).is_ok() {
-                return self.read(candidate);
+    /// An argument error (`bad argument #N to 'F' (...)`) worded as Lua's
+    /// `luaL_argerror` words it for this call: the name the call used,
+    /// and for a method the argument counted without `self`.
+    fn reword(&self, message: &str) -> String {
+        let Some(rest) = message.strip_prefix("bad argument #") else {
+            return message.to_owned();
+        };
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let Ok(mut arg) = rest[..digits].parse::<usize>() else {
+            return message.to_owned();
+        };
+        let Some(after) = rest[digits..].strip_prefix(" to '") else {
+            return message.to_owned();
+        };
+        let Some(close) = after.find('\'') else {
+            return message.to_owned();
+        };
+        let (qualified, tail) = (&after[..close], &after[close + 1..]);
+        let name = self.name.as_deref().unwrap_or(qualified);
+        if self.method {
+            arg -= 1;
+            if arg == 0 {
+                let extra = tail
+                    .trim_start()
+                    .trim_start_matches('(')
+                    .trim_end_matches(')');
+                return format!("calling '{name}' on bad self ({extra})");
             }
         }
-        Err(format!(
-            "require: module '{name}' not found in the script roots (tried {})",
-            candidates.join(", ")
-        ))
+        format!("bad argument #{arg} to '{name}'{tail}")
     }
+}
+
+/// The place (`file:line: `) Lua's `luaL_error` would give an error raised
+/// for the public function the sandbox's code runs for: past the sandbox's
+/// own frames and `c_frames` C functions more (a loader's Rust function),
+/// the frame that called it; nothing when that is a C function (`pcall`).
+/// Also how that public function was called.
+fn caller_site(lua: &Lua, c_frames: usize) -> (Option<String>, CallSite) {
+    let mut skip = c_frames;
+    let mut site = CallSite::default();
+    for level in 1.. {
+        let Some((own, c, place, this)) = lua.inspect_stack(level, |frame| {
+            let source = frame.source();
+            let own = source
+                .source
+                .as_deref()
+                .is_some_and(|s| s.starts_with("=zephyr."));
+            let place = frame
+                .current_line()
+                .and_then(|line| Some(format!("{}:{line}: ", source.short_src.as_deref()?)));
+            (own, source.what == "C", place, CallSite::of(frame))
+        }) else {
+            break;
+        };
+        if own || (c && skip > 0) {
+            if !own {
+                skip -= 1;
+            }
+            site = this;
+            continue;
+        }
+        return (place, site);
+    }
+    (None, site)
+}
+
+fn caller_place(lua: &Lua, c_frames: usize) -> Option<String> {
+    caller_site(lua, c_frames).0
+}
+
+/// The error `raise` gives: `message` at the place [`caller_site`] finds
+/// (an argument error worded for the call the script wrote).
+pub(crate) fn raise(lua: &Lua, message: &str, c_frames: usize) -> mlua::Error {
+    let (place, site) = caller_site(lua, c_frames);
+    let message = site.reword(message);
+    mlua::Error::runtime(format!("{}{message}", place.unwrap_or_default()))
+}
+
+/// `luaL_argerror` for a library function written in Rust and called by
+/// the script: `bad argument #arg to 'name' (extra)`, named as the call
+/// wrote it (`qualified`, such as `io.write`, through `pcall`), at the
+/// caller's line. `arg` counts `self`.
+pub(crate) fn arg_error(lua: &Lua, arg: usize, qualified: &str, extra: &str) -> mlua::Error {
+    let site = lua.inspect_stack(0, CallSite::of).unwrap_or_default();
+    let message = site.reword(&format!("bad argument #{arg} to '{qualified}' ({extra})"));
+    crate::outcome::lua_error(lua, message)
+}
+
+/// What the last refused `loadfile` said, and where it was called.
+#[derive(Debug, Clone)]
+struct Refusal {
+    place: String,
+    text: String,
+}
+
+/// The note for an error raised at the line of a refused `loadfile`
+/// (`loadfile("../x.lua")()`: "attempt to call a nil value"): what
+/// `loadfile` returned.
+pub(crate) fn refusal_note(lua: &Lua, message: &str) -> Option<String> {
+    let refusal = lua.app_data_ref::<Refusal>()?;
+    (message.starts_with(&refusal.place) && message.contains("attempt to call a nil value"))
+        .then(|| refusal.text.clone())
+}
+
+/// Reads module `name` through the templates of `path`.
+fn read_module(
+    files: &ScriptFiles,
+    name: &str,
+    path: &str,
+) -> std::result::Result<(Vec<u8>, String), String> {
+    if !files::valid_module_name(name) {
+        return Err(format!(
+            "require: invalid module name '{name}' (its parts cannot be empty or '..')"
+        ));
+    }
+    match files.search(&name.replace('.', "/"), path) {
+        Ok(file) => files.read(&file),
+        Err(tried) => Err(format!(
+            "module '{name}' not found:\n\tno field package.preload['{name}']{}",
+            not_found_list(&tried)
+        )),
+    }
+}
+
+/// `\n\tno file 'x'` for each file tried, as Lua's `searchpath` lists them.
+fn not_found_list(tried: &[String]) -> String {
+    tried.iter().map(|f| format!("\n\tno file '{f}'")).collect()
+}
+
+/// Lua's name of a value's type (`luaL_typename`).
+pub(crate) fn type_name(value: &mlua::Value) -> &'static str {
+    match value {
+        mlua::Value::Error(_) | mlua::Value::UserData(_) | mlua::Value::LightUserData(_) => {
+            "userdata"
+        }
+        other => other.type_name(),
+    }
+}
+
+/// Where a state's script output goes: the bytes of `print` (its line
+/// and newline) and of `io.write`, in order. The API installs one (the
+/// host's print sink, or a worker's recording); without it output goes to
+/// the `zephyr::print` tracing target.
+#[derive(Clone)]
+pub(crate) struct Output(pub(crate) Arc<WriteFn>);
+
+/// Writes script output for a state.
+pub(crate) type WriteFn = dyn Fn(&Lua, &[u8]) + Send + Sync;
+
+/// Sets where the state's script output goes.
+pub(crate) fn set_output(lua: &Lua, output: impl Fn(&Lua, &[u8]) + Send + Sync + 'static) {
+    lua.set_app_data(Output(Arc::new(output)));
+}
+
+/// Writes script output.
+pub(crate) fn write_output(lua: &Lua, bytes: &[u8]) {
+    let output = lua.app_data_ref::<Output>().map(|o| o.0.clone());
+    match output {
+        Some(output) => output(lua, bytes),
+        None => tracing::info!(
+            target: "zephyr::print",
+            "{}",
+            String::from_utf8_lossy(bytes.strip_suffix(b"\n").unwrap_or(bytes))
+        ),
+    }
+}
+
+/// The bytes `print` writes: `tostring` of each argument, tab-separated,
+/// and a newline.
+pub(crate) fn print_bytes(lua: &Lua, args: MultiValue) -> mlua::Result<Vec<u8>> {
+    let tostring: Function = lua.globals().get("tostring")?;
+    let mut line = Vec::new();
+    for (i, value) in args.into_iter().enumerate() {
+        if i > 0 {
+            line.push(b'\t');
+        }
+        line.extend_from_slice(&tostring.call::<mlua::LuaString>(value)?.as_bytes());
+    }
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// The safe profile's `print`: to the script's output, byte for byte.
+pub(crate) fn print_function(lua: &Lua) -> mlua::Result<Function> {
+    lua.create_function(|lua, args: MultiValue| {
+        let line = print_bytes(lua, args)?;
+        write_output(lua, &line);
+        Ok(())
+    })
 }

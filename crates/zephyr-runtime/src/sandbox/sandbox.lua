@@ -9,22 +9,33 @@
 --
 -- Trusted profile: stock Lua. Every execution gets its own full copy of the
 -- global table (`_G` is that copy), over the real, unfrozen libraries.
-local profile, api, halted, error_text, read_script, read_module, with_caller_env,
-  safe_debug, roots_path, charge, note_error_table = ...
+--
+-- Two rules hold everywhere below, because scripts control the values the
+-- sandbox handles:
+-- * tables the sandbox owns are compared with `rawequal`, never `==` (an
+--   object whose metatable chain defines `__eq` would answer `==` with its
+--   own code, and could pass for an environment);
+-- * errors the wrappers raise, or pass on from the C functions they wrap,
+--   name the script's line (`raise` finds it on the stack past the
+--   sandbox's own frames), never the sandbox's.
+local rust = ...
+local profile, api, halted, error_text = rust.profile, rust.api, rust.halted, rust.error_text
+local raise, with_caller_env, charge = rust.raise, rust.with_caller_env, rust.charge
 local trusted = profile == "trusted"
 
 local G = _G
 local error, type, pairs, next, tostring, select = error, type, pairs, next, tostring, select
-local rawget, rawset, setmetatable = rawget, rawset, setmetatable
+local rawget, rawset, rawequal, setmetatable = rawget, rawset, rawequal, setmetatable
 local raw_getmetatable = getmetatable
 local raw_load, raw_pcall, raw_xpcall = load, pcall, xpcall
 local co_resume, co_close = coroutine.resume, coroutine.close
+local str_find, str_sub = string.find, string.sub
 
 -- Read-only proxies ---------------------------------------------------------
 local frozen = setmetatable({}, { __mode = "k" })
 
 local function refuse_write(_, key)
-  error("attempt to modify read-only field '" .. tostring(key) .. "'", 2)
+  raise("attempt to modify read-only field '" .. tostring(key) .. "'")
 end
 
 -- A proxy of `t`: reads go through, writes fail, `pairs` and `#` work. The
@@ -82,6 +93,46 @@ local function rethrow(ok, ...)
   return false, error_text((...))
 end
 
+-- Errors of the C functions the wrappers call ---------------------------------
+-- A C function's own errors name its caller's line, and the wrapper is its
+-- caller; its argument errors name it by the wrapper's local name
+-- (`s_rep`). So a wrapper whose C function may raise calls it through
+-- `call_as`, which raises those errors again as stock Lua words them
+-- (`bad argument #2 to 'string.rep' ...`), at the script's line. Errors
+-- from the script's own code (a `table.sort` comparator) pass untouched.
+local function is_own(message, own)
+  if str_sub(message, 1, 14) == "bad argument #" then return true end
+  for i = 1, #own do
+    if str_find(message, own[i], 1, true) == 1 then return true end
+  end
+  return false
+end
+
+local function renamed(message, name)
+  if str_sub(message, 1, 14) ~= "bad argument #" then return message end
+  local open = str_find(message, " to '", 15, true)
+  local close = open and str_find(message, "'", open + 5, true)
+  if not close then return message end
+  return str_sub(message, 1, open + 4) .. name .. str_sub(message, close)
+end
+
+local function finish_as(name, own, ok, ...)
+  if ok then return ... end
+  local e = ...
+  if type(e) == "string" and not halted() and is_own(e, own) then
+    raise(renamed(e, name))
+  end
+  error(e, 0)
+end
+
+local no_own = {}
+-- Call it as `return (call_as(...))`, not in a tail call: `raise` reads the
+-- wrapper's frame to word an argument error for the call the script wrote
+-- (its name for the function, `s:rep(x)` a method call).
+local function call_as(name, own, f, ...)
+  return finish_as(name, own, raw_pcall(f, ...))
+end
+
 -- Loaders ---------------------------------------------------------------------
 -- `load`, `loadfile`, `dofile` (and in the safe profile `require`) are shared
 -- by every environment and act in the calling script's own environment
@@ -91,6 +142,8 @@ end
 -- tail call (`return require("x")`). As in Lua, an explicit `nil`
 -- environment argument means no environment. The safe profile takes text
 -- chunks only and reads files only inside the configured script roots.
+-- Their errors skip one C frame more (the Rust function) to reach the
+-- script's line: `raise(message, 1)`.
 local function load_in(env, chunk, chunkname, mode, ...)
   local chunk_env = env
   if select("#", ...) > 0 then chunk_env = ... end
@@ -99,12 +152,24 @@ local function load_in(env, chunk, chunkname, mode, ...)
 end
 
 local function loadfile_in(env, path, mode, ...)
-  local ok, source, chunkname = raw_pcall(read_script, path)
-  if not ok then return nil, tostring(source) end
+  if path == nil then
+    raise(rust.left_out_message("loadfile", "reading standard input (loadfile without a file name)"), 1)
+  end
+  local ok, source, chunkname = raw_pcall(rust.read_script, path)
+  if not ok then
+    local message = error_text(source)
+    -- `loadfile("../x.lua")()` then fails as "attempt to call a nil value":
+    -- the host adds this message to that error.
+    rust.note_refusal("loadfile", message)
+    return nil, message
+  end
   return load_in(env, source, "@" .. chunkname, mode, ...)
 end
 
 local function dofile_in(env, path)
+  if path == nil then
+    raise(rust.left_out_message("dofile", "reading standard input (dofile without a file name)"), 1)
+  end
   local f, err = loadfile_in(env, path)
   if not f then error(err, 0) end
   return f()
@@ -128,7 +193,15 @@ if trusted then
   end
   io.stdout:setvbuf("line")
   -- `require` finds modules in the script roots first.
-  package.path = roots_path .. ";" .. package.path
+  package.path = rust.trusted_package_path .. ";" .. package.path
+  -- An error an engine function raises is userdata; `tostring` of it is
+  -- its message, as a string error's would be (mlua's says
+  -- "runtime error: ..." and appends a traceback).
+  local _, engine_error = raw_pcall(rust.raise, "")
+  local error_mt = debug.getmetatable(engine_error)
+  if type(error_mt) == "table" then
+    rawset(error_mt, "__tostring", function(e) return error_text(e) end)
+  end
   local names, values = {}, {}
   for k, v in next, G do
     names[#names + 1], values[#values + 1] = k, v
@@ -145,16 +218,22 @@ end
 -- The base environment (safe profile) ------------------------------------------
 local base = {}
 for _, name in ipairs({
-  "assert", "error", "getmetatable", "ipairs", "next", "pairs", "rawequal",
-  "rawget", "rawlen", "select", "tonumber", "tostring", "type", "_VERSION",
+  "assert", "ipairs", "pairs", "rawequal", "rawlen", "select", "tonumber",
+  "tostring", "type", "_VERSION",
 }) do
   base[name] = G[name]
 end
+local raw_rawget, raw_next = rawget, next
 
-base.pcall = function(f, ...) return rethrow(raw_pcall(f, ...)) end
-base.xpcall = function(f, handler, ...)
+base.pcall = function(...)
+  if select("#", ...) == 0 then raise("bad argument #1 to 'pcall' (value expected)") end
+  return rethrow(raw_pcall(...))
+end
+base.xpcall = function(f, ...)
+  local handler = ...
   if type(handler) ~= "function" then
-    error("bad argument #2 to 'xpcall' (function expected, got " .. type(handler) .. ")", 2)
+    local got = select("#", ...) == 0 and "no value" or type(handler)
+    raise("bad argument #2 to 'xpcall' (function expected, got " .. got .. ")")
   end
   -- A budget error is raised from the instruction hook, and Lua runs the
   -- message handler before it re-enables hooks: a looping handler would never
@@ -162,33 +241,46 @@ base.xpcall = function(f, handler, ...)
   return rethrow(raw_xpcall(f, function(e)
     if halted() then return e end
     return handler(error_text(e))
-  end, ...))
+  end, select(2, ...)))
 end
 
 -- `error({code = 42})` would reach the host as "table: 0x55...": the
 -- table is described (its fields, shortly) for the host as it is raised.
 -- Being a Lua function, this `error` counts one level more than Lua's.
 local raw_error = error
+local math_type, tointeger = math.type, math.tointeger
 base.error = function(v, level)
-  if type(v) == "table" then note_error_table(v) end
+  if type(v) == "table" then rust.note_error_table(v) end
   if level == nil then level = 1 end
-  if math.type(level) and level > 0 then level = level + 1 end
-  return raw_error(v, level)
+  local n = tointeger(level)
+  if n == nil then return (call_as("error", no_own, raw_error, v, level)) end
+  if n > 0 then n = n + 1 end
+  return raw_error(v, n)
 end
 
-base.rawset = function(t, k, v)
-  if frozen[t] then error("rawset: table is read-only", 2) end
-  return rawset(t, k, v)
+base.rawset = function(t, ...)
+  if type(t) ~= "table" or select("#", ...) < 2 then
+    return (call_as("rawset", no_own, rawset, t, ...))
+  end
+  if frozen[t] then raise("rawset: table is read-only") end
+  return rawset(t, ...)
 end
 
 local coroutine_lib = {}
 for k, v in pairs(coroutine) do coroutine_lib[k] = v end
-coroutine_lib.resume = function(co, ...) return rethrow(co_resume(co, ...)) end
-coroutine_lib.close = function(co) return rethrow(co_close(co)) end
+coroutine_lib.resume = function(co, ...)
+  if type(co) ~= "thread" then return (call_as("coroutine.resume", no_own, co_resume, co, ...)) end
+  return rethrow(co_resume(co, ...))
+end
+local close_own = { "cannot close a " }
+coroutine_lib.close = function(co)
+  return rethrow(call_as("coroutine.close", close_own, co_close, co))
+end
 base.coroutine = coroutine_lib
 
 base.string, base.math, base.utf8 = string, math, utf8
-base.debug = safe_debug
+base.debug = rust.safe_debug
+base.io = rust.safe_io
 
 -- C functions whose time their input does not bound -------------------------
 -- The budget counts VM instructions, and a C function runs as one. Most of
@@ -196,15 +288,16 @@ base.debug = safe_debug
 -- memory limit bounds; these do not, so they charge their work to the
 -- budget first (the pattern functions count their own steps, in Rust).
 local s_rep, t_move, t_unpack, t_sort = string.rep, table.move, table.unpack, table.sort
-local math_type, tointeger = math.type, math.tointeger
 
 -- `string.rep("", math.maxinteger)` copies nothing a quintillion times
 -- (a non-empty result is bounded by the memory limit).
-string.rep = function(s, n, sep)
+local rep_own = { "resulting string too large" }
+string.rep = function(...)
+  local s, n, sep = ...
   if math_type(n) and n > 4096 and s == "" and (sep == nil or sep == "") then
     charge(n, "string.rep")
   end
-  return s_rep(s, n, sep)
+  return (call_as("string.rep", rep_own, s_rep, ...))
 end
 
 local function span(i, j)
@@ -216,22 +309,46 @@ end
 local table_lib = {}
 for k, v in pairs(table) do table_lib[k] = v end
 -- `table.move({}, 1, math.maxinteger - 1, 2)` moves nils for ever.
-table_lib.move = function(a1, f, e, ...)
+local move_own = { "too many elements to move", "destination wrap around" }
+local maxinteger = math.maxinteger
+table_lib.move = function(...)
+  local _, f, e, t = ...
   local steps = span(f, e)
-  if steps > 0 then charge(steps, "table.move") end
-  return t_move(a1, f, e, ...)
+  -- Charged only for a move that Lua's own checks let through.
+  local first, to = tointeger(f), tointeger(t)
+  if steps > 0 and first and to and (first > 0 or steps < maxinteger + first)
+      and to <= maxinteger - steps then
+    charge(steps, "table.move")
+  end
+  return (call_as("table.move", move_own, t_move, ...))
 end
--- `table.unpack({}, 1, 999999)` pushes a million nils per call.
-table_lib.unpack = function(list, i, j)
-  local steps = span(i or 1, j)
-  if steps > 0 then charge(steps, "table.unpack") end
-  return t_unpack(list, i, j)
+-- `table.unpack({}, 1, 999999)` pushes a million nils per call. Its
+-- results are not passed through `call_as` (whose varargs would hold them
+-- twice on the stack): arguments that cannot fail go straight to Lua's.
+local unpack_own = { "too many results to unpack" }
+local max_results = 1000000 -- LUAI_MAXSTACK
+table_lib.unpack = function(...)
+  local list, i, j = ...
+  local first, last = tointeger(i or 1), j
+  if j ~= nil then last = tointeger(j) end
+  if first == nil or (j ~= nil and last == nil) then
+    return (call_as("table.unpack", unpack_own, t_unpack, ...))
+  end
+  if last ~= nil and last >= first then
+    if last - first >= max_results - 1 or last - first < 0 then
+      raise("too many results to unpack")
+    end
+    if last - first > 4096 then charge(last - first, "table.unpack") end
+  end
+  return t_unpack(...)
 end
 -- n log n comparisons.
-table_lib.sort = function(list, comp)
+local sort_own = { "array too big", "invalid order function for sorting" }
+table_lib.sort = function(...)
+  local list = ...
   local n = type(list) == "table" and #list or 0
   if n > 256 then charge(n * math.log(n, 2), "table.sort") end
-  return t_sort(list, comp)
+  call_as("table.sort", sort_own, t_sort, ...)
 end
 base.table = table_lib
 
@@ -241,22 +358,26 @@ string.dump = nil
 getmetatable("").__metatable = "read-only table"
 
 local gc_options = { count = true, collect = true, step = true, isrunning = true }
+local raw_collectgarbage = collectgarbage
 base.collectgarbage = function(option, ...)
   option = option or "collect"
+  if type(option) ~= "string" then
+    return (call_as("collectgarbage", no_own, raw_collectgarbage, option, ...))
+  end
   if not gc_options[option] then
-    error("collectgarbage: option '" .. tostring(option) ..
-      "' is not allowed in sandboxed scripts (allowed: collect, count, step, isrunning)", 2)
+    raise("collectgarbage: option '" .. option ..
+      "' is not allowed in sandboxed scripts (allowed: collect, count, step, isrunning)")
   end
   -- A full collection walks the whole heap, whatever the call's input.
   if option == "collect" or option == "step" then
-    charge(collectgarbage("count") * 64, "collectgarbage")
+    charge(raw_collectgarbage("count") * 64, "collectgarbage")
   end
-  return collectgarbage(option, ...)
+  return (call_as("collectgarbage", no_own, raw_collectgarbage, option, ...))
 end
 
-base.os = {
-  clock = os.clock, time = os.time, date = os.date, difftime = os.difftime,
-}
+local safe_os = rust.safe_os
+safe_os.clock, safe_os.time, safe_os.date, safe_os.difftime = os.clock, os.time, os.date, os.difftime
+base.os = safe_os
 
 -- The engine API (console, cvar, ... and `print`) overrides the defaults.
 for k, v in pairs(api) do base[k] = v end
@@ -279,40 +400,56 @@ end
 -- works), and the base stays unreachable.
 local env_mt = { __index = base }
 
+local function is_env(t)
+  return rawequal(raw_getmetatable(t), env_mt)
+end
+
 local function materialize(env)
   setmetatable(env, nil)
-  for k, v in next, base do
-    if rawget(env, k) == nil then rawset(env, k, v) end
+  for k, v in raw_next, base do
+    if raw_rawget(env, k) == nil then rawset(env, k, v) end
   end
 end
 
 env_mt.__pairs = function(env)
   materialize(env)
-  return next, env, nil
+  return raw_next, env, nil
 end
 
-base.next = function(t, k)
-  if raw_getmetatable(t) == env_mt then materialize(t) end
-  return next(t, k)
+base.next = function(t, ...)
+  if type(t) ~= "table" then return (call_as("next", no_own, raw_next, t, ...)) end
+  if is_env(t) then materialize(t) end
+  return raw_next(t, ...)
 end
 
-base.rawget = function(t, k)
-  if raw_getmetatable(t) == env_mt then materialize(t) end
-  return rawget(t, k)
+base.rawget = function(t, ...)
+  if type(t) ~= "table" or select("#", ...) == 0 then
+    return (call_as("rawget", no_own, raw_rawget, t, ...))
+  end
+  if is_env(t) then materialize(t) end
+  return raw_rawget(t, ...)
 end
 
-base.getmetatable = function(t)
-  if raw_getmetatable(t) == env_mt then materialize(t) end
+base.getmetatable = function(...)
+  if select("#", ...) == 0 then raise("bad argument #1 to 'getmetatable' (value expected)") end
+  local t = ...
+  if is_env(t) then materialize(t) end
   return raw_getmetatable(t)
 end
 
-base.setmetatable = function(t, mt)
-  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+local protected_own = { "cannot change a protected metatable" }
+base.setmetatable = function(t, ...)
+  local mt = ...
+  if type(mt) == "table" and raw_rawget(mt, "__gc") ~= nil then
     -- A finalizer would run later, inside whatever script happens to be
     -- running on this state then.
-    error("setmetatable: __gc metamethods are not allowed in sandboxed scripts", 2)
+    raise("setmetatable: __gc metamethods are not allowed in sandboxed scripts")
   end
-  if raw_getmetatable(t) == env_mt then materialize(t) end
+  if type(t) ~= "table" or (mt ~= nil and type(mt) ~= "table") or select("#", ...) == 0
+      or raw_getmetatable(t) ~= nil then
+    if is_env(t) then materialize(t) end
+    return (call_as("setmetatable", protected_own, setmetatable, t, ...))
+  end
   return setmetatable(t, mt)
 end
 
@@ -323,9 +460,14 @@ base.dofile = with_caller_env(dofile_in)
 -- Modules ---------------------------------------------------------------------
 -- Modules run in the requiring script's environment and are cached per
 -- environment (its `package.loaded`, which starts with the libraries), so
--- instances and jobs never share module state.
-local libraries = { "coroutine", "debug", "math", "os", "string", "table", "utf8" }
+-- instances and jobs never share module state. `require` looks in
+-- `package.preload`, then through `package.path`'s templates, which the
+-- script may change but never point outside the script roots.
+local libraries = { "coroutine", "debug", "io", "math", "os", "string", "table", "utf8" }
 local loaded_by_env = setmetatable({}, { __mode = "k" })
+local preload_by_env = setmetatable({}, { __mode = "k" })
+local path_by_env = setmetatable({}, { __mode = "k" })
+local default_path = rust.package_path
 
 local package_proxy = {}
 frozen[package_proxy] = true
@@ -340,32 +482,75 @@ local function loaded_of(env)
   return loaded
 end
 
-local package_fields = { path = roots_path, config = package.config }
+local function preload_of(env)
+  local preload = preload_by_env[env]
+  if preload == nil then
+    preload = {}
+    preload_by_env[env] = preload
+  end
+  return preload
+end
+
+local function path_of(env)
+  return path_by_env[env] or default_path
+end
+
+local package_fields = { config = package.config, searchpath = rust.searchpath }
 setmetatable(package_proxy, {
   __index = with_caller_env(function(env, _, key)
     if key == "loaded" then return loaded_of(env) end
+    if key == "preload" then return preload_of(env) end
+    if key == "path" then return path_of(env) end
     return package_fields[key]
   end),
-  __newindex = refuse_write,
+  __newindex = with_caller_env(function(env, _, key, value)
+    if key == "path" then
+      if type(value) ~= "string" then
+        raise("package.path must be a string of templates, got " .. type(value), 1)
+      end
+      local refused = rust.check_package_path(value)
+      if refused then raise(refused, 1) end
+      path_by_env[env] = value
+      return
+    end
+    if key == "cpath" then
+      raise(rust.left_out_message("package.cpath", "loading native modules"), 1)
+    end
+    raise("attempt to modify read-only field '" .. tostring(key) .. "'", 1)
+  end),
   __metatable = "read-only table",
 })
 base.package = package_proxy
 
-base.require = with_caller_env(function(env, name)
+base.require = with_caller_env(function(env, ...)
+  local name = ...
   if type(name) ~= "string" then
-    error("bad argument #1 to 'require' (string expected, got " .. type(name) .. ")", 0)
+    if math_type(name) then
+      name = tostring(name)
+    else
+      local got = select("#", ...) == 0 and "no value" or type(name)
+      raise("bad argument #1 to 'require' (string expected, got " .. got .. ")", 1)
+    end
   end
   local loaded = loaded_of(env)
   local value = loaded[name]
   if value ~= nil then return value end
-  local source, chunkname = read_module(name)
-  local f, err = raw_load(source, "@" .. chunkname, "t", env)
-  if not f then error(err, 0) end
-  value = f(name, chunkname)
+  local data
+  local preload = preload_of(env)[name]
+  if preload ~= nil then
+    data = ":preload:"
+    value = preload(name, data)
+  else
+    local source, chunkname = rust.read_module(name, path_of(env))
+    local f, err = raw_load(source, "@" .. chunkname, "t", env)
+    if not f then error(err, 0) end
+    data = chunkname
+    value = f(name, chunkname)
+  end
   if value == nil then value = loaded[name] end
   if value == nil then value = true end
   loaded[name] = value
-  return value, chunkname
+  return value, data
 end)
 
 return function()
