@@ -56,11 +56,6 @@ pub(crate) fn write_output(bytes: &[u8]) {
     let _ = std::io::Write::write_all(&mut out, bytes);
 }
 
-/// Prints one line of the run's output on stdout.
-pub(crate) fn print_line(line: &str) {
-    write_output(format!("{line}\n").as_bytes());
-}
-
 /// How the console reads stdin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reading {

@@ -229,13 +229,19 @@ impl Host {
         match self.system.execute(&code, "console") {
             zephyr_runtime::Outcome::Returned(values) => {
                 if show || !values.is_empty() {
-                    let shown: Vec<String> = values.iter().map(ToString::to_string).collect();
-                    let text = if shown.is_empty() {
-                        "nil".to_owned()
-                    } else {
-                        shown.join("\t")
-                    };
-                    crate::console::print_line(&text);
+                    // The values as `print` would write them, byte for byte.
+                    let mut line = Vec::new();
+                    for (i, value) in values.iter().enumerate() {
+                        if i > 0 {
+                            line.push(b'\t');
+                        }
+                        line.extend_from_slice(&value.to_bytes());
+                    }
+                    if values.is_empty() {
+                        line.extend_from_slice(b"nil");
+                    }
+                    line.push(b'\n');
+                    crate::console::write_output(&line);
                 }
             }
             other => {

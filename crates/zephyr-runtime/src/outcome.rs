@@ -16,8 +16,11 @@ pub enum ScriptValue {
     Integer(i64),
     /// A Lua float.
     Number(f64),
-    /// A string (lossily converted to UTF-8).
+    /// A string that is valid UTF-8.
     String(String),
+    /// A string that is not valid UTF-8 (Lua strings are bytes: a Latin-1
+    /// `"caf\233"`), kept byte for byte.
+    Bytes(Vec<u8>),
     /// Any other value (table, function, userdata, thread), kept as its type
     /// name and the text Lua's `tostring` would give.
     Other {
@@ -36,7 +39,10 @@ impl ScriptValue {
             Value::Boolean(b) => ScriptValue::Boolean(*b),
             Value::Integer(i) => ScriptValue::Integer(*i),
             Value::Number(n) => ScriptValue::Number(*n),
-            Value::String(s) => ScriptValue::String(s.to_string_lossy()),
+            Value::String(s) => match std::str::from_utf8(&s.as_bytes()) {
+                Ok(text) => ScriptValue::String(text.to_owned()),
+                Err(_) => ScriptValue::Bytes(s.as_bytes().to_vec()),
+            },
             other => ScriptValue::Other {
                 type_name: other.type_name().to_owned(),
                 text: other
@@ -57,8 +63,22 @@ impl ScriptValue {
             ScriptValue::Integer(i) => Value::Integer(*i),
             ScriptValue::Number(n) => Value::Number(*n),
             ScriptValue::String(s) => Value::String(lua.create_string(s)?),
+            ScriptValue::Bytes(b) => Value::String(lua.create_string(b)?),
             ScriptValue::Other { text, .. } => Value::String(lua.create_string(text)?),
         })
+    }
+}
+
+impl ScriptValue {
+    /// The value as `print` writes it, byte for byte: Lua's `tostring` form,
+    /// and a string's own bytes (where [`Display`](fmt::Display) shows
+    /// invalid UTF-8 as U+FFFD).
+    pub fn to_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            ScriptValue::String(s) => s.as_bytes().into(),
+            ScriptValue::Bytes(b) => b.as_slice().into(),
+            other => other.to_string().into_bytes().into(),
+        }
     }
 }
 
@@ -101,6 +121,7 @@ impl fmt::Display for ScriptValue {
             ScriptValue::Integer(i) => write!(f, "{i}"),
             ScriptValue::Number(n) => f.write_str(&lua_number_text(*n)),
             ScriptValue::String(s) => f.write_str(s),
+            ScriptValue::Bytes(b) => f.write_str(&String::from_utf8_lossy(b)),
             ScriptValue::Other { text, .. } => f.write_str(text),
         }
     }

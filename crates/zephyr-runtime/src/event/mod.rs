@@ -27,8 +27,10 @@ pub enum EventValue {
     Int(i64),
     /// A float.
     Number(f64),
-    /// A string (as UTF-8; invalid bytes become U+FFFD).
+    /// A string that is valid UTF-8.
     String(String),
+    /// A string that is not valid UTF-8, byte for byte.
+    Bytes(Vec<u8>),
     /// A table: its pairs, in the order Lua's `next` gave them.
     Table(Vec<(EventValue, EventValue)>),
 }
@@ -55,7 +57,10 @@ impl EventValue {
             Value::Boolean(b) => EventValue::Bool(*b),
             Value::Integer(i) => EventValue::Int(*i),
             Value::Number(n) => EventValue::Number(*n),
-            Value::String(s) => EventValue::String(s.to_string_lossy()),
+            Value::String(s) => match std::str::from_utf8(&s.as_bytes()) {
+                Ok(text) => EventValue::String(text.to_owned()),
+                Err(_) => EventValue::Bytes(s.as_bytes().to_vec()),
+            },
             Value::Table(t) => {
                 if depth >= MAX_DEPTH {
                     return Err(format!(
@@ -87,6 +92,7 @@ impl EventValue {
             EventValue::Int(i) => Value::Integer(*i),
             EventValue::Number(n) => Value::Number(*n),
             EventValue::String(s) => Value::String(lua.create_string(s)?),
+            EventValue::Bytes(b) => Value::String(lua.create_string(b)?),
             EventValue::Table(pairs) => {
                 let t = lua.create_table_with_capacity(0, pairs.len())?;
                 for (k, v) in pairs {

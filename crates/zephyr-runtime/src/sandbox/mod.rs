@@ -139,14 +139,24 @@ pub(crate) fn build(
     rust.set("searchpath", {
         let files = files.clone();
         lua.create_function(
-            move |_, (name, path, sep, rep): (String, String, Option<String>, Option<String>)| {
+            move |lua, (name, path, sep, rep): (String, String, Option<String>, Option<String>)| {
                 let name = match sep.as_deref().unwrap_or(".") {
                     "" => name,
                     sep => name.replace(sep, rep.as_deref().unwrap_or("/")),
                 };
+                // One value when found; `nil` and the files tried when not.
                 Ok(match files.search(&name, &path) {
-                    Ok(file) => (Some(file), None),
-                    Err(tried) => (None, Some(not_found_list(&tried))),
+                    Ok(file) => {
+                        MultiValue::from_iter([mlua::Value::String(lua.create_string(file)?)])
+                    }
+                    Err(tried) => {
+                        let list = not_found_list(&tried);
+                        let list = list.strip_prefix("\n\t").unwrap_or(&list);
+                        MultiValue::from_iter([
+                            mlua::Value::Nil,
+                            mlua::Value::String(lua.create_string(list)?),
+                        ])
+                    }
                 })
             },
         )?
