@@ -249,7 +249,7 @@ fn bad_scene_files_are_refused_before_anything_runs() {
         ),
         (
             "name = \"x\"\n[[entities]]\n[[entities]]\nposition = \"here\"\n",
-            "line 4: entities[1]: invalid type",
+            "line 4: entities[1].position: invalid type",
         ),
         (
             "name = \"x\"\n[[entities]]\nname = \"P\"\nscript = \"missing.lua\"\n",
@@ -560,7 +560,8 @@ fn command_output_and_print_go_to_stdout_and_logs_to_stderr() {
     )]);
     let run = zephyr(dir.path(), &["run", "l.lua"]);
     assert_eq!(run.stdout, "echoed\nout\n");
-    assert!(run.stderr.contains("WARN careful"), "{}", run.stderr);
+    // Log lines read as the host's own warnings do.
+    assert!(run.stderr.contains("warning: careful"), "{}", run.stderr);
     assert!(!run.stderr.contains("echoed"), "{}", run.stderr);
     assert!(
         !run.stderr.contains('\u{1b}'),
@@ -909,5 +910,176 @@ fn types_writes_the_editor_definitions() {
         bad.stderr.contains("no/such/dir/zephyr.lua"),
         "{}",
         bad.stderr
+    );
+}
+
+#[test]
+fn the_prelude_runs_before_every_script_of_a_scene() {
+    let dir = files(&[
+        (
+            "scene.toml",
+            "name = \"p\"\n[[entities]]\nname = \"A\"\nscript = \"a.lua\"\n[[entities]]\nname = \"B\"\nscript = \"b.lua\"\nparallel = true\n",
+        ),
+        ("a.lua", "print('a', debug_mode)\nlocal x = nil\nx.y = 1"),
+        ("b.lua", "print('b', debug_mode)"),
+    ]);
+    let run = zephyr(
+        dir.path(),
+        &[
+            "run",
+            "scene.toml",
+            "--frames",
+            "1",
+            "--prelude",
+            "debug_mode = 'on'",
+        ],
+    );
+    assert!(run.stdout.starts_with("a\ton\n"), "{}", run.stdout);
+    // Line numbers stay: the error is on a.lua's line 3.
+    assert!(run.stderr.contains("a.lua:3:"), "{}", run.stderr);
+    let dir = files(&[
+        (
+            "scene.toml",
+            "name = \"p\"\n[[entities]]\nname = \"B\"\nscript = \"b.lua\"\nparallel = true\n",
+        ),
+        ("b.lua", "print('b', debug_mode)"),
+    ]);
+    let run = zephyr(
+        dir.path(),
+        &[
+            "run",
+            "scene.toml",
+            "--frames",
+            "1",
+            "--prelude",
+            "debug_mode = 'on'",
+        ],
+    );
+    assert_eq!(run.stdout, "b\ton\n", "{}", run.stderr);
+}
+
+#[test]
+fn frames_runs_that_many_frames_for_a_script_without_on_update() {
+    // No on_update and no task: --frames still runs its frames (a scene
+    // without scripts does too).
+    let dir = files(&[
+        ("plain.lua", "print('loaded')"),
+        (
+            "late.lua",
+            "zephyr.task.delay(0.05, function() print('task at frame', zephyr.time.frame()) end)",
+        ),
+    ]);
+    let run = zephyr(
+        dir.path(),
+        &["run", "plain.lua", "--frames", "10", "--no-console"],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "loaded\n");
+    assert!(run.stderr.contains("frames: 10\n"), "{}", run.stderr);
+    let run = zephyr(
+        dir.path(),
+        &["run", "late.lua", "--frames", "10", "--no-console"],
+    );
+    assert_eq!(run.stdout, "task at frame\t3\n");
+    assert!(run.stderr.contains("frames: 10\n"), "{}", run.stderr);
+    // Without --frames, the run ends when nothing is left to do.
+    let run = zephyr(dir.path(), &["run", "plain.lua", "--no-console"]);
+    assert!(run.stderr.contains("frames: 0\n"), "{}", run.stderr);
+}
+
+#[test]
+fn main_thread_only_calls_in_a_parallel_update_raise_errors_pcall_catches() {
+    let dir = files(&[
+        (
+            "scene.toml",
+            "name = \"p\"\n[[entities]]\nname = \"A\"\nscript = \"a.lua\"\nparallel = true\n",
+        ),
+        (
+            "a.lua",
+            "cvar.register('ro', 1, 'read-only', cvar.READ_ONLY)
+             function on_update(self)
+               print('on_change', pcall(cvar.on_change, 'sv_cheats', function() end))
+               print('register', pcall(console.register, 'x', function() end))
+               print('delay', pcall(zephyr.task.delay, 1, function() end))
+               print('on', pcall(zephyr.events.on, 'x', function() end))
+               print('set ro', pcall(cvar.set, 'ro', 2))
+               print('send', pcall(zephyr.events.send, 999, 'x'))
+               zephyr.events.emit('still', 1)
+               print('end of callback')
+             end",
+        ),
+    ]);
+    let run = zephyr(
+        dir.path(),
+        &["run", "scene.toml", "--frames", "1", "--no-console"],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    // Called through pcall, a message has no position (as in stock Lua).
+    let expected_prefixes = [
+        "on_change\tfalse\tcvar.on_change must run on the main thread",
+        "register\tfalse\tconsole.register must run on the main thread",
+        "delay\tfalse\tzephyr.task.delay: tasks live on the main thread",
+        "on\tfalse\tzephyr.events.on: subscriptions live on the main thread",
+        "set ro\tfalse\tcvar.set: cvar 'ro' is read-only",
+        "send\tfalse\tzephyr.events.send: entity 999 does not exist",
+        "end of callback",
+    ];
+    assert_eq!(lines.len(), expected_prefixes.len(), "{}", run.stdout);
+    for (line, prefix) in lines.iter().zip(expected_prefixes) {
+        assert!(line.starts_with(prefix), "{line}\n{}", run.stdout);
+    }
+    assert!(run.stderr.contains("errors: 0"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("scripts run on workers: 1 (0 job(s), 1 parallel update(s))"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn worker_jobs_check_writes_at_the_call_as_the_main_thread_does() {
+    let dir = files(&[(
+        "w.lua",
+        "cvar.register('ro', 1, 'ro', cvar.READ_ONLY)
+         print('main', pcall(cvar.set, 'ro', 2))
+         console.execute([[lua print('worker', pcall(cvar.set, 'ro', 2))]])
+         console.execute([[lua cvar.register('ro2', 1, 'x', cvar.READ_ONLY) print('same job', pcall(cvar.set, 'ro2', 2))]])
+         console.execute([[lua print('send', pcall(zephyr.events.send, 999, 'x'))]])",
+    )]);
+    let run = zephyr(dir.path(), &["run", "w.lua", "--no-console"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("main\tfalse\tcvar.set: cvar 'ro' is read-only"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[1].starts_with("worker\tfalse\tcvar.set: cvar 'ro' is read-only"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[2].starts_with("same job\tfalse\tcvar.set: cvar 'ro2' is read-only"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[3].starts_with("send\tfalse\tzephyr.events.send: entity 999 does not exist"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("errors: 0"),
+        "nothing reported later: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("scripts run on workers: 3 (3 job(s), 0 parallel update(s))"),
+        "{}",
+        run.stderr
     );
 }

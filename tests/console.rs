@@ -44,6 +44,10 @@ fn commands_piped_into_a_paced_run_run_between_frames_and_quit_ends_it() {
         "help names registered commands: {out}"
     );
     assert!(out.contains("quit: asks the host"), "{out}");
+    assert!(
+        out.contains("lua <code>: runs Lua code; typed at this console, on the main thread"),
+        "help says where a typed `lua` runs: {out}"
+    );
     assert!(out.contains("crate spawned"), "{out}");
     assert!(
         run.stderr.contains("unknown command 'nosuch_command'"),
@@ -294,5 +298,178 @@ fn the_console_edits_lines_on_a_terminal() {
     assert!(
         dir.path().join(".zephyr_history").exists(),
         "history is saved:\n{text}"
+    );
+}
+
+/// Every change of an archived cvar during a run is saved at its end,
+/// wherever it was made: the main chunk, a callback, a cvar handler, a
+/// worker job, the console. The next run reads it back.
+#[test]
+fn archived_changes_from_anywhere_in_a_run_are_saved() {
+    for (name, script, input) in [
+        (
+            "main chunk",
+            "cvar.register('ui_volume', 0.5, 'Volume', cvar.ARCHIVE)\ncvar.set('ui_volume', 0.75)",
+            "quit\n",
+        ),
+        (
+            "callback",
+            "cvar.register('ui_volume', 0.5, 'Volume', cvar.ARCHIVE)\n\
+             function on_update() if zephyr.time.frame() == 2 then cvar.set('ui_volume', 0.75) end end",
+            "",
+        ),
+        (
+            "handler",
+            "cvar.register('ui_volume', 0.5, 'Volume', cvar.ARCHIVE)\n\
+             cvar.register('trigger', 0, 'x')\n\
+             cvar.on_change('trigger', function() cvar.set('ui_volume', 0.75) end)\n\
+             cvar.set('trigger', 1)\nfunction on_update() end",
+            "",
+        ),
+        (
+            "worker job",
+            "cvar.register('ui_volume', 0.5, 'Volume', cvar.ARCHIVE)\n\
+             console.execute(\"lua cvar.set('ui_volume', 0.75)\")\nfunction on_update() end",
+            "",
+        ),
+        (
+            "console",
+            "cvar.register('ui_volume', 0.5, 'Volume', cvar.ARCHIVE)\nfunction on_update() end",
+            "set ui_volume 0.75\nquit\n",
+        ),
+    ] {
+        let dir = files(&[("game.lua", script)]);
+        let args: &[&str] = if input.is_empty() {
+            &["run", "game.lua", "--frames", "3"]
+        } else {
+            &["run", "game.lua"]
+        };
+        let run = zephyr_with_input(dir.path(), args, input);
+        assert_eq!(run.status, 0, "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("settings saved to ./config.cfg"),
+            "{name}: {}",
+            run.stderr
+        );
+        let saved = std::fs::read_to_string(dir.path().join("config.cfg")).unwrap();
+        assert!(saved.contains("seta ui_volume \"0.75\""), "{name}: {saved}");
+        // The next run starts from it, and says where its settings came from.
+        let next = zephyr(
+            dir.path(),
+            &["run", "game.lua", "--frames", "1", "--no-console"],
+        );
+        assert_eq!(next.status, 0, "{name}: {}", next.stderr);
+        assert!(
+            next.stderr
+                .contains("settings: 1 value(s) loaded from ./config.cfg"),
+            "{name}: {}",
+            next.stderr
+        );
+    }
+}
+
+/// `--no-config` reads no settings file and writes none: a batch run that
+/// an earlier console session cannot change.
+#[test]
+fn no_config_reads_and_writes_no_settings() {
+    let dir = files(&[
+        (
+            "game.lua",
+            "cvar.register('ui_volume', 0.5, 'Volume', cvar.ARCHIVE)\nprint(cvar.get('ui_volume'))\ncvar.set('ui_volume', 0.9)",
+        ),
+        ("config.cfg", "seta ui_volume \"0.75\"\n"),
+        ("autoexec.cfg", "echo autoexec ran\n"),
+    ]);
+    let with = zephyr(dir.path(), &["run", "game.lua", "--no-console"]);
+    assert_eq!(with.stdout.lines().next(), Some("0.75"), "{}", with.stdout);
+    assert!(with.stdout.contains("autoexec ran"), "{}", with.stdout);
+    std::fs::write(dir.path().join("config.cfg"), "seta ui_volume \"0.75\"\n").unwrap();
+    let without = zephyr(
+        dir.path(),
+        &["run", "game.lua", "--no-console", "--no-config"],
+    );
+    assert_eq!(without.status, 0, "{}", without.stderr);
+    assert_eq!(without.stdout, "0.5\n", "{}", without.stdout);
+    assert!(!without.stderr.contains("settings"), "{}", without.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("config.cfg")).unwrap(),
+        "seta ui_volume \"0.75\"\n",
+        "the file is left as it was"
+    );
+    std::fs::write(dir.path().join("paced.lua"), "function on_update() end").unwrap();
+    let refused = zephyr_with_input(
+        dir.path(),
+        &["run", "paced.lua", "--no-config"],
+        "host_writeconfig\nquit\n",
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("this run reads and writes no settings (--no-config)"),
+        "{}",
+        refused.stderr
+    );
+}
+
+/// A line of the config that does not load is a warning, and is kept,
+/// commented, when the file is rewritten (and on every rewrite after).
+#[test]
+fn a_malformed_config_line_is_kept_when_the_file_is_rewritten() {
+    let dir = files(&[
+        (
+            "game.lua",
+            "cvar.register('ui_volume', 0.5, 'Volume', cvar.ARCHIVE)\ncvar.set('ui_volume', cvar.get('ui_volume') + 0.125)",
+        ),
+        (
+            "config.cfg",
+            "seta ui_volume \"0.25\"\nseta bad line here\n",
+        ),
+    ]);
+    let first = zephyr(dir.path(), &["run", "game.lua", "--no-console"]);
+    assert!(
+        first.stderr.contains("warning: ./config.cfg:2:"),
+        "{}",
+        first.stderr
+    );
+    let saved = std::fs::read_to_string(dir.path().join("config.cfg")).unwrap();
+    assert!(saved.contains("seta ui_volume \"0.375\""), "{saved}");
+    assert!(
+        saved.contains("// not loaded: seta bad line here\n"),
+        "{saved}"
+    );
+    let second = zephyr(dir.path(), &["run", "game.lua", "--no-console"]);
+    assert!(!second.stderr.contains("warning"), "{}", second.stderr);
+    let saved = std::fs::read_to_string(dir.path().join("config.cfg")).unwrap();
+    assert!(saved.contains("seta ui_volume \"0.5\""), "{saved}");
+    assert!(
+        saved.contains("// not loaded: seta bad line here\n"),
+        "kept on the next rewrite too: {saved}"
+    );
+}
+
+/// Warnings read one way, whoever gives them: the config loader's and a
+/// preset the registry could not give its cvar.
+#[test]
+fn warnings_come_in_one_format() {
+    let dir = files(&[
+        (
+            "game.lua",
+            "cvar.register('ui_volume', 0.5, 'Volume', cvar.ARCHIVE)",
+        ),
+        ("config.cfg", "seta ui_volume \"loud\"\nnot a setting\n"),
+    ]);
+    let run = zephyr(dir.path(), &["run", "game.lua", "--no-console"]);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.to_lowercase().contains("warn"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{}", run.stderr);
+    assert!(
+        warnings
+            .iter()
+            .all(|w| w.starts_with("warning: ./config.cfg:")),
+        "{}",
+        run.stderr
     );
 }

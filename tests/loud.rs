@@ -50,22 +50,33 @@ fn tiny_budgets_apply_to_scripts_only() {
 
 #[test]
 fn vectors_of_the_wrong_length_or_with_a_wrong_element_are_refused_with_their_line() {
-    for (value, expected) in [
+    // Each message names the entity and the key: which of position,
+    // rotation, scale or a color is wrong.
+    for (value, key, expected) in [
         (
             "position = [1, 2, 3, 4]",
+            "position",
             "invalid length 4, expected 3 numbers [x, y, z]",
         ),
         (
             "scale = [1, 1, 1, \"junk\"]",
+            "scale",
             "invalid type: string \"junk\", expected f64",
         ),
         (
             "position = [1, 2]",
+            "position",
             "invalid length 2, expected 3 numbers [x, y, z]",
         ),
         (
             "light = { color = [1, 0, 0, 0] }",
+            "light.color",
             "invalid length 4, expected 3 numbers [x, y, z]",
+        ),
+        (
+            "body = { mass = 2, velocity = [1,\n 2] }",
+            "body.velocity",
+            "invalid length 2, expected 3 numbers [x, y, z]",
         ),
     ] {
         let scene = format!("name = \"s\"\n[[entities]]\nname = \"a\"\n{value}\n");
@@ -77,11 +88,21 @@ fn vectors_of_the_wrong_length_or_with_a_wrong_element_are_refused_with_their_li
             "{value}: {}",
             check.stdout
         );
+        assert!(
+            check.stdout.contains(&format!("entities[0].{key}: ")),
+            "{value}: {}",
+            check.stdout
+        );
         let run = zephyr(dir.path(), &["run", "s.toml", "--frames", "1"]);
         no_panic(&run.stderr);
         assert_eq!(run.status, 2, "{value}: {}", run.stderr);
         assert!(
             run.stderr.contains("s.toml: line 4: entities[0]") && run.stderr.contains(expected),
+            "{value}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!("entities[0].{key}: ")),
             "{value}: {}",
             run.stderr
         );

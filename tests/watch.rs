@@ -107,6 +107,10 @@ fn an_edited_behaviour_reloads_during_a_paced_run_and_keeps_its_state() {
     std::fs::write(&script, "function on_update(self, dt)\n  if then\nend\n").unwrap();
     let failed = wait_for(&err, &mut seen_err, |l| l.contains("reload failed"));
     assert!(failed.contains("scripts/mover.lua:2:"), "{failed}");
+    assert!(
+        !seen_err.iter().any(|l| l.contains("(0 instance(s)")),
+        "a failed reload is not announced as a reload: {seen_err:?}"
+    );
     let before = seen_out.len();
     wait_for(&out, &mut seen_out, |l| l.starts_with("v2 "));
     assert!(seen_out[before..].iter().all(|l| !l.starts_with("v1")));

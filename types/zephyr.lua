@@ -554,7 +554,7 @@ function zephyr.events.off(subscription) end
 ---@param ... any
 function zephyr.events.emit(name, ...) end
 
----Queues a message for the entity's behaviours: their on_message(self, name, ...).
+---Queues a message for the entity's behaviours: their on_message(self, name, ...); an entity that does not exist is an error.
 ---@param entity entity
 ---@param name string
 ---@param ... any

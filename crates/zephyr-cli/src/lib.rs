@@ -119,16 +119,43 @@ fn init_logging(trace: Option<&PathBuf>) -> Result<Option<tracing_chrome::FlushG
 
 use tracing_subscriber::Layer as _;
 
-/// Log lines on stderr, without times or targets; colours on a terminal.
+/// Log lines on stderr in the host's one format, `level: message`
+/// (`warning: config.cfg:3: ...`, `error: ...`, `info: ...`), as the
+/// host's own warnings and errors are written.
 fn stderr_layer<S>() -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .without_time()
-        .with_target(false)
+        .event_format(LevelPrefix)
+}
+
+/// `level: message` for a log event.
+struct LevelPrefix;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for LevelPrefix
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let level = match *event.metadata().level() {
+            tracing::Level::ERROR => "error",
+            tracing::Level::WARN => "warning",
+            tracing::Level::INFO => "info",
+            tracing::Level::DEBUG => "debug",
+            tracing::Level::TRACE => "trace",
+        };
+        write!(writer, "{level}: ")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }
 
 /// Writes a line, ignoring a closed pipe (`zephyr run ... 2>&1 | head`):
@@ -191,6 +218,7 @@ impl ConsoleOptions {
             trace: None,
             config: self.config,
             no_console: false,
+            no_config: false,
             watch: false,
             console_only: true,
         }

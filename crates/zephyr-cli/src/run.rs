@@ -52,8 +52,9 @@ pub struct RunOptions {
     /// draws from its own stream of it): the same seed and input, the same run.
     #[arg(long, value_name = "N", default_value_t = zephyr_runtime::DEFAULT_SEED)]
     pub seed: u64,
-    /// Lua code run before the script, written on its first line (so its
-    /// line numbers stay), e.g. `--prelude "debug_mode = true"`.
+    /// Lua code run before the script (in a scene, before each behaviour's
+    /// script), written on its first line (so its line numbers stay),
+    /// e.g. `--prelude "debug_mode = true"`.
     #[arg(long, value_name = "CODE")]
     pub prelude: Option<String>,
     /// Write a Chrome trace-event JSON file (open in Perfetto or chrome://tracing).
@@ -66,6 +67,11 @@ pub struct RunOptions {
     /// Do not read console commands from stdin (batch runs).
     #[arg(long)]
     pub no_console: bool,
+    /// Read and write no settings file (neither config.cfg nor
+    /// autoexec.cfg): a run that an earlier session's settings cannot
+    /// change.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
     /// Reload behaviour scripts and the modules they require when their
     /// files change, keeping each instance's state.
     #[arg(long)]
@@ -84,6 +90,8 @@ pub struct Summary {
     total_time: Duration,
     errors: usize,
     worker_scripts: u64,
+    /// Parallel behaviours' `on_update` calls (run on the workers).
+    parallel_updates: u64,
     seed: u64,
     /// Warnings for cvar values given for names nothing registered.
     unused_cvars: Vec<String>,
@@ -146,12 +154,14 @@ impl Summary {
         };
         let mut text = format!(
             "frames: {}\nframe time: mean {mean:.3} ms, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms\n\
-             time in scripts: {share:.1}%\nscripts run on workers: {}\nerrors: {}\nseed: {}",
+             time in scripts: {share:.1}%\nscripts run on workers: {} ({} job(s), {} parallel update(s))\nerrors: {}\nseed: {}",
             times.len(),
             pick(0.5),
             pick(0.99),
             times.last().copied().unwrap_or(0.0),
+            self.worker_scripts + self.parallel_updates,
             self.worker_scripts,
+            self.parallel_updates,
             self.errors,
             self.seed
         );
@@ -254,6 +264,7 @@ impl Host {
     /// `--strict`, the first ends the run.
     fn report(&mut self, report: FrameReport) -> Result<()> {
         self.summary.script_time += report.script_time;
+        self.summary.parallel_updates += report.updated_in_parallel as u64;
         let mut stderr = std::io::stderr().lock();
         for error in &report.errors {
             let text = error.to_string();
@@ -294,8 +305,27 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
             )));
         }
     };
+    if options
+        .prelude
+        .as_deref()
+        .is_some_and(|code| code.contains('\n'))
+    {
+        return Err(Error::Usage(
+            "--prelude takes one line of Lua (it goes on the script's first line)".into(),
+        ));
+    }
+    // The prelude goes on the first line of every script the run loads:
+    // the script's, or each behaviour's in a scene.
+    let with_prelude = |script: ScriptSource| match &options.prelude {
+        Some(code) => script.with_prelude(code),
+        None => script,
+    };
     let scene = if is_scene {
-        Some(Scene::load(&options.path)?)
+        let mut scene = Scene::load(&options.path)?;
+        for (_, script) in &mut scene.scripts {
+            *script = with_prelude(script.clone());
+        }
+        Some(scene)
     } else {
         None
     };
@@ -305,15 +335,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         let name = options.path.display().to_string();
         let script = ScriptSource::from_file(&options.path, name)
             .map_err(|e| Error::bad_file(&options.path, io_reason(e)))?;
-        Some(match &options.prelude {
-            Some(code) if code.contains('\n') => {
-                return Err(Error::Usage(
-                    "--prelude takes one line of Lua (it goes on the script's first line)".into(),
-                ));
-            }
-            Some(code) => script.with_prelude(code),
-            None => script,
-        })
+        Some(with_prelude(script))
     };
     let dir = options
         .path
@@ -362,7 +384,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     system
         .console()
         .set_output(Some(Arc::new(crate::console::write_output)));
-    let mut settings = Settings::new(options.config.as_deref(), &dir);
+    let mut settings = Settings::new(options.config.as_deref(), &dir, options.no_config);
     settings.register_command(system.console())?;
 
     // Cvars: the scene's, then the command line's, before anything runs. A
@@ -394,6 +416,10 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         });
     }
     apply(from_command_line)?;
+    // The run's own settings are in: an archived cvar that changes from
+    // here on (a script's main chunk included) is the player's, saved at
+    // the end.
+    settings.mark_baseline(system.cvars());
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -442,10 +468,15 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
                 .unwrap_or("script");
             host.system.world().write().set_scene_name(stem);
             match host.behaviours.attach_global(&host.system, script) {
-                Ok(id) => host
-                    .behaviours
-                    .list()
-                    .any(|info| info.id == id && info.has_update),
+                // A script runs frames when it has an on_update, or when
+                // --frames asks for them (physics steps, tasks run).
+                Ok(id) => {
+                    options.frames.is_some()
+                        || host
+                            .behaviours
+                            .list()
+                            .any(|info| info.id == id && info.has_update)
+                }
                 Err(error) => return Err(load_error(&options.path, "", &error)),
             }
         }
@@ -461,10 +492,8 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         host.behaviours.finish(&mut host.system, &mut frame_zero);
     }
     host.report(frame_zero)?;
-    // The scripts have registered their cvars: a change from here on is
-    // the player's, saved at the end. Then autoexec.cfg, which may use the
-    // scripts' cvars and commands.
-    settings.mark_baseline(host.system.cvars());
+    // The scripts have registered their cvars and commands: autoexec.cfg
+    // may use them.
     warn(&settings.autoexec(host.system.console()));
     let mut watcher = if options.watch {
         Some(Watcher::start(&dir)?)
@@ -483,6 +512,18 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     let live = reading
         .filter(|_| !options.no_console)
         .map(|reading| LiveConsole::start(reading, host.system.console().clone()));
+    if live.is_some() {
+        // Typed here, `lua` runs on the main thread (see `console_line`).
+        host.system
+            .console()
+            .set_help(
+                "lua",
+                "lua <code>: runs Lua code; typed at this console, on the main thread in the \
+                 console's environment; from a script's console.execute, on a worker thread \
+                 (an unfinished chunk takes the next lines)",
+            )
+            .map_err(|e| Error::Usage(format!("lua: {e}")))?;
+    }
 
     let mut frame: u64 = 0;
     // A script without on_update still runs frames while its tasks wait.

@@ -173,6 +173,7 @@ pub(crate) fn toml_error(text: &str, error: &toml::de::Error) -> String {
     };
     let before = &text[..span.start.min(text.len())];
     let line = before.matches('\n').count() + 1;
+    let key = key_path(before);
     let mut entity = None;
     for header in before.lines().map(str::trim).filter(|l| l.starts_with('[')) {
         entity = match (header == "[[entities]]", entity) {
@@ -182,10 +183,51 @@ pub(crate) fn toml_error(text: &str, error: &toml::de::Error) -> String {
             (false, _) => None,
         };
     }
+    let key = key.map(|k| format!(".{k}")).unwrap_or_default();
     match entity {
-        Some(index) => format!("line {line}: entities[{index}]: {message}"),
-        None => format!("line {line}: {message}"),
+        Some(index) => format!("line {line}: entities[{index}]{key}: {message}"),
+        None if key.is_empty() => format!("line {line}: {message}"),
+        None => format!("line {line}: {}: {message}", &key[1..]),
     }
+}
+
+/// The key whose value starts where `before` ends (`position`, or
+/// `light.color` inside an inline table), read from the text since the
+/// last table header: the keys assigned at each open `{` depth.
+fn key_path(before: &str) -> Option<String> {
+    let start = before.rfind("\n[").map_or(0, |i| {
+        before[i + 1..]
+            .find('\n')
+            .map_or(before.len(), |n| i + 1 + n)
+    });
+    let mut keys: Vec<String> = Vec::new();
+    let mut depth = 0usize;
+    let mut token = String::new();
+    let mut quote = None;
+    for c in before[start..].chars() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '{' => depth += 1,
+            '}' => {
+                depth = depth.saturating_sub(1);
+                keys.truncate(depth);
+            }
+            '=' => {
+                keys.truncate(depth);
+                keys.push(token.trim().to_owned());
+                token.clear();
+            }
+            ',' | '\n' | '[' | ']' => token.clear(),
+            _ => token.push(c),
+        }
+    }
+    (!keys.is_empty() && keys.iter().all(|k| !k.is_empty())).then(|| keys.join("."))
 }
 
 impl Scene {

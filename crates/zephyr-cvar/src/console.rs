@@ -232,6 +232,26 @@ impl Console {
         }
     }
 
+    /// Changes a command's one-line help (what `help` prints), keeping its
+    /// handler: for a host that runs the command its own way where it reads
+    /// lines itself (a live console that runs `lua` on the main thread).
+    pub fn set_help(&self, name: &str, help: &str) -> Result<()> {
+        let mut commands = self.commands.write();
+        let Some(command) = commands.get(name) else {
+            drop(commands);
+            return Err(self.unknown_command(name));
+        };
+        let changed = Command {
+            help: help.to_owned(),
+            handler: command.handler.clone(),
+            builtin: command.builtin,
+            rest_of_line: command.rest_of_line,
+            continues: command.continues.clone(),
+        };
+        commands.insert(name.to_owned(), Arc::new(changed));
+        Ok(())
+    }
+
     /// Whether a command of that name exists.
     pub fn has_command(&self, name: &str) -> bool {
         self.commands.read().contains_key(name)
@@ -664,6 +684,28 @@ fn cmd_quit(console: &Console, _args: &[String]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::CVarDef;
+
+    #[test]
+    fn a_command_s_help_can_change_and_its_handler_stays() {
+        let console = Console::new(Arc::new(CVarRegistry::new()));
+        console
+            .register_command("ping", "ping: old", |c, _| {
+                c.print("pong");
+                Ok(())
+            })
+            .unwrap();
+        console.set_help("ping", "ping: new words").unwrap();
+        console.execute("help ping; ping").unwrap();
+        let history = console.history();
+        assert_eq!(history[history.len() - 2..], ["ping: new words", "pong"]);
+        assert!(
+            console
+                .set_help("pnig", "x")
+                .unwrap_err()
+                .to_string()
+                .contains("ping")
+        );
+    }
 
     #[test]
     fn an_unfinished_multiline_command_is_incomplete() {

@@ -59,6 +59,8 @@ struct Inner {
     /// Values given before their cvar was registered (command-line `--set`,
     /// a scene's `[cvars]`): the text and where it came from.
     presets: BTreeMap<String, (String, String)>,
+    /// How many times an ARCHIVE cvar's value changed.
+    archive_changes: u64,
 }
 
 /// A value given for a cvar that was never registered (see
@@ -221,6 +223,20 @@ impl CVarRegistry {
         Ok(checked_value(&inner, name, text)?.to_string())
     }
 
+    /// [`validate`](Self::validate) for a cvar defined by `def` but not
+    /// registered yet (a worker job's `cvar.register`, applied later): its
+    /// type, range and flags (`READ_ONLY`; `CHEAT` while `sv_cheats` is off).
+    pub fn validate_unregistered(&self, def: &CVarDef, text: &str) -> Result<String> {
+        let inner = self.inner.read();
+        let entry = Entry {
+            def: def.clone(),
+            value: def.default.clone(),
+            on_change_lua: None,
+        };
+        check_writable(&inner, &entry)?;
+        Ok(def.parse_value(text)?.to_string())
+    }
+
     /// Sets a cvar from text, validating type, range and flags.
     ///
     /// Returns whether the value changed. A change is recorded as a pending
@@ -320,6 +336,15 @@ impl CVarRegistry {
         self.inner.read().pending.len()
     }
 
+    /// How many times an ARCHIVE cvar's value has changed since the
+    /// registry was made (through [`set_from_string`](Self::set_from_string)
+    /// or [`reset`](Self::reset); registering with a preset value is not a
+    /// change). A host that saves settings compares two readings: any
+    /// difference means a player's setting changed in between.
+    pub fn archive_changes(&self) -> u64 {
+        self.inner.read().archive_changes
+    }
+
     /// Archived cvars as `(name, value)` pairs, sorted by name.
     pub(crate) fn archived(&self) -> Vec<(String, String)> {
         self.inner
@@ -393,6 +418,7 @@ fn store(inner: &mut Inner, name: &str, value: CVarValue) -> bool {
         return false;
     }
     let old = std::mem::replace(&mut entry.value, value);
+    let archived = entry.def.flags.contains(CVarFlags::ARCHIVE);
     let change = CVarChange {
         name: name.to_owned(),
         old: old.to_string(),
@@ -400,6 +426,9 @@ fn store(inner: &mut Inner, name: &str, value: CVarValue) -> bool {
         on_change_lua: entry.on_change_lua.clone(),
     };
     inner.pending.push(change);
+    if archived {
+        inner.archive_changes += 1;
+    }
     true
 }
 
@@ -444,6 +473,25 @@ mod tests {
         assert_eq!(changes[0].on_change_lua.as_deref(), Some("OnFOVChanged"));
         assert_eq!(changes[1].on_change_lua, None);
         assert!(r.take_pending_changes().is_empty());
+    }
+
+    #[test]
+    fn changes_of_archived_cvars_are_counted() {
+        let r = registry();
+        r.register(CVarDef::new("ui_volume", 0.5).flags(CVarFlags::ARCHIVE))
+            .unwrap();
+        assert_eq!(r.archive_changes(), 0);
+        r.set_from_string("r_fov", "90").unwrap();
+        assert_eq!(r.archive_changes(), 0, "r_fov is not archived");
+        r.set_from_string("ui_volume", "0.5").unwrap();
+        assert_eq!(r.archive_changes(), 0, "the same value is no change");
+        r.set_from_string("ui_volume", "0.75").unwrap();
+        r.reset("ui_volume").unwrap();
+        assert_eq!(r.archive_changes(), 2);
+        r.set_or_preset("later", "3").unwrap();
+        r.register(CVarDef::new("later", 1).flags(CVarFlags::ARCHIVE))
+            .unwrap();
+        assert_eq!(r.archive_changes(), 2, "a preset applied at registration");
     }
 
     #[test]

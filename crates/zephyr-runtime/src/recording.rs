@@ -25,6 +25,22 @@ pub(crate) struct Recording {
     pub(crate) cvar_defs: HashMap<String, CVarDef>,
     /// The world as the job sees it (its snapshot plus its own writes).
     pub(crate) world: Option<WorkerWorld>,
+    /// What a main-thread-only function does here: a worker job moves to
+    /// the main thread and runs again there; a parallel update cannot, and
+    /// gets an error it may catch.
+    pub(crate) main_only: MainOnly,
+}
+
+/// What a main-thread-only function does on a worker (see
+/// [`Recording::main_only`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum MainOnly {
+    /// A worker job: it is halted, its writes dropped, and it runs again on
+    /// the main thread.
+    #[default]
+    Move,
+    /// A parallel update: the call raises an error naming the function.
+    Refuse,
 }
 
 impl Recording {
@@ -88,11 +104,12 @@ pub(crate) fn read_recording<R>(lua: &Lua, f: impl FnOnce(&Recording) -> R) -> O
     context(lua).and_then(|c| c.with(|r| f(r)))
 }
 
-/// Starts recording a worker job on this state.
-pub(crate) fn begin_recording(lua: &Lua, world: Option<WorkerWorld>) {
+/// Starts recording a worker job (or a parallel phase) on this state.
+pub(crate) fn begin_recording(lua: &Lua, world: Option<WorkerWorld>, main_only: MainOnly) {
     if let Some(context) = context(lua) {
         *context.recording.lock() = Some(Recording {
             world,
+            main_only,
             ..Recording::default()
         });
         context.active.store(true, Ordering::Relaxed);
@@ -106,12 +123,24 @@ pub(crate) fn take_recording(lua: &Lua) -> Option<Recording> {
     context.recording.lock().take()
 }
 
-/// Halts a worker script that called a main-thread-only function; the runner
-/// then re-runs the whole script on the main thread.
+/// The error of a main-thread-only function called on a worker: a worker
+/// job is halted, and the runner runs it again on the main thread; a
+/// parallel update gets an error naming the function, which `pcall` can
+/// catch.
 pub(crate) fn require_main_thread(lua: &Lua, function: &'static str) -> mlua::Error {
-    match lua.app_data_ref::<std::sync::Arc<crate::budget::ExecControl>>() {
-        Some(control) => control.require_main_thread(function),
-        None => mlua::Error::runtime(format!("{function} must run on the main thread")),
+    let main_only = read_recording(lua, |r| r.main_only).unwrap_or_default();
+    match (
+        main_only,
+        lua.app_data_ref::<std::sync::Arc<crate::budget::ExecControl>>(),
+    ) {
+        (MainOnly::Move, Some(control)) => control.require_main_thread(function),
+        _ => crate::outcome::lua_error(
+            lua,
+            format!(
+                "{function} must run on the main thread, and a parallel behaviour's on_update \
+                 runs on a worker"
+            ),
+        ),
     }
 }
 

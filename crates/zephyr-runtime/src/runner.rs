@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::outcome::{Outcome, ScriptValue};
 use crate::pool::StatePool;
 use crate::queue::ActionQueue;
-use crate::recording::{begin_recording, take_recording};
+use crate::recording::{MainOnly, begin_recording, take_recording};
 
 /// A script to run: its source, its chunk name, its arguments and an
 /// optional callback.
@@ -484,7 +484,7 @@ impl Worker {
             _ => None,
         };
         let state = self.pool.acquire();
-        begin_recording(state.lua(), view);
+        begin_recording(state.lua(), view, MainOnly::Move);
         let (result, hit) = state.execute_job(job.id, &job.source, &job.chunk_name, &job.args);
         if hit {
             self.shared

@@ -25,9 +25,13 @@ pub struct StateConfig {
     /// The instruction budget and the memory limit. Default:
     /// [`Limits::default`].
     pub limits: Limits,
-    /// Folders that `dofile`, `loadfile`, `require` and the console's `exec`
-    /// may read from in the safe profile (relative paths only, no `..`).
-    /// Default: the working directory, `.`.
+    /// Folders that `dofile`, `loadfile`, `require`, `io.open`, `io.lines`
+    /// and the console's `exec` may read from in the safe profile, relative
+    /// to the working directory or absolute. A relative path a script gives
+    /// is read under each root in turn (the roots play the part of its
+    /// working directory); an absolute one only when it lies inside a root;
+    /// `..` is fine while the path stays inside. Default: the working
+    /// directory, `.`.
     pub script_roots: Vec<PathBuf>,
     /// The seed of `math.random`: each behaviour instance and each job gets
     /// its own stream, derived from this seed and its attach or enqueue

@@ -416,3 +416,38 @@ fn loaders_act_in_the_calling_instance_even_through_tail_calls() -> Result {
     assert_eq!(take(&lines), ["A A/1 true", "B B/1 true"]);
     Ok(())
 }
+
+#[test]
+fn a_lua_value_of_another_state_is_refused_by_call_without_a_panic() -> Result {
+    let (system, _) = system()?;
+    let mut behaviours = Behaviours::new();
+    let e = system.world().write().create();
+    let id = behaviours.attach(
+        &system,
+        e,
+        &ScriptSource::new("echo.lua", "function echo(self, v) return type(v) end"),
+    )?;
+    let other = mlua::Lua::new();
+    let foreign = other.create_table()?;
+    let error = behaviours
+        .call(&system, id, "echo", foreign)
+        .expect_err("a table of another state");
+    assert_ne!(error.error.kind, zephyr_runtime::ScriptErrorKind::Panic);
+    assert!(
+        error
+            .to_string()
+            .contains("argument 1 of 'echo' is a Lua value of another Lua state"),
+        "{error}"
+    );
+    // Plain values and values of the behaviour's own state are fine.
+    assert_eq!(
+        behaviours.call(&system, id, "echo", "text")?[0].to_string(),
+        "string"
+    );
+    let own = system.main_state().lua().create_table()?;
+    assert_eq!(
+        behaviours.call(&system, id, "echo", own)?[0].to_string(),
+        "table"
+    );
+    Ok(())
+}

@@ -198,7 +198,7 @@ fn a_main_thread_only_call_in_a_parallel_update_fails_with_its_name() -> Result 
     assert_eq!(report.errors.len(), 1);
     let text = report.errors[0].to_string();
     assert!(
-        text.contains("hook.lua: cvar.on_change must run on the main thread, and a parallel behaviour's on_update runs on a worker"),
+        text.contains("hook.lua:1: cvar.on_change must run on the main thread, and a parallel behaviour's on_update runs on a worker"),
         "{text}"
     );
     assert!(text.contains("(callback on_update, entity "), "{text}");

@@ -110,6 +110,11 @@ fn a_broken_version_leaves_the_old_one_running_and_a_fixed_one_loads() -> Result
     write(dir.path(), "mover.lua", "function get( return 'broken' end");
     let report = behaviours.reload(&system, &path);
     assert_eq!(report.instances, 0);
+    assert!(
+        report.scripts.is_empty(),
+        "a script nothing reloaded is not named as reloaded: {:?}",
+        report.scripts
+    );
     assert_eq!(report.errors.len(), 1);
     let message = report.errors[0].to_string();
     assert!(message.contains("mover.lua:1:"), "{message}");
@@ -145,6 +150,7 @@ fn a_broken_version_leaves_the_old_one_running_and_a_fixed_one_loads() -> Result
     );
     let report = behaviours.reload(&system, &path);
     assert_eq!(report.errors.len(), 1);
+    assert!(report.scripts.is_empty(), "{:?}", report.scripts);
     assert!(report.errors[0].to_string().contains("nope"));
     assert_eq!(get(&system, &behaviours, id), "v1 3 0");
 

@@ -52,7 +52,7 @@ pub(super) fn set(c: &Call<'_>) -> R {
     }
     let pending_def = read_recording(c.lua, |r| r.cvar_defs.get(&name).cloned()).flatten();
     let canonical = match pending_def {
-        Some(def) => def.parse_value(&value).map(|v| v.to_string()),
+        Some(def) => cvars.validate_unregistered(&def, &value),
         None => cvars.validate(&name, &value),
     }
     .map_err(|e| c.error(e))?;

@@ -41,7 +41,7 @@ use zephyr_world::EntityId;
 
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use zephyr_cvar::{CVarFlags, CVarRegistry, Console};
-use zephyr_world::SharedWorld;
+use zephyr_world::{SharedWorld, WorldRead};
 
 pub(crate) use handlers::{MainEnv, resolve_handler};
 pub use registry::{API, api_markdown};
@@ -218,6 +218,22 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
                     "zephyr.events.send: argument 1 (entity) must be an entity id",
                 )
             })?;
+            // As every other entity function: an entity that does not
+            // exist (in the world this call sees) is an error.
+            let exists = crate::recording::read_recording(lua, |r| {
+                r.world.as_ref().map(|view| view.exists(entity))
+            })
+            .flatten()
+            .unwrap_or_else(|| send_host.world.read().exists(entity));
+            if !exists {
+                return Err(spec::lua_error(
+                    lua,
+                    format!(
+                        "zephyr.events.send: entity {} does not exist",
+                        entity.to_lua()
+                    ),
+                ));
+            }
             emit(lua, &send_host, Some(entity), args)
         })?,
     )?;

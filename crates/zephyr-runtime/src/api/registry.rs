@@ -744,7 +744,7 @@ pub fn api_markdown() -> std::string::String {
     for func in super::scripted::SCRIPTED {
         if func.module != module {
             module = func.module;
-            table_header(&mut out, &format!("`{module}` (main thread only)"));
+            table_header(&mut out, &format!("`{module}`"));
         }
         let params: Vec<_> = func
             .params
@@ -759,11 +759,17 @@ pub fn api_markdown() -> std::string::String {
             .iter()
             .map(|(name, ty)| format!("{name}: {}", cell(ty)))
             .collect();
-        table_row(&mut out, func.name, &params, &returns, func.doc);
+        let doc = if func.main_thread_only {
+            format!("{} *main thread only*", func.doc)
+        } else {
+            func.doc.to_owned()
+        };
+        table_row(&mut out, func.name, &params, &returns, &doc);
     }
     out.push_str("\n## Globals\n\n");
     out.push_str("| name | |\n|---|---|\n");
-    out.push_str("| `print(...)` | Prints to the host's print sink; from a worker, at `update()` in enqueue order. |\n");
+    out.push_str("| `print(...)` | Writes its values (`tostring` of each, tab-separated, and a newline) to the host's print sink, byte for byte; from a worker, at `update()` in enqueue order. |\n");
+    out.push_str("| `io.write(...)` | The same without the tabs and the newline (the safe profile's `io`: see the README). |\n");
     let keys: Vec<_> = zephyr_world::Key::ALL.iter().map(|k| k.name()).collect();
     let _ = writeln!(
         out,

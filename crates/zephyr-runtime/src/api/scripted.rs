@@ -18,6 +18,9 @@ pub struct ScriptedFunction {
     pub returns: &'static [(&'static str, &'static str)],
     /// One line of documentation.
     pub doc: &'static str,
+    /// Whether it runs on the main thread only (in a worker job or a
+    /// parallel behaviour it fails naming itself).
+    pub main_thread_only: bool,
 }
 
 impl ScriptedFunction {
@@ -40,13 +43,24 @@ const fn s(
         params,
         returns,
         doc,
+        main_thread_only: true,
+    }
+}
+
+/// A scripted function that also runs on the workers.
+const fn anywhere(function: ScriptedFunction) -> ScriptedFunction {
+    ScriptedFunction {
+        main_thread_only: false,
+        ..function
     }
 }
 
 const TASK: &[(&str, &str)] = &[("task", "zephyr.Task")];
 
-/// Tasks and events (see `docs/SCRIPTING.md`). Main thread only: in a
-/// worker job or a parallel behaviour they fail naming themselves.
+/// Tasks and events (see `docs/SCRIPTING.md`). Tasks and subscriptions
+/// live on the main thread: in a worker job or a parallel behaviour they
+/// fail naming themselves; `emit` and `send` work anywhere (from a worker,
+/// the event travels with the job's other writes).
 pub static SCRIPTED: &[ScriptedFunction] = &[
     s(
         "zephyr.task",
@@ -119,18 +133,18 @@ pub static SCRIPTED: &[ScriptedFunction] = &[
         &[("was_active", "boolean")],
         "Ends a subscription; true if it was active.",
     ),
-    s(
+    anywhere(s(
         "zephyr.events",
         "emit",
         &[("name", "string"), ("...", "any")],
         &[],
         "Queues an event for the `on` handlers of `name` and for the engine; values are copied (nil, booleans, numbers, strings, tables of them).",
-    ),
-    s(
+    )),
+    anywhere(s(
         "zephyr.events",
         "send",
         &[("entity", "entity"), ("name", "string"), ("...", "any")],
         &[],
-        "Queues a message for the entity's behaviours: their on_message(self, name, ...).",
-    ),
+        "Queues a message for the entity's behaviours: their on_message(self, name, ...); an entity that does not exist is an error.",
+    )),
 ];

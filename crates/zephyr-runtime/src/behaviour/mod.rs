@@ -392,14 +392,34 @@ impl Behaviours {
             }
         };
         let state = home_state(&self.lanes, system, instance.home);
-        let _stream = crate::random::enter(state.lua(), &instance.random);
-        match instance.entity {
-            Some(entity) => {
-                state.call_function(&function, (entity.to_lua(), args), &instance.script)
-            }
-            None => state.call_function(&function, args, &instance.script),
+        let lua = state.lua();
+        let mut args = args
+            .into_lua_multi(lua)
+            .map_err(|e| fail(ScriptError::from_lua(&e, &instance.script)))?;
+        // A table or function of another Lua state cannot cross into this
+        // one: refused here, before mlua would panic on it.
+        let weak = lua.weak();
+        if let Some(position) = args
+            .iter()
+            .position(|v| v.weak_lua().is_some_and(|owner| *owner != weak))
+        {
+            return Err(fail(plain_error(
+                &instance.script,
+                format!(
+                    "{}: argument {} of '{name}' is a Lua value of another Lua state \
+                     (pass plain values, or values made in this behaviour's state)",
+                    instance.script,
+                    position + 1
+                ),
+            )));
         }
-        .map_err(fail)
+        if let Some(entity) = instance.entity {
+            args.push_front(Value::Integer(entity.to_lua()));
+        }
+        let _stream = crate::random::enter(lua, &instance.random);
+        state
+            .call_function(&function, args, &instance.script)
+            .map_err(fail)
     }
 
     /// Runs one whole frame (see the type's docs for the order). Without

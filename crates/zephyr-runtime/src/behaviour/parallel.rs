@@ -12,7 +12,7 @@ use super::instance::{Callback, Home, Instance, callback_error};
 use super::types::FrameReport;
 use crate::action::Command;
 use crate::outcome::ScriptError;
-use crate::recording::{begin_recording, context as worker_context, take_recording};
+use crate::recording::{MainOnly, begin_recording, context as worker_context, take_recording};
 use crate::state::ScriptState;
 use crate::system::ScriptingSystem;
 
@@ -105,6 +105,7 @@ impl Behaviours {
             heads[lane] = cursors[lane].0.next();
             let commands = cursors[lane].1.by_ref().take(result.commands);
             report.updated += 1;
+            report.updated_in_parallel += 1;
             match &result.error {
                 None => system.apply_commands(commands, &mut report.update),
                 Some(error) => {
@@ -180,7 +181,11 @@ impl Lane {
         self.results.clear();
         let lua = self.state.lua();
         let guard: LiveWorld = Arc::new(world.read_arc());
-        begin_recording(lua, Some(WorkerWorld::over_live(guard, world.clone())));
+        begin_recording(
+            lua,
+            Some(WorkerWorld::over_live(guard, world.clone())),
+            MainOnly::Refuse,
+        );
         let Some(context) = worker_context(lua) else {
             return;
         };
@@ -203,16 +208,7 @@ impl Lane {
                 .unwrap_or((start, Vec::new()));
             let error = match result {
                 None | Some(Ok(())) => None,
-                Some(Err(mut error)) => {
-                    if let Some(function) = self.state.main_thread_required() {
-                        error.message = format!(
-                            "{}: {function} must run on the main thread, and a parallel \
-                             behaviour's on_update runs on a worker",
-                            instance.script
-                        );
-                    }
-                    Some(error)
-                }
+                Some(Err(error)) => Some(error),
             };
             self.results.push(LaneResult {
                 index,

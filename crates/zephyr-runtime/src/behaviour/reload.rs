@@ -51,7 +51,6 @@ impl Behaviours {
         if let Some(&first) = of_file.first() {
             match self.instances[first].cold.source.reread() {
                 Ok(fresh) => {
-                    report.scripts.push(fresh.name().to_owned());
                     for index in of_file {
                         match self.reload_instance(system, index, &fresh, &mut report) {
                             Reloaded::Yes => reloaded.push(index),
@@ -59,6 +58,10 @@ impl Behaviours {
                             // Every instance would say the same.
                             Reloaded::DoesNotCompile => break,
                         }
+                    }
+                    // Named only when some instance runs the new code.
+                    if !reloaded.is_empty() {
+                        report.scripts.push(fresh.name().to_owned());
                     }
                 }
                 Err(e) => report.errors.push(failure(

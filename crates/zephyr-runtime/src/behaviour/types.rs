@@ -195,6 +195,8 @@ pub struct FrameReport {
     pub started: usize,
     /// `on_update` calls (serial and parallel).
     pub updated: usize,
+    /// Of those, the parallel ones (run on the workers).
+    pub updated_in_parallel: usize,
     /// `on_destroy` calls.
     pub destroyed: usize,
     /// Time spent in callbacks and in the sync point.
@@ -217,7 +219,7 @@ impl FrameReport {
 /// What [`Behaviours::reload`](super::Behaviours::reload) did.
 #[derive(Debug, Default)]
 pub struct ReloadReport {
-    /// Behaviour scripts reloaded, by name.
+    /// Behaviour scripts reloaded (in at least one instance), by name.
     pub scripts: Vec<String>,
     /// Modules reloaded (in at least one instance), by name.
     pub modules: Vec<String>,
