@@ -259,3 +259,61 @@ fn trusted_package_loaded_g_is_g() {
     let run = zephyr(dir.path(), &["run", "g.lua", "--trusted", "--no-console"]);
     assert_eq!(run.stdout, "true\ttrue\n", "{}", run.stderr);
 }
+
+#[test]
+fn a_test_suite_beside_its_library_runs_with_root() {
+    // A library's tests load it from the folder above (`../lib.lua`), as
+    // json.lua's and lume's do: --root lets that folder in too.
+    let dir = files(&[
+        ("lib.lua", "return { answer = 42 }"),
+        (
+            "test/test.lua",
+            "local lib = loadfile('../lib.lua')()\n\
+             package.path = '../?.lua;' .. package.path\n\
+             print(lib.answer, require('lib').answer)",
+        ),
+    ]);
+    let test = dir.path().join("test");
+    let refused = zephyr(&test, &["run", "test.lua", "--no-console"]);
+    assert_eq!(refused.status, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("loadfile returned nil: '../lib.lua' is outside the script roots (.)"),
+        "{}",
+        refused.stderr
+    );
+    let run = zephyr(&test, &["run", "test.lua", "--no-console", "--root", ".."]);
+    assert_eq!(run.stdout, "42\t42\n", "{}", run.stderr);
+    let missing = zephyr(&test, &["run", "test.lua", "--root", "nowhere"]);
+    assert_eq!(missing.status, 2);
+    assert!(
+        missing.stderr.contains("--root nowhere: not a folder"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn an_error_inside_a_loaded_file_keeps_its_whole_traceback() {
+    let dir = files(&[
+        (
+            "inner.lua",
+            "local function f() error('deep') end\nlocal function g() f() end\ng()\n",
+        ),
+        ("outer.lua", "dofile('inner.lua')\n"),
+    ]);
+    let run = zephyr(dir.path(), &["run", "outer.lua", "--no-console"]);
+    assert!(
+        run.stderr.contains("error: inner.lua:1: deep"),
+        "{}",
+        run.stderr
+    );
+    for frame in [
+        "inner.lua:1: in upvalue 'f'",
+        "inner.lua:2: in local 'g'",
+        "inner.lua:3:",
+    ] {
+        assert!(run.stderr.contains(frame), "{frame}: {}", run.stderr);
+    }
+}

@@ -219,6 +219,7 @@ impl ConsoleOptions {
             config: self.config,
             no_console: false,
             no_config: false,
+            roots: Vec::new(),
             watch: false,
             console_only: true,
         }

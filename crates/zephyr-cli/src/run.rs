@@ -67,6 +67,10 @@ pub struct RunOptions {
     /// Do not read console commands from stdin (batch runs).
     #[arg(long)]
     pub no_console: bool,
+    /// Another folder scripts may read from (`require`, `dofile`,
+    /// `io.open`), besides the script's or scene's own (repeatable).
+    #[arg(long = "root", value_name = "DIR")]
+    pub roots: Vec<PathBuf>,
     /// Read and write no settings file (neither config.cfg nor
     /// autoexec.cfg): a run that an earlier session's settings cannot
     /// change.
@@ -355,6 +359,12 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
             options.dt
         )));
     }
+    if let Some(missing) = options.roots.iter().find(|r| !r.is_dir()) {
+        return Err(Error::Usage(format!(
+            "--root {}: not a folder",
+            missing.display()
+        )));
+    }
     let workers = options
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -373,7 +383,9 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
                 instructions: options.budget,
                 ..Limits::default()
             },
-            script_roots: vec![dir.clone()],
+            script_roots: std::iter::once(dir.clone())
+                .chain(options.roots.iter().cloned())
+                .collect(),
             seed: options.seed,
         },
         print: Some(stdout_sink),

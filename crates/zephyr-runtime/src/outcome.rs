@@ -268,10 +268,13 @@ impl ScriptError {
             Some((m, t)) => (m.to_owned(), Some(format!("stack traceback:{t}"))),
             None => (text, None),
         };
-        // The runtime's own frames (the sandbox's `error` and `pcall`, the
-        // task scheduler, the sandbox's `raise`) are not the script's: left
-        // out.
-        let traceback = traceback.or(tb).map(|t| {
+        // The traceback taken where the error was raised (in its message,
+        // when it crossed a Rust function such as the sandbox's `dofile`)
+        // has every frame; the one taken where it left the Rust function
+        // has lost the frames inside. The runtime's own frames (the
+        // sandbox's `error` and `pcall`, the task scheduler, the sandbox's
+        // `raise`) are not the script's: left out.
+        let traceback = tb.or(traceback).map(|t| {
             t.trim_end()
                 .lines()
                 .filter(|line| {

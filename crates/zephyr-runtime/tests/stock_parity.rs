@@ -275,3 +275,20 @@ fn package_loaded_g_is_the_running_global_table_in_both_profiles() {
         "true\nnil"
     );
 }
+
+#[test]
+fn debug_getmetatable_answers_as_getmetatable() {
+    let (safe, trusted) = both(
+        "local mt = {} local t = setmetatable({}, mt) return rawequal(debug.getmetatable(t), mt), debug.getmetatable(1)",
+    );
+    assert_eq!(safe, trusted);
+    // It does not see past `__metatable` (the shared tables are protected so).
+    let safe_state = state(Profile::Safe, vec![PathBuf::from(".")]);
+    assert_eq!(
+        eval(
+            &safe_state,
+            "return debug.getmetatable(string), debug.getmetatable('')"
+        ),
+        "read-only table\nread-only table"
+    );
+}

@@ -44,27 +44,27 @@ fn absolute(path: &Path) -> Option<PathBuf> {
 
 impl ScriptFiles {
     /// The places `path` may name, in root order: for a relative path, the
-    /// path under each root that it stays inside; for an absolute one,
-    /// itself if it lies inside a root. Empty when it is outside them all.
+    /// path under each root, where it lands inside one of the roots (so
+    /// `../lib/x.lua` from one root may reach another); for an absolute
+    /// one, itself if it lies inside a root. Empty when it is outside them
+    /// all.
     fn candidates(&self, path: &str) -> Vec<PathBuf> {
+        let roots: Vec<PathBuf> = self.roots.iter().filter_map(|r| absolute(r)).collect();
+        let inside = |target: &Path| {
+            absolute(target).is_some_and(|t| roots.iter().any(|root| t.starts_with(root)))
+        };
         let given = Path::new(path);
         if given.is_absolute() {
-            let Some(target) = normalize(given) else {
-                return Vec::new();
-            };
-            let inside = self
-                .roots
-                .iter()
-                .filter_map(|root| absolute(root))
-                .any(|root| target.starts_with(&root));
-            return if inside { vec![target] } else { Vec::new() };
+            return normalize(given)
+                .filter(|target| inside(target))
+                .into_iter()
+                .collect();
         }
         self.roots
             .iter()
             .filter_map(|root| {
-                let joined = normalize(&root.join(given))?;
-                let base = normalize(root)?;
-                joined.starts_with(&base).then_some(joined)
+                let joined = absolute(&root.join(given))?;
+                inside(&joined).then_some(joined)
             })
             .collect()
     }
@@ -211,6 +211,17 @@ mod tests {
         assert!(f.is_inside(&inside.display().to_string()));
         let outside = cwd.join("game/x.lua");
         assert!(!f.is_inside(&outside.display().to_string()));
+    }
+
+    #[test]
+    fn a_relative_path_may_reach_from_one_root_into_another() {
+        let f = files(&["game/test", "game"]);
+        assert!(
+            f.is_inside("../json.lua"),
+            "game/test/../json.lua is in game"
+        );
+        assert!(!files(&["game/test"]).is_inside("../json.lua"));
+        assert!(!f.is_inside("../../x.lua"));
     }
 
     #[test]

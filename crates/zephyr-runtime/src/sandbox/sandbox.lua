@@ -453,6 +453,11 @@ base.setmetatable = function(t, ...)
   return setmetatable(t, mt)
 end
 
+-- `debug.getmetatable` as `getmetatable` answers (it does not see past a
+-- `__metatable` field: the protected metatables are the ones scripts
+-- share), for libraries that call it instead.
+rust.safe_debug.getmetatable = base.getmetatable
+
 base.load = with_caller_env(load_in)
 base.loadfile = with_caller_env(loadfile_in)
 base.dofile = with_caller_env(dofile_in)
