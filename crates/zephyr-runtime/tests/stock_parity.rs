@@ -292,3 +292,37 @@ fn debug_getmetatable_answers_as_getmetatable() {
         "read-only table\nread-only table"
     );
 }
+
+#[test]
+fn io_argument_errors_are_stock_lua_s() {
+    let calls = [
+        "io.close({})",
+        "io.open()",
+        "io.open('x', 'rw')",
+        "io.open({})",
+        "io.stdout.write(5)",
+        "io.stdout:write({})",
+        "io.write({})",
+        "io.stdout:seek('nowhere')",
+        "io.lines({})",
+    ];
+    let safe = state(Profile::Safe, vec![PathBuf::from(".")]);
+    let trusted = state(Profile::Trusted, vec![PathBuf::from(".")]);
+    for call in calls {
+        assert_eq!(
+            message_of(&safe, call),
+            message_of(&trusted, call),
+            "{call}"
+        );
+    }
+}
+
+#[test]
+fn an_engine_error_caught_in_the_trusted_profile_reads_as_its_message() {
+    let trusted = state(Profile::Trusted, vec![PathBuf::from(".")]);
+    let text = eval(
+        &trusted,
+        "local ok, e = pcall(math.random, 1, 0) return tostring(e)",
+    );
+    assert_eq!(text, "bad argument #2 to 'random' (interval is empty)");
+}

@@ -351,7 +351,7 @@ fn emit(lua: &Lua, host: &Host, target: Option<EntityId>, args: MultiValue) -> m
                 lua,
                 format!(
                     "zephyr.events.{function}: argument {first} (name) must be a string, got {}",
-                    other.as_ref().map_or("no value", Value::type_name)
+                    other.as_ref().map_or("no value", crate::sandbox::type_name)
                 ),
             ));
         }

@@ -512,7 +512,7 @@ impl<'a> Call<'a> {
             Some(Value::String(s)) if param.ty == Type::Key => {
                 format!("'{}'", s.to_string_lossy())
             }
-            Some(v) => v.type_name().to_owned(),
+            Some(v) => crate::sandbox::type_name(v).to_owned(),
         };
         let nil = if param.optional { " or nil" } else { "" };
         self.error(format!(

@@ -100,10 +100,26 @@ impl ScriptFiles {
         if candidates.is_empty() {
             return Err(self.outside(path));
         }
-        candidates
+        let found = candidates
             .into_iter()
             .find(|candidate| candidate.is_file())
-            .ok_or_else(|| format!("cannot find '{path}' in the script roots"))
+            .ok_or_else(|| format!("cannot find '{path}' in the script roots"))?;
+        // The path is inside lexically; a symbolic link on the way must not
+        // lead out (a mod's folder unpacked with a link to /etc/passwd).
+        let real = found
+            .canonicalize()
+            .map_err(|e| format!("cannot read '{path}': {e}"))?;
+        let inside = self
+            .roots
+            .iter()
+            .filter_map(|root| root.canonicalize().ok())
+            .any(|root| real.starts_with(root));
+        if !inside {
+            return Err(format!(
+                "'{path}' leads outside the script roots (through a symbolic link)"
+            ));
+        }
+        Ok(found)
     }
 
     /// Reads a script as bytes, as `lua` does (a UTF-8 BOM and a `#` first
@@ -222,6 +238,23 @@ mod tests {
         );
         assert!(!files(&["game/test"]).is_inside("../json.lua"));
         assert!(!f.is_inside("../../x.lua"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_out_of_the_roots_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "no").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
+        std::fs::write(root.path().join("ok.txt"), "yes").unwrap();
+        let f = ScriptFiles {
+            roots: vec![root.path().to_path_buf()],
+            trusted: false,
+        };
+        assert!(f.resolve("ok.txt").is_ok());
+        let err = f.resolve("link/secret.txt").unwrap_err();
+        assert!(err.contains("leads outside the script roots"), "{err}");
     }
 
     #[test]

@@ -324,87 +324,152 @@ fn write_all(lua: &Lua, args: &[Value], first_arg: usize, function: &str) -> mlu
     Ok(())
 }
 
+/// The file a function works on (argument 1): `FILE*` userdata, or the
+/// error Lua's `luaL_checkudata` gives.
+fn file_arg(lua: &Lua, value: Option<&Value>, function: &str) -> mlua::Result<AnyUserData> {
+    match value {
+        Some(Value::UserData(ud)) if ud.is::<LuaFile>() => Ok(ud.clone()),
+        other => Err(super::arg_error(
+            lua,
+            1,
+            function,
+            &format!(
+                "FILE* expected, got {}",
+                other.map_or("no value", super::type_name)
+            ),
+        )),
+    }
+}
+
+/// Splits a method's arguments: the file, then the rest.
+fn method_args(
+    lua: &Lua,
+    args: MultiValue,
+    function: &str,
+) -> mlua::Result<(AnyUserData, Vec<Value>)> {
+    let mut args = args.into_iter();
+    let first = args.next();
+    let file = file_arg(lua, first.as_ref(), function)?;
+    Ok((file, args.collect()))
+}
+
+/// An I/O error's text as C's `strerror` gives it (Rust appends
+/// ` (os error N)`).
+fn os_message(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+/// `seek`'s `whence` and `offset`.
+fn seek_target(lua: &Lua, rest: &[Value]) -> mlua::Result<SeekFrom> {
+    let whence = match rest.first() {
+        None | Some(Value::Nil) => "cur".to_owned(),
+        Some(Value::String(s)) => s.to_string_lossy(),
+        Some(other) => {
+            return Err(super::arg_error(
+                lua,
+                2,
+                "seek",
+                &format!("string expected, got {}", super::type_name(other)),
+            ));
+        }
+    };
+    let offset = match rest.get(1) {
+        None | Some(Value::Nil) => 0,
+        Some(Value::Integer(i)) => *i,
+        Some(Value::Number(n)) if n.fract() == 0.0 => *n as i64,
+        Some(other) => {
+            return Err(super::arg_error(
+                lua,
+                3,
+                "seek",
+                &format!("number expected, got {}", super::type_name(other)),
+            ));
+        }
+    };
+    match whence.as_str() {
+        "set" => Ok(SeekFrom::Start(u64::try_from(offset).unwrap_or(0))),
+        "cur" => Ok(SeekFrom::Current(offset)),
+        "end" => Ok(SeekFrom::End(offset)),
+        other => Err(super::arg_error(
+            lua,
+            2,
+            "seek",
+            &format!("invalid option '{other}'"),
+        )),
+    }
+}
+
 impl UserData for LuaFile {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
         fields.add_meta_field(MetaMethod::Type.name(), "FILE*");
     }
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_function(
-            "read",
-            |lua, (file, formats): (AnyUserData, Variadic<Value>)| {
-                file.borrow_mut::<LuaFile>()?.read(lua, &formats, "read")
-            },
-        );
-        methods.add_function(
-            "lines",
-            |lua, (file, formats): (AnyUserData, Variadic<Value>)| {
-                lines(lua, file, formats.to_vec(), false)
-            },
-        );
-        methods.add_function(
-            "write",
-            |lua, (file, args): (AnyUserData, Variadic<Value>)| {
-                let kind = match &file.borrow::<LuaFile>()?.handle {
-                    Handle::Output => 0,
-                    Handle::Reader(_) => 1,
-                    Handle::Closed => 2,
-                };
-                match kind {
-                    0 => {
-                        write_all(lua, &args, 2, "write")?;
-                        Ok(MultiValue::from_iter([Value::UserData(file)]))
-                    }
-                    1 => fail(lua, "Bad file descriptor", 9),
-                    _ => Err(lua_error(lua, "attempt to use a closed file")),
+        methods.add_function("read", |lua, args: MultiValue| {
+            let (file, formats) = method_args(lua, args, "read")?;
+            file.borrow_mut::<LuaFile>()?.read(lua, &formats, "read")
+        });
+        methods.add_function("lines", |lua, args: MultiValue| {
+            let (file, formats) = method_args(lua, args, "lines")?;
+            lines(lua, file, formats, false)
+        });
+        methods.add_function("write", |lua, args: MultiValue| {
+            let (file, args) = method_args(lua, args, "write")?;
+            let kind = match &file.borrow::<LuaFile>()?.handle {
+                Handle::Output => 0,
+                Handle::Reader(_) => 1,
+                Handle::Closed => 2,
+            };
+            match kind {
+                0 => {
+                    write_all(lua, &args, 2, "write")?;
+                    Ok(MultiValue::from_iter([Value::UserData(file)]))
                 }
-            },
-        );
-        methods.add_method_mut("close", |lua, this, ()| close(lua, this));
-        methods.add_function("flush", |lua, file: AnyUserData| {
+                1 => fail(lua, "Bad file descriptor", 9),
+                _ => Err(lua_error(lua, "attempt to use a closed file")),
+            }
+        });
+        methods.add_function("close", |lua, args: MultiValue| {
+            let (file, _) = method_args(lua, args, "close")?;
+            let mut this = file.borrow_mut::<LuaFile>()?;
+            close(lua, &mut this)
+        });
+        methods.add_function("flush", |lua, args: MultiValue| {
+            let (file, _) = method_args(lua, args, "flush")?;
             if matches!(file.borrow::<LuaFile>()?.handle, Handle::Closed) {
                 return Err(lua_error(lua, "attempt to use a closed file"));
             }
             Ok(file)
         });
-        methods.add_method_mut("setvbuf", |lua, this, _: MultiValue| {
-            if matches!(this.handle, Handle::Closed) {
+        methods.add_function("setvbuf", |lua, args: MultiValue| {
+            let (file, _) = method_args(lua, args, "setvbuf")?;
+            if matches!(file.borrow::<LuaFile>()?.handle, Handle::Closed) {
                 return Err(lua_error(lua, "attempt to use a closed file"));
             }
             Ok(true)
         });
-        methods.add_method_mut(
-            "seek",
-            |lua, this, (whence, offset): (Option<String>, Option<i64>)| {
-                let Some(reader) = this.reader(lua)? else {
-                    return fail(lua, "Illegal seek", 29);
-                };
-                let offset = offset.unwrap_or(0);
-                let to = match whence.as_deref().unwrap_or("cur") {
-                    "set" => SeekFrom::Start(u64::try_from(offset).unwrap_or(0)),
-                    "cur" => SeekFrom::Current(offset),
-                    "end" => SeekFrom::End(offset),
-                    other => {
-                        return Err(super::arg_error(
-                            lua,
-                            2,
-                            "seek",
-                            &format!("invalid option '{other}'"),
-                        ));
-                    }
-                };
-                match reader.seek(to) {
-                    Ok(position) => Ok(MultiValue::from_iter([Value::Integer(
-                        i64::try_from(position).unwrap_or(i64::MAX),
-                    )])),
-                    Err(e) => fail(
-                        lua,
-                        &e.to_string(),
-                        i64::from(e.raw_os_error().unwrap_or(0)),
-                    ),
-                }
-            },
-        );
+        methods.add_function("seek", |lua, args: MultiValue| {
+            let (file, rest) = method_args(lua, args, "seek")?;
+            let to = seek_target(lua, &rest)?;
+            let mut this = file.borrow_mut::<LuaFile>()?;
+            let Some(reader) = this.reader(lua)? else {
+                return fail(lua, "Illegal seek", 29);
+            };
+            match reader.seek(to) {
+                Ok(position) => Ok(MultiValue::from_iter([Value::Integer(
+                    i64::try_from(position).unwrap_or(i64::MAX),
+                )])),
+                Err(e) => fail(
+                    lua,
+                    &os_message(&e),
+                    i64::from(e.raw_os_error().unwrap_or(0)),
+                ),
+            }
+        });
         // A to-be-closed file (`io.lines`' fourth value) closes when its
         // scope ends, if it is still open.
         methods.add_meta_method_mut(MetaMethod::Close, |_, this, _: MultiValue| {
@@ -471,7 +536,7 @@ fn lines(
 /// Opens `path` (inside the roots) for reading.
 fn open_reader(files: &ScriptFiles, path: &str, memory_limit: usize) -> Result<LuaFile, String> {
     let resolved = files.resolve(path)?;
-    let file = File::open(&resolved).map_err(|e| format!("{path}: {e}"))?;
+    let file = File::open(&resolved).map_err(|e| format!("{path}: {}", os_message(&e)))?;
     Ok(LuaFile {
         handle: Handle::Reader(BufReader::new(file)),
         memory_limit,
@@ -532,30 +597,53 @@ pub(crate) fn library(
     let open_files = files.clone();
     io.set(
         "open",
-        lua.create_function(
-            move |lua, (path, mode): (mlua::LuaString, Option<mlua::LuaString>)| {
-                let path = path.to_string_lossy();
-                let mode = mode.map_or_else(|| "r".to_owned(), |m| m.to_string_lossy());
-                if !valid_mode(&mode) {
-                    return Err(super::arg_error(lua, 2, "io.open", "invalid mode"));
-                }
-                if !mode.starts_with('r') || mode.contains('+') {
-                    return Err(lua_error(
+        lua.create_function(move |lua, args: MultiValue| {
+            let path = match args.front() {
+                Some(Value::String(s)) => s.to_string_lossy(),
+                Some(v @ (Value::Integer(_) | Value::Number(_))) => v.to_string()?,
+                other => {
+                    return Err(super::arg_error(
                         lua,
-                        left_out_message("io.open", &format!("mode '{mode}' (writing files)")),
+                        1,
+                        "io.open",
+                        &format!(
+                            "string expected, got {}",
+                            other.map_or("no value", super::type_name)
+                        ),
                     ));
                 }
-                match open_reader(&open_files, &path, memory_limit) {
-                    Ok(file) => Ok(MultiValue::from_iter([Value::UserData(
-                        lua.create_userdata(file)?,
-                    )])),
-                    Err(message) => Ok(MultiValue::from_iter([
-                        Value::Nil,
-                        Value::String(lua.create_string(message)?),
-                    ])),
+            };
+            let mode = match args.get(1) {
+                None | Some(Value::Nil) => "r".to_owned(),
+                Some(Value::String(s)) => s.to_string_lossy(),
+                Some(other) => {
+                    return Err(super::arg_error(
+                        lua,
+                        2,
+                        "io.open",
+                        &format!("string expected, got {}", super::type_name(other)),
+                    ));
                 }
-            },
-        )?,
+            };
+            if !valid_mode(&mode) {
+                return Err(super::arg_error(lua, 2, "io.open", "invalid mode"));
+            }
+            if !mode.starts_with('r') || mode.contains('+') {
+                return Err(lua_error(
+                    lua,
+                    left_out_message("io.open", &format!("mode '{mode}' (writing files)")),
+                ));
+            }
+            match open_reader(&open_files, &path, memory_limit) {
+                Ok(file) => Ok(MultiValue::from_iter([Value::UserData(
+                    lua.create_userdata(file)?,
+                )])),
+                Err(message) => Ok(MultiValue::from_iter([
+                    Value::Nil,
+                    Value::String(lua.create_string(message)?),
+                ])),
+            }
+        })?,
     )?;
     let lines_files = files;
     io.set(
@@ -605,8 +693,11 @@ pub(crate) fn library(
     let out = stdout;
     io.set(
         "close",
-        lua.create_function(move |lua, file: Option<AnyUserData>| {
-            let file = file.unwrap_or_else(|| out.clone());
+        lua.create_function(move |lua, args: MultiValue| {
+            let file = match args.front() {
+                None | Some(Value::Nil) => out.clone(),
+                given => file_arg(lua, given, "io.close")?,
+            };
             let mut this = file.borrow_mut::<LuaFile>()?;
             close(lua, &mut this)
         })?,

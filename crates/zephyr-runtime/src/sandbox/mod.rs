@@ -373,6 +373,7 @@ pub(crate) fn type_name(value: &mlua::Value) -> &'static str {
         mlua::Value::Error(_) | mlua::Value::UserData(_) | mlua::Value::LightUserData(_) => {
             "userdata"
         }
+        mlua::Value::Integer(_) | mlua::Value::Number(_) => "number",
         other => other.type_name(),
     }
 }
