@@ -915,47 +915,34 @@ fn types_writes_the_editor_definitions() {
 
 #[test]
 fn the_prelude_runs_before_every_script_of_a_scene() {
-    let dir = files(&[
-        (
-            "scene.toml",
-            "name = \"p\"\n[[entities]]\nname = \"A\"\nscript = \"a.lua\"\n[[entities]]\nname = \"B\"\nscript = \"b.lua\"\nparallel = true\n",
-        ),
-        ("a.lua", "print('a', debug_mode)\nlocal x = nil\nx.y = 1"),
-        ("b.lua", "print('b', debug_mode)"),
-    ]);
-    let run = zephyr(
-        dir.path(),
-        &[
+    let run_with_prelude = |scene: &str| {
+        let dir = files(&[
+            ("scene.toml", scene),
+            ("a.lua", "print('a', debug_mode)\nlocal x = nil\nx.y = 1"),
+            ("b.lua", "print('b', debug_mode)"),
+        ]);
+        let args = [
             "run",
             "scene.toml",
             "--frames",
             "1",
             "--prelude",
             "debug_mode = 'on'",
-        ],
+        ];
+        zephyr(dir.path(), &args)
+    };
+    let both = run_with_prelude(
+        "name = \"p\"\n[[entities]]\nname = \"A\"\nscript = \"a.lua\"\n\
+         [[entities]]\nname = \"B\"\nscript = \"b.lua\"\nparallel = true\n",
     );
-    assert!(run.stdout.starts_with("a\ton\n"), "{}", run.stdout);
+    assert!(both.stdout.starts_with("a\ton\n"), "{}", both.stdout);
     // Line numbers stay: the error is on a.lua's line 3.
-    assert!(run.stderr.contains("a.lua:3:"), "{}", run.stderr);
-    let dir = files(&[
-        (
-            "scene.toml",
-            "name = \"p\"\n[[entities]]\nname = \"B\"\nscript = \"b.lua\"\nparallel = true\n",
-        ),
-        ("b.lua", "print('b', debug_mode)"),
-    ]);
-    let run = zephyr(
-        dir.path(),
-        &[
-            "run",
-            "scene.toml",
-            "--frames",
-            "1",
-            "--prelude",
-            "debug_mode = 'on'",
-        ],
+    assert!(both.stderr.contains("a.lua:3:"), "{}", both.stderr);
+    // A parallel behaviour's script gets it too.
+    let parallel = run_with_prelude(
+        "name = \"p\"\n[[entities]]\nname = \"B\"\nscript = \"b.lua\"\nparallel = true\n",
     );
-    assert_eq!(run.stdout, "b\ton\n", "{}", run.stderr);
+    assert_eq!(parallel.stdout, "b\ton\n", "{}", parallel.stderr);
 }
 
 #[test]

@@ -363,20 +363,29 @@ fn os_message(error: &std::io::Error) -> String {
     }
 }
 
+/// An optional string argument (`luaL_optstring`): `default` when absent.
+fn opt_string(
+    lua: &Lua,
+    value: Option<&Value>,
+    arg: usize,
+    function: &str,
+    default: &str,
+) -> mlua::Result<String> {
+    match value {
+        None | Some(Value::Nil) => Ok(default.to_owned()),
+        Some(Value::String(s)) => Ok(s.to_string_lossy()),
+        Some(other) => Err(super::arg_error(
+            lua,
+            arg,
+            function,
+            &format!("string expected, got {}", super::type_name(other)),
+        )),
+    }
+}
+
 /// `seek`'s `whence` and `offset`.
 fn seek_target(lua: &Lua, rest: &[Value]) -> mlua::Result<SeekFrom> {
-    let whence = match rest.first() {
-        None | Some(Value::Nil) => "cur".to_owned(),
-        Some(Value::String(s)) => s.to_string_lossy(),
-        Some(other) => {
-            return Err(super::arg_error(
-                lua,
-                2,
-                "seek",
-                &format!("string expected, got {}", super::type_name(other)),
-            ));
-        }
-    };
+    let whence = opt_string(lua, rest.first(), 2, "seek", "cur")?;
     let offset = match rest.get(1) {
         None | Some(Value::Nil) => 0,
         Some(Value::Integer(i)) => *i,
@@ -613,18 +622,7 @@ pub(crate) fn library(
                     ));
                 }
             };
-            let mode = match args.get(1) {
-                None | Some(Value::Nil) => "r".to_owned(),
-                Some(Value::String(s)) => s.to_string_lossy(),
-                Some(other) => {
-                    return Err(super::arg_error(
-                        lua,
-                        2,
-                        "io.open",
-                        &format!("string expected, got {}", super::type_name(other)),
-                    ));
-                }
-            };
+            let mode = opt_string(lua, args.get(1), 2, "io.open", "r")?;
             if !valid_mode(&mode) {
                 return Err(super::arg_error(lua, 2, "io.open", "invalid mode"));
             }

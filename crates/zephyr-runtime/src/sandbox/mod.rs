@@ -165,13 +165,18 @@ pub(crate) fn build(
         // The pattern functions count their steps against the budget.
         crate::pattern::install(lua, &lua.globals().get::<Table>("string")?)?;
         rust.set("safe_debug", debug::library(lua)?)?;
+        // `io` and the `os` functions left out are made on first use: a
+        // pooled state whose scripts never touch them does not hold them.
+        let io_files = files.clone();
+        let memory = config.limits.memory;
         rust.set(
-            "safe_io",
-            io::library(lua, files.clone(), config.limits.memory)?,
+            "make_io",
+            lua.create_function(move |lua, ()| io::library(lua, io_files.clone(), memory))?,
         )?;
-        let os = lua.create_table()?;
-        io::os_left_out(lua, &os)?;
-        rust.set("safe_os", os)?;
+        rust.set(
+            "make_os_left_out",
+            lua.create_function(|lua, os: Table| io::os_left_out(lua, &os))?,
+        )?;
     }
     let with_caller_env = lua.create_function(|lua, f: Function| {
         lua.create_function(move |lua, args: MultiValue| {

@@ -226,7 +226,10 @@ end
 local raw_rawget, raw_next = rawget, next
 
 base.pcall = function(...)
-  if select("#", ...) == 0 then raise("bad argument #1 to 'pcall' (value expected)") end
+  local f = ...
+  if f == nil and select("#", ...) == 0 then
+    raise("bad argument #1 to 'pcall' (value expected)")
+  end
   return rethrow(raw_pcall(...))
 end
 base.xpcall = function(f, ...)
@@ -280,7 +283,22 @@ base.coroutine = coroutine_lib
 
 base.string, base.math, base.utf8 = string, math, utf8
 base.debug = rust.safe_debug
-base.io = rust.safe_io
+-- A table filled on first use by `fill(t)`: the first read of a missing
+-- name (or `pairs`, through the proxy's `__zephyr_lazy`) fills it, then
+-- the table is plain.
+local function lazy(t, fill)
+  local mt = {}
+  local function make()
+    setmetatable(t, nil)
+    fill(t)
+  end
+  mt.__index = function(_, key) make() return rawget(t, key) end
+  mt.__zephyr_lazy = make
+  return setmetatable(t, mt)
+end
+base.io = lazy({}, function(t)
+  for k, v in pairs(rust.make_io()) do t[k] = v end
+end)
 
 -- C functions whose time their input does not bound -------------------------
 -- The budget counts VM instructions, and a C function runs as one. Most of
@@ -375,8 +393,11 @@ base.collectgarbage = function(option, ...)
   return (call_as("collectgarbage", no_own, raw_collectgarbage, option, ...))
 end
 
-local safe_os = rust.safe_os
-safe_os.clock, safe_os.time, safe_os.date, safe_os.difftime = os.clock, os.time, os.date, os.difftime
+local safe_os = lazy({}, rust.make_os_left_out)
+rawset(safe_os, "clock", os.clock)
+rawset(safe_os, "time", os.time)
+rawset(safe_os, "date", os.date)
+rawset(safe_os, "difftime", os.difftime)
 base.os = safe_os
 
 -- The engine API (console, cvar, ... and `print`) overrides the defaults.
@@ -400,10 +421,6 @@ end
 -- works), and the base stays unreachable.
 local env_mt = { __index = base }
 
-local function is_env(t)
-  return rawequal(raw_getmetatable(t), env_mt)
-end
-
 local function materialize(env)
   setmetatable(env, nil)
   for k, v in raw_next, base do
@@ -416,41 +433,57 @@ env_mt.__pairs = function(env)
   return raw_next, env, nil
 end
 
-base.next = function(t, ...)
-  if type(t) ~= "table" then return (call_as("next", no_own, raw_next, t, ...)) end
-  if is_env(t) then materialize(t) end
-  return raw_next(t, ...)
+-- The hot wrappers take fixed parameters (a vararg function costs more per
+-- call in Lua 5.4) and check only what their fast path needs; anything
+-- else goes through `call_as`, which gives stock Lua's errors.
+base.next = function(t, k)
+  if type(t) ~= "table" then return (call_as("next", no_own, raw_next, t, k)) end
+  if rawequal(raw_getmetatable(t), env_mt) then materialize(t) end
+  return raw_next(t, k)
 end
 
-base.rawget = function(t, ...)
-  if type(t) ~= "table" or select("#", ...) == 0 then
-    return (call_as("rawget", no_own, raw_rawget, t, ...))
+base.rawget = function(...)
+  local t, k = ...
+  if type(t) ~= "table" or (k == nil and select("#", ...) < 2) then
+    return (call_as("rawget", no_own, raw_rawget, ...))
   end
-  if is_env(t) then materialize(t) end
-  return raw_rawget(t, ...)
+  if rawequal(raw_getmetatable(t), env_mt) then materialize(t) end
+  return raw_rawget(t, k)
 end
 
 base.getmetatable = function(...)
-  if select("#", ...) == 0 then raise("bad argument #1 to 'getmetatable' (value expected)") end
   local t = ...
-  if is_env(t) then materialize(t) end
-  return raw_getmetatable(t)
+  local mt = raw_getmetatable(t)
+  if mt == nil then
+    if t == nil and select("#", ...) == 0 then
+      raise("bad argument #1 to 'getmetatable' (value expected)")
+    end
+    return nil
+  end
+  if rawequal(mt, env_mt) then
+    materialize(t)
+    return nil
+  end
+  return mt
 end
 
 local protected_own = { "cannot change a protected metatable" }
-base.setmetatable = function(t, ...)
-  local mt = ...
+-- (With fixed parameters `setmetatable(t)` reads as `setmetatable(t, nil)`,
+-- where stock Lua asks for the second argument.)
+base.setmetatable = function(t, mt)
+  if type(mt) == "table" and type(t) == "table" and raw_getmetatable(t) == nil then
+    if raw_rawget(mt, "__gc") ~= nil then
+      -- A finalizer would run later, inside whatever script happens to be
+      -- running on this state then.
+      raise("setmetatable: __gc metamethods are not allowed in sandboxed scripts")
+    end
+    return setmetatable(t, mt)
+  end
   if type(mt) == "table" and raw_rawget(mt, "__gc") ~= nil then
-    -- A finalizer would run later, inside whatever script happens to be
-    -- running on this state then.
     raise("setmetatable: __gc metamethods are not allowed in sandboxed scripts")
   end
-  if type(t) ~= "table" or (mt ~= nil and type(mt) ~= "table") or select("#", ...) == 0
-      or raw_getmetatable(t) ~= nil then
-    if is_env(t) then materialize(t) end
-    return (call_as("setmetatable", protected_own, setmetatable, t, ...))
-  end
-  return setmetatable(t, mt)
+  if type(t) == "table" and rawequal(raw_getmetatable(t), env_mt) then materialize(t) end
+  return (call_as("setmetatable", protected_own, setmetatable, t, mt))
 end
 
 -- `debug.getmetatable` as `getmetatable` answers (it does not see past a
