@@ -233,7 +233,7 @@ impl ExecControl {
         if let Some(text) = crate::outcome::described_error_table(lua, &error.message) {
             error.message = text;
         }
-        if let Some(note) = crate::sandbox::refusal_note(lua, &error.message) {
+        if let Some(note) = crate::outcome::refusal_note(lua, &error.message) {
             error.message = format!("{} ({note})", error.message);
         }
         error

@@ -565,3 +565,25 @@ pub(crate) fn lua_error(lua: &mlua::Lua, message: impl std::fmt::Display) -> mlu
         None => mlua::Error::runtime(message.to_string()),
     }
 }
+
+/// What the last refused `loadfile` said, and the place (`file:line: `)
+/// of the call.
+#[derive(Debug, Clone)]
+struct Refusal {
+    place: String,
+    text: String,
+}
+
+/// Remembers a refused `loadfile` (see [`refusal_note`]).
+pub(crate) fn note_refusal(lua: &mlua::Lua, place: String, text: String) {
+    lua.set_app_data(Refusal { place, text });
+}
+
+/// The note for an error raised at the line of a refused `loadfile`
+/// (`loadfile("../x.lua")()`: "attempt to call a nil value"): what
+/// `loadfile` returned.
+pub(crate) fn refusal_note(lua: &mlua::Lua, message: &str) -> Option<String> {
+    let refusal = lua.app_data_ref::<Refusal>()?;
+    (message.starts_with(&refusal.place) && message.contains("attempt to call a nil value"))
+        .then(|| refusal.text.clone())
+}

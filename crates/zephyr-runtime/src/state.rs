@@ -134,7 +134,12 @@ impl ScriptState {
         install(&lua, &api)?;
         crate::random::install(&lua, &lua.globals().get::<Table>("math")?, config.seed)?;
 
-        let new_env = crate::sandbox::build(&lua, config, api, &control)?;
+        let setup = crate::sandbox::Setup {
+            profile: config.profile,
+            script_roots: &config.script_roots,
+            memory_limit: config.limits.memory,
+        };
+        let new_env = crate::sandbox::build(&lua, &setup, api, &control)?;
         let persistent_env = if persistent {
             Some(new_env.call::<Table>(())?)
         } else {

@@ -37,15 +37,26 @@ pub enum Profile {
     Trusted,
 }
 
+/// What the sandbox is built from (a state's configuration, in the parts
+/// the sandbox reads).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Setup<'a> {
+    pub(crate) profile: Profile,
+    pub(crate) script_roots: &'a [std::path::PathBuf],
+    /// The state's memory limit (0: none): reads from files stay under it.
+    pub(crate) memory_limit: usize,
+}
+
 /// Builds the sandbox of a state from its engine API table; returns its
 /// `new_env()` function.
 pub(crate) fn build(
     lua: &Lua,
-    config: &crate::state::StateConfig,
+    config: &Setup<'_>,
     api: Table,
     control: &Arc<ExecControl>,
 ) -> mlua::Result<Function> {
     let profile = config.profile;
+    let memory_limit = config.memory_limit;
     let rust = lua.create_table()?;
     rust.set(
         "profile",
@@ -99,10 +110,11 @@ pub(crate) fn build(
         "note_refusal",
         lua.create_function(|lua, (function, message): (String, String)| {
             if let Some(place) = caller_place(lua, 1) {
-                lua.set_app_data(Refusal {
+                crate::outcome::note_refusal(
+                    lua,
                     place,
-                    text: format!("{function} returned nil: {message}"),
-                });
+                    format!("{function} returned nil: {message}"),
+                );
             }
             Ok(())
         })?,
@@ -112,7 +124,7 @@ pub(crate) fn build(
         lua.create_function(crate::outcome::note_error_table)?,
     )?;
     let files = Arc::new(ScriptFiles {
-        roots: config.script_roots.clone(),
+        roots: config.script_roots.to_vec(),
         trusted: profile == Profile::Trusted,
     });
     rust.set("read_script", {
@@ -168,7 +180,7 @@ pub(crate) fn build(
         // `io` and the `os` functions left out are made on first use: a
         // pooled state whose scripts never touch them does not hold them.
         let io_files = files.clone();
-        let memory = config.limits.memory;
+        let memory = memory_limit;
         rust.set(
             "make_io",
             lua.create_function(move |lua, ()| io::library(lua, io_files.clone(), memory))?,
@@ -329,22 +341,6 @@ pub(crate) fn arg_error(lua: &Lua, arg: usize, qualified: &str, extra: &str) -> 
     let site = lua.inspect_stack(0, CallSite::of).unwrap_or_default();
     let message = site.reword(&format!("bad argument #{arg} to '{qualified}' ({extra})"));
     crate::outcome::lua_error(lua, message)
-}
-
-/// What the last refused `loadfile` said, and where it was called.
-#[derive(Debug, Clone)]
-struct Refusal {
-    place: String,
-    text: String,
-}
-
-/// The note for an error raised at the line of a refused `loadfile`
-/// (`loadfile("../x.lua")()`: "attempt to call a nil value"): what
-/// `loadfile` returned.
-pub(crate) fn refusal_note(lua: &Lua, message: &str) -> Option<String> {
-    let refusal = lua.app_data_ref::<Refusal>()?;
-    (message.starts_with(&refusal.place) && message.contains("attempt to call a nil value"))
-        .then(|| refusal.text.clone())
 }
 
 /// Reads module `name` through the templates of `path`.
