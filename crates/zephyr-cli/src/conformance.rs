@@ -243,8 +243,7 @@ fn reference(file: &Path) -> Result<()> {
     let bytes = std::fs::read(file).map_err(|e| Error::bad_file(file, e.to_string()))?;
     let mut source = format!("{PRELUDE} ").into_bytes();
     source.extend_from_slice(&zephyr_runtime::file_source(&bytes));
-    zephyr_runtime::run_stock_lua(&source, &format!("@{}", file.display()))
-        .map_err(Error::ScriptLoad)
+    zephyr_lua::run_stock_lua(&source, &format!("@{}", file.display())).map_err(Error::ScriptLoad)
 }
 
 #[cfg(test)]

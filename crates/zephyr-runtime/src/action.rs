@@ -10,7 +10,8 @@ use zephyr_cvar::CVarDef;
 use zephyr_world::{EntityId, WorldCommand};
 
 use crate::error::{Error, Result};
-use crate::outcome::{Outcome, ScriptError};
+use crate::outcome::Outcome;
+use zephyr_lua::ScriptError;
 
 /// The id of a script job: its position in enqueue order (the first job a
 /// runner accepts is 0, the next 1, ...). The main thread applies the effects
@@ -104,7 +105,7 @@ pub struct MainThreadJob {
     pub(crate) job: JobId,
     pub(crate) chunk_name: String,
     pub(crate) source: Vec<u8>,
-    pub(crate) args: Vec<crate::outcome::ScriptValue>,
+    pub(crate) args: Vec<zephyr_lua::ScriptValue>,
     pub(crate) reason: &'static str,
     pub(crate) completion: Completion,
     /// Entity ids the worker attempt reserved; they are released, since its
@@ -297,7 +298,7 @@ fn panic_text(error: &ScriptError) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{ScriptError, ScriptErrorKind, ScriptValue};
+    use zephyr_lua::{ScriptError, ScriptErrorKind, ScriptValue};
 
     #[test]
     fn cvar_lua_round_trips_including_empty_fields() {

@@ -1,6 +1,6 @@
 //! The crate's error type.
 
-use crate::outcome::ScriptError;
+use zephyr_lua::ScriptError;
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -74,5 +74,15 @@ pub enum Error {
 impl From<ScriptError> for Error {
     fn from(e: ScriptError) -> Self {
         Error::LuaRuntimeError(e)
+    }
+}
+
+impl From<zephyr_lua::Error> for Error {
+    fn from(e: zephyr_lua::Error) -> Self {
+        match e {
+            zephyr_lua::Error::OutOfMemory(message) => Error::OutOfMemory(message),
+            zephyr_lua::Error::Lua(error) => Error::Lua(error),
+            other => Error::Lua(mlua::Error::runtime(other.to_string())),
+        }
     }
 }

@@ -4,8 +4,9 @@ use mlua::{Function, Value};
 
 use crate::api::resolve_handler;
 use crate::error::{Error, Result};
-use crate::outcome::{Outcome, ScriptValue};
-use crate::state::ScriptState;
+use crate::outcome::Outcome;
+use zephyr_lua::ScriptState;
+use zephyr_lua::ScriptValue;
 
 /// The result of [`execute_lua_buffer`]: success, and the outcome's text
 /// (`OK`, the returned values) or the error message.
@@ -99,7 +100,7 @@ fn find_handler(state: &ScriptState, name: &str) -> Result<Function> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::StateConfig;
+    use zephyr_lua::StateConfig;
 
     #[test]
     fn named_handlers_resolve_in_persistent_states_only() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::error::{Error, Result};
-use crate::state::ScriptState;
+use zephyr_lua::ScriptState;
 
 type Teardown<T> = Box<dyn Fn(T) + Send + Sync>;
 
@@ -42,7 +42,7 @@ impl<T> Drop for Inner<T> {
 /// use zephyr_runtime::{StateConfig, StatePool, ScriptState};
 /// let config = StateConfig::default();
 /// let pool = StatePool::new(StatePool::<ScriptState>::recommended_size(2), |_index| {
-///     ScriptState::new(&config, |_lua, _api| Ok(()))
+///     Ok(ScriptState::new(&config, |_lua, _api| Ok(()))?)
 /// })?;
 /// assert_eq!((pool.capacity(), pool.available()), (3, 3));
 /// {

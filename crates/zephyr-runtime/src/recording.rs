@@ -128,13 +128,9 @@ pub(crate) fn take_recording(lua: &Lua) -> Option<Recording> {
 /// parallel update gets an error naming the function, which `pcall` can
 /// catch.
 pub(crate) fn require_main_thread(lua: &Lua, function: &'static str) -> mlua::Error {
-    let main_only = read_recording(lua, |r| r.main_only).unwrap_or_default();
-    match (
-        main_only,
-        lua.app_data_ref::<std::sync::Arc<crate::budget::ExecControl>>(),
-    ) {
-        (MainOnly::Move, Some(control)) => control.require_main_thread(function),
-        _ => crate::outcome::lua_error(
+    match read_recording(lua, |r| r.main_only).unwrap_or_default() {
+        MainOnly::Move => zephyr_lua::binding::halt(lua, MainThreadRequired { function }),
+        MainOnly::Refuse => zephyr_lua::binding::lua_error(
             lua,
             format!(
                 "{function} must run on the main thread, and a parallel behaviour's on_update \
@@ -142,6 +138,24 @@ pub(crate) fn require_main_thread(lua: &Lua, function: &'static str) -> mlua::Er
             ),
         ),
     }
+}
+
+/// The halt of a worker job that called a main-thread-only function; the
+/// runner then moves the whole job to the main thread.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{function} must run on the main thread: this script will be re-run there")]
+pub(crate) struct MainThreadRequired {
+    pub(crate) function: &'static str,
+}
+
+/// The main-thread-only function that halted the last execution on
+/// `state`, if one did.
+pub(crate) fn main_thread_required(state: &zephyr_lua::ScriptState) -> Option<&'static str> {
+    state.halt_reason().and_then(|reason| {
+        reason
+            .downcast_ref::<MainThreadRequired>()
+            .map(|m| m.function)
+    })
 }
 
 /// Whether this state is running a worker job.

@@ -14,10 +14,11 @@ use zephyr_world::{SharedWorld, Snapshot, WorkerWorld};
 
 use crate::action::{Action, Callback, Completion, JobId, MainThreadJob};
 use crate::error::{Error, Result};
-use crate::outcome::{Outcome, ScriptValue};
+use crate::outcome::Outcome;
 use crate::pool::StatePool;
 use crate::queue::ActionQueue;
 use crate::recording::{MainOnly, begin_recording, take_recording};
+use zephyr_lua::ScriptValue;
 
 /// A script to run: its source, its chunk name, its arguments and an
 /// optional callback.
@@ -485,7 +486,7 @@ impl Worker {
         };
         let state = self.pool.acquire();
         begin_recording(state.lua(), view, MainOnly::Move);
-        let (result, hit) = state.execute_job(job.id, &job.source, &job.chunk_name, &job.args);
+        let (result, hit) = state.execute_job(job.id.0, &job.source, &job.chunk_name, &job.args);
         if hit {
             self.shared
                 .counters
@@ -493,7 +494,7 @@ impl Worker {
                 .fetch_add(1, Ordering::Relaxed);
         }
         let recording = take_recording(state.lua()).unwrap_or_default();
-        let moved = state.main_thread_required();
+        let moved = crate::recording::main_thread_required(&state);
         drop(state);
 
         if let Some(reason) = moved {

@@ -15,12 +15,12 @@ use zephyr_world::{EntityId, SharedWorld, Time, World, WorldRead};
 use crate::action::{Action, Command, JobId, MainThreadJob};
 use crate::api::{self, Host, MainEnv, PrintSink, resolve_handler};
 use crate::error::Result;
-use crate::outcome::{Outcome, ScriptValue};
+use crate::outcome::Outcome;
 use crate::pool::StatePool;
 use crate::queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY};
 use crate::runner::{Job, RunnerConfig, RunnerShared, ScriptHandle, ScriptRunner};
-use crate::sandbox::ScriptFiles;
-use crate::state::{Profile, ScriptState, StateConfig};
+use zephyr_lua::ScriptValue;
+use zephyr_lua::{ScriptState, StateConfig};
 
 /// The cvar holding the gravity of the physics step.
 pub const PHYS_GRAVITY: &str = "phys_gravity";
@@ -237,12 +237,14 @@ impl ScriptingSystem {
             host.print = print;
         }
         let host = Arc::new(host);
-        let install = |lua: &mlua::Lua, table: &mlua::Table| api::install(lua, table, &host);
-
         let pool = StatePool::new(config.workers.max(1), |_| {
-            ScriptState::new(&config.state, install)
+            Ok(ScriptState::new(&config.state, |lua, table| {
+                api::install(lua, table, &host, false)
+            })?)
         })?;
-        let main = ScriptState::new_persistent(&config.state, install)?;
+        let main = ScriptState::new_persistent(&config.state, |lua, table| {
+            api::install(lua, table, &host, true)
+        })?;
         if let Some(env) = main.persistent_env() {
             main.lua().set_app_data(MainEnv(env.clone()));
         }
@@ -273,9 +275,9 @@ impl ScriptingSystem {
     /// (for the lanes of a parallel phase).
     pub(crate) fn new_worker_state(&self) -> Result<ScriptState> {
         let host = self.host.clone();
-        ScriptState::new(&self.state_config, |lua, table| {
-            api::install(lua, table, &host)
-        })
+        Ok(ScriptState::new(&self.state_config, |lua, table| {
+            api::install(lua, table, &host, false)
+        })?)
     }
 
     /// Applies writes recorded off the main thread, in order (a parallel
@@ -604,7 +606,7 @@ impl ScriptingSystem {
         tracing::debug!(target: "zephyr::runtime", job = %moved.job, reason = moved.reason, "running on the main thread");
         let outcome = match self
             .main
-            .execute_job(moved.job, &moved.source, &moved.chunk_name, &moved.args)
+            .execute_job(moved.job.0, &moved.source, &moved.chunk_name, &moved.args)
             .0
         {
             Ok(values) => Outcome::Returned(values),
@@ -738,7 +740,7 @@ fn register_script_commands(
     console.register_multiline_command(
         "lua",
         "lua <code>: runs Lua code on a worker thread (an unfinished chunk takes the next lines)",
-        |code| crate::chunk::is_incomplete(code.as_bytes()),
+        |code| zephyr_lua::chunk::is_incomplete(code.as_bytes()),
         move |console, args| match args {
             // The job's chunk name says who started it: errors read
             // `[lua from cv2.lua:3]:1: ...`, or `console:1: ...` when typed.
@@ -756,10 +758,7 @@ fn register_script_commands(
         },
     )?;
 
-    let files = ScriptFiles {
-        roots: state.script_roots.clone(),
-        trusted: state.profile == Profile::Trusted,
-    };
+    let files = zephyr_lua::ScriptFiles::new(state.script_roots.clone(), state.profile);
     console.register_command(
         "exec",
         "exec <file>: runs a .lua script on a worker, or a file of console commands",

@@ -29,7 +29,7 @@ fn fixture(states: usize) -> Fixture {
         let (running, max_running) = (running.clone(), max_running.clone());
         StatePool::new(states, move |_| {
             let (running, max_running, gate) = (running.clone(), max_running.clone(), gate.clone());
-            ScriptState::new(&config, move |lua, api| {
+            let state = ScriptState::new(&config, move |lua, api| {
                 let r = running.clone();
                 api.set(
                     "enter",
@@ -55,7 +55,8 @@ fn fixture(states: usize) -> Fixture {
                     })?,
                 )?;
                 Ok(())
-            })
+            })?;
+            Ok(state)
         })
         .unwrap()
     };

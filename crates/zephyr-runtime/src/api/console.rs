@@ -1,13 +1,10 @@
 //! The `console` module: log, execute, register.
 
-use std::sync::Arc;
-
 use mlua::{MultiValue, Value};
 
 use super::handlers::store_handler;
 use super::spec::{Call, Ret};
 use crate::action::Command;
-use crate::budget::ExecControl;
 use crate::recording::{is_worker, require_main_thread, with_recording};
 
 type R = mlua::Result<Ret>;
@@ -16,7 +13,7 @@ const LEVELS: &str = "debug, info, warn, error";
 
 pub(super) fn log(c: &Call<'_>) -> R {
     let level = c.string(1);
-    let message = crate::sandbox::print_bytes(c.lua, MultiValue::from_iter([c.value(2)]))?;
+    let message = zephyr_lua::binding::print_bytes(c.lua, MultiValue::from_iter([c.value(2)]))?;
     let message = String::from_utf8_lossy(message.strip_suffix(b"\n").unwrap_or(&message));
     match level.as_str() {
         "debug" => tracing::debug!(target: "zephyr::script", "{message}"),
@@ -54,7 +51,7 @@ pub(super) fn execute(c: &Call<'_>) -> R {
 
 /// `file:line` of the script line calling the binding.
 fn caller_line(lua: &mlua::Lua) -> String {
-    crate::outcome::line_at(lua, 1).unwrap_or_else(|| "a script".to_owned())
+    zephyr_lua::binding::line_at(lua, 1).unwrap_or_else(|| "a script".to_owned())
 }
 
 pub(super) fn register(c: &Call<'_>) -> R {
@@ -79,19 +76,16 @@ pub(super) fn register(c: &Call<'_>) -> R {
                 .try_upgrade()
                 .ok_or_else(|| fail("the main Lua state is gone".into()))?;
             let handler = super::resolve_handler(&lua, &label).map_err(fail)?;
-            let control = lua
-                .app_data_ref::<Arc<ExecControl>>()
-                .map(|c| Arc::clone(&c))
-                .ok_or_else(|| fail("the main Lua state has no execution control".into()))?;
             let call_args = args
                 .iter()
                 .map(|s| lua.create_string(s).map(Value::String))
                 .collect::<mlua::Result<MultiValue>>()
                 .map_err(|e| fail(e.to_string()))?;
-            control
-                .run(&lua, &command, || handler.call::<MultiValue>(call_args))
-                .map(drop)
-                .map_err(|e| fail(e.message))
+            zephyr_lua::binding::run_budgeted(&lua, &command, || {
+                handler.call::<MultiValue>(call_args)
+            })
+            .map(drop)
+            .map_err(|e| fail(e.message))
         });
     if let Err(e) = registered {
         super::handlers::release_handler(c.lua, &stored)?;

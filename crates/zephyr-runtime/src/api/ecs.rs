@@ -182,7 +182,7 @@ impl Fields<'_> {
                 other => {
                     return Err(self.fail(format!(
                         "keys must be field names, got a {} key",
-                        crate::sandbox::type_name(other)
+                        zephyr_lua::binding::type_name(other)
                     )));
                 }
             };
@@ -210,7 +210,7 @@ impl Fields<'_> {
             Value::Number(_) => Err(self.fail(format!("field '{path}' must be finite"))),
             other => Err(self.fail(format!(
                 "field '{path}' must be a number, got {}",
-                crate::sandbox::type_name(&other)
+                zephyr_lua::binding::type_name(&other)
             ))),
         }
     }
@@ -225,7 +225,7 @@ impl Fields<'_> {
             Value::Boolean(b) => Ok(b),
             other => Err(self.fail(format!(
                 "field '{key}' must be a boolean, got {}",
-                crate::sandbox::type_name(&other)
+                zephyr_lua::binding::type_name(&other)
             ))),
         }
     }
@@ -236,7 +236,7 @@ impl Fields<'_> {
             Value::Table(t) => Ok(Some(t)),
             other => Err(self.fail(format!(
                 "field '{key}' must be a table, got {}",
-                crate::sandbox::type_name(&other)
+                zephyr_lua::binding::type_name(&other)
             ))),
         }
     }
@@ -289,7 +289,7 @@ impl Fields<'_> {
                     let shown = match other {
                         Value::String(s) => format!("'{}'", s.to_string_lossy()),
                         Value::Integer(i) => format!("[{i}]"),
-                        v => crate::sandbox::type_name(v).to_owned(),
+                        v => zephyr_lua::binding::type_name(v).to_owned(),
                     };
                     return Err(self.fail(format!(
                         "field '{key}' has an unexpected key {shown}: write {}",
@@ -358,7 +358,7 @@ fn to_data(c: &Call<'_>, value: &Value, path: &str, depth: usize) -> mlua::Resul
                     other => {
                         return Err(fail(format!(
                             "a {} key (keys must be strings or integers)",
-                            crate::sandbox::type_name(other)
+                            zephyr_lua::binding::type_name(other)
                         )));
                     }
                 };
@@ -376,7 +376,7 @@ fn to_data(c: &Call<'_>, value: &Value, path: &str, depth: usize) -> mlua::Resul
         other => {
             return Err(fail(format!(
                 "a {} (component data holds numbers, strings, booleans and tables)",
-                crate::sandbox::type_name(other)
+                zephyr_lua::binding::type_name(other)
             )));
         }
     })

@@ -86,7 +86,7 @@ fn check_named(lua: &Lua, name: &str) -> Result<(), String> {
         )),
         Ok(other) => Err(format!(
             "handler '{name}' is a {}, not a function",
-            crate::sandbox::type_name(&other)
+            zephyr_lua::binding::type_name(&other)
         )),
         Err(e) => Err(e.to_string()),
     }
@@ -104,7 +104,7 @@ pub(crate) fn resolve_handler(lua: &Lua, label: &str) -> Result<Function, String
         Ok(Value::Nil) => Err(format!("no global function '{label}' in the main state")),
         Ok(other) => Err(format!(
             "'{label}' is a {}, not a function",
-            crate::sandbox::type_name(&other)
+            zephyr_lua::binding::type_name(&other)
         )),
         Err(e) => Err(e.to_string()),
     }

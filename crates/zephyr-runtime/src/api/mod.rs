@@ -122,13 +122,15 @@ impl Host {
 }
 
 /// Installs the whole API into `api` (the table a
-/// [`ScriptState`](crate::ScriptState) factory receives).
-pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>) -> mlua::Result<()> {
-    crate::outcome::set_argument_error_describer(fast::describe);
+/// [`ScriptState`](crate::ScriptState) factory receives); `main` for the
+/// main thread's persistent state (tasks and subscriptions live there).
+pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>, main: bool) -> mlua::Result<()> {
+    lua.set_app_data(crate::task::MainState(main));
+    zephyr_lua::binding::set_error_describer(lua, fast::describe);
     // Script output: on a worker recorded (applied in order with the job's
     // other writes), on the main thread straight to the host's sink.
     let print_host = host.clone();
-    crate::sandbox::set_output(lua, move |lua, bytes| {
+    zephyr_lua::binding::set_output(lua, move |lua, bytes| {
         if !crate::recording::with_recording(lua, |rec| {
             rec.commands.push(crate::Command::Output(bytes.to_vec()))
         }) {
@@ -351,7 +353,9 @@ fn emit(lua: &Lua, host: &Host, target: Option<EntityId>, args: MultiValue) -> m
                 lua,
                 format!(
                     "zephyr.events.{function}: argument {first} (name) must be a string, got {}",
-                    other.as_ref().map_or("no value", crate::sandbox::type_name)
+                    other
+                        .as_ref()
+                        .map_or("no value", zephyr_lua::binding::type_name)
                 ),
             ));
         }

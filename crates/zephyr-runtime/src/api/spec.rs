@@ -10,8 +10,8 @@ use zephyr_world::{EntityId, Key, WorldCommand, WorldRead, WorldWrite};
 
 use super::Host;
 use crate::action::Command;
-use crate::outcome::lua_number_text;
 use crate::recording::WorkerContext;
+use zephyr_lua::binding::lua_number_text;
 
 /// The type of a parameter or return value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -317,7 +317,7 @@ pub(crate) fn coerce_numbers(lua: &Lua, spec: &ApiFunction, args: &mut [Value]) 
 
 /// Builds a Lua error prefixed with the calling script's `chunk:line:`, as
 /// `luaL_error` does.
-pub(crate) use crate::outcome::lua_error;
+pub(crate) use zephyr_lua::binding::lua_error;
 
 /// Where a binding runs: the Lua state, the host, which binding, and
 /// whether the state is running a worker job. Reads and writes of the world
@@ -512,7 +512,7 @@ impl<'a> Call<'a> {
             Some(Value::String(s)) if param.ty == Type::Key => {
                 format!("'{}'", s.to_string_lossy())
             }
-            Some(v) => crate::sandbox::type_name(v).to_owned(),
+            Some(v) => zephyr_lua::binding::type_name(v).to_owned(),
         };
         let nil = if param.optional { " or nil" } else { "" };
         self.error(format!(

@@ -7,10 +7,10 @@ use mlua::{Function, Table, Value};
 use zephyr_world::{EntityId, WorldRead};
 
 use super::types::{BehaviourError, BehaviourId, BehaviourInfo, ScriptSource};
-use crate::outcome::{ScriptError, ScriptErrorKind};
-use crate::random::{self, Stream, Xoshiro};
-use crate::state::ScriptState;
 use crate::system::ScriptingSystem;
+use zephyr_lua::ScriptState;
+use zephyr_lua::random::{self, Stream, StreamKind};
+use zephyr_lua::{ScriptError, ScriptErrorKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Callback {
@@ -126,11 +126,7 @@ pub(super) fn load(
             .register(&env, crate::task::owner(id.0))
             .map_err(|e| ScriptError::from_lua(&e, script.name()))?;
     }
-    let stream = Stream::new(Xoshiro::derived(
-        state.config().seed,
-        random::BEHAVIOUR,
-        id.0,
-    ));
+    let stream = Stream::derived(state.config().seed, StreamKind::Behaviour, id.0);
     {
         let _stream = random::enter(state.lua(), &stream);
         state.run_chunk(&chunk, &env, ())?;

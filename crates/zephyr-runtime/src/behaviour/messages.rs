@@ -7,8 +7,8 @@ use mlua::Value;
 
 use super::instance::{Instance, entity_name, plain_error};
 use super::{BehaviourError, BehaviourId, Behaviours, FrameReport, home_state};
-use crate::outcome::ScriptError;
 use crate::system::ScriptingSystem;
+use zephyr_lua::ScriptError;
 
 impl Behaviours {
     /// Step 3b of a frame: every waiting task whose time has come
@@ -39,7 +39,7 @@ impl Behaviours {
                 .and_then(|id| self.index(BehaviourId(id)))
                 .map(|i| &self.instances[i]);
             let label = instance.map_or("task", |i| &*i.script);
-            let _stream = instance.map(|i| crate::random::enter(state.lua(), &i.random));
+            let _stream = instance.map(|i| zephyr_lua::random::enter(state.lua(), &i.random));
             let _span = tracing::info_span!(
                 target: "zephyr::behaviour",
                 "task",
@@ -89,7 +89,7 @@ impl Behaviours {
                         continue;
                     };
                     let state = home_state(&self.lanes, system, instance.home);
-                    let _stream = crate::random::enter(state.lua(), &instance.random);
+                    let _stream = zephyr_lua::random::enter(state.lua(), &instance.random);
                     let result = event.lua_args(state.lua(), true).map(|args| {
                         state.call_function(&handler, (entity.to_lua(), args), &instance.script)
                     });
@@ -123,7 +123,7 @@ impl Behaviours {
                     .and_then(|id| self.index(BehaviourId(id)))
                     .map(|i| &self.instances[i]);
                 let label = instance.map_or("event", |i| &*i.script);
-                let _stream = instance.map(|i| crate::random::enter(main.lua(), &i.random));
+                let _stream = instance.map(|i| zephyr_lua::random::enter(main.lua(), &i.random));
                 let result = event
                     .lua_args(main.lua(), false)
                     .map(|args| main.call_function(&handler, args, label));

@@ -39,8 +39,6 @@ use crossbeam_utils::CachePadded;
 use mlua::{IntoLuaMulti, Value};
 use zephyr_world::{EntityId, WorldRead};
 
-use crate::outcome::{ScriptError, ScriptValue};
-use crate::state::ScriptState;
 use crate::system::ScriptingSystem;
 use instance::{
     Callback, Home, Instance, callback_error, entity_name, load, load_failure, plain_error,
@@ -49,6 +47,8 @@ use parallel::Lane;
 pub use types::{
     BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ReloadReport, ScriptSource,
 };
+use zephyr_lua::ScriptState;
+use zephyr_lua::{ScriptError, ScriptValue};
 
 /// The behaviours of a scene: script instances attached to entities (or to
 /// none), their callbacks, and the frame that runs them.
@@ -416,7 +416,7 @@ impl Behaviours {
         if let Some(entity) = instance.entity {
             args.push_front(Value::Integer(entity.to_lua()));
         }
-        let _stream = crate::random::enter(lua, &instance.random);
+        let _stream = zephyr_lua::random::enter(lua, &instance.random);
         state
             .call_function(&function, args, &instance.script)
             .map_err(fail)

@@ -11,10 +11,10 @@ use super::Behaviours;
 use super::instance::{Callback, Home, Instance, callback_error};
 use super::types::FrameReport;
 use crate::action::Command;
-use crate::outcome::ScriptError;
 use crate::recording::{MainOnly, begin_recording, context as worker_context, take_recording};
-use crate::state::ScriptState;
 use crate::system::ScriptingSystem;
+use zephyr_lua::ScriptError;
+use zephyr_lua::ScriptState;
 
 impl Behaviours {
     /// Step 4 of a frame, the parallel phase: `on_update(self, dt)` of every

@@ -25,9 +25,9 @@ use mlua::{Table, Value};
 use super::instance::{Instance, callbacks_of, instance_error as failure, plain_error};
 use super::types::{ReloadReport, ScriptSource};
 use super::{Behaviours, home_state};
-use crate::outcome::ScriptError;
-use crate::state::ScriptState;
 use crate::system::ScriptingSystem;
+use zephyr_lua::ScriptError;
+use zephyr_lua::ScriptState;
 
 impl Behaviours {
     /// Reloads what the file at `path` is to the attached behaviours: the
@@ -120,7 +120,7 @@ impl Behaviours {
             let chunk = state.compile(fresh.text(), &fresh.lua_chunk_name())?;
             let saved = backup(state, &instance.env)?;
             let ran = {
-                let _stream = crate::random::enter(state.lua(), &instance.random);
+                let _stream = zephyr_lua::random::enter(state.lua(), &instance.random);
                 state.run_chunk(&chunk, &instance.env, ()).map(drop)
             };
             let callbacks = ran.and_then(|()| {
@@ -138,7 +138,7 @@ impl Behaviours {
                 Reloaded::Yes
             }
             Err(error) => {
-                let syntax = error.kind == crate::outcome::ScriptErrorKind::Syntax;
+                let syntax = error.kind == zephyr_lua::ScriptErrorKind::Syntax;
                 report
                     .errors
                     .push(failure(system, &self.instances[index], during, error));
@@ -213,7 +213,7 @@ fn on_reload(state: &ScriptState, instance: &Instance) -> std::result::Result<()
     let Ok(Value::Function(function)) = instance.env.raw_get::<Value>("on_reload") else {
         return Ok(());
     };
-    let _stream = crate::random::enter(state.lua(), &instance.random);
+    let _stream = zephyr_lua::random::enter(state.lua(), &instance.random);
     match instance.entity {
         Some(entity) => state.call_unit(&function, entity.to_lua(), &instance.script),
         None => state.call_unit(&function, (), &instance.script),

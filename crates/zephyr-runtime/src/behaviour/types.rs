@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use zephyr_world::EntityId;
 
-use crate::chunk::file_source;
 use crate::error::{Error, Result};
-use crate::outcome::ScriptError;
 use crate::system::UpdateReport;
+use zephyr_lua::ScriptError;
+use zephyr_lua::chunk::file_source;
 
 /// A script's text and the chunk name its errors show.
 ///

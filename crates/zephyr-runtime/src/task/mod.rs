@@ -61,7 +61,7 @@ pub(crate) fn install(lua: &Lua, module: &Table, time: &Table) -> mlua::Result<F
         )?;
         return lua.create_function(|_, ()| Ok(0));
     }
-    let caller_env = lua.create_function(|lua, ()| Ok(crate::sandbox::caller_env(lua)))?;
+    let caller_env = lua.create_function(|lua, ()| Ok(zephyr_lua::binding::caller_env(lua)))?;
     // Through the table's metatable: the registry's functions are made on
     // first use.
     let elapsed: Function = time.get("elapsed")?;
@@ -96,7 +96,7 @@ pub(crate) fn stubs(
         module.raw_set(
             name,
             lua.create_function(move |lua, _: mlua::MultiValue| -> mlua::Result<()> {
-                Err(crate::outcome::lua_error(
+                Err(zephyr_lua::binding::lua_error(
                     lua,
                     format!("{path}.{name}: {why}"),
                 ))

@@ -75,17 +75,52 @@ fn splitmix(x: u64) -> u64 {
 }
 
 /// Identity kinds of streams.
-pub(crate) const STATE: u64 = 1;
-pub(crate) const BEHAVIOUR: u64 = 2;
-pub(crate) const JOB: u64 = 3;
+const STATE: u64 = 1;
+const BEHAVIOUR: u64 = 2;
+const JOB: u64 = 3;
 
-/// One random stream (an instance's, a job's).
+/// Whose stream it is: with the seed and a number, it fixes the numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamKind {
+    /// A behaviour instance's, numbered in attach order.
+    Behaviour,
+    /// A job's, numbered in enqueue order.
+    Job,
+}
+
+/// One random stream (an instance's, a job's): what `math.random` draws
+/// from while [`enter`]ed.
+///
+/// ```
+/// use zephyr_lua::random::{Stream, StreamKind};
+/// let a = Stream::derived(7, StreamKind::Behaviour, 1);
+/// let b = Stream::derived(7, StreamKind::Behaviour, 1);
+/// assert_eq!(a.peek(), b.peek()); // the same seed and identity, the same numbers
+/// assert_ne!(a.peek(), Stream::derived(7, StreamKind::Job, 1).peek());
+/// ```
 #[derive(Debug, Clone)]
-pub(crate) struct Stream(Arc<Mutex<Xoshiro>>);
+pub struct Stream(Arc<Mutex<Xoshiro>>);
 
 impl Stream {
-    pub(crate) fn new(generator: Xoshiro) -> Self {
+    fn new(generator: Xoshiro) -> Self {
         Stream(Arc::new(Mutex::new(generator)))
+    }
+
+    /// The stream of one identity under `seed` (a state's
+    /// [`seed`](crate::StateConfig::seed)).
+    pub fn derived(seed: u64, kind: StreamKind, id: u64) -> Self {
+        let kind = match kind {
+            StreamKind::Behaviour => BEHAVIOUR,
+            StreamKind::Job => JOB,
+        };
+        Stream::new(Xoshiro::derived(seed, kind, id))
+    }
+
+    /// The next raw 64-bit value the stream would give, without taking it.
+    pub fn peek(&self) -> u64 {
+        let mut copy = *self.0.lock();
+        copy.next()
     }
 }
 
@@ -94,7 +129,8 @@ struct Current(Mutex<Stream>);
 
 /// Makes `stream` the one `math.random` draws from until the guard drops
 /// (which puts the previous one back: callbacks nest).
-pub(crate) fn enter<'l>(lua: &'l Lua, stream: &Stream) -> Entered<'l> {
+#[must_use = "the stream is the current one only while the guard lives"]
+pub fn enter<'l>(lua: &'l Lua, stream: &Stream) -> Entered<'l> {
     let previous = lua
         .app_data_ref::<Current>()
         .map(|current| std::mem::replace(&mut *current.0.lock(), stream.clone()));
@@ -102,7 +138,8 @@ pub(crate) fn enter<'l>(lua: &'l Lua, stream: &Stream) -> Entered<'l> {
 }
 
 /// Restores the previous stream when dropped.
-pub(crate) struct Entered<'l> {
+#[derive(Debug)]
+pub struct Entered<'l> {
     lua: &'l Lua,
     previous: Option<Stream>,
 }

@@ -14,7 +14,7 @@ mod debug;
 mod files;
 mod io;
 
-pub(crate) use files::ScriptFiles;
+pub use files::ScriptFiles;
 
 /// What a script may touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -89,7 +89,7 @@ pub(crate) fn build(
         "error_text",
         lua.create_function(|lua, value: mlua::Value| match value {
             mlua::Value::Error(error) => Ok(mlua::Value::String(
-                lua.create_string(crate::outcome::root_message(&error))?,
+                lua.create_string(crate::script_error::root_message(lua, &error))?,
             )),
             other => Ok(other),
         })?,
@@ -110,7 +110,7 @@ pub(crate) fn build(
         "note_refusal",
         lua.create_function(|lua, (function, message): (String, String)| {
             if let Some(place) = caller_place(lua, 1) {
-                crate::outcome::note_refusal(
+                crate::script_error::note_refusal(
                     lua,
                     place,
                     format!("{function} returned nil: {message}"),
@@ -121,7 +121,7 @@ pub(crate) fn build(
     )?;
     rust.set(
         "note_error_table",
-        lua.create_function(crate::outcome::note_error_table)?,
+        lua.create_function(crate::script_error::note_error_table)?,
     )?;
     let files = Arc::new(ScriptFiles {
         roots: config.script_roots.to_vec(),
@@ -215,7 +215,7 @@ pub(crate) const SANDBOX_SOURCE: &str = "=zephyr.sandbox";
 /// the shared `load`, `require`, ...): the `_ENV` upvalue of the first Lua
 /// function above the calling Rust function that is not the sandbox's own
 /// and has one. `None` when no such function is on the stack.
-pub(crate) fn caller_env(lua: &Lua) -> Option<Table> {
+pub fn caller_env(lua: &Lua) -> Option<Table> {
     for level in 1.. {
         let found = lua.inspect_stack(level, |frame| {
             // The runtime's own chunks (`=zephyr.sandbox`, `=zephyr.task`).
@@ -340,7 +340,7 @@ pub(crate) fn raise(lua: &Lua, message: &str, c_frames: usize) -> mlua::Error {
 pub(crate) fn arg_error(lua: &Lua, arg: usize, qualified: &str, extra: &str) -> mlua::Error {
     let site = lua.inspect_stack(0, CallSite::of).unwrap_or_default();
     let message = site.reword(&format!("bad argument #{arg} to '{qualified}' ({extra})"));
-    crate::outcome::lua_error(lua, message)
+    crate::script_error::lua_error(lua, message)
 }
 
 /// Reads module `name` through the templates of `path`.
@@ -369,7 +369,7 @@ fn not_found_list(tried: &[String]) -> String {
 }
 
 /// Lua's name of a value's type (`luaL_typename`).
-pub(crate) fn type_name(value: &mlua::Value) -> &'static str {
+pub fn type_name(value: &mlua::Value) -> &'static str {
     match value {
         mlua::Value::Error(_) | mlua::Value::UserData(_) | mlua::Value::LightUserData(_) => {
             "userdata"
@@ -390,12 +390,12 @@ pub(crate) struct Output(pub(crate) Arc<WriteFn>);
 pub(crate) type WriteFn = dyn Fn(&Lua, &[u8]) + Send + Sync;
 
 /// Sets where the state's script output goes.
-pub(crate) fn set_output(lua: &Lua, output: impl Fn(&Lua, &[u8]) + Send + Sync + 'static) {
+pub fn set_output(lua: &Lua, output: impl Fn(&Lua, &[u8]) + Send + Sync + 'static) {
     lua.set_app_data(Output(Arc::new(output)));
 }
 
 /// Writes script output.
-pub(crate) fn write_output(lua: &Lua, bytes: &[u8]) {
+pub fn write_output(lua: &Lua, bytes: &[u8]) {
     let output = lua.app_data_ref::<Output>().map(|o| o.0.clone());
     match output {
         Some(output) => output(lua, bytes),
@@ -409,7 +409,7 @@ pub(crate) fn write_output(lua: &Lua, bytes: &[u8]) {
 
 /// The bytes `print` writes: `tostring` of each argument, tab-separated,
 /// and a newline.
-pub(crate) fn print_bytes(lua: &Lua, args: MultiValue) -> mlua::Result<Vec<u8>> {
+pub fn print_bytes(lua: &Lua, args: MultiValue) -> mlua::Result<Vec<u8>> {
     let tostring: Function = lua.globals().get("tostring")?;
     let mut line = Vec::new();
     for (i, value) in args.into_iter().enumerate() {

@@ -11,11 +11,13 @@ use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table};
 use parking_lot::Mutex;
 
 use crate::budget::ExecControl;
-pub use crate::budget::{DEFAULT_INSTRUCTION_BUDGET, DEFAULT_MEMORY_LIMIT, Limits};
+use crate::budget::HaltReason;
+use crate::budget::Limits;
 use crate::chunk::{ChunkCache, ChunkCacheStats, CompiledChunk};
 use crate::error::{Error, Result};
-use crate::outcome::{ScriptError, ScriptErrorKind, ScriptValue};
-pub use crate::sandbox::Profile;
+use crate::sandbox::Profile;
+use crate::script_error::{ScriptError, ScriptErrorKind};
+use crate::value::ScriptValue;
 
 /// How to build a [`ScriptState`]. Plain data with documented defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +63,7 @@ impl Default for StateConfig {
 /// `on_update`).
 ///
 /// ```
-/// use zephyr_runtime::{ScriptState, StateConfig};
+/// use zephyr_lua::{ScriptState, StateConfig};
 /// let state = ScriptState::new(&StateConfig::default(), |_lua, _api| Ok(()))?;
 /// state.execute("leaked = 1", "first")?;
 /// let values = state.execute("return leaked", "second")?;
@@ -130,7 +132,6 @@ impl ScriptState {
 
         let api = lua.create_table()?;
         api.set("print", crate::sandbox::print_function(&lua)?)?;
-        lua.set_app_data(crate::task::MainState(persistent));
         install(&lua, &api)?;
         crate::random::install(&lua, &lua.globals().get::<Table>("math")?, config.seed)?;
 
@@ -265,21 +266,22 @@ impl ScriptState {
 
     /// Runs a job: `source` compiled through the compile cache, in a fresh
     /// environment (the persistent one on a persistent state), with `args`
-    /// as the chunk's `...`. Returns the values and whether the compiled
-    /// chunk came from the cache.
-    pub(crate) fn execute_job(
+    /// as the chunk's `...`, drawing `math.random` from the job stream
+    /// numbered `stream` (a job's enqueue order). Returns the values and
+    /// whether the compiled chunk came from the cache.
+    pub fn execute_job(
         &self,
-        job: crate::action::JobId,
+        stream: u64,
         source: &[u8],
         chunk_name: &str,
         args: &[ScriptValue],
     ) -> (std::result::Result<Vec<ScriptValue>, ScriptError>, bool) {
         // The job's own random stream, whichever state runs it.
-        let stream = crate::random::Stream::new(crate::random::Xoshiro::derived(
+        let stream = crate::random::Stream::derived(
             self.config.seed,
-            crate::random::JOB,
-            job.0,
-        ));
+            crate::random::StreamKind::Job,
+            stream,
+        );
         let _stream = crate::random::enter(&self.lua, &stream);
         let before = self.chunk_cache_stats().hits;
         let chunk = match self.compile(source, chunk_name) {
@@ -373,9 +375,10 @@ impl ScriptState {
         self.control.run_values(&self.lua, chunk, body)
     }
 
-    /// The main-thread-only function that halted the last execution, if any.
-    pub(crate) fn main_thread_required(&self) -> Option<&'static str> {
-        self.control.main_thread_required()
+    /// The host's reason for halting the last execution, if it halted it
+    /// (see [`halt`](crate::binding::halt)).
+    pub fn halt_reason(&self) -> Option<HaltReason> {
+        self.control.host_halt_reason()
     }
 
     /// Bytes the state currently uses.

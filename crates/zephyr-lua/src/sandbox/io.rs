@@ -16,7 +16,7 @@ use mlua::{
 };
 
 use super::files::ScriptFiles;
-use crate::outcome::lua_error;
+use crate::script_error::lua_error;
 
 /// What the safe profile says about a function it leaves out.
 pub(crate) fn left_out_message(function: &str, what: &str) -> String {
@@ -304,7 +304,7 @@ fn write_bytes(lua: &Lua, value: &Value, arg: usize, function: &str) -> mlua::Re
     match value {
         Value::String(s) => Ok(s.as_bytes().to_vec()),
         Value::Integer(i) => Ok(i.to_string().into_bytes()),
-        Value::Number(n) => Ok(crate::outcome::lua_g14(*n).into_bytes()),
+        Value::Number(n) => Ok(crate::value::lua_g14(*n).into_bytes()),
         other => Err(super::arg_error(
             lua,
             arg,

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use zephyr_runtime::{Profile, ScriptState, StateConfig};
+use zephyr_lua::{Profile, ScriptState, StateConfig};
 
 fn state(profile: Profile, roots: Vec<PathBuf>) -> ScriptState {
     ScriptState::new(

@@ -3,7 +3,7 @@
 //! and the memory limit bounds the ones whose time grows with what they
 //! build.
 
-use zephyr_runtime::{Limits, ScriptErrorKind, ScriptState, StateConfig};
+use zephyr_lua::{Limits, ScriptErrorKind, ScriptState, StateConfig};
 
 fn safe() -> ScriptState {
     ScriptState::new(&StateConfig::default(), |_, _| Ok(())).expect("state")

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use zephyr_runtime::{Limits, Profile, ScriptErrorKind, ScriptState, StateConfig};
+use zephyr_lua::{Limits, Profile, ScriptErrorKind, ScriptState, StateConfig};
 
 fn state_with(config: StateConfig) -> ScriptState {
     ScriptState::new(&config, |_, _| Ok(())).expect("state")

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use mlua::{Function, Lua, LuaString, MultiValue, Table, Value};
 
 use crate::budget::ExecControl;
-use crate::outcome::lua_error;
+use crate::script_error::lua_error;
 use matcher::{Captured, Matcher, Stop, no_specials, start_position};
 
 /// Replaces the pattern functions of the state's `string` table (the one

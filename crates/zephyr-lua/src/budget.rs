@@ -8,9 +8,11 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use mlua::{HookTriggers, Lua, MultiValue, VmState};
 use parking_lot::Mutex;
 
-use crate::outcome::{
-    BudgetExceeded, MainThreadRequired, ScriptError, ScriptErrorKind, ScriptValue,
-};
+use crate::script_error::{BudgetExceeded, ScriptError, ScriptErrorKind};
+use crate::value::ScriptValue;
+
+/// Why a host halted an execution (see [`halt`]).
+pub type HaltReason = std::sync::Arc<dyn std::error::Error + Send + Sync>;
 
 /// The default per-execution instruction budget: 50 million Lua VM
 /// instructions, roughly a tenth to half a second of pure Lua on a desktop CPU.
@@ -23,14 +25,14 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 64 * 1024 * 1024;
 /// that hosts pass and compare limits as one value.
 ///
 /// ```
-/// use zephyr_runtime::{Limits, StateConfig};
+/// use zephyr_lua::{Limits, StateConfig};
 ///
 /// // A modding host: a tighter budget, the default memory limit.
 /// let config = StateConfig {
 ///     limits: Limits { instructions: 1_000_000, ..Limits::default() },
 ///     ..StateConfig::default()
 /// };
-/// assert_eq!(config.limits.memory, zephyr_runtime::DEFAULT_MEMORY_LIMIT);
+/// assert_eq!(config.limits.memory, zephyr_lua::DEFAULT_MEMORY_LIMIT);
 /// assert_eq!(Limits::NONE.instructions, 0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,14 +70,15 @@ const HOOK_STEP: u32 = 1000;
 #[derive(Debug, Clone)]
 pub(crate) enum Halt {
     Budget(BudgetExceeded),
-    MainThread(MainThreadRequired),
+    /// The host's reason (a worker job that must move to the main thread).
+    Host(HaltReason),
 }
 
 impl Halt {
     fn to_lua_error(&self) -> mlua::Error {
         match self {
             Halt::Budget(e) => mlua::Error::external(e.clone()),
-            Halt::MainThread(e) => mlua::Error::external(e.clone()),
+            Halt::Host(reason) => mlua::Error::ExternalError(reason.clone()),
         }
     }
 }
@@ -183,18 +186,18 @@ impl ExecControl {
         Err(err)
     }
 
-    /// Halts the current execution because it must run on the main thread.
-    pub(crate) fn require_main_thread(&self, function: &'static str) -> mlua::Error {
-        let halt = Halt::MainThread(MainThreadRequired { function });
+    /// Halts the current execution for the host's `reason`.
+    fn host_halt(&self, reason: HaltReason) -> mlua::Error {
+        let halt = Halt::Host(reason);
         let err = halt.to_lua_error();
         self.set_halt(halt);
         err
     }
 
-    /// The main-thread-only function that halted the last execution, if any.
-    pub(crate) fn main_thread_required(&self) -> Option<&'static str> {
+    /// The host's reason for halting the last execution, if it did.
+    pub(crate) fn host_halt_reason(&self) -> Option<HaltReason> {
         match &*self.halt.lock() {
-            Some(Halt::MainThread(m)) => Some(m.function),
+            Some(Halt::Host(reason)) => Some(reason.clone()),
             _ => None,
         }
     }
@@ -220,7 +223,7 @@ impl ExecControl {
     /// really happened (the script may have replaced the error value in
     /// xpcall's handler).
     fn error(&self, lua: &Lua, err: &mlua::Error, chunk: &str) -> ScriptError {
-        let mut error = ScriptError::from_lua(err, chunk);
+        let mut error = ScriptError::from_lua_in(lua, err, chunk);
         if self.is_halted()
             && let Some(Halt::Budget(budget)) = &*self.halt.lock()
         {
@@ -230,10 +233,10 @@ impl ExecControl {
         if error.kind == ScriptErrorKind::OutOfMemory {
             let _ = lua.gc_collect();
         }
-        if let Some(text) = crate::outcome::described_error_table(lua, &error.message) {
+        if let Some(text) = crate::script_error::described_error_table(lua, &error.message) {
             error.message = text;
         }
-        if let Some(note) = crate::outcome::refusal_note(lua, &error.message) {
+        if let Some(note) = crate::script_error::refusal_note(lua, &error.message) {
             error.message = format!("{} ({note})", error.message);
         }
         error
@@ -296,5 +299,36 @@ struct DepthGuard<'a>(&'a ExecControl);
 impl Drop for DepthGuard<'_> {
     fn drop(&mut self) {
         self.0.depth.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Halts the execution running on `lua` for the host's `reason`, as the
+/// budget does: `pcall`, `xpcall` and coroutines cannot swallow it, and the
+/// execution ends with this error. The host reads the reason back with
+/// [`ScriptState::halt_reason`](crate::ScriptState::halt_reason) (a worker
+/// job that called a main-thread-only function is halted so, and runs
+/// again on the main thread). Returns the error to raise.
+pub fn halt(lua: &Lua, reason: impl std::error::Error + Send + Sync + 'static) -> mlua::Error {
+    match lua.app_data_ref::<std::sync::Arc<ExecControl>>() {
+        Some(control) => control.host_halt(std::sync::Arc::new(reason)),
+        None => mlua::Error::external(reason),
+    }
+}
+
+/// Runs `body` on `lua` as one budgeted execution named `label` (a console
+/// command's Lua handler, called from Rust): the same budget, halts and
+/// errors as a script's. Nested in a running execution, it shares that
+/// execution's budget.
+pub fn run_budgeted<T>(
+    lua: &Lua,
+    label: &str,
+    body: impl FnOnce() -> mlua::Result<T>,
+) -> std::result::Result<T, ScriptError> {
+    let control = lua
+        .app_data_ref::<std::sync::Arc<ExecControl>>()
+        .map(|c| std::sync::Arc::clone(&c));
+    match control {
+        Some(control) => control.run(lua, label, body),
+        None => body().map_err(|e| ScriptError::from_lua_in(lua, &e, label)),
     }
 }

@@ -164,7 +164,7 @@ impl ChunkCache {
 /// The Lua chunk name for a script name: a name that already says how Lua
 /// should show it (`@file.lua`: a file, `=name`: as it is) is kept, any other
 /// is shown as it is.
-pub(crate) fn chunk_name(name: &str) -> Cow<'_, str> {
+pub fn chunk_name(name: &str) -> Cow<'_, str> {
     if name.starts_with('@') || name.starts_with('=') {
         Cow::Borrowed(name)
     } else {
@@ -173,7 +173,7 @@ pub(crate) fn chunk_name(name: &str) -> Cow<'_, str> {
 }
 
 /// A chunk name as errors show it: without Lua's `@` (file) or `=` mark.
-pub(crate) fn display_name(name: &str) -> &str {
+pub fn display_name(name: &str) -> &str {
     name.strip_prefix('@')
         .or_else(|| name.strip_prefix('='))
         .unwrap_or(name)
@@ -242,8 +242,8 @@ pub fn file_source(bytes: &[u8]) -> Cow<'_, [u8]> {
 /// syntax error as Lua words it (`name:line: message`).
 ///
 /// ```
-/// assert!(zephyr_runtime::check_syntax(b"local x = 1", "ok.lua").is_ok());
-/// let error = zephyr_runtime::check_syntax(b"local x = = 1", "bad.lua").unwrap_err();
+/// assert!(zephyr_lua::check_syntax(b"local x = 1", "ok.lua").is_ok());
+/// let error = zephyr_lua::check_syntax(b"local x = = 1", "bad.lua").unwrap_err();
 /// assert!(error.starts_with("bad.lua:1:"), "{error}");
 /// ```
 pub fn check_syntax(source: &[u8], name: &str) -> Result<(), String> {
@@ -262,7 +262,7 @@ pub fn check_syntax(source: &[u8], name: &str) -> Result<(), String> {
 
 /// Whether `source` is an unfinished chunk (a syntax error at its end, as
 /// Lua's REPL tells when to read another line): `for i = 1, 3 do`.
-pub(crate) fn is_incomplete(source: &[u8]) -> bool {
+pub fn is_incomplete(source: &[u8]) -> bool {
     matches!(
         Lua::new()
             .load(source)

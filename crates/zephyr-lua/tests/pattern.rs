@@ -4,7 +4,7 @@
 //! and patterns: the same results, the same captures, the same errors.
 
 use proptest::prelude::*;
-use zephyr_runtime::{CompiledChunk, Profile, ScriptErrorKind, ScriptState, StateConfig};
+use zephyr_lua::{CompiledChunk, Profile, ScriptErrorKind, ScriptState, StateConfig};
 
 /// Runs every pattern function on `(s, p)` and renders what each returned
 /// (or the error, without its position).

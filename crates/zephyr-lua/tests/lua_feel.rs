@@ -3,7 +3,7 @@
 //! debug.traceback)`, `require "string" == string`, `package.loaded`),
 //! while the safe profile keeps every execution's globals its own.
 
-use zephyr_runtime::{Profile, ScriptState, StateConfig};
+use zephyr_lua::{Profile, ScriptState, StateConfig};
 
 fn state(profile: Profile) -> ScriptState {
     ScriptState::new(

@@ -5,9 +5,19 @@
 
 use std::path::{Component, Path, PathBuf};
 
-/// The script roots, and whether they bind (not in the trusted profile).
+/// Files scripts may read: those inside the script roots (any file in the
+/// trusted profile). What `dofile`, `loadfile`, `require` and `io.open` go
+/// through, and what a host's own file-reading commands (the console's
+/// `exec`) should go through too.
+///
+/// ```
+/// use zephyr_lua::{Profile, ScriptFiles};
+/// let files = ScriptFiles::new(vec!["mods/arena".into()], Profile::Safe);
+/// let refused = files.read("../secrets.lua").unwrap_err();
+/// assert!(refused.contains("outside the script roots (mods/arena)"), "{refused}");
+/// ```
 #[derive(Debug, Clone)]
-pub(crate) struct ScriptFiles {
+pub struct ScriptFiles {
     pub(crate) roots: Vec<PathBuf>,
     pub(crate) trusted: bool,
 }
@@ -43,6 +53,15 @@ fn absolute(path: &Path) -> Option<PathBuf> {
 }
 
 impl ScriptFiles {
+    /// Files inside `roots` (relative to the working directory, or
+    /// absolute); in the trusted profile, any file.
+    pub fn new(roots: Vec<PathBuf>, profile: crate::Profile) -> Self {
+        ScriptFiles {
+            roots,
+            trusted: profile == crate::Profile::Trusted,
+        }
+    }
+
     /// The places `path` may name, in root order: for a relative path, the
     /// path under each root, where it lands inside one of the roots (so
     /// `../lib/x.lua` from one root may reach another); for an absolute
@@ -84,7 +103,7 @@ impl ScriptFiles {
     }
 
     /// Finds the file `path` names inside the roots (anywhere when trusted).
-    pub(crate) fn resolve(&self, path: &str) -> Result<PathBuf, String> {
+    pub fn resolve(&self, path: &str) -> Result<PathBuf, String> {
         if self.trusted {
             return Ok(PathBuf::from(path));
         }
@@ -124,7 +143,7 @@ impl ScriptFiles {
 
     /// Reads a script as bytes, as `lua` does (a UTF-8 BOM and a `#` first
     /// line skipped): `(source, chunk name)`.
-    pub(crate) fn read(&self, path: &str) -> Result<(Vec<u8>, String), String> {
+    pub fn read(&self, path: &str) -> Result<(Vec<u8>, String), String> {
         let file = self.resolve(path)?;
         let bytes = std::fs::read(&file).map_err(|e| format!("cannot read '{path}': {e}"))?;
         Ok((

@@ -12,8 +12,8 @@ use mlua::chunk::ChunkMode;
 /// the whole process: run only code you trust.
 ///
 /// ```
-/// assert!(zephyr_runtime::run_stock_lua(b"assert(debug.getinfo(1).what == 'main')", "=ok").is_ok());
-/// let error = zephyr_runtime::run_stock_lua(b"\nerror('boom')", "@t.lua").unwrap_err();
+/// assert!(zephyr_lua::run_stock_lua(b"assert(debug.getinfo(1).what == 'main')", "=ok").is_ok());
+/// let error = zephyr_lua::run_stock_lua(b"\nerror('boom')", "@t.lua").unwrap_err();
 /// assert!(error.starts_with("t.lua:2: boom"), "{error}");
 /// ```
 pub fn run_stock_lua(source: &[u8], chunk_name: &str) -> Result<(), String> {
@@ -22,5 +22,5 @@ pub fn run_stock_lua(source: &[u8], chunk_name: &str) -> Result<(), String> {
         .set_name(crate::chunk::chunk_name(chunk_name))
         .set_mode(ChunkMode::Text)
         .exec()
-        .map_err(|error| crate::outcome::root_message(&error))
+        .map_err(|error| crate::script_error::root_message(&lua, &error))
 }
