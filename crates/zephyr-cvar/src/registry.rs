@@ -1,5 +1,5 @@
-//! The thread-safe cvar registry: registration, typed set/get, reset, per-cvar
-//! Lua handler names and the ordered list of pending change events.
+//! The thread-safe cvar registry: registration, typed set/get, reset and
+//! the ordered list of pending change events.
 
 use std::collections::BTreeMap;
 
@@ -18,8 +18,6 @@ pub struct CVarChange {
     pub old: String,
     /// The value after the change, in string form.
     pub new: String,
-    /// The Lua handler registered for the cvar when it changed, if any.
-    pub on_change_lua: Option<String>,
 }
 
 /// A snapshot of one cvar, for listings and help.
@@ -41,15 +39,12 @@ pub struct CVarInfo {
     pub min: Option<f64>,
     /// Its numeric range, if any.
     pub max: Option<f64>,
-    /// Its Lua change handler, if any.
-    pub on_change_lua: Option<String>,
 }
 
 #[derive(Debug)]
 struct Entry {
     def: CVarDef,
     value: CVarValue,
-    on_change_lua: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -142,14 +137,7 @@ impl CVarRegistry {
                 ),
             }
         }
-        inner.vars.insert(
-            def.name.clone(),
-            Entry {
-                def,
-                value,
-                on_change_lua: None,
-            },
-        );
+        inner.vars.insert(def.name.clone(), Entry { def, value });
         Ok(())
     }
 
@@ -231,7 +219,6 @@ impl CVarRegistry {
         let entry = Entry {
             def: def.clone(),
             value: def.default.clone(),
-            on_change_lua: None,
         };
         check_writable(&inner, &entry)?;
         Ok(def.parse_value(text)?.to_string())
@@ -303,28 +290,6 @@ impl CVarRegistry {
         Ok(store(&mut inner, name, value))
     }
 
-    /// Sets (or, with `None`, removes) the name of the Lua handler called when
-    /// the cvar changes.
-    pub fn set_on_change_lua(&self, name: &str, handler: Option<String>) -> Result<()> {
-        let mut inner = self.inner.write();
-        if !inner.vars.contains_key(name) {
-            return Err(unknown(&inner, name));
-        }
-        if let Some(entry) = inner.vars.get_mut(name) {
-            entry.on_change_lua = handler;
-        }
-        Ok(())
-    }
-
-    /// The Lua handler registered for a cvar.
-    pub fn on_change_lua(&self, name: &str) -> Option<String> {
-        self.inner
-            .read()
-            .vars
-            .get(name)
-            .and_then(|e| e.on_change_lua.clone())
-    }
-
     /// Takes every change recorded since the last call, in the order they
     /// happened.
     pub fn take_pending_changes(&self) -> Vec<CVarChange> {
@@ -373,7 +338,6 @@ fn info_of(e: &Entry) -> CVarInfo {
         flags: e.def.flags,
         min: e.def.min,
         max: e.def.max,
-        on_change_lua: e.on_change_lua.clone(),
     }
 }
 
@@ -423,7 +387,6 @@ fn store(inner: &mut Inner, name: &str, value: CVarValue) -> bool {
         name: name.to_owned(),
         old: old.to_string(),
         new: entry.value.to_string(),
-        on_change_lua: entry.on_change_lua.clone(),
     };
     inner.pending.push(change);
     if archived {
@@ -452,8 +415,6 @@ mod tests {
     #[test]
     fn changes_come_out_in_order_with_string_forms() {
         let r = registry();
-        r.set_on_change_lua("r_fov", Some("OnFOVChanged".into()))
-            .unwrap();
         assert!(r.set_from_string("r_fov", "90").unwrap());
         assert!(r.set_from_string("r_vsync", "0").unwrap());
         assert!(r.set_from_string("r_fov", "100.5").unwrap());
@@ -470,8 +431,6 @@ mod tests {
                 ("r_fov", "90.0", "100.5")
             ]
         );
-        assert_eq!(changes[0].on_change_lua.as_deref(), Some("OnFOVChanged"));
-        assert_eq!(changes[1].on_change_lua, None);
         assert!(r.take_pending_changes().is_empty());
     }
 

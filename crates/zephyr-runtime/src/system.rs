@@ -317,6 +317,13 @@ impl ScriptingSystem {
         &self.host.cvars
     }
 
+    /// The Lua handler `cvar.on_change` set for a cvar, if any: the name of
+    /// a main-state global, or the label of a stored function (what
+    /// `cvar.get_lua_handler` returns).
+    pub fn cvar_handler(&self, name: &str) -> Option<String> {
+        self.host.cvar_handlers.lock().get(name).cloned()
+    }
+
     /// The console.
     pub fn console(&self) -> &Arc<Console> {
         &self.host.console
@@ -484,7 +491,8 @@ impl ScriptingSystem {
         let _span = tracing::info_span!("update").entered();
         let mut report = std::mem::take(&mut self.carried);
         for change in self.host.cvars.take_pending_changes() {
-            if let Some(handler) = change.on_change_lua {
+            let handler = self.host.cvar_handlers.lock().get(&change.name).cloned();
+            if let Some(handler) = handler {
                 self.dispatch(
                     Action::CVarLua {
                         handler,

@@ -99,10 +99,7 @@ fn a_handler_defined_and_registered_on_a_worker_fires_after_update() {
         }
         assert_eq!(handle.wait().to_string(), "registered");
     }
-    assert_eq!(
-        system.cvars().on_change_lua("r_fov").as_deref(),
-        Some("On_r_fov")
-    );
+    assert_eq!(system.cvar_handler("r_fov").as_deref(), Some("On_r_fov"));
     assert_eq!(
         run(&system, "return cvar.get_lua_handler('r_vsync')"),
         "On_r_vsync"
@@ -131,7 +128,7 @@ fn function_handlers_are_kept_in_the_main_state() {
         &system,
         "cvar.on_change('r_fov', function(name, old, new) print(name .. ':' .. old .. '->' .. new) end)",
     );
-    let label = system.cvars().on_change_lua("r_fov").unwrap();
+    let label = system.cvar_handler("r_fov").unwrap();
     assert!(label.starts_with("<function #1 main:1>"), "{label}");
     system.console().execute("set r_fov 100").unwrap();
     assert_eq!(system.update().handlers_called, 1);

@@ -125,11 +125,13 @@ pub(super) fn on_change(c: &Call<'_>) -> R {
         Value::Nil => None,
         _ => Some(store_handler(c, 2)?),
     };
-    let previous = c.host.cvars.on_change_lua(&name);
-    c.host
-        .cvars
-        .set_on_change_lua(&name, label)
-        .map_err(|e| c.error(e))?;
+    let previous = {
+        let mut handlers = c.host.cvar_handlers.lock();
+        match label {
+            Some(label) => handlers.insert(name, label),
+            None => handlers.remove(&name),
+        }
+    };
     if let Some(previous) = previous {
         super::handlers::release_handler(c.lua, &previous)?;
     }
@@ -139,5 +141,5 @@ pub(super) fn on_change(c: &Call<'_>) -> R {
 pub(super) fn get_lua_handler(c: &Call<'_>) -> R {
     let name = c.string(1);
     c.host.cvars.value(&name).map_err(|e| c.error(e))?;
-    Ok(Ret::OptStr(c.host.cvars.on_change_lua(&name)))
+    Ok(Ret::OptStr(c.host.cvar_handlers.lock().get(&name).cloned()))
 }

@@ -96,6 +96,9 @@ pub struct Host {
     pub print: PrintSink,
     /// Events waiting for delivery, and those scripts emitted for the engine.
     pub(crate) events: crate::event::Queues,
+    /// The Lua handler of each cvar that has one (`cvar.on_change`): the
+    /// name of a main-state global, or the label of a stored function.
+    pub(crate) cvar_handlers: parking_lot::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl fmt::Debug for Host {
@@ -117,6 +120,7 @@ impl Host {
             world,
             print: Arc::new(move |bytes| sink_console.write(bytes)),
             events: crate::event::Queues::default(),
+            cvar_handlers: parking_lot::Mutex::default(),
         }
     }
 }
