@@ -18,7 +18,7 @@
 //! | `behaviour` | [`Behaviours`]: scripts attached to entities, the frame, the parallel phase, the task and event steps, hot reload (`behaviour/`) |
 //! | `task`    | `zephyr.task`: coroutines that wait in game time, resumed by the frame |
 //! | `event`   | `zephyr.events`: emit, send, subscriptions, the queues to scripts and to the engine |
-//! | `exec`    | the reference's helpers `execute_lua_buffer` and `call_named_handler`    |
+//! | [`compat`] | the reference design's string wire formats and Lua helpers, for hosts ported from it |
 //! | `api`     | the Lua API scripts see, declared once in a registry (`api::API`)        |
 //!
 //! Modules depend on each other one way, leaves first: `outcome` and
@@ -38,9 +38,9 @@
 mod action;
 pub mod api;
 mod behaviour;
+pub mod compat;
 mod error;
 mod event;
-mod exec;
 mod outcome;
 mod pool;
 mod queue;
@@ -49,17 +49,19 @@ mod runner;
 mod system;
 mod task;
 
-pub use action::{
-    Action, CVarLuaMessage, Callback, Command, JobId, MainThreadJob, ScriptResultMessage,
-    decode_cvar_lua, decode_script_result, encode_cvar_lua, encode_script_result,
-    encode_script_result_message,
-};
+pub use action::{Action, Callback, Command, JobId, MainThreadJob};
+// The reference's names, kept at the root where they were.
 pub use behaviour::{
     BehaviourError, BehaviourId, BehaviourInfo, Behaviours, FrameReport, ReloadReport, ScriptSource,
 };
+#[doc(hidden)]
+pub use compat::{
+    CVarLuaMessage, ExecuteResult, ScriptResultMessage, call_named_handler, decode_cvar_lua,
+    decode_script_result, encode_cvar_lua, encode_script_result, encode_script_result_message,
+    execute_lua_buffer, try_call_named_handler,
+};
 pub use error::{Error, Result};
 pub use event::{Event, EventValue, OUTBOX_CAPACITY};
-pub use exec::{ExecuteResult, call_named_handler, execute_lua_buffer, try_call_named_handler};
 pub use outcome::Outcome;
 pub use pool::{Lease, StatePool};
 pub use queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY, QueueFull};

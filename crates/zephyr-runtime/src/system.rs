@@ -453,7 +453,7 @@ impl ScriptingSystem {
     /// Calls a main-state handler (a global function, or a function
     /// registered with `cvar.on_change`) with string arguments.
     pub fn call_handler(&self, name: &str, args: &[&str]) -> Result<Vec<ScriptValue>> {
-        crate::exec::try_call_named_handler(&self.main, name, args)
+        crate::api::call_named(&self.main, name, args)
     }
 
     /// Worker jobs whose effects are waiting for an earlier job to finish.

@@ -3,6 +3,7 @@
 //! is kept in a registry table under a generated label. So a registered
 //! handler is always found, wherever the change fires from.
 
+use crate::error::Error;
 use mlua::{Function, Lua, Table, Value};
 
 use super::spec::Call;
@@ -143,4 +144,46 @@ pub(crate) fn store_handler(c: &Call<'_>, index: usize) -> mlua::Result<String> 
 fn caller_env(lua: &Lua) -> Option<Table> {
     lua.inspect_stack(1, |debug| debug.function().environment())
         .flatten()
+}
+
+/// Calls the handler `name` of `state` with string arguments: a handler
+/// registered in the main state, or one of the state's persistent
+/// globals. An isolated (pooled) state keeps no globals between
+/// executions, so it has no named handlers: asking for one is
+/// [`Error::HandlerNotFound`], never a silent no-op.
+pub(crate) fn call_named(
+    state: &zephyr_lua::ScriptState,
+    name: &str,
+    args: &[&str],
+) -> Result<Vec<zephyr_lua::ScriptValue>, Error> {
+    let function = find_handler(state, name)?;
+    let lua = state.lua();
+    let args = args
+        .iter()
+        .map(|a| lua.create_string(a).map(Value::String))
+        .collect::<mlua::Result<Vec<_>>>()?;
+    Ok(state.call_function(&function, mlua::MultiValue::from_iter(args), name)?)
+}
+
+fn find_handler(state: &zephyr_lua::ScriptState, name: &str) -> Result<Function, Error> {
+    let not_found = |reason: String| Error::HandlerNotFound {
+        name: name.to_owned(),
+        reason,
+    };
+    if let Ok(f) = resolve_handler(state.lua(), name) {
+        return Ok(f);
+    }
+    let Some(env) = state.persistent_env() else {
+        return Err(not_found(
+            "this state is isolated: it keeps no globals between executions".into(),
+        ));
+    };
+    match env.get::<Value>(name)? {
+        Value::Function(f) => Ok(f),
+        Value::Nil => Err(not_found("no global function of that name".into())),
+        other => Err(not_found(format!(
+            "it is a {}, not a function",
+            zephyr_lua::binding::type_name(&other)
+        ))),
+    }
 }

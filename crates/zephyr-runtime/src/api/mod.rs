@@ -43,7 +43,7 @@ use mlua::{Function, Lua, MultiValue, Table, Value};
 use zephyr_cvar::{CVarFlags, CVarRegistry, Console};
 use zephyr_world::{SharedWorld, WorldRead};
 
-pub(crate) use handlers::{MainEnv, resolve_handler};
+pub(crate) use handlers::{MainEnv, call_named, resolve_handler};
 pub use registry::{API, api_markdown};
 pub use scripted::{SCRIPTED, ScriptedFunction};
 pub use spec::{ApiFunction, Param, Type};

@@ -1,9 +1,7 @@
-//! The reference's Lua helpers: `execute_lua_buffer` and `call_named_handler`.
+//! The reference design's Lua helpers: `execute_lua_buffer` and
+//! `call_named_handler`.
 
-use mlua::{Function, Value};
-
-use crate::api::resolve_handler;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::outcome::Outcome;
 use zephyr_lua::ScriptState;
 use zephyr_lua::ScriptValue;
@@ -22,7 +20,8 @@ pub struct ExecuteResult {
 /// `executeLuaBuffer`). Errors are returned in the result, never raised.
 ///
 /// ```
-/// use zephyr_runtime::{ScriptState, StateConfig, execute_lua_buffer};
+/// use zephyr_runtime::compat::execute_lua_buffer;
+/// use zephyr_runtime::{ScriptState, StateConfig};
 /// let state = ScriptState::new(&StateConfig::default(), |_, _| Ok(()))?;
 /// let ok = execute_lua_buffer(&state, "return 2 + 2", "sum");
 /// assert!(ok.success);
@@ -65,41 +64,13 @@ pub fn try_call_named_handler(
     handler_name: &str,
     args: &[&str],
 ) -> Result<Vec<ScriptValue>> {
-    let function = find_handler(state, handler_name)?;
-    let lua = state.lua();
-    let args = args
-        .iter()
-        .map(|a| lua.create_string(a).map(Value::String))
-        .collect::<mlua::Result<Vec<_>>>()?;
-    Ok(state.call_function(&function, mlua::MultiValue::from_iter(args), handler_name)?)
-}
-
-fn find_handler(state: &ScriptState, name: &str) -> Result<Function> {
-    let not_found = |reason: String| Error::HandlerNotFound {
-        name: name.to_owned(),
-        reason,
-    };
-    if let Ok(f) = resolve_handler(state.lua(), name) {
-        return Ok(f);
-    }
-    let Some(env) = state.persistent_env() else {
-        return Err(not_found(
-            "this state is isolated: it keeps no globals between executions".into(),
-        ));
-    };
-    match env.get::<Value>(name)? {
-        Value::Function(f) => Ok(f),
-        Value::Nil => Err(not_found("no global function of that name".into())),
-        other => Err(not_found(format!(
-            "it is a {}, not a function",
-            other.type_name()
-        ))),
-    }
+    crate::api::call_named(state, handler_name, args)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use zephyr_lua::StateConfig;
 
     #[test]
