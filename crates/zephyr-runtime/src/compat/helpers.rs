@@ -58,7 +58,7 @@ pub fn call_named_handler(state: &ScriptState, handler_name: &str, args: &[&str]
 /// The handler is looked up among the handlers registered in the main state,
 /// then in the state's persistent globals. An isolated (pooled) state keeps
 /// no globals between executions, so it has no named handlers: asking for one
-/// is [`Error::HandlerNotFound`], never a silent no-op.
+/// is [`Error::HandlerNotFound`](crate::Error::HandlerNotFound), never a silent no-op.
 pub fn try_call_named_handler(
     state: &ScriptState,
     handler_name: &str,
