@@ -2,6 +2,7 @@
 //! traceback, and the messages scripts see and raise as Lua words them.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// What kind of failure a [`ScriptError`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,10 +56,10 @@ pub(crate) struct BudgetExceeded {
 /// function's arguments into the words of the function's declaration. A
 /// state's builder installs one ([`set_error_describer`]); `script_error`
 /// knows no declarations.
-pub type ErrorDescriber = fn(&mlua::Error, Option<&str>) -> Option<String>;
+pub type ErrorDescriber = Arc<dyn Fn(&mlua::Error, Option<&str>) -> Option<String> + Send + Sync>;
 
 /// The describer a state's errors go through.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Describer(ErrorDescriber);
 
 /// Installs `describe` for the errors of `lua`'s executions and of the
@@ -68,7 +69,7 @@ pub fn set_error_describer(lua: &mlua::Lua, describe: ErrorDescriber) {
 }
 
 fn describer_of(lua: &mlua::Lua) -> Option<ErrorDescriber> {
-    lua.app_data_ref::<Describer>().map(|d| d.0)
+    lua.app_data_ref::<Describer>().map(|d| d.0.clone())
 }
 
 impl ScriptError {
@@ -98,6 +99,7 @@ impl ScriptError {
                     (ScriptErrorKind::BudgetExceeded, other.to_string())
                 } else {
                     let text = describe
+                        .as_ref()
                         .and_then(|describe| describe(other, traceback.as_deref()))
                         .unwrap_or_else(|| other.to_string());
                     (ScriptErrorKind::Runtime, text)

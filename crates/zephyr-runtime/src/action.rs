@@ -26,7 +26,7 @@ impl fmt::Display for JobId {
 
 /// A write a worker-thread script made, recorded in call order and applied
 /// by [`ScriptingSystem::update`](crate::ScriptingSystem::update) on the main thread.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Command {
     /// Script output for the print sink: the bytes of a `print` (with its
@@ -54,6 +54,49 @@ pub enum Command {
     /// `zephyr.events.emit` or `send`: queued for delivery (and for the
     /// engine) when applied.
     Emit(crate::event::Event),
+    /// An engine function's own write ([`Call::command`](crate::api::Call::command)).
+    Engine(EngineCommand),
+}
+
+/// An engine's write, recorded off the main thread and run on it in order
+/// with the built-in writes: what an engine function passed to
+/// [`Call::command`](crate::api::Call::command).
+pub struct EngineCommand {
+    function: String,
+    run: Box<EngineWrite>,
+}
+
+/// What an engine write does to the world.
+type EngineWrite = dyn FnOnce(&mut zephyr_world::World) -> Result<(), String> + Send;
+
+impl EngineCommand {
+    pub(crate) fn new(
+        function: String,
+        run: impl FnOnce(&mut zephyr_world::World) -> Result<(), String> + Send + 'static,
+    ) -> Self {
+        EngineCommand {
+            function,
+            run: Box::new(run),
+        }
+    }
+
+    /// The function that recorded it (`game.spawn_enemy`).
+    pub fn function(&self) -> &str {
+        &self.function
+    }
+
+    /// Runs it on the world.
+    pub(crate) fn run(self, world: &mut zephyr_world::World) -> Result<(), String> {
+        (self.run)(world)
+    }
+}
+
+impl fmt::Debug for EngineCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineCommand")
+            .field("function", &self.function)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A message on the [`ActionQueue`](crate::ActionQueue).
@@ -105,7 +148,7 @@ pub struct MainThreadJob {
     pub(crate) chunk_name: String,
     pub(crate) source: Vec<u8>,
     pub(crate) args: Vec<zephyr_lua::ScriptValue>,
-    pub(crate) reason: &'static str,
+    pub(crate) reason: String,
     pub(crate) completion: Completion,
     /// Entity ids the worker attempt reserved; they are released, since its
     /// writes are dropped.
@@ -124,8 +167,8 @@ impl MainThreadJob {
     }
 
     /// The main-thread-only function that moved it.
-    pub fn reason(&self) -> &'static str {
-        self.reason
+    pub fn reason(&self) -> &str {
+        &self.reason
     }
 
     /// Delivers [`Outcome::Cancelled`] to the job's callback and handle: the

@@ -127,9 +127,14 @@ pub(crate) fn take_recording(lua: &Lua) -> Option<Recording> {
 /// job is halted, and the runner runs it again on the main thread; a
 /// parallel update gets an error naming the function, which `pcall` can
 /// catch.
-pub(crate) fn require_main_thread(lua: &Lua, function: &'static str) -> mlua::Error {
+pub(crate) fn require_main_thread(lua: &Lua, function: &str) -> mlua::Error {
     match read_recording(lua, |r| r.main_only).unwrap_or_default() {
-        MainOnly::Move => zephyr_lua::binding::halt(lua, MainThreadRequired { function }),
+        MainOnly::Move => zephyr_lua::binding::halt(
+            lua,
+            MainThreadRequired {
+                function: function.to_owned(),
+            },
+        ),
         MainOnly::Refuse => zephyr_lua::binding::lua_error(
             lua,
             format!(
@@ -145,16 +150,16 @@ pub(crate) fn require_main_thread(lua: &Lua, function: &'static str) -> mlua::Er
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{function} must run on the main thread: this script will be re-run there")]
 pub(crate) struct MainThreadRequired {
-    pub(crate) function: &'static str,
+    pub(crate) function: String,
 }
 
 /// The main-thread-only function that halted the last execution on
 /// `state`, if one did.
-pub(crate) fn main_thread_required(state: &zephyr_lua::ScriptState) -> Option<&'static str> {
+pub(crate) fn main_thread_required(state: &zephyr_lua::ScriptState) -> Option<String> {
     state.halt_reason().and_then(|reason| {
         reason
             .downcast_ref::<MainThreadRequired>()
-            .map(|m| m.function)
+            .map(|m| m.function.clone())
     })
 }
 

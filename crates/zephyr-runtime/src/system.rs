@@ -643,6 +643,15 @@ impl ScriptingSystem {
                 self.host.events.push_from_script(event);
                 Ok(())
             }
+            Command::Engine(command) => {
+                let function = command.function().to_owned();
+                command
+                    .run(&mut self.host.world.write())
+                    .map_err(|message| zephyr_cvar::Error::Command {
+                        command: function,
+                        message,
+                    })
+            }
             Command::World(command) => command.apply(&mut *self.host.world.write()).map_err(|e| {
                 zephyr_cvar::Error::Command {
                     command: "world".into(),

@@ -2,10 +2,11 @@
 
 use mlua::{MultiValue, Value};
 
+use super::call::Call;
 use super::handlers::store_handler;
-use super::spec::{Call, Ret};
+use super::package::Ret;
 use crate::action::Command;
-use crate::recording::{is_worker, require_main_thread, with_recording};
+use crate::recording::{is_worker, with_recording};
 
 type R = mlua::Result<Ret>;
 
@@ -55,9 +56,6 @@ fn caller_line(lua: &mlua::Lua) -> String {
 }
 
 pub(super) fn register(c: &Call<'_>) -> R {
-    if is_worker(c.lua) {
-        return Err(require_main_thread(c.lua, "console.register"));
-    }
     let name = c.string(1);
     let label = store_handler(c, 2)?;
     let stored = label.clone();

@@ -3,10 +3,11 @@
 use mlua::Value;
 use zephyr_cvar::{CVarDef, CVarFlags, CVarValue};
 
+use super::call::Call;
 use super::handlers::store_handler;
-use super::spec::{Call, Ret};
+use super::package::Ret;
 use crate::action::Command;
-use crate::recording::{is_worker, read_recording, require_main_thread, with_recording};
+use crate::recording::{is_worker, read_recording, with_recording};
 
 type R = mlua::Result<Ret>;
 
@@ -116,20 +117,17 @@ pub(super) fn register(c: &Call<'_>) -> R {
 }
 
 pub(super) fn on_change(c: &Call<'_>) -> R {
-    if is_worker(c.lua) {
-        return Err(require_main_thread(c.lua, "cvar.on_change"));
-    }
     let name = c.string(1);
     c.host.cvars.value(&name).map_err(|e| c.error(e))?;
     let label = match c.value(2) {
         Value::Nil => None,
         _ => Some(store_handler(c, 2)?),
     };
-    let previous = {
+    let previous: Option<String> = {
         let mut handlers = c.host.cvar_handlers.lock();
         match label {
             Some(label) => handlers.insert(name, label),
-            None => handlers.remove(&name),
+            None => handlers.remove(name.as_str()),
         }
     };
     if let Some(previous) = previous {

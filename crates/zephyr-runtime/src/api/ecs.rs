@@ -10,7 +10,8 @@ use zephyr_world::{
     DataKey, DataValue, ParticleEmitter, PointLight, RigidBody, Transform, WorldCommand as W,
 };
 
-use super::spec::{Call, Ret};
+use super::call::Call;
+use super::package::Ret;
 
 type R = mlua::Result<Ret>;
 

@@ -22,8 +22,9 @@ use glam::DVec3;
 use mlua::{Function, Lua, UserDataMethods, UserDataRegistry};
 use zephyr_world::EntityId;
 
-use super::spec::{ApiFunction, Imp, Number, Site, Type};
-use super::{API, Host};
+use super::Host;
+use super::call::Site;
+use super::package::{Function as ApiFunction, Imp, Number, Package, Type};
 use crate::recording::WorkerFlag;
 
 /// The userdata type the typed functions are registered on; its name
@@ -40,8 +41,12 @@ fn is_typed(spec: &ApiFunction) -> mlua::Result<bool> {
         return Ok(false);
     };
     let types = |list: &[super::Param]| list.iter().map(|p| p.ty).collect::<Vec<Type>>();
-    let optional = spec.params.iter().chain(spec.returns).any(|p| p.optional);
-    if types(spec.params) != params || types(spec.returns) != returns || optional {
+    let optional = spec
+        .params
+        .iter()
+        .chain(spec.returns.iter())
+        .any(|p| p.optional);
+    if types(&spec.params) != params || types(&spec.returns) != returns || optional {
         return Err(mlua::Error::runtime(format!(
             "{}: its declaration does not match its typed implementation",
             spec.path()
@@ -51,12 +56,12 @@ fn is_typed(spec: &ApiFunction) -> mlua::Result<bool> {
 }
 
 /// The typed bindings' functions, as `(spec, function)` pairs.
-pub(super) type Functions = Vec<(&'static ApiFunction, Function)>;
+pub(super) type Functions = Vec<(Arc<ApiFunction>, Function)>;
 
-/// Checks every typed binding's declaration against its implementation
+/// Checks every typed function's declaration against its implementation
 /// (at install, though the functions are made on first use).
-pub(super) fn check_declarations() -> mlua::Result<()> {
-    for spec in API {
+pub(super) fn check_declarations(packages: &[Package]) -> mlua::Result<()> {
+    for spec in packages.iter().flat_map(|p| &p.functions) {
         is_typed(spec)?;
     }
     Ok(())
@@ -70,17 +75,17 @@ pub(super) fn functions(
     worker: &WorkerFlag,
 ) -> mlua::Result<Functions> {
     let mut specs = Vec::new();
-    for spec in API {
+    for spec in host.packages.iter().flat_map(|p| &p.functions) {
         if is_typed(spec)? {
-            specs.push(spec);
+            specs.push(spec.clone());
         }
     }
     let bindings: Vec<Binding> = specs
         .iter()
-        .map(|&spec| Binding {
+        .map(|spec| Binding {
             host: host.clone(),
             worker: worker.clone(),
-            spec,
+            spec: spec.clone(),
         })
         .collect();
     lua.register_userdata_type::<ZephyrBinding>(move |registry| {
@@ -92,10 +97,8 @@ pub(super) fn functions(
     specs
         .into_iter()
         .map(|spec| {
-            Ok((
-                spec,
-                mlua::ObjectLike::get::<Function>(&holder, spec.path())?,
-            ))
+            let function = mlua::ObjectLike::get::<Function>(&holder, spec.path())?;
+            Ok((spec, function))
         })
         .collect()
 }
@@ -104,13 +107,13 @@ pub(super) fn functions(
 struct Binding {
     host: Arc<Host>,
     worker: WorkerFlag,
-    spec: &'static ApiFunction,
+    spec: Arc<ApiFunction>,
 }
 
 impl Binding {
     #[inline]
     fn site<'a>(&'a self, lua: &'a Lua) -> Site<'a> {
-        Site::new(lua, &self.host, self.spec, &self.worker.0)
+        Site::new(lua, &self.host, &self.spec, &self.worker.0)
     }
 }
 
@@ -123,8 +126,8 @@ fn entity(id: i64) -> EntityId {
 /// Registers the closure for one typed binding.
 fn add(registry: &mut UserDataRegistry<ZephyrBinding>, b: Binding) {
     let name = b.spec.path();
-    match b.spec.imp {
-        Imp::General(_) => {}
+    match b.spec.imp.clone() {
+        Imp::General(_) | Imp::Closure(_) => {}
         Imp::GetVec3(get) => registry.add_function(name, move |lua, e: i64| {
             let site = b.site(lua);
             site.check(Imp::ENTITY, [Number::Int(e)])?;
@@ -195,7 +198,11 @@ fn add(registry: &mut UserDataRegistry<ZephyrBinding>, b: Binding) {
 /// converting a fast binding's arguments, with the script position found in
 /// the traceback: `chunk:line: zephyr.transform.set_position: argument 2 (x)
 /// must be a finite number, got string`.
-pub(crate) fn describe(error: &mlua::Error, traceback: Option<&str>) -> Option<String> {
+pub(crate) fn describe(
+    host: &Host,
+    error: &mlua::Error,
+    traceback: Option<&str>,
+) -> Option<String> {
     let mlua::Error::BadArgument {
         to: Some(to),
         pos,
@@ -206,7 +213,7 @@ pub(crate) fn describe(error: &mlua::Error, traceback: Option<&str>) -> Option<S
         return None;
     };
     let path = to.strip_prefix(PREFIX)?;
-    let spec = API.iter().find(|s| s.path() == path)?;
+    let spec = host.function(path)?;
     let param = spec.params.get(pos.checked_sub(1)?)?;
     let got = match cause.as_ref() {
         mlua::Error::FromLuaConversionError { from, .. } => *from,
@@ -238,11 +245,11 @@ mod tests {
 
     use super::*;
     use crate::api::Param;
-    use crate::api::spec::{opt, req};
+    use crate::api::package::{opt, req};
 
     #[test]
     fn the_per_entity_accessors_and_the_vector_math_are_typed() {
-        let typed: Vec<String> = API
+        let typed: Vec<String> = crate::api::API
             .iter()
             .filter(|s| is_typed(s).unwrap())
             .map(|s| s.path())
@@ -264,12 +271,12 @@ mod tests {
     #[test]
     fn a_declaration_that_does_not_match_its_typed_implementation_is_refused() {
         let spec = |params: &'static [Param]| ApiFunction {
-            module: "test",
-            name: "set",
-            params,
-            returns: &[],
-            doc: "",
-            writes: true,
+            module: "test".into(),
+            name: "set".into(),
+            params: params.into(),
+            returns: (&[][..]).into(),
+            doc: "".into(),
+            access: crate::api::Access::Writes,
             imp: Imp::SetNumber(WorldCommand::SetLightRange),
         };
         const GOOD: &[Param] = &[req("entity", Type::Entity), req("value", Type::Number)];

@@ -6,7 +6,8 @@
 use glam::{DVec2, DVec3};
 use zephyr_world::{self as world, EntityId, WorldCommand as W, WorldRead};
 
-use super::spec::{Call, Ret};
+use super::call::Call;
+use super::package::Ret;
 
 type R = mlua::Result<Ret>;
 

@@ -6,7 +6,7 @@
 use crate::error::Error;
 use mlua::{Function, Lua, Table, Value};
 
-use super::spec::Call;
+use super::call::Call;
 
 /// The main state's persistent environment, set as app data on the main
 /// state only. Its presence is what makes a state "the main state".

@@ -3,7 +3,8 @@
 
 use glam::DVec3;
 
-use super::spec::{Call, Ret};
+use super::call::Call;
+use super::package::Ret;
 
 type R = mlua::Result<Ret>;
 

@@ -22,6 +22,7 @@
 //! records every write as a [`Command`](crate::Command) for
 //! `ScriptingSystem::update()` to apply.
 
+mod call;
 mod console;
 mod cvar;
 mod ecs;
@@ -29,9 +30,9 @@ mod fast;
 mod game;
 mod handlers;
 mod math;
+mod package;
 mod registry;
 mod scripted;
-mod spec;
 mod types;
 
 use std::fmt;
@@ -39,15 +40,22 @@ use std::sync::Arc;
 
 use zephyr_world::EntityId;
 
-use mlua::{Function, Lua, MultiValue, Table, Value};
-use zephyr_cvar::{CVarFlags, CVarRegistry, Console};
+use mlua::{Lua, MultiValue, Table, Value};
+use zephyr_cvar::{CVarRegistry, Console};
 use zephyr_world::{SharedWorld, WorldRead};
 
+pub use call::Call;
 pub(crate) use handlers::{MainEnv, call_named, resolve_handler};
-pub use registry::{API, api_markdown};
+pub use package::{
+    Access, ConstValue, Constant, Function, Imp, Implementation, Package, Param, Ret, Type,
+};
+pub use registry::{API, api_markdown, builtin_packages, markdown};
 pub use scripted::{SCRIPTED, ScriptedFunction};
-pub use spec::{ApiFunction, Param, Type};
-pub use types::lua_definitions;
+pub use types::{definitions, lua_definitions};
+
+/// The old name of [`Function`].
+#[doc(hidden)]
+pub type ApiFunction = Function;
 
 /// Where scripts' output goes: the bytes of each `print` (its line and its
 /// newline) and each `io.write`, in order, exactly as the script wrote them
@@ -99,6 +107,9 @@ pub struct Host {
     /// The Lua handler of each cvar that has one (`cvar.on_change`): the
     /// name of a main-state global, or the label of a stored function.
     pub(crate) cvar_handlers: parking_lot::Mutex<std::collections::HashMap<String, String>>,
+    /// The packages every state gets: the built-in ones (unless the system
+    /// was built without them) and the engine's.
+    pub(crate) packages: Vec<Package>,
 }
 
 impl fmt::Debug for Host {
@@ -111,7 +122,8 @@ impl fmt::Debug for Host {
 }
 
 impl Host {
-    /// A host whose `print` goes into the console's output (and tracing).
+    /// A host whose `print` goes into the console's output (and tracing),
+    /// with the built-in packages.
     pub fn new(cvars: Arc<CVarRegistry>, console: Arc<Console>, world: SharedWorld) -> Self {
         let sink_console = console.clone();
         Host {
@@ -121,7 +133,27 @@ impl Host {
             print: Arc::new(move |bytes| sink_console.write(bytes)),
             events: crate::event::Queues::default(),
             cvar_handlers: parking_lot::Mutex::default(),
+            packages: builtin_packages(),
         }
+    }
+
+    /// The packages its states get.
+    pub fn packages(&self) -> &[Package] {
+        &self.packages
+    }
+
+    /// Whether the built-in packages are among them.
+    pub(crate) fn has_builtins(&self) -> bool {
+        self.packages.iter().any(|p| p.name == "zephyr.entity")
+    }
+
+    /// The function at `path` (`zephyr.transform.set_position`), if a
+    /// package declares it.
+    pub(crate) fn function(&self, path: &str) -> Option<&Arc<Function>> {
+        self.packages
+            .iter()
+            .flat_map(|p| &p.functions)
+            .find(|f| f.path() == path)
     }
 }
 
@@ -130,7 +162,11 @@ impl Host {
 /// main thread's persistent state (tasks and subscriptions live there).
 pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>, main: bool) -> mlua::Result<()> {
     lua.set_app_data(crate::task::MainState(main));
-    zephyr_lua::binding::set_error_describer(lua, fast::describe);
+    let describe_host = host.clone();
+    zephyr_lua::binding::set_error_describer(
+        lua,
+        Arc::new(move |error, traceback| fast::describe(&describe_host, error, traceback)),
+    );
     // Script output: on a worker recorded (applied in order with the job's
     // other writes), on the main thread straight to the host's sink.
     let print_host = host.clone();
@@ -143,44 +179,40 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>, main: bool) -> mlua::Re
     });
     let worker = crate::recording::WorkerFlag::default();
     lua.set_app_data(worker.clone());
-    // The registry's modules exist from the start, empty: each one's
-    // functions are made the first time a script reads from it (see
+    // Every package's table exists from the start, empty: its functions
+    // and constants are made the first time a script reads from it (see
     // `lazy_metatable`), so a pooled state holds the functions its scripts
     // use, not all of them.
-    fast::check_declarations()?;
+    fast::check_declarations(&host.packages)?;
     let mut lazy = Vec::new();
-    for spec in API {
-        let table = module_table(lua, api, spec.module)?;
-        if !lazy.iter().any(|(m, _): &(&str, Table)| *m == spec.module) {
-            lazy.push((spec.module, table));
-        }
+    for (index, package) in host.packages.iter().enumerate() {
+        let table = module_table(lua, api, &package.name)?;
+        lazy.push((index, table));
     }
-    let cvar = module_table(lua, api, "cvar")?;
-    cvar.raw_set("ARCHIVE", CVarFlags::ARCHIVE.bits())?;
-    cvar.raw_set("READ_ONLY", CVarFlags::READ_ONLY.bits())?;
-    cvar.raw_set("CHEAT", CVarFlags::CHEAT.bits())?;
-    // `Key.W == "W"`: filled on first use, like the modules.
-    let keys = lua.create_table()?;
-    api.raw_set("Key", &keys)?;
-    lazy.push(("Key", keys));
-    let mouse = lua.create_table()?;
-    for (name, button) in [("Left", 0), ("Right", 1), ("Middle", 2)] {
-        mouse.raw_set(name, button)?;
+    let builtins = host.has_builtins();
+    if builtins {
+        // zephyr.task and zephyr.events are filled below, after the metatables.
+        module_table(lua, api, "zephyr.task")?;
+        module_table(lua, api, "zephyr.events")?;
     }
-    api.raw_set("Mouse", mouse)?;
-    // zephyr.task and zephyr.events are filled below, after the metatables.
-    module_table(lua, api, "zephyr.task")?;
-    module_table(lua, api, "zephyr.events")?;
     // A typo in an engine name is an error naming the table and the names
     // near it, not a silent nil: `zephyr.transform.set_postion`, `Key.Sapce`.
-    let mut tables = vec![("zephyr".to_owned(), module_table(lua, api, "zephyr")?)];
-    for name in ["console", "cvar", "ecs", "input", "Key", "Mouse"] {
-        tables.push((name.to_owned(), module_table(lua, api, name)?));
+    let mut tables: Vec<(String, Table)> = Vec::new();
+    for package in &host.packages {
+        let mut path = String::new();
+        for part in package.name.split('.') {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(part);
+            if !tables.iter().any(|(p, _)| *p == path) {
+                tables.push((path.clone(), module_table(lua, api, &path)?));
+            }
+        }
     }
-    let zephyr: Table = api.raw_get("zephyr")?;
-    for pair in zephyr.pairs::<String, Value>() {
-        if let (name, Value::Table(t)) = pair? {
-            tables.push((format!("zephyr.{name}"), t));
+    if builtins {
+        for path in ["zephyr.task", "zephyr.events"] {
+            tables.push((path.to_owned(), module_table(lua, api, path)?));
         }
     }
     // One metatable for all of them (a pooled state holds every byte of it):
@@ -190,12 +222,15 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>, main: bool) -> mlua::Re
         .map(|(path, table)| (table.to_pointer() as usize, path.clone()))
         .collect();
     let metatable = strict_metatable(lua, paths)?;
-    for (_, table) in tables {
+    for (_, table) in &tables {
         table.set_metatable(Some(metatable.clone()))?;
     }
     let lazy_mt = lazy_metatable(lua, host, &worker, &lazy, &metatable)?;
     for (_, table) in &lazy {
         table.set_metatable(Some(lazy_mt.clone()))?;
+    }
+    if !builtins {
+        return Ok(());
     }
     // zephyr.task is written in Lua over the time functions.
     let task = module_table(lua, api, "zephyr.task")?;
@@ -219,7 +254,7 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>, main: bool) -> mlua::Re
                 _ => None,
             }
             .ok_or_else(|| {
-                spec::lua_error(
+                call::lua_error(
                     lua,
                     "zephyr.events.send: argument 1 (entity) must be an entity id",
                 )
@@ -232,7 +267,7 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>, main: bool) -> mlua::Re
             .flatten()
             .unwrap_or_else(|| send_host.world.read().exists(entity));
             if !exists {
-                return Err(spec::lua_error(
+                return Err(call::lua_error(
                     lua,
                     format!(
                         "zephyr.events.send: entity {} does not exist",
@@ -271,7 +306,7 @@ fn no_field(lua: &Lua, path: &str, table: &Table, key: &Value) -> mlua::Error {
             message.push_str(&format!(" (did you mean: {}?)", names.join(", ")));
         }
     }
-    spec::lua_error(lua, message)
+    call::lua_error(lua, message)
 }
 
 /// The metatable of a registry module whose functions are not made yet
@@ -283,18 +318,32 @@ fn lazy_metatable(
     lua: &Lua,
     host: &Arc<Host>,
     worker: &crate::recording::WorkerFlag,
-    modules: &[(&'static str, Table)],
+    modules: &[(usize, Table)],
     strict: &Table,
 ) -> mlua::Result<Table> {
-    let by_address: std::collections::HashMap<usize, &'static str> = modules
+    // A table's packages, by its address (two packages may share a table:
+    // an engine's functions beside the built-ins of `zephyr.entity`).
+    let mut by_address: std::collections::HashMap<usize, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (package, table) in modules {
+        by_address
+            .entry(table.to_pointer() as usize)
+            .or_default()
+            .push(*package);
+    }
+    let names: std::collections::HashMap<usize, String> = modules
         .iter()
-        .map(|(module, table)| (table.to_pointer() as usize, *module))
+        .map(|(package, table)| {
+            (
+                table.to_pointer() as usize,
+                host.packages[*package].name.to_string(),
+            )
+        })
         .collect();
-    let names = by_address.clone();
     let fast = Arc::new(parking_lot::Mutex::new(None::<fast::Functions>));
     let (host, worker, strict) = (host.clone(), worker.clone(), strict.clone());
     let build = lua.create_function(move |lua, table: Table| {
-        let Some(module) = by_address.get(&(table.to_pointer() as usize)) else {
+        let Some(packages) = by_address.get(&(table.to_pointer() as usize)) else {
             return Ok(());
         };
         if table.metatable().is_some_and(|mt| mt == strict) {
@@ -305,18 +354,18 @@ fn lazy_metatable(
             *fast = Some(fast::functions(lua, &host, &worker)?);
         }
         let typed = fast.as_ref().map(Vec::as_slice).unwrap_or_default();
-        if *module == "Key" {
-            for key in zephyr_world::Key::ALL {
-                table.raw_set(key.name(), key.name())?;
+        for &index in packages {
+            let package = &host.packages[index];
+            for constant in &package.constants {
+                table.raw_set(constant.name.as_ref(), constant.value.to_lua(lua)?)?;
             }
-            return table.set_metatable(Some(strict.clone()));
-        }
-        for spec in API.iter().filter(|spec| spec.module == *module) {
-            let function = match typed.iter().find(|(s, _)| std::ptr::eq(*s, spec)) {
-                Some((_, f)) => f.clone(),
-                None => binding(lua, host.clone(), worker.clone(), spec)?,
-            };
-            table.raw_set(spec.name, function)?;
+            for spec in &package.functions {
+                let function = match typed.iter().find(|(s, _)| Arc::ptr_eq(s, spec)) {
+                    Some((_, f)) => f.clone(),
+                    None => binding(lua, host.clone(), worker.clone(), spec.clone())?,
+                };
+                table.raw_set(spec.name.as_ref(), function)?;
+            }
         }
         table.set_metatable(Some(strict.clone()))
     })?;
@@ -328,10 +377,10 @@ fn lazy_metatable(
             index_build.call::<()>(&table)?;
             match table.raw_get::<Value>(key.clone())? {
                 Value::Nil => {
-                    let path = names.get(&(table.to_pointer() as usize)).copied();
+                    let path = names.get(&(table.to_pointer() as usize));
                     Err(no_field(
                         lua,
-                        path.unwrap_or("an engine table"),
+                        path.map_or("an engine table", String::as_str),
                         &table,
                         &key,
                     ))
@@ -353,7 +402,7 @@ fn emit(lua: &Lua, host: &Host, target: Option<EntityId>, args: MultiValue) -> m
     let name = match args.next() {
         Some(Value::String(s)) => s.to_string_lossy(),
         other => {
-            return Err(spec::lua_error(
+            return Err(call::lua_error(
                 lua,
                 format!(
                     "zephyr.events.{function}: argument {first} (name) must be a string, got {}",
@@ -370,7 +419,7 @@ fn emit(lua: &Lua, host: &Host, target: Option<EntityId>, args: MultiValue) -> m
             crate::event::EventValue::from_lua(&v, &format!("argument {}", first + 1 + i), 0)
         })
         .collect::<Result<Vec<_>, String>>()
-        .map_err(|e| spec::lua_error(lua, format!("zephyr.events.{function}: {e}")))?;
+        .map_err(|e| call::lua_error(lua, format!("zephyr.events.{function}: {e}")))?;
     let event = crate::event::Event {
         name,
         args: values,
@@ -418,23 +467,31 @@ fn binding(
     lua: &Lua,
     host: Arc<Host>,
     worker: crate::recording::WorkerFlag,
-    spec: &'static ApiFunction,
-) -> mlua::Result<Function> {
-    let spec::Imp::General(imp) = spec.imp else {
-        return Err(mlua::Error::runtime(format!(
-            "{}: a typed binding has no general form",
-            spec.path()
-        )));
+    spec: Arc<package::Function>,
+) -> mlua::Result<mlua::Function> {
+    let imp: package::Implementation = match &spec.imp {
+        Imp::General(imp) => {
+            let imp = *imp;
+            Arc::new(move |call: &Call<'_>| imp(call))
+        }
+        Imp::Closure(imp) => imp.clone(),
+        _ => {
+            return Err(mlua::Error::runtime(format!(
+                "{}: a typed binding has no general form",
+                spec.path()
+            )));
+        }
     };
+    let (params, returns) = (spec.params.len(), spec.returns.len());
     // Runs one call: Lua's number coercion, the declaration's checks, the
     // implementation.
     let run = move |lua: &Lua, args: &mut [Value]| {
-        spec::coerce_numbers(lua, spec, args);
-        imp(&spec::Site::new(lua, &host, spec, &worker.0).call(args)?)
+        call::coerce_numbers(lua, &spec, args);
+        imp(&call::Site::new(lua, &host, &spec, &worker.0).call(args)?)
     };
     macro_rules! arity {
         ($($arg:ident),*) => {
-            match spec.returns.len() {
+            match returns {
                 0 => lua.create_function(move |lua, ($($arg,)*): ($(arity!(@value $arg),)*)| {
                     let [] = run(lua, &mut [$($arg),*])?.into_values(lua)?;
                     Ok(())
@@ -452,14 +509,13 @@ fn binding(
                     Ok((a, b, c))
                 }),
                 n => Err(mlua::Error::runtime(format!(
-                    "{}: bindings return at most 3 values, not {n}",
-                    spec.path()
+                    "a binding returns at most 3 values, not {n}"
                 ))),
             }
         };
         (@value $arg:ident) => { Value };
     }
-    match spec.params.len() {
+    match params {
         0 => arity!(),
         1 => arity!(a1),
         2 => arity!(a1, a2),
@@ -468,8 +524,7 @@ fn binding(
         5 => arity!(a1, a2, a3, a4, a5),
         6 => arity!(a1, a2, a3, a4, a5, a6),
         n => Err(mlua::Error::runtime(format!(
-            "{}: bindings take at most 6 parameters, not {n}",
-            spec.path()
+            "a binding takes at most 6 parameters, not {n}"
         ))),
     }
 }

@@ -3,16 +3,19 @@
 
 use std::fmt::Write as _;
 
-use super::spec::Imp::{
+use std::borrow::Cow;
+
+use super::package::Imp::{
     self, General, GetNumber, GetVec3, Number3ToNumber, SetNumber, SetVec3, Vec3PairToNumber,
     Vec3PairToVec3, Vec3ToVec3,
 };
-use super::spec::Type::{
+use super::package::Type::{
     Any, Boolean, Entity, Handler, Integer, Key, Number, Scalar, String, Table,
 };
-use super::spec::{ApiFunction, Param, opt, req};
+use super::package::{Access, ConstValue, Constant, Function, Package, Param, opt, req};
 use super::{console, cvar, ecs, game, math};
 use glam::DVec3;
+use zephyr_cvar::CVarFlags;
 use zephyr_world::WorldCommand as W;
 
 const fn f(
@@ -23,14 +26,38 @@ const fn f(
     writes: bool,
     doc: &'static str,
     imp: Imp,
-) -> ApiFunction {
-    ApiFunction {
-        module,
-        name,
-        params,
-        returns,
-        doc,
-        writes,
+) -> Function {
+    Function {
+        module: Cow::Borrowed(module),
+        name: Cow::Borrowed(name),
+        params: Cow::Borrowed(params),
+        returns: Cow::Borrowed(returns),
+        doc: Cow::Borrowed(doc),
+        access: if writes {
+            Access::Writes
+        } else {
+            Access::Reads
+        },
+        imp,
+    }
+}
+
+/// A main-thread-only built-in (see [`Access::MainThread`]).
+const fn main_thread(
+    module: &'static str,
+    name: &'static str,
+    params: &'static [Param],
+    returns: &'static [Param],
+    doc: &'static str,
+    imp: Imp,
+) -> Function {
+    Function {
+        module: Cow::Borrowed(module),
+        name: Cow::Borrowed(name),
+        params: Cow::Borrowed(params),
+        returns: Cow::Borrowed(returns),
+        doc: Cow::Borrowed(doc),
+        access: Access::MainThread,
         imp,
     }
 }
@@ -57,7 +84,7 @@ const NUMBER: &[Param] = &[req("value", Number)];
 const NOTHING: &[Param] = &[];
 
 /// Every function of the Lua API, in documentation order.
-pub static API: &[ApiFunction] = &[
+pub static API: &[Function] = &[
     // console
     f(
         "console",
@@ -77,7 +104,7 @@ pub static API: &[ApiFunction] = &[
         "Runs console commands (`;` separates them); raises an error for an unknown command or a refused value.",
         General(console::execute),
     ),
-    f(
+    main_thread(
         "console",
         "register",
         &[
@@ -86,7 +113,6 @@ pub static API: &[ApiFunction] = &[
             opt("help", String),
         ],
         NOTHING,
-        true,
         "Adds a console command that calls `handler(args...)` in the main state. Main thread (a worker script moves there).",
         General(console::register),
     ),
@@ -132,12 +158,11 @@ pub static API: &[ApiFunction] = &[
         "Registers a cvar whose type is the default's (boolean, integer, number, string); flags combine cvar.ARCHIVE, cvar.READ_ONLY, cvar.CHEAT.",
         General(cvar::register),
     ),
-    f(
+    main_thread(
         "cvar",
         "on_change",
         &[req("name", String), opt("handler", Handler)],
         NOTHING,
-        true,
         "Calls `handler(name, old, new)` in the main state after the cvar changes; nil removes it. Main thread (a worker script moves there).",
         General(cvar::on_change),
     ),
@@ -692,11 +717,120 @@ pub static API: &[ApiFunction] = &[
     ),
 ];
 
-/// `docs/API.md`, generated from [`API`].
+/// One line about each built-in module, for the reference and the editor
+/// definitions.
+const MODULE_DOCS: &[(&str, &str)] = &[
+    (
+        "console",
+        "The engine console: log, run commands, add commands.",
+    ),
+    ("cvar", "Console variables: the engine's settings, typed."),
+    (
+        "ecs",
+        "The reference design's entity functions (legacy names).",
+    ),
+    (
+        "input",
+        "The reference design's input functions (legacy names).",
+    ),
+    ("zephyr.entity", "Entities: create, destroy, find by name."),
+    (
+        "zephyr.transform",
+        "Position, rotation and scale, and the directions they give.",
+    ),
+    (
+        "zephyr.input",
+        "Keys and the mouse, held and pressed this frame.",
+    ),
+    ("zephyr.time", "The frame's time."),
+    ("zephyr.light", "Point lights."),
+    ("zephyr.particles", "Particle emitters."),
+    (
+        "zephyr.physics",
+        "Rigid bodies: velocity, forces, impulses.",
+    ),
+    ("zephyr.math", "Vector math on plain numbers."),
+    ("zephyr.scene", "The running scene."),
+];
+
+/// The built-in packages: the [`API`] grouped by module, with their
+/// constants (`cvar.ARCHIVE`, ...) and the `Key` and `Mouse` tables.
+pub fn builtin_packages() -> Vec<Package> {
+    let mut packages: Vec<Package> = Vec::new();
+    for function in API {
+        if packages.last().is_none_or(|p| p.name != function.module) {
+            let doc = MODULE_DOCS
+                .iter()
+                .find(|(m, _)| *m == function.module)
+                .map_or("", |(_, d)| *d);
+            packages.push(Package::new(function.module.clone()).doc(doc));
+        }
+        if let Some(package) = packages.last_mut() {
+            package
+                .functions
+                .push(std::sync::Arc::new(function.clone()));
+        }
+    }
+    if let Some(cvar) = packages.iter_mut().find(|p| p.name == "cvar") {
+        for (name, flag, doc) in [
+            (
+                "ARCHIVE",
+                CVarFlags::ARCHIVE,
+                "Saved in the player's settings (config.cfg).",
+            ),
+            (
+                "READ_ONLY",
+                CVarFlags::READ_ONLY,
+                "Scripts and the console cannot change it.",
+            ),
+            (
+                "CHEAT",
+                CVarFlags::CHEAT,
+                "Changes only while sv_cheats is on.",
+            ),
+        ] {
+            cvar.constants.push(Constant {
+                name: Cow::Borrowed(name),
+                value: ConstValue::Integer(i64::from(flag.bits())),
+                doc: Cow::Borrowed(doc),
+            });
+        }
+    }
+    let mut keys = Package::new("Key").doc(
+        "Key names for `zephyr.input.is_key_down` and the `was_*` functions (`Key.W == \"W\"`).",
+    );
+    for key in zephyr_world::Key::ALL {
+        keys = keys.constant(
+            key.name(),
+            ConstValue::String(Cow::Borrowed(key.name())),
+            "",
+        );
+    }
+    packages.push(keys);
+    let mut mouse = Package::new("Mouse")
+        .doc("Mouse buttons for `zephyr.input.is_mouse_button_down` and the `was_*` functions.");
+    for (name, button) in [("Left", 0), ("Right", 1), ("Middle", 2)] {
+        mouse = mouse.constant(name, ConstValue::Integer(button), "");
+    }
+    packages.push(mouse);
+    packages
+}
+
+/// `docs/API.md`: the reference of the built-in packages.
 pub fn api_markdown() -> std::string::String {
+    markdown(&builtin_packages())
+}
+
+/// The reference of `packages` (an engine's among them) in Markdown: a
+/// section per package, a row per function with its parameters, returns
+/// and thread rule, and its constants. With the built-in packages, also
+/// the tasks, events and globals.
+pub fn markdown(packages: &[Package]) -> std::string::String {
+    let builtins = packages.iter().any(|p| p.name == "zephyr.entity");
     let mut out = std::string::String::from(
         "# Zephyr Lua API\n\n\
-         Generated from the binding registry (`crates/zephyr-runtime/src/api/registry.rs`); \
+         Generated from the packages' declarations (the built-in ones are in \
+         `crates/zephyr-runtime/src/api/registry.rs`); \
          a test fails when this file and the registry disagree. Regenerate with \
          `ZEPHYR_UPDATE_DOCS=1 cargo test -p zephyr-runtime --test api_docs`.\n\n\
          Conventions: right-handed, +Y up, +X right, forward is -Z; angles in radians; \
@@ -707,38 +841,71 @@ pub fn api_markdown() -> std::string::String {
          `zephyr.entity.exists` (false), `find` and `get_name` (nil).\n\n\
          On a worker thread, reads see the world as it was when the script was \
          enqueued, plus the script's own writes; functions marked *write* are \
-         applied to the engine by the next `ScriptingSystem::update()`, in enqueue order.\n",
+         applied to the engine by the next `ScriptingSystem::update()`, in enqueue order; \
+         those marked *main thread only* move a worker job to the main thread, and \
+         fail in a parallel behaviour's update.\n",
     );
-    let mut module = "";
-    for func in API {
-        if func.module != module {
-            module = func.module;
-            table_header(&mut out, &format!("`{module}`"));
+    for package in packages {
+        let _ = write!(out, "\n## `{}`\n\n", package.name);
+        if !package.doc.is_empty() {
+            let _ = writeln!(out, "{}\n", package.doc);
         }
-        let params: Vec<_> = func
-            .params
-            .iter()
-            .map(|p| {
-                let q = if p.optional { "?" } else { "" };
-                format!("{}{q}: {}", p.name, cell(p.ty.name()))
-            })
-            .collect();
-        let returns: Vec<_> = func
-            .returns
-            .iter()
-            .map(|r| {
-                let nil = if r.optional { " or nil" } else { "" };
-                format!("{}: {}{nil}", r.name, cell(r.ty.name()))
-            })
-            .collect();
-        let write = if func.writes { " *write*" } else { "" };
-        table_row(
-            &mut out,
-            func.name,
-            &params,
-            &returns,
-            &format!("{}{write}", func.doc),
-        );
+        if !package.functions.is_empty() {
+            out.push_str("| function | returns | |\n|---|---|---|\n");
+        }
+        for func in &package.functions {
+            let params: Vec<_> = func
+                .params
+                .iter()
+                .map(|p| {
+                    let q = if p.optional { "?" } else { "" };
+                    let default = p.default.map(|d| format!(" = {d}")).unwrap_or_default();
+                    format!("{}{q}: {}{default}", p.name, cell(p.ty.name()))
+                })
+                .collect();
+            let returns: Vec<_> = func
+                .returns
+                .iter()
+                .map(|r| {
+                    let nil = if r.optional { " or nil" } else { "" };
+                    format!("{}: {}{nil}", r.name, cell(r.ty.name()))
+                })
+                .collect();
+            let rule = match func.access {
+                Access::Writes => " *write*",
+                Access::MainThread => " *main thread only*",
+                _ => "",
+            };
+            table_row(
+                &mut out,
+                &func.name,
+                &params,
+                &returns,
+                &format!("{}{rule}", func.doc),
+            );
+        }
+        if package.constants.iter().all(|c| c.doc.is_empty()) {
+            if !package.constants.is_empty() {
+                let names: Vec<_> = package
+                    .constants
+                    .iter()
+                    .map(|c| format!("`{}` ({})", c.name, c.value))
+                    .collect();
+                let _ = writeln!(out, "Constants: {}.", names.join(", "));
+            }
+        } else {
+            out.push_str("\n| constant | value | |\n|---|---|---|\n");
+            for constant in &package.constants {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | `{}` | {} |",
+                    constant.name, constant.value, constant.doc
+                );
+            }
+        }
+    }
+    if !builtins {
+        return out;
     }
     let mut module = "";
     for func in super::scripted::SCRIPTED {
@@ -770,18 +937,6 @@ pub fn api_markdown() -> std::string::String {
     out.push_str("| name | |\n|---|---|\n");
     out.push_str("| `print(...)` | Writes its values (`tostring` of each, tab-separated, and a newline) to the host's print sink, byte for byte; from a worker, at `update()` in enqueue order. |\n");
     out.push_str("| `io.write(...)` | The same without the tabs and the newline (the safe profile's `io`: see the README). |\n");
-    let keys: Vec<_> = zephyr_world::Key::ALL.iter().map(|k| k.name()).collect();
-    let _ = writeln!(
-        out,
-        "| `Key` | Key names for `zephyr.input.is_key_down` (`Key.W == \"W\"`): {}. |",
-        keys.join(", ")
-    );
-    out.push_str(
-        "| `Mouse` | Mouse buttons for `zephyr.input.is_mouse_button_down` and the `was_*` functions: `Mouse.Left` (0), `Mouse.Right` (1), `Mouse.Middle` (2). |\n",
-    );
-    out.push_str(
-        "| `cvar.ARCHIVE`, `cvar.READ_ONLY`, `cvar.CHEAT` | Flags for `cvar.register`. |\n",
-    );
     out
 }
 
