@@ -121,18 +121,15 @@ impl Words {
 }
 
 fn lua_words() -> Vec<String> {
-    let mut words: Vec<String> = zephyr_runtime::api::API
-        .iter()
-        .map(|f| format!("{}.{}", f.module, f.name))
-        .collect();
-    for f in zephyr_runtime::api::API {
-        words.push(format!("{}.", f.module));
-    }
-    for key in zephyr_runtime::world::Key::ALL {
-        words.push(format!("Key.{}", key.name()));
-    }
-    for button in ["Left", "Right", "Middle"] {
-        words.push(format!("Mouse.{button}"));
+    let mut words: Vec<String> = Vec::new();
+    for package in zephyr_runtime::api::builtin_packages() {
+        words.push(format!("{}.", package.name));
+        for f in &package.functions {
+            words.push(f.path());
+        }
+        for c in &package.constants {
+            words.push(format!("{}.{}", package.name, c.name));
+        }
     }
     for name in [
         "zephyr.task.spawn",

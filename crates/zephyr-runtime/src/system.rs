@@ -55,6 +55,86 @@ pub fn engine_cvars_markdown() -> String {
     out
 }
 
+/// The packages a system's states get: the built-in ones (unless turned
+/// off) and the engine's, each function path once.
+fn packages_of(config: &ScriptingConfig) -> Result<Vec<crate::api::Package>> {
+    let mut packages = if config.builtins {
+        crate::api::builtin_packages()
+    } else {
+        Vec::new()
+    };
+    packages.extend(config.packages.iter().cloned());
+    // Lua's own globals stay Lua's: a package named `string` would hide
+    // the string library from every script.
+    const LUA_GLOBALS: &[&str] = &[
+        "_G",
+        "_VERSION",
+        "_ENV",
+        "assert",
+        "collectgarbage",
+        "coroutine",
+        "debug",
+        "dofile",
+        "error",
+        "getmetatable",
+        "io",
+        "ipairs",
+        "load",
+        "loadfile",
+        "math",
+        "next",
+        "os",
+        "package",
+        "pairs",
+        "pcall",
+        "print",
+        "rawequal",
+        "rawget",
+        "rawlen",
+        "rawset",
+        "require",
+        "select",
+        "setmetatable",
+        "string",
+        "table",
+        "tonumber",
+        "tostring",
+        "type",
+        "utf8",
+        "xpcall",
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for package in &packages {
+        if package.name.is_empty() || package.name.split('.').any(str::is_empty) {
+            return Err(crate::Error::Config(format!(
+                "a package needs a name of dotted parts, not '{}'",
+                package.name
+            )));
+        }
+        let first = package.name.split('.').next().unwrap_or_default();
+        if LUA_GLOBALS.contains(&first) {
+            return Err(crate::Error::Config(format!(
+                "package '{}': '{first}' is one of Lua's own globals; pick another name",
+                package.name
+            )));
+        }
+        for name in package
+            .functions
+            .iter()
+            .map(|f| f.name.as_ref())
+            .chain(package.constants.iter().map(|c| c.name.as_ref()))
+        {
+            let path = format!("{}.{name}", package.name);
+            if !seen.insert(path.clone()) {
+                return Err(crate::Error::Config(format!(
+                    "{path} is declared twice (by two packages, or twice in one)"
+                )));
+            }
+        }
+    }
+    Ok(packages)
+}
+
 /// Registers the cvars the engine itself defines (beside the registry's
 /// own `sv_cheats`): `phys_gravity`. [`ScriptingSystem::new`] does this; a
 /// tool that checks settings without building a system (`zephyr check`)
@@ -90,6 +170,15 @@ pub struct ScriptingConfig {
     /// Where scripts' `print` goes. Default (`None`): the console's output and
     /// the `zephyr::console` tracing target.
     pub print: Option<PrintSink>,
+    /// The engine's own packages of functions and constants, installed in
+    /// every Lua state beside the built-in ones (see
+    /// [`Package`](crate::api::Package)). Default: none.
+    pub packages: Vec<crate::api::Package>,
+    /// Whether scripts get the built-in packages (`zephyr.*`, `console`,
+    /// `cvar`, the legacy `ecs` and `input`, `Key`, `Mouse`, tasks and
+    /// events). Default: `true`; without them scripts see the standard
+    /// library, `print` and the engine's packages only.
+    pub builtins: bool,
 }
 
 impl Default for ScriptingConfig {
@@ -100,6 +189,8 @@ impl Default for ScriptingConfig {
             state: StateConfig::default(),
             console_history: DEFAULT_HISTORY,
             print: None,
+            packages: Vec::new(),
+            builtins: true,
         }
     }
 }
@@ -112,6 +203,11 @@ impl fmt::Debug for ScriptingConfig {
             .field("state", &self.state)
             .field("console_history", &self.console_history)
             .field("print", &self.print.as_ref().map(|_| "custom"))
+            .field(
+                "packages",
+                &self.packages.iter().map(|p| &p.name).collect::<Vec<_>>(),
+            )
+            .field("builtins", &self.builtins)
             .finish()
     }
 }
@@ -236,6 +332,7 @@ impl ScriptingSystem {
         if let Some(print) = config.print.clone() {
             host.print = print;
         }
+        host.packages = packages_of(&config)?;
         let host = Arc::new(host);
         let pool = StatePool::new(config.workers.max(1), |_| {
             Ok(ScriptState::new(&config.state, |lua, table| {
@@ -315,6 +412,12 @@ impl ScriptingSystem {
     /// The cvar registry.
     pub fn cvars(&self) -> &Arc<CVarRegistry> {
         &self.host.cvars
+    }
+
+    /// The packages every state of this system has: the built-in ones
+    /// (unless turned off) and the engine's.
+    pub fn packages(&self) -> &[crate::api::Package] {
+        self.host.packages()
     }
 
     /// The Lua handler `cvar.on_change` set for a cvar, if any: the name of

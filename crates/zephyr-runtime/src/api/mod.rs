@@ -483,9 +483,13 @@ fn binding(
         }
     };
     let (params, returns) = (spec.params.len(), spec.returns.len());
+    // The call's span in a trace (`call game.spawn_enemy`), made only when
+    // a subscriber wants target `zephyr::api` at trace level.
+    let label: Arc<str> = format!("call {}", spec.path()).into();
     // Runs one call: Lua's number coercion, the declaration's checks, the
     // implementation.
     let run = move |lua: &Lua, args: &mut [Value]| {
+        let _span = tracing::trace_span!(target: "zephyr::api", "call", label = %label).entered();
         call::coerce_numbers(lua, &spec, args);
         imp(&call::Site::new(lua, &host, &spec, &worker.0).call(args)?)
     };
