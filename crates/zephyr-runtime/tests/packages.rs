@@ -337,3 +337,98 @@ fn packages_that_collide_are_refused_by_name() {
         assert!(error.to_string().contains(expected), "{error}");
     }
 }
+
+/// A typed function over the engine's own data: hit points by entity.
+fn health(hp: &Arc<Mutex<std::collections::HashMap<u64, f64>>>) -> Package {
+    let (read, write) = (hp.clone(), hp.clone());
+    Package::new("health")
+        .function(
+            Function::typed(
+                "get",
+                &["entity"],
+                move |call, (e,): (zephyr_runtime::world::EntityId,)| {
+                    read.lock()
+                        .get(&e.bits())
+                        .copied()
+                        .ok_or_else(|| call.error(format!("entity {} has no health", e.to_lua())))
+                },
+            )
+            .return_names(&["hp"])
+            .doc("The entity's hit points."),
+        )
+        .function(
+            Function::typed(
+                "set",
+                &["entity", "hp", "max"],
+                move |call, (e, hp, max): (zephyr_runtime::world::EntityId, f64, Option<f64>)| {
+                    let value = hp.min(max.unwrap_or(f64::INFINITY));
+                    let write = write.clone();
+                    call.command(move |_| {
+                        write.lock().insert(e.bits(), value);
+                        Ok(())
+                    })?;
+                    Ok(value)
+                },
+            )
+            .return_names(&["applied"])
+            .doc("Sets the hit points, at most max.")
+            .writes(),
+        )
+}
+
+#[test]
+fn typed_functions_read_their_arguments_as_rust_types_and_check_them() -> Result {
+    let hp = Arc::new(Mutex::new(std::collections::HashMap::new()));
+    let mut system = ScriptingSystem::new(ScriptingConfig {
+        workers: 2,
+        packages: vec![health(&hp)],
+        ..ScriptingConfig::default()
+    })?;
+    let e = run(&system, "return zephyr.entity.create()");
+    assert_eq!(
+        run(&system, &format!("return health.set({e}, 150, 100)")),
+        "100.0"
+    );
+    assert_eq!(run(&system, &format!("return health.get({e})")), "100.0");
+    // From a worker: recorded, applied in order.
+    assert_eq!(
+        on_worker(&mut system, &format!("return health.set({e}, 40)")),
+        "40.0"
+    );
+    assert_eq!(run(&system, &format!("return health.get({e})")), "40.0");
+    for (call, expected) in [
+        (
+            format!("health.set({e}, 'lots')"),
+            "game.lua:1: health.set: argument 2 (hp) must be a finite number, got string",
+        ),
+        (
+            format!("health.set({e}, 0/0)"),
+            "game.lua:1: health.set: argument 2 (hp) must be a finite number, got -nan",
+        ),
+        (
+            "health.get(0)".to_owned(),
+            "game.lua:1: health.get: argument 1 (entity) must be an entity id (a positive integer), got number",
+        ),
+        (
+            "health.get({})".to_owned(),
+            "game.lua:1: health.get: argument 1 (entity) must be an entity id (a positive integer), got table",
+        ),
+        (
+            "health.get(999)".to_owned(),
+            "game.lua:1: health.get: entity 999 has no health",
+        ),
+    ] {
+        let outcome = system.execute(&call, "game.lua");
+        let message = outcome
+            .error()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        assert!(message.starts_with(expected), "{call}: {message}");
+    }
+    let docs = zephyr_runtime::api::markdown(&[health(&hp)]);
+    assert!(
+        docs.contains("| `set(entity: entity, hp: number, max?: number)` | applied: number | Sets the hit points, at most max. *write* |"),
+        "{docs}"
+    );
+    Ok(())
+}

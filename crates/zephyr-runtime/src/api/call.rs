@@ -164,6 +164,28 @@ impl<'a> Site<'a> {
         }
     }
 
+    /// The error [`call`](Self::call) gives for the arguments a typed
+    /// function's rule refused, so that both paths say the same.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn refuse_values(self, values: &[Value]) -> mlua::Error {
+        match self.call(values) {
+            Err(error) => error,
+            Ok(_) => self.error("invalid arguments"),
+        }
+    }
+
+    /// The call of a typed function: its arguments are the closure's.
+    #[inline]
+    pub(crate) fn typed_call(self) -> Call<'a> {
+        Call {
+            lua: self.lua,
+            host: self.host,
+            site: self,
+            args: &[],
+        }
+    }
+
     /// An error about this call, naming the function.
     #[cold]
     pub(crate) fn error(&self, message: impl fmt::Display) -> mlua::Error {

@@ -29,7 +29,7 @@ use crate::recording::WorkerFlag;
 
 /// The userdata type the typed functions are registered on; its name
 /// prefixes their names in mlua's argument errors.
-struct ZephyrBinding;
+pub(crate) struct ZephyrBinding;
 
 const PREFIX: &str = "ZephyrBinding.";
 
@@ -37,6 +37,9 @@ const PREFIX: &str = "ZephyrBinding.";
 /// does not match that implementation's signature (the typed closures read
 /// exactly the declared parameters, all required).
 fn is_typed(spec: &ApiFunction) -> mlua::Result<bool> {
+    if matches!(spec.imp, Imp::Typed(_)) {
+        return Ok(true);
+    }
     let Some((params, returns)) = spec.imp.signature() else {
         return Ok(false);
     };
@@ -104,15 +107,15 @@ pub(super) fn functions(
 }
 
 /// What a typed closure holds.
-struct Binding {
-    host: Arc<Host>,
-    worker: WorkerFlag,
-    spec: Arc<ApiFunction>,
+pub(crate) struct Binding {
+    pub(crate) host: Arc<Host>,
+    pub(crate) worker: WorkerFlag,
+    pub(crate) spec: Arc<ApiFunction>,
 }
 
 impl Binding {
     #[inline]
-    fn site<'a>(&'a self, lua: &'a Lua) -> Site<'a> {
+    pub(crate) fn site<'a>(&'a self, lua: &'a Lua) -> Site<'a> {
         Site::new(lua, &self.host, &self.spec, &self.worker.0)
     }
 }
@@ -128,6 +131,7 @@ fn add(registry: &mut UserDataRegistry<ZephyrBinding>, b: Binding) {
     let name = b.spec.path();
     match b.spec.imp.clone() {
         Imp::General(_) | Imp::Closure(_) => {}
+        Imp::Typed(typed) => typed.0.register(registry, b),
         Imp::GetVec3(get) => registry.add_function(name, move |lua, e: i64| {
             let site = b.site(lua);
             site.check(Imp::ENTITY, [Number::Int(e)])?;

@@ -33,6 +33,7 @@ mod math;
 mod package;
 mod registry;
 mod scripted;
+mod typed;
 mod types;
 
 use std::fmt;
@@ -48,9 +49,11 @@ pub use call::Call;
 pub(crate) use handlers::{MainEnv, call_named, resolve_handler};
 pub use package::{
     Access, ConstValue, Constant, Function, Imp, Implementation, Package, Param, Ret, Type,
+    TypedFunction,
 };
 pub use registry::{API, api_markdown, builtin_packages, markdown};
 pub use scripted::{SCRIPTED, ScriptedFunction};
+pub use typed::{Arg, Args, Return, Returns};
 pub use types::{definitions, lua_definitions};
 
 /// The old name of [`Function`].
@@ -477,7 +480,7 @@ fn binding(
         Imp::Closure(imp) => imp.clone(),
         _ => {
             return Err(mlua::Error::runtime(format!(
-                "{}: a typed binding has no general form",
+                "{}: a typed function has no general form",
                 spec.path()
             )));
         }
