@@ -6,7 +6,7 @@
 //!
 //! `cargo bench --bench frame` (add `-- --rounds 11` for more rounds,
 //! `-- --quick` for a smoke run with small sizes, `-- --only serial` for one
-//! section: serial, empty, startup, jobs, latency, find, memory)
+//! section: serial, empty, startup, jobs, latency, find, engine, memory)
 
 #![allow(clippy::print_stdout)] // printing the table is this bench's job
 
@@ -628,6 +628,157 @@ fn memory() {
     );
 }
 
+/// The engine's own data for the engine-function rows: positions by index.
+type Positions = Arc<Mutex<Vec<[f64; 3]>>>;
+
+const PAIR_LOOP: &str = "
+local get, set, e, n = ...
+for _ = 1, n do
+    local x, y, z = get(e)
+    set(e, x + 1, y, z)
+end";
+
+/// An engine package `pos` with a typed get/set pair over `positions`: the
+/// getter reads, the setter writes through [`Call::command`] (at once on
+/// the main thread, recorded on a worker) as an engine would.
+///
+/// [`Call::command`]: zephyr::runtime::api::Call::command
+fn position_package(positions: &Positions) -> zephyr::runtime::api::Package {
+    use zephyr::runtime::api::{Function, Package};
+    let (read, write) = (positions.clone(), positions.clone());
+    Package::new("pos")
+        .function(
+            Function::typed("get", &["index"], move |call, (i,): (i64,)| {
+                let p = read.lock();
+                let v = usize::try_from(i)
+                    .ok()
+                    .and_then(|i| p.get(i))
+                    .ok_or_else(|| call.error(format!("no position {i}")))?;
+                Ok((v[0], v[1], v[2]))
+            })
+            .doc("The position at an index."),
+        )
+        .function(
+            Function::typed(
+                "set",
+                &["index", "x", "y", "z"],
+                move |call, (i, x, y, z): (i64, f64, f64, f64)| {
+                    let write = write.clone();
+                    call.command(move |_| {
+                        let mut p = write.lock();
+                        let slot = usize::try_from(i)
+                            .ok()
+                            .and_then(|i| p.get_mut(i))
+                            .ok_or_else(|| format!("no position {i}"))?;
+                        *slot = [x, y, z];
+                        Ok(())
+                    })
+                },
+            )
+            .writes()
+            .doc("Sets the position at an index."),
+        )
+}
+
+/// The engine-function row: a typed engine get/set pair against the same
+/// pair written as bare mlua closures over the same data, and the built-in
+/// transform pair, all on the main state with the budget off.
+fn engine_functions(sizes: &Sizes) {
+    let pairs = if sizes.entities < 10_000 {
+        1000
+    } else {
+        100_000
+    };
+    let positions: Positions = Arc::new(Mutex::new(vec![[0.0; 3]; 16]));
+
+    let bare_lua = Lua::new();
+    let p = positions.clone();
+    let bare_get = bare_lua
+        .create_function(move |_, i: usize| {
+            let p = p.lock();
+            let v = p
+                .get(i)
+                .ok_or_else(|| mlua::Error::runtime("no position"))?;
+            Ok((v[0], v[1], v[2]))
+        })
+        .expect("get");
+    let p = positions.clone();
+    let bare_set = bare_lua
+        .create_function(move |_, (i, x, y, z): (usize, f64, f64, f64)| {
+            let mut p = p.lock();
+            let slot = p
+                .get_mut(i)
+                .ok_or_else(|| mlua::Error::runtime("no position"))?;
+            *slot = [x, y, z];
+            Ok(())
+        })
+        .expect("set");
+    let bare_loop: Function = bare_lua.load(PAIR_LOOP).into_function().expect("loop");
+
+    let system = ScriptingSystem::new(ScriptingConfig {
+        workers: 1,
+        packages: vec![position_package(&positions)],
+        state: StateConfig {
+            limits: Limits {
+                instructions: 0,
+                ..Limits::default()
+            },
+            ..StateConfig::default()
+        },
+        ..ScriptingConfig::default()
+    })
+    .expect("system");
+    let lua = system.main_state().lua().clone();
+    let ours_loop: Function = lua.load(PAIR_LOOP).into_function().expect("loop");
+    let globals = system.main_state().persistent_env().expect("env").clone();
+    let pos: mlua::Table = globals.get("pos").expect("pos");
+    let (get, set): (Function, Function) =
+        (pos.get("get").expect("get"), pos.get("set").expect("set"));
+    let outcome = system.execute(
+        "entity = zephyr.entity.create()
+         tget, tset = zephyr.transform.get_position, zephyr.transform.set_position",
+        "setup",
+    );
+    assert!(outcome.is_ok(), "setup: {outcome}");
+    let entity: i64 = globals.get("entity").expect("entity");
+    let (tget, tset): (Function, Function) = (
+        globals.get("tget").expect("get"),
+        globals.get("tset").expect("set"),
+    );
+
+    let timed_pairs = |f: &Function, get: &Function, set: &Function, e: i64| {
+        let started = Instant::now();
+        f.call::<()>((get, set, e, pairs)).expect("pairs");
+        started.elapsed()
+    };
+    let mut variants: Vec<Variant<'_>> = vec![
+        (
+            "bare mlua closures over a Vec",
+            Box::new(|| timed_pairs(&bare_loop, &bare_get, &bare_set, 3)),
+        ),
+        (
+            "a typed engine package over the same Vec",
+            Box::new(|| timed_pairs(&ours_loop, &get, &set, 3)),
+        ),
+        (
+            "the built-in zephyr.transform pair",
+            Box::new(|| timed_pairs(&ours_loop, &tget, &tset, entity)),
+        ),
+    ];
+    let medians = interleave(sizes.rounds, &mut variants);
+    // Both engine variants did every write (unless one variant ran alone).
+    if std::env::var_os("ZEPHYR_BENCH_VARIANT").is_none() {
+        assert_eq!(positions.lock()[3][0], (sizes.rounds * pairs * 2) as f64);
+    }
+    table(
+        &format!("{pairs} get+set pairs from Lua, main state, budget off"),
+        "time",
+        &variants,
+        &medians,
+        ms,
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -662,13 +813,14 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .cloned();
     type Section<'a> = (&'a str, &'a dyn Fn(&Sizes));
-    let sections: [Section<'_>; 7] = [
+    let sections: [Section<'_>; 8] = [
         ("serial", &serial_behaviours),
         ("empty", &empty_callbacks),
         ("startup", &startup),
         ("jobs", &tiny_jobs),
         ("latency", &latencies),
         ("find", &finds),
+        ("engine", &engine_functions),
         ("memory", &|_| memory()),
     ];
     for (name, section) in sections {

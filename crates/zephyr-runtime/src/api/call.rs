@@ -330,21 +330,26 @@ impl<'a> Call<'a> {
         command: impl FnOnce(&mut zephyr_world::World) -> Result<(), String> + Send + 'static,
     ) -> mlua::Result<()> {
         self.check_writes()?;
-        let path = self.site.spec.path();
-        let mut command = Some(crate::action::EngineCommand::new(path, command));
         if self.site.worker.is_set() {
+            let mut command = Some(crate::action::EngineCommand::new(
+                self.site.spec.path(),
+                command,
+            ));
             self.site.worker.with(|recording| {
                 if let Some(command) = command.take() {
                     recording.commands.push(Command::Engine(command));
                 }
             });
+            return match command {
+                // Set but not recording: the job has ended; run it here.
+                Some(command) => command
+                    .run(&mut self.host.world.write())
+                    .map_err(|message| self.error(message)),
+                None => Ok(()),
+            };
         }
-        match command {
-            Some(command) => command
-                .run(&mut self.host.world.write())
-                .map_err(|message| self.error(message)),
-            None => Ok(()),
-        }
+        // On the main thread: at once, with nothing recorded.
+        command(&mut self.host.world.write()).map_err(|message| self.error(message))
     }
 
     /// Creates an entity (its id is usable at once, also on a worker).

@@ -25,7 +25,7 @@ pub trait Arg: Sized + 'static {
     /// Whether it may be left out (an `Option`).
     const OPTIONAL: bool = false;
     /// The argument, or `None` when the declaration's rule refuses it.
-    fn accept(raw: Self::Raw) -> Option<Self>;
+    fn accept(raw: &Self::Raw) -> Option<Self>;
     /// The raw value as a Lua value, for the refusal's message.
     fn shown(raw: &Self::Raw) -> Value;
 }
@@ -33,8 +33,8 @@ pub trait Arg: Sized + 'static {
 impl Arg for f64 {
     type Raw = f64;
     const TYPE: Type = Type::Number;
-    fn accept(raw: f64) -> Option<f64> {
-        raw.is_finite().then_some(raw)
+    fn accept(raw: &f64) -> Option<f64> {
+        raw.is_finite().then_some(*raw)
     }
     fn shown(raw: &f64) -> Value {
         Value::Number(*raw)
@@ -44,8 +44,8 @@ impl Arg for f64 {
 impl Arg for i64 {
     type Raw = i64;
     const TYPE: Type = Type::Integer;
-    fn accept(raw: i64) -> Option<i64> {
-        Some(raw)
+    fn accept(raw: &i64) -> Option<i64> {
+        Some(*raw)
     }
     fn shown(raw: &i64) -> Value {
         Value::Integer(*raw)
@@ -55,8 +55,8 @@ impl Arg for i64 {
 impl Arg for EntityId {
     type Raw = i64;
     const TYPE: Type = Type::Entity;
-    fn accept(raw: i64) -> Option<EntityId> {
-        EntityId::from_lua(raw)
+    fn accept(raw: &i64) -> Option<EntityId> {
+        EntityId::from_lua(*raw)
     }
     fn shown(raw: &i64) -> Value {
         Value::Integer(*raw)
@@ -66,7 +66,7 @@ impl Arg for EntityId {
 impl Arg for bool {
     type Raw = Value;
     const TYPE: Type = Type::Boolean;
-    fn accept(raw: Value) -> Option<bool> {
+    fn accept(raw: &Value) -> Option<bool> {
         raw.as_boolean()
     }
     fn shown(raw: &Value) -> Value {
@@ -77,7 +77,7 @@ impl Arg for bool {
 impl Arg for String {
     type Raw = Value;
     const TYPE: Type = Type::String;
-    fn accept(raw: Value) -> Option<String> {
+    fn accept(raw: &Value) -> Option<String> {
         match raw {
             Value::String(s) => Some(s.to_string_lossy()),
             _ => None,
@@ -91,8 +91,8 @@ impl Arg for String {
 impl Arg for Value {
     type Raw = Value;
     const TYPE: Type = Type::Any;
-    fn accept(raw: Value) -> Option<Value> {
-        Some(raw)
+    fn accept(raw: &Value) -> Option<Value> {
+        Some(raw.clone())
     }
     fn shown(raw: &Value) -> Value {
         raw.clone()
@@ -103,7 +103,7 @@ impl<T: Arg> Arg for Option<T> {
     type Raw = Option<T::Raw>;
     const TYPE: Type = T::TYPE;
     const OPTIONAL: bool = true;
-    fn accept(raw: Option<T::Raw>) -> Option<Option<T>> {
+    fn accept(raw: &Option<T::Raw>) -> Option<Option<T>> {
         match raw {
             None => Some(None),
             Some(raw) => T::accept(raw).map(Some),
@@ -121,7 +121,7 @@ pub trait Args: Sized + 'static {
     /// The declared types, and whether each may be left out.
     fn types() -> Vec<(Type, bool)>;
     /// The arguments, or the position (from 0) of the first one refused.
-    fn accept(raw: Self::Raw) -> Result<Self, usize>;
+    fn accept(raw: &Self::Raw) -> Result<Self, usize>;
     /// The raw values as Lua values, for the refusal's message.
     fn shown(raw: &Self::Raw) -> Vec<Value>;
 }
@@ -203,8 +203,8 @@ macro_rules! tuples {
             fn types() -> Vec<(Type, bool)> {
                 vec![$(($name::TYPE, $name::OPTIONAL)),+]
             }
-            fn accept(raw: Self::Raw) -> Result<Self, usize> {
-                Ok(($($name::accept(raw.$index).ok_or($index as usize)?,)+))
+            fn accept(raw: &Self::Raw) -> Result<Self, usize> {
+                Ok(($($name::accept(&raw.$index).ok_or($index as usize)?,)+))
             }
             fn shown(raw: &Self::Raw) -> Vec<Value> {
                 vec![$($name::shown(&raw.$index)),+]
@@ -236,7 +236,7 @@ impl Args for () {
     fn types() -> Vec<(Type, bool)> {
         Vec::new()
     }
-    fn accept(_: ()) -> Result<(), usize> {
+    fn accept(_: &()) -> Result<(), usize> {
         Ok(())
     }
     fn shown(_: &()) -> Vec<Value> {
@@ -280,25 +280,12 @@ where
             if b.spec.access == Access::MainThread && b.worker.0.is_set() {
                 return Err(crate::recording::require_main_thread(lua, &b.spec.path()));
             }
-            let args = match A::accept_or_shown(raw) {
+            let args = match A::accept(&raw) {
                 Ok(args) => args,
-                Err(values) => return Err(site.refuse_values(&values)),
+                Err(_) => return Err(site.refuse_values(&A::shown(&raw))),
             };
             f(&site.typed_call(), args).map(Returns::into_raw)
         });
-    }
-}
-
-/// [`Args::accept`], keeping the values for the refusal's message.
-trait AcceptOrShown: Args {
-    fn accept_or_shown(raw: Self::Raw) -> Result<Self, Vec<Value>>;
-}
-
-impl<T: Args> AcceptOrShown for T {
-    #[inline]
-    fn accept_or_shown(raw: Self::Raw) -> Result<Self, Vec<Value>> {
-        let shown = Self::shown(&raw);
-        Self::accept(raw).map_err(|_| shown)
     }
 }
 
