@@ -27,17 +27,31 @@ const fn f(
     doc: &'static str,
     imp: Imp,
 ) -> Function {
+    let access = if writes {
+        Access::Writes
+    } else {
+        Access::Reads
+    };
+    declared(module, name, params, returns, doc, access, imp)
+}
+
+/// A built-in with its thread rule.
+const fn declared(
+    module: &'static str,
+    name: &'static str,
+    params: &'static [Param],
+    returns: &'static [Param],
+    doc: &'static str,
+    access: Access,
+    imp: Imp,
+) -> Function {
     Function {
         module: Cow::Borrowed(module),
         name: Cow::Borrowed(name),
         params: Cow::Borrowed(params),
         returns: Cow::Borrowed(returns),
         doc: Cow::Borrowed(doc),
-        access: if writes {
-            Access::Writes
-        } else {
-            Access::Reads
-        },
+        access,
         imp,
     }
 }
@@ -51,15 +65,7 @@ const fn main_thread(
     doc: &'static str,
     imp: Imp,
 ) -> Function {
-    Function {
-        module: Cow::Borrowed(module),
-        name: Cow::Borrowed(name),
-        params: Cow::Borrowed(params),
-        returns: Cow::Borrowed(returns),
-        doc: Cow::Borrowed(doc),
-        access: Access::MainThread,
-        imp,
-    }
+    declared(module, name, params, returns, doc, Access::MainThread, imp)
 }
 
 const E: Param = req("entity", Entity);
