@@ -172,7 +172,13 @@ fn ten_thousand_entities(c: &mut Criterion) {
     });
     let world = system.world().clone();
     group.bench_function("snapshot of 10,000 entities (worker view)", |b| {
-        b.iter(|| black_box(world.read().snapshot()))
+        b.iter(|| {
+            let world = world.read();
+            let world = world
+                .downcast_ref::<zephyr::world::World>()
+                .expect("Zephyr's world");
+            black_box(world.snapshot())
+        })
     });
     group.finish();
 }

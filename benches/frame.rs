@@ -22,7 +22,7 @@ use zephyr::runtime::{
     StateConfig,
 };
 use zephyr::world::glam::DVec3;
-use zephyr::world::{EntityId, RigidBody, WorldWrite};
+use zephyr::world::{EntityId, RigidBody, World};
 
 /// Sizes of one run.
 struct Sizes {
@@ -138,7 +138,7 @@ fn movers_in(
     for _ in 0..n {
         let e = {
             let mut world = system.world().write();
-            let e = world.create();
+            let e = world.create().expect("an entity");
             world
                 .insert_body(
                     e,
@@ -311,7 +311,7 @@ fn empty_callbacks(sizes: &Sizes) {
     let mut behaviours = Behaviours::new();
     let script = ScriptSource::new("empty.lua", "function on_update(self, dt) end");
     for _ in 0..n {
-        let e = system.world().write().create();
+        let e = system.world().write().create().expect("an entity");
         behaviours.attach(&system, e, &script).expect("attach");
     }
     let mut start = FrameReport::default();
@@ -367,7 +367,9 @@ fn start_scene(path: &Path) -> Duration {
     let started = Instant::now();
     let system = system(1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
     let scene = zephyr::cli::Scene::load(path).expect("scene");
-    let ids = scene.spawn(&mut system.world().write()).expect("spawn");
+    let ids = scene
+        .spawn(&mut system.world_mut::<World>().expect("Zephyr's world"))
+        .expect("spawn");
     let mut behaviours = Behaviours::new();
     for (index, script) in &scene.scripts {
         behaviours
@@ -476,7 +478,9 @@ fn latencies(sizes: &Sizes) {
     let mut rows = Vec::new();
     for entities_change in [true, false] {
         let mut system = system(2, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
-        let ids: Vec<EntityId> = (0..n).map(|_| system.world().write().create()).collect();
+        let ids: Vec<EntityId> = (0..n)
+            .map(|_| system.world().write().create().expect("an entity"))
+            .collect();
         let mut enqueue = Vec::new();
         let mut update = Vec::new();
         // The first snapshot of a world copies all of it: part of starting
@@ -531,8 +535,9 @@ struct WorldWriteExt;
 
 impl WorldWriteExt {
     fn nudge(system: &ScriptingSystem, e: EntityId) {
-        let mut world = system.world().write();
-        if let Ok(t) = world.transform_mut(e) {
+        if let Some(mut world) = system.world_mut::<World>()
+            && let Ok(t) = world.transform_mut(e)
+        {
             t.position.x += 1.0;
         }
     }
@@ -664,14 +669,14 @@ fn position_package(positions: &Positions) -> zephyr::runtime::api::Package {
                 &["index", "x", "y", "z"],
                 move |call, (i, x, y, z): (i64, f64, f64, f64)| {
                     let write = write.clone();
-                    call.command(move |_| {
+                    call.try_command(move |_: &mut World| {
                         let mut p = write.lock();
                         let slot = usize::try_from(i)
                             .ok()
                             .and_then(|i| p.get_mut(i))
                             .ok_or_else(|| format!("no position {i}"))?;
                         *slot = [x, y, z];
-                        Ok(())
+                        Ok::<(), String>(())
                     })
                 },
             )

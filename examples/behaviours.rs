@@ -12,7 +12,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // an example's job is to show what happens
 
 use zephyr::runtime::world::glam::DVec3;
-use zephyr::runtime::world::{Key, RigidBody, WorldRead, WorldWrite};
+use zephyr::runtime::world::{Key, RigidBody, World};
 use zephyr::runtime::{Behaviours, ScriptSource, ScriptingConfig, ScriptingSystem};
 
 /// A crate that drifts with its velocity and reports once a second. Its
@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // (`ScriptSource::from_file`); instances of one source share its chunk.
     let player = {
         let mut world = system.world().write();
-        let e = world.create();
+        let e = world.create()?;
         world.set_name(e, Some("Player".into()))?;
         e
     };
@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 1..=8 {
         let e = {
             let mut world = system.world().write();
-            let e = world.create();
+            let e = world.create()?;
             world.set_name(e, Some(format!("crate {i}")))?;
             world.insert_body(
                 e,
@@ -133,7 +133,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "end: {} on_destroy calls, {} entities left",
         end.destroyed,
-        system.world().read().len()
+        system.world_ref::<World>().map_or(0, |world| world.len())
     );
     assert!(system.world().read().exists(player));
     Ok(())

@@ -88,14 +88,17 @@ zephyr.light.set_intensity(torch, 0.8 + math.sin(e * 10) * 0.2)
 "#;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut system = ScriptingSystem::new(ScriptingConfig {
+    // The system's world: Zephyr's own, here (an engine can bring its
+    // own: see `own_world.rs`).
+    let world = zephyr::world::share(zephyr::world::World::new("world_demo"));
+    let config = ScriptingConfig {
         workers: 2,
         print: Some(zephyr::runtime::api::line_sink(|line: &[u8]| {
             println!("  [lua] {}", String::from_utf8_lossy(line))
         })),
         ..ScriptingConfig::default()
-    })?;
-    system.world().write().set_scene_name("world_demo");
+    };
+    let mut system = ScriptingSystem::with_parts(config, Default::default(), world)?;
     system
         .execute(SETUP, "setup.lua")
         .error()

@@ -17,6 +17,7 @@ use crate::input::Replay;
 use crate::scene::{CvarSetting, Scene};
 use crate::settings::Settings;
 use crate::watch::Watcher;
+use zephyr_world::World;
 
 /// Options of `zephyr run` (its command line).
 #[derive(Debug, Clone, clap::Args)]
@@ -186,6 +187,7 @@ impl Summary {
 
 struct Host {
     system: ScriptingSystem,
+    world: Arc<parking_lot::RwLock<World>>,
     behaviours: Behaviours,
     options: RunOptions,
     summary: Summary,
@@ -371,7 +373,10 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     if workers == 0 {
         return Err(Error::Usage("--workers must be at least 1".into()));
     }
-    let system = ScriptingSystem::new(ScriptingConfig {
+    // The run's world is Zephyr's own: kept typed here for the scene's
+    // spawns and the scene name, shared with the system for the scripts.
+    let world = Arc::new(parking_lot::RwLock::new(World::default()));
+    let config = ScriptingConfig {
         workers,
         state: StateConfig {
             profile: if options.trusted {
@@ -390,7 +395,8 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         },
         print: Some(stdout_sink),
         ..ScriptingConfig::default()
-    })?;
+    };
+    let system = ScriptingSystem::with_parts(config, Arc::default(), world.clone())?;
     // Console output (`echo`, `get`, `help`, ...) is the run's output:
     // stdout. Logs stay on stderr.
     system
@@ -444,6 +450,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     behaviours.set_stop_on_error(options.strict);
     let mut host = Host {
         system,
+        world,
         behaviours,
         options: options.clone(),
         summary: Summary::default(),
@@ -455,7 +462,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     // before any frame: exit status 2), then every on_start.
     let has_frames = match (&scene, &main_script) {
         (Some(scene), _) => {
-            let entity_ids = scene.spawn(&mut host.system.world().write())?;
+            let entity_ids = scene.spawn(&mut host.world.write())?;
             for (index, script) in &scene.scripts {
                 let entity = entity_ids[*index];
                 let loaded = if scene.file.entities[*index].parallel == Some(true) {
@@ -478,7 +485,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .unwrap_or("script");
-            host.system.world().write().set_scene_name(stem);
+            host.world.write().set_scene_name(stem);
             match host.behaviours.attach_global(&host.system, script) {
                 // A script runs frames when it has an on_update, or when
                 // --frames asks for them (physics steps, tasks run).
@@ -493,7 +500,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
             }
         }
         (None, None) => {
-            host.system.world().write().set_scene_name("console");
+            host.world.write().set_scene_name("console");
             // `zephyr console`: frames until `quit`.
             true
         }

@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use crossbeam_channel::Sender;
 
 use zephyr_cvar::CVarDef;
-use zephyr_world::{EntityId, WorldCommand};
+use zephyr_world::{EngineWorld, EntityId, WorldCommand};
 
 use crate::outcome::Outcome;
 use zephyr_lua::ScriptError;
@@ -67,12 +67,12 @@ pub struct EngineCommand {
 }
 
 /// What an engine write does to the world.
-type EngineWrite = dyn FnOnce(&mut zephyr_world::World) -> Result<(), String> + Send;
+type EngineWrite = dyn FnOnce(&mut dyn EngineWorld) -> Result<(), String> + Send;
 
 impl EngineCommand {
     pub(crate) fn new(
         function: String,
-        run: impl FnOnce(&mut zephyr_world::World) -> Result<(), String> + Send + 'static,
+        run: impl FnOnce(&mut dyn EngineWorld) -> Result<(), String> + Send + 'static,
     ) -> Self {
         EngineCommand {
             function,
@@ -86,7 +86,7 @@ impl EngineCommand {
     }
 
     /// Runs it on the world.
-    pub(crate) fn run(self, world: &mut zephyr_world::World) -> Result<(), String> {
+    pub(crate) fn run(self, world: &mut dyn EngineWorld) -> Result<(), String> {
         (self.run)(world)
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
-use zephyr_world::{SharedWorld, Snapshot, WorkerWorld};
+use zephyr_world::{SharedWorld, WorkerWorld, WorldView};
 
 use crate::action::{Action, Callback, Completion, JobId, MainThreadJob};
 use crate::error::{Error, Result};
@@ -191,32 +191,18 @@ struct QueuedJob {
     chunk_name: String,
     args: Vec<ScriptValue>,
     completion: Completion,
-    snapshot: Option<Arc<Snapshot>>,
+    view: Option<Arc<dyn WorldView>>,
 }
 
-/// Snapshots of the live world for worker scripts, rebuilt only when the
-/// world changed since the last one; when only the time, the input or the
-/// scene name changed, the new snapshot shares the last one's entities.
+/// The live world whose [`view`](zephyr_world::EngineWorld::view) worker
+/// scripts read.
 struct WorldSource {
     world: SharedWorld,
-    cache: Mutex<Option<(u64, Arc<Snapshot>)>>,
 }
 
 impl WorldSource {
-    fn snapshot(&self) -> Arc<Snapshot> {
-        let world = self.world.read();
-        let mut cache = self.cache.lock();
-        match &*cache {
-            Some((version, snapshot)) if *version == world.version() => snapshot.clone(),
-            previous => {
-                let snapshot = Arc::new(match previous {
-                    Some((_, previous)) => world.snapshot_since(previous),
-                    None => world.snapshot(),
-                });
-                *cache = Some((world.version(), snapshot.clone()));
-                snapshot
-            }
-        }
+    fn view(&self) -> Arc<dyn WorldView> {
+        self.world.read().view()
     }
 }
 
@@ -231,7 +217,7 @@ impl RunnerShared {
     pub(crate) fn enqueue(&self, job: Job) -> Result<ScriptHandle> {
         let (handle_tx, handle_rx) = crossbeam_channel::bounded(1);
         // Worker scripts read the world as it is when they are enqueued.
-        let snapshot = self.world.as_ref().map(WorldSource::snapshot);
+        let view = self.world.as_ref().map(WorldSource::view);
         let mut jobs = self.jobs.lock();
         let (sender, next_id) = jobs.as_mut().ok_or(Error::ShutDown)?;
         let id = JobId(*next_id);
@@ -244,7 +230,7 @@ impl RunnerShared {
                 callback: job.on_complete,
                 handle: handle_tx,
             },
-            snapshot,
+            view,
         };
         sender.send(queued).map_err(|_| Error::ShutDown)?;
         *next_id += 1;
@@ -328,10 +314,7 @@ impl ScriptRunner {
             jobs: Mutex::new(Some((job_tx, 0))),
             cancel: AtomicBool::new(false),
             counters: Counters::default(),
-            world: world.map(|world| WorldSource {
-                world,
-                cache: Mutex::new(None),
-            }),
+            world: world.map(|world| WorldSource { world }),
         });
         let mut workers = Vec::with_capacity(config.workers);
         for index in 0..config.workers {
@@ -478,9 +461,9 @@ impl Worker {
             file = %job.chunk_name,
         )
         .entered();
-        let view = match (&job.snapshot, &self.shared.world) {
-            (Some(snapshot), Some(source)) => {
-                Some(WorkerWorld::new(snapshot.clone(), source.world.clone()))
+        let view = match (&job.view, &self.shared.world) {
+            (Some(view), Some(source)) => {
+                Some(WorkerWorld::new(view.clone(), source.world.clone()))
             }
             _ => None,
         };

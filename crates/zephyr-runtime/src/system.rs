@@ -10,7 +10,7 @@ use std::time::Duration;
 use mlua::Function;
 use parking_lot::RwLock;
 use zephyr_cvar::{CVarDef, CVarRegistry, Console, DEFAULT_HISTORY};
-use zephyr_world::{EntityId, SharedWorld, Time, World, WorldRead};
+use zephyr_world::{EngineWorld, EntityId, SharedWorld, Time, World, WorldRead};
 
 use crate::action::{Action, Command, JobId, MainThreadJob};
 use crate::api::{self, Host, MainEnv, PrintSink, resolve_handler};
@@ -438,6 +438,26 @@ impl ScriptingSystem {
         &self.host.world
     }
 
+    /// The world as its concrete type `W`, read-locked: `None` when the
+    /// system's world is another type. The same locking rule as
+    /// [`world`](Self::world) holds.
+    pub fn world_ref<W: EngineWorld>(&self) -> Option<parking_lot::MappedRwLockReadGuard<'_, W>> {
+        parking_lot::RwLockReadGuard::try_map(self.host.world.read(), |world| {
+            world.downcast_ref::<W>()
+        })
+        .ok()
+    }
+
+    /// The world as its concrete type `W`, write-locked: `None` when the
+    /// system's world is another type. The same locking rule as
+    /// [`world`](Self::world) holds.
+    pub fn world_mut<W: EngineWorld>(&self) -> Option<parking_lot::MappedRwLockWriteGuard<'_, W>> {
+        parking_lot::RwLockWriteGuard::try_map(self.host.world.write(), |world| {
+            world.downcast_mut::<W>()
+        })
+        .ok()
+    }
+
     /// Starts the next frame: frame number + 1, `delta = dt`,
     /// `elapsed += dt`.
     pub fn advance_frame(&self, dt: f64) {
@@ -452,12 +472,16 @@ impl ScriptingSystem {
 
     /// Integrates the rigid bodies over the current frame's delta, with the
     /// gravity of the `phys_gravity` cvar (see
-    /// [`World::step_physics`](zephyr_world::World::step_physics)).
+    /// [`World::step_physics`](zephyr_world::World::step_physics)). Only
+    /// Zephyr's own [`World`] has this physics: for another world this does
+    /// nothing (its engine steps its own).
     pub fn step_physics(&self) {
         let gravity = self.host.cvars.get_f64(PHYS_GRAVITY).unwrap_or(-9.81);
         let mut world = self.host.world.write();
-        let dt = world.time().delta;
-        world.step_physics(dt, gravity);
+        if let Some(world) = world.downcast_mut::<World>() {
+            let dt = world.time().delta;
+            world.step_physics(dt, gravity);
+        }
     }
 
     /// The action queue.
@@ -749,7 +773,7 @@ impl ScriptingSystem {
             Command::Engine(command) => {
                 let function = command.function().to_owned();
                 command
-                    .run(&mut self.host.world.write())
+                    .run(&mut *self.host.world.write())
                     .map_err(|message| zephyr_cvar::Error::Command {
                         command: function,
                         message,

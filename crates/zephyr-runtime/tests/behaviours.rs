@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use zephyr_runtime::world::{EntityId, WorldRead};
+use zephyr_runtime::world::EntityId;
 use zephyr_runtime::{
     Behaviours, FrameReport, Limits, ScriptSource, ScriptValue, ScriptingConfig, ScriptingSystem,
     StateConfig,
@@ -33,7 +33,7 @@ fn system_with(state: StateConfig) -> Result<(ScriptingSystem, Arc<Mutex<Vec<Str
 
 fn named(system: &ScriptingSystem, name: &str) -> EntityId {
     let mut world = system.world().write();
-    let e = world.create();
+    let e = world.create().expect("an entity");
     zephyr_runtime::world::WorldWrite::set_name(&mut *world, e, Some(name.into())).unwrap();
     e
 }
@@ -372,7 +372,7 @@ fn an_entity_removed_by_engine_code_drops_its_behaviours() -> Result {
 fn attaching_to_a_missing_entity_is_an_error() -> Result {
     let (system, _lines) = system()?;
     let mut behaviours = Behaviours::new();
-    let e = system.world().write().create();
+    let e = system.world().write().create()?;
     zephyr_runtime::world::WorldWrite::despawn(&mut *system.world().write(), e)?;
     let error = behaviours
         .attach(&system, e, &ScriptSource::new("x.lua", ""))
@@ -421,7 +421,7 @@ fn loaders_act_in_the_calling_instance_even_through_tail_calls() -> Result {
 fn a_lua_value_of_another_state_is_refused_by_call_without_a_panic() -> Result {
     let (system, _) = system()?;
     let mut behaviours = Behaviours::new();
-    let e = system.world().write().create();
+    let e = system.world().write().create()?;
     let id = behaviours.attach(
         &system,
         e,

@@ -148,13 +148,13 @@ fn numeric_strings_are_numbers_on_the_typed_and_the_general_path() {
 /// such an entity is still found, and its f64-rounded neighbour is not.
 #[test]
 fn entity_ids_keep_all_64_bits_through_the_typed_bindings() {
-    use zephyr_runtime::world::{EntityId, WorldRead, WorldWrite};
+    use zephyr_runtime::world::{EntityId, World, WorldWrite};
     let mut system = system(1);
     let bits: i64 = (((1 << 21) + 1) << 32) | 1;
     assert_ne!(bits as f64 as i64, bits, "the id must not fit an f64");
     let id = EntityId::from_lua(bits).unwrap();
     {
-        let mut world = system.world().write();
+        let mut world = system.world_mut::<World>().expect("Zephyr's world");
         let handle = id.entity().unwrap();
         world.ecs_mut().spawn_at(handle, ());
         world.spawn(id).unwrap();
@@ -171,7 +171,12 @@ fn entity_ids_keep_all_64_bits_through_the_typed_bindings() {
         system.execute(&script, "m").to_string(),
         "2.0\t2.0\t3.0\tfalse"
     );
-    system.world().write().transform_mut(id).unwrap().position = Default::default();
+    system
+        .world_mut::<World>()
+        .expect("Zephyr's world")
+        .transform_mut(id)
+        .unwrap()
+        .position = Default::default();
     let handle = system.enqueue_script(&script, None).unwrap();
     assert_eq!(system.wait(handle).to_string(), "2.0\t2.0\t3.0\tfalse");
     system.sync();

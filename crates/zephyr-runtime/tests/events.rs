@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use zephyr_runtime::world::{EntityId, WorldWrite};
+use zephyr_runtime::world::EntityId;
 use zephyr_runtime::{
     Behaviours, Event, EventValue, Job, ScriptSource, ScriptingConfig, ScriptingSystem,
 };
@@ -28,7 +28,7 @@ fn system(workers: usize) -> Result<(ScriptingSystem, Lines)> {
 
 fn entity(system: &ScriptingSystem, name: &str) -> Result<EntityId> {
     let mut world = system.world().write();
-    let e = world.create();
+    let e = world.create().expect("an entity");
     world.set_name(e, Some(name.to_owned()))?;
     Ok(e)
 }

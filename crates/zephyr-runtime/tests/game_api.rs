@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use zephyr_runtime::world::glam::DVec2;
-use zephyr_runtime::world::{Key, WorldRead};
+use zephyr_runtime::world::{Key, World, WorldRead};
 use zephyr_runtime::{Limits, Outcome, ScriptingConfig, ScriptingSystem, StateConfig};
 
 type Lines = Arc<Mutex<Vec<String>>>;
@@ -268,7 +268,10 @@ fn the_reference_snippets_run_on_the_main_thread() {
 fn reference_snippets_print_the_expected_values() {
     let (system, printed) = system_with(1, 0);
     system.world().write().input_mut().set_key(Key::W, true);
-    system.world().write().set_scene_name("arena");
+    system
+        .world_mut::<World>()
+        .expect("Zephyr's world")
+        .set_scene_name("arena");
     system.advance_frame(0.5);
     let out = run(
         &system,
@@ -386,7 +389,10 @@ fn worker_reads_see_the_world_as_enqueued() {
 /// A canonical dump: entities in creation order, ids left out (hecs may
 /// hand out different ids when workers reserve them in another order).
 fn dump(system: &ScriptingSystem) -> String {
-    let snapshot = system.world().read().snapshot();
+    let snapshot = system
+        .world_ref::<World>()
+        .expect("Zephyr's world")
+        .snapshot();
     snapshot
         .records()
         .iter()
@@ -685,7 +691,7 @@ fn a_script_moved_to_the_main_thread_releases_its_reserved_ids() {
         system.update();
     }
     assert!(matches!(handle.wait(), Outcome::Returned(_)));
-    let world = system.world().read();
+    let world = system.world_ref::<World>().expect("Zephyr's world");
     assert_eq!(world.len(), 1, "created once, on the main thread");
     assert!(world.find("Once").is_some());
     assert_eq!(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use zephyr_runtime::api::{ConstValue, Function, Package, Ret, Type};
-use zephyr_runtime::world::{WorldCommand, WorldRead};
+use zephyr_runtime::world::{World, WorldCommand, WorldRead};
 use zephyr_runtime::{Behaviours, Job, ScriptSource, ScriptingConfig, ScriptingSystem};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -50,13 +50,15 @@ fn game(log: &Log) -> Package {
                 let marks = marks.clone();
                 // The engine's write sees the world as the writes before it
                 // left it.
-                call.command(move |world| {
-                    let name = world.name(entity).map_err(|e| e.to_string())?;
-                    marks
-                        .lock()
-                        .push(format!("{label}: {}", name.unwrap_or_default()));
-                    Ok(())
-                })?;
+                call.try_command(
+                    move |world: &mut World| -> std::result::Result<(), String> {
+                        let name = world.name(entity).map_err(|e| e.to_string())?;
+                        marks
+                            .lock()
+                            .push(format!("{label}: {}", name.unwrap_or_default()));
+                        Ok(())
+                    },
+                )?;
                 Ok(Ret::None)
             })
             .param("entity", Type::Entity)
@@ -223,7 +225,7 @@ fn a_main_thread_function_moves_a_job_and_fails_in_a_parallel_update() -> Result
     // A worker job that calls it runs again on the main thread.
     assert_eq!(on_worker(&mut system, "return game.main_only()"), "true");
     let mut behaviours = Behaviours::new();
-    let e = system.world().write().create();
+    let e = system.world().write().create()?;
     behaviours.attach_parallel(
         &system,
         e,
@@ -260,7 +262,7 @@ fn engine_functions_run_in_parallel_behaviours() -> Result {
         );
         let mut entities = Vec::new();
         for _ in 0..8 {
-            let e = system.world().write().create();
+            let e = system.world().write().create()?;
             behaviours.attach_parallel(&system, e, &mover)?;
             entities.push(e);
         }
@@ -363,9 +365,8 @@ fn health(hp: &Arc<Mutex<std::collections::HashMap<u64, f64>>>) -> Package {
                 move |call, (e, hp, max): (zephyr_runtime::world::EntityId, f64, Option<f64>)| {
                     let value = hp.min(max.unwrap_or(f64::INFINITY));
                     let write = write.clone();
-                    call.command(move |_| {
+                    call.command(move |_: &mut World| {
                         write.lock().insert(e.bits(), value);
-                        Ok(())
                     })?;
                     Ok(value)
                 },

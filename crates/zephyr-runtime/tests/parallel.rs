@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use zephyr_runtime::world::glam::DVec3;
-use zephyr_runtime::world::{RigidBody, WorldWrite};
+use zephyr_runtime::world::{RigidBody, World, WorldWrite};
 use zephyr_runtime::{Behaviours, ScriptSource, ScriptingConfig, ScriptingSystem};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -58,7 +58,7 @@ fn scene(
     let script = ScriptSource::new("swarm.lua", source);
     for i in 0..count {
         let e = {
-            let mut world = system.world().write();
+            let mut world = system.world_mut::<World>().expect("Zephyr's world");
             let e = world.create();
             world.set_name(e, Some(format!("e{i}")))?;
             let t = world.transform_mut(e)?;
@@ -84,7 +84,10 @@ fn scene(
 /// The world as text: every entity in creation order with its transform and
 /// body, floats in full.
 fn dump(system: &ScriptingSystem) -> String {
-    let snapshot = system.world().read().snapshot();
+    let snapshot = system
+        .world_ref::<World>()
+        .expect("Zephyr's world")
+        .snapshot();
     let mut out = String::new();
     for (id, record) in snapshot.records() {
         let t = record.transform;
@@ -160,7 +163,7 @@ fn parallel_updates_read_the_world_as_the_phase_began_plus_their_own_writes() ->
     for name in ["A", "B"] {
         let e = {
             let mut world = system.world().write();
-            let e = world.create();
+            let e = world.create().expect("an entity");
             world.set_name(e, Some(name.into()))?;
             e
         };
@@ -185,7 +188,7 @@ fn parallel_updates_read_the_world_as_the_phase_began_plus_their_own_writes() ->
 fn a_main_thread_only_call_in_a_parallel_update_fails_with_its_name() -> Result {
     let (mut system, lines) = system(2)?;
     let mut behaviours = Behaviours::new();
-    let e = system.world().write().create();
+    let e = system.world().write().create()?;
     behaviours.attach_parallel(
         &system,
         e,
@@ -221,7 +224,7 @@ fn a_lane_left_without_instances_reports_nothing_stale() -> Result {
     for name in ["A", "B"] {
         let e = {
             let mut world = system.world().write();
-            let e = world.create();
+            let e = world.create().expect("an entity");
             world.set_name(e, Some(name.into()))?;
             e
         };

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use zephyr_runtime::world::{WorldRead, WorldWrite};
 use zephyr_runtime::{
     Behaviours, Job, ScriptSource, ScriptingConfig, ScriptingSystem, StateConfig,
 };
@@ -45,7 +44,7 @@ fn run(workers: usize, seed: u64) -> Result<String> {
     let mut behaviours = Behaviours::new();
     let mut entities = Vec::new();
     for i in 0..40 {
-        let e = system.world().write().create();
+        let e = system.world().write().create()?;
         system.world().write().set_name(e, Some(format!("w{i}")))?;
         if i % 2 == 0 {
             behaviours.attach_parallel(&system, e, &walker)?;

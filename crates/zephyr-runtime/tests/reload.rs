@@ -57,8 +57,8 @@ fn a_reload_replaces_functions_and_keeps_each_instances_state() -> Result {
     let mut behaviours = Behaviours::new();
     let path = dir.path().join("mover.lua");
     let script = ScriptSource::from_file(&path, "mover.lua")?;
-    let a = system.world().write().create();
-    let b = system.world().write().create();
+    let a = system.world().write().create()?;
+    let b = system.world().write().create()?;
     let first = behaviours.attach(&system, a, &script)?;
     frames(&mut system, &mut behaviours, 3);
     // A second instance attached later has its own, smaller count.
@@ -102,7 +102,7 @@ fn a_broken_version_leaves_the_old_one_running_and_a_fixed_one_loads() -> Result
     let mut system = system(dir.path())?;
     let mut behaviours = Behaviours::new();
     let path = dir.path().join("mover.lua");
-    let e = system.world().write().create();
+    let e = system.world().write().create()?;
     let id = behaviours.attach(&system, e, &ScriptSource::from_file(&path, "mover.lua")?)?;
     frames(&mut system, &mut behaviours, 2);
 
@@ -184,8 +184,8 @@ fn a_required_module_is_reloaded_in_place_for_every_instance_that_uses_it() -> R
     );
     let mut system = system(dir.path())?;
     let mut behaviours = Behaviours::new();
-    let e = system.world().write().create();
-    let f = system.world().write().create();
+    let e = system.world().write().create()?;
+    let f = system.world().write().create()?;
     let user = behaviours.attach(
         &system,
         e,

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use zephyr_runtime::world::WorldWrite;
 use zephyr_runtime::{
     Behaviours, FrameReport, Job, Limits, ScriptErrorKind, ScriptSource, ScriptingConfig,
     ScriptingSystem, StateConfig,
@@ -39,7 +38,7 @@ fn take(lines: &Lines) -> Vec<String> {
 
 fn entity(system: &ScriptingSystem, name: &str) -> Result<zephyr_runtime::world::EntityId> {
     let mut world = system.world().write();
-    let e = world.create();
+    let e = world.create().expect("an entity");
     world.set_name(e, Some(name.to_owned()))?;
     Ok(e)
 }

@@ -4,8 +4,8 @@
 //! [`World`](crate::World) implements both; so does a worker's
 //! [`WorkerWorld`](crate::WorkerWorld) (a snapshot plus its own pending writes).
 
-use crate::components::{DataValue, ParticleEmitter, PointLight, RigidBody, Transform};
-use crate::error::Result;
+use crate::components::{DataValue, FieldValue, ParticleEmitter, PointLight, RigidBody, Transform};
+use crate::error::{Error, Result};
 use crate::id::EntityId;
 use crate::input::Input;
 
@@ -20,6 +20,30 @@ pub struct Time {
     pub frame: u64,
 }
 
+/// A change to one component, for [`WorldWrite`]'s `update_*` methods.
+pub type Update<'a, T> = &'a mut dyn FnMut(&mut T) -> Result<()>;
+
+/// The error of reading a component a world does not have.
+fn absent<W: WorldRead + ?Sized>(world: &W, entity: EntityId, component: &'static str) -> Error {
+    if world.exists(entity) {
+        Error::MissingComponent { entity, component }
+    } else {
+        Error::NoSuchEntity(entity)
+    }
+}
+
+/// The error of reading an engine component a world does not have.
+fn no_component<W: WorldRead + ?Sized>(world: &W, entity: EntityId, component: &str) -> Error {
+    if world.exists(entity) {
+        Error::NoComponent {
+            entity,
+            component: component.to_owned(),
+        }
+    } else {
+        Error::NoSuchEntity(entity)
+    }
+}
+
 /// Reads of a world.
 pub trait WorldRead {
     /// Whether the entity exists (created and not destroyed).
@@ -30,14 +54,34 @@ pub trait WorldRead {
     fn find(&self, name: &str) -> Option<EntityId>;
     /// The entity's transform.
     fn transform(&self, entity: EntityId) -> Result<Transform>;
-    /// The entity's point light.
-    fn light(&self, entity: EntityId) -> Result<PointLight>;
-    /// The entity's particle emitter.
-    fn emitter(&self, entity: EntityId) -> Result<ParticleEmitter>;
-    /// The entity's rigid body.
-    fn body(&self, entity: EntityId) -> Result<RigidBody>;
-    /// A script data component (`Ok(None)` when absent).
-    fn data(&self, entity: EntityId, component: &str) -> Result<Option<DataValue>>;
+    /// The entity's point light (by default: a world without lights).
+    fn light(&self, entity: EntityId) -> Result<PointLight> {
+        Err(absent(self, entity, "PointLight"))
+    }
+    /// The entity's particle emitter (by default: a world without them).
+    fn emitter(&self, entity: EntityId) -> Result<ParticleEmitter> {
+        Err(absent(self, entity, "ParticleEmitter"))
+    }
+    /// The entity's rigid body (by default: a world without bodies).
+    fn body(&self, entity: EntityId) -> Result<RigidBody> {
+        Err(absent(self, entity, "RigidBody"))
+    }
+    /// A script data component (`Ok(None)` when absent; by default: a world
+    /// that keeps none).
+    fn data(&self, entity: EntityId, component: &str) -> Result<Option<DataValue>> {
+        let _ = component;
+        if self.exists(entity) {
+            Ok(None)
+        } else {
+            Err(Error::NoSuchEntity(entity))
+        }
+    }
+    /// A field of an engine's own component (`Health.hp`). By default: a
+    /// world without engine components.
+    fn field(&self, entity: EntityId, component: &str, field: &str) -> Result<FieldValue> {
+        let _ = field;
+        Err(no_component(self, entity, component))
+    }
     /// The input state.
     fn input(&self) -> &Input;
     /// The frame time.
@@ -56,20 +100,61 @@ pub trait WorldWrite: WorldRead {
     fn despawn(&mut self, entity: EntityId) -> Result<()>;
     /// Sets or clears the entity's name.
     fn set_name(&mut self, entity: EntityId, name: Option<String>) -> Result<()>;
-    /// The entity's transform, to change.
-    fn transform_mut(&mut self, entity: EntityId) -> Result<&mut Transform>;
-    /// The entity's light, to change.
-    fn light_mut(&mut self, entity: EntityId) -> Result<&mut PointLight>;
-    /// The entity's emitter, to change.
-    fn emitter_mut(&mut self, entity: EntityId) -> Result<&mut ParticleEmitter>;
-    /// The entity's body, to change.
-    fn body_mut(&mut self, entity: EntityId) -> Result<&mut RigidBody>;
+    /// Changes the entity's transform through `change` (a world that keeps
+    /// transforms in another form converts to and from [`Transform`]
+    /// around the call). What `change` returns is the result; it leaves the
+    /// transform as it was when it fails.
+    fn update_transform(&mut self, entity: EntityId, change: Update<'_, Transform>) -> Result<()>;
+    /// Changes the entity's light (by default: a world without lights).
+    fn update_light(&mut self, entity: EntityId, change: Update<'_, PointLight>) -> Result<()> {
+        let _ = change;
+        Err(absent(self, entity, "PointLight"))
+    }
+    /// Changes the entity's emitter (by default: a world without them).
+    fn update_emitter(
+        &mut self,
+        entity: EntityId,
+        change: Update<'_, ParticleEmitter>,
+    ) -> Result<()> {
+        let _ = change;
+        Err(absent(self, entity, "ParticleEmitter"))
+    }
+    /// Changes the entity's body (by default: a world without bodies).
+    fn update_body(&mut self, entity: EntityId, change: Update<'_, RigidBody>) -> Result<()> {
+        let _ = change;
+        Err(absent(self, entity, "RigidBody"))
+    }
     /// Adds or replaces the entity's light.
-    fn insert_light(&mut self, entity: EntityId, light: PointLight) -> Result<()>;
+    fn insert_light(&mut self, entity: EntityId, light: PointLight) -> Result<()> {
+        let _ = (entity, light);
+        Err(Error::Unsupported("PointLight"))
+    }
     /// Adds or replaces the entity's emitter.
-    fn insert_emitter(&mut self, entity: EntityId, emitter: ParticleEmitter) -> Result<()>;
+    fn insert_emitter(&mut self, entity: EntityId, emitter: ParticleEmitter) -> Result<()> {
+        let _ = (entity, emitter);
+        Err(Error::Unsupported("ParticleEmitter"))
+    }
     /// Adds or replaces the entity's body.
-    fn insert_body(&mut self, entity: EntityId, body: RigidBody) -> Result<()>;
+    fn insert_body(&mut self, entity: EntityId, body: RigidBody) -> Result<()> {
+        let _ = (entity, body);
+        Err(Error::Unsupported("RigidBody"))
+    }
     /// Adds or replaces a script data component.
-    fn set_data(&mut self, entity: EntityId, component: &str, value: DataValue) -> Result<()>;
+    fn set_data(&mut self, entity: EntityId, component: &str, value: DataValue) -> Result<()> {
+        let _ = (entity, component, value);
+        Err(Error::Unsupported("script data"))
+    }
+    /// Sets a field of an engine's own component; refuses a field the
+    /// component lacks or a value of the wrong kind with
+    /// [`Error::Field`]. By default: a world without engine components.
+    fn set_field(
+        &mut self,
+        entity: EntityId,
+        component: &str,
+        field: &str,
+        value: FieldValue,
+    ) -> Result<()> {
+        let _ = (field, value);
+        Err(no_component(self, entity, component))
+    }
 }

@@ -4,8 +4,8 @@
 
 use glam::DVec3;
 
-use crate::access::WorldWrite;
-use crate::components::{DataValue, ParticleEmitter, PointLight, RigidBody, Transform};
+use crate::access::{Update, WorldWrite};
+use crate::components::{DataValue, FieldValue, ParticleEmitter, PointLight, RigidBody, Transform};
 use crate::error::{Result, finite, non_negative};
 use crate::id::EntityId;
 
@@ -45,9 +45,21 @@ pub enum WorldCommand {
     AddImpulse(EntityId, DVec3),
     InsertBody(EntityId, Box<RigidBody>),
     SetData(EntityId, String, Box<DataValue>),
+    /// Sets a field of an engine component: (component, field, value).
+    SetField(EntityId, Box<(String, String, FieldValue)>),
 }
 
 impl WorldCommand {
+    /// Sets `component.field` of `entity` (an engine component's field).
+    pub fn set_field(
+        entity: EntityId,
+        component: impl Into<String>,
+        field: impl Into<String>,
+        value: FieldValue,
+    ) -> Self {
+        WorldCommand::SetField(entity, Box::new((component.into(), field.into(), value)))
+    }
+
     /// Applies the command. Everything it stores is validated here, so a
     /// world only ever holds finite values. Takes the command by reference:
     /// a worker applies it to its own view and then records it, unchanged.
@@ -59,18 +71,24 @@ impl WorldCommand {
             SetName(e, name) => world.set_name(*e, name.clone()),
             SetPosition(e, p) => {
                 finite("position", &p.to_array())?;
-                world.transform_mut(*e)?.position = *p;
-                Ok(())
+                update(world, *e, WorldWrite::update_transform, |t| {
+                    t.position = *p;
+                    Ok(())
+                })
             }
             SetRotation(e, euler) => {
                 let rotation = Transform::rotation_from_euler(euler.x, euler.y, euler.z)?;
-                world.transform_mut(*e)?.rotation = rotation;
-                Ok(())
+                update(world, *e, WorldWrite::update_transform, |t| {
+                    t.rotation = rotation;
+                    Ok(())
+                })
             }
             SetScale(e, s) => {
                 finite("scale", &s.to_array())?;
-                world.transform_mut(*e)?.scale = *s;
-                Ok(())
+                update(world, *e, WorldWrite::update_transform, |t| {
+                    t.scale = *s;
+                    Ok(())
+                })
             }
             SetTransform(e, t) => {
                 finite("position", &t.position.to_array())?;
@@ -83,39 +101,50 @@ impl WorldCommand {
                     });
                 }
                 let rotation = t.rotation.normalize();
-                *world.transform_mut(*e)? = Transform { rotation, ..**t };
-                Ok(())
+                update(world, *e, WorldWrite::update_transform, |current| {
+                    *current = Transform { rotation, ..**t };
+                    Ok(())
+                })
             }
             Translate(e, d) => {
                 finite("translation", &d.to_array())?;
-                let t = world.transform_mut(*e)?;
-                let position = t.position + *d;
-                finite("position", &position.to_array())?;
-                t.position = position;
-                Ok(())
+                update(world, *e, WorldWrite::update_transform, |t| {
+                    let position = t.position + *d;
+                    finite("position", &position.to_array())?;
+                    t.position = position;
+                    Ok(())
+                })
             }
-            Rotate(e, d) => world.transform_mut(*e)?.rotate_euler(d.x, d.y, d.z),
+            Rotate(e, d) => update(world, *e, WorldWrite::update_transform, |t| {
+                t.rotate_euler(d.x, d.y, d.z)
+            }),
             LookAt {
                 entity,
                 target,
                 preserve_roll,
-            } => world
-                .transform_mut(*entity)?
-                .look_at(*target, *preserve_roll),
+            } => update(world, *entity, WorldWrite::update_transform, |t| {
+                t.look_at(*target, *preserve_roll)
+            }),
             SetLightColor(e, c) => {
                 non_negative("light color", &c.to_array())?;
-                world.light_mut(*e)?.color = *c;
-                Ok(())
+                update(world, *e, WorldWrite::update_light, |component| {
+                    component.color = *c;
+                    Ok(())
+                })
             }
             SetLightIntensity(e, v) => {
                 non_negative("light intensity", &[*v])?;
-                world.light_mut(*e)?.intensity = *v;
-                Ok(())
+                update(world, *e, WorldWrite::update_light, |component| {
+                    component.intensity = *v;
+                    Ok(())
+                })
             }
             SetLightRange(e, v) => {
                 non_negative("light range", &[*v])?;
-                world.light_mut(*e)?.range = *v;
-                Ok(())
+                update(world, *e, WorldWrite::update_light, |component| {
+                    component.range = *v;
+                    Ok(())
+                })
             }
             InsertLight(e, light) => {
                 light.validate()?;
@@ -123,17 +152,23 @@ impl WorldCommand {
             }
             SetParticleRate(e, v) => {
                 non_negative("particle rate", &[*v])?;
-                world.emitter_mut(*e)?.rate = *v;
-                Ok(())
+                update(world, *e, WorldWrite::update_emitter, |component| {
+                    component.rate = *v;
+                    Ok(())
+                })
             }
             SetParticleColor(e, c) => {
                 non_negative("particle color", &c.to_array())?;
-                world.emitter_mut(*e)?.color = *c;
-                Ok(())
+                update(world, *e, WorldWrite::update_emitter, |component| {
+                    component.color = *c;
+                    Ok(())
+                })
             }
             SetParticleActive(e, active) => {
-                world.emitter_mut(*e)?.active = *active;
-                Ok(())
+                update(world, *e, WorldWrite::update_emitter, |component| {
+                    component.active = *active;
+                    Ok(())
+                })
             }
             InsertEmitter(e, emitter) => {
                 emitter.validate()?;
@@ -141,25 +176,51 @@ impl WorldCommand {
             }
             SetVelocity(e, v) => {
                 finite("velocity", &v.to_array())?;
-                world.body_mut(*e)?.velocity = *v;
-                Ok(())
+                update(world, *e, WorldWrite::update_body, |component| {
+                    component.velocity = *v;
+                    Ok(())
+                })
             }
             AddForce(e, f) => {
                 finite("force", &f.to_array())?;
-                world.body_mut(*e)?.force += *f;
-                Ok(())
+                update(world, *e, WorldWrite::update_body, |component| {
+                    component.force += *f;
+                    Ok(())
+                })
             }
             AddImpulse(e, i) => {
                 finite("impulse", &i.to_array())?;
-                let body = world.body_mut(*e)?;
-                body.velocity += *i / body.mass;
-                Ok(())
+                update(world, *e, WorldWrite::update_body, |body| {
+                    body.velocity += *i / body.mass;
+                    Ok(())
+                })
             }
             InsertBody(e, body) => {
                 body.validate()?;
                 world.insert_body(*e, **body)
             }
             SetData(e, component, value) => world.set_data(*e, component, (**value).clone()),
+            SetField(e, field) => {
+                let (component, name, value) = &**field;
+                if let FieldValue::Number(n) = value {
+                    finite(&format!("{component}.{name}"), &[*n])?;
+                }
+                world.set_field(*e, component, name, value.clone())
+            }
         }
     }
+}
+
+/// Runs `change` through one of the world's `update_*` methods.
+fn update<W: WorldWrite + ?Sized, T>(
+    world: &mut W,
+    entity: EntityId,
+    method: fn(&mut W, EntityId, Update<'_, T>) -> Result<()>,
+    change: impl FnOnce(&mut T) -> Result<()>,
+) -> Result<()> {
+    let mut change = Some(change);
+    method(world, entity, &mut |value| match change.take() {
+        Some(change) => change(value),
+        None => Ok(()),
+    })
 }

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::id::EntityId;
 use glam::{DQuat, DVec3, EulerRot};
 
 use crate::error::{Result, finite, non_negative};
@@ -311,5 +312,34 @@ mod tests {
             .is_err()
         );
         assert!(PointLight::default().validate().is_ok());
+    }
+}
+
+/// The value of one field of an engine's component (see
+/// [`WorldRead::field`](crate::WorldRead::field)).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    /// A finite number.
+    Number(f64),
+    /// An integer.
+    Integer(i64),
+    /// A boolean.
+    Bool(bool),
+    /// A string.
+    String(String),
+    /// An entity id.
+    Entity(EntityId),
+}
+
+impl FieldValue {
+    /// The kind's name, for messages (`number`, `integer`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FieldValue::Number(_) => "number",
+            FieldValue::Integer(_) => "integer",
+            FieldValue::Bool(_) => "boolean",
+            FieldValue::String(_) => "string",
+            FieldValue::Entity(_) => "entity",
+        }
     }
 }

@@ -29,6 +29,30 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
+    /// The world keeps no components of this kind (an engine's world that
+    /// has no lights, for instance).
+    #[error("this world has no {0} components")]
+    Unsupported(&'static str),
+    /// The entity lacks an engine component (see
+    /// [`WorldRead::field`](crate::WorldRead::field)).
+    #[error("entity {entity} has no {component} component")]
+    NoComponent {
+        /// The entity.
+        entity: EntityId,
+        /// The component's name.
+        component: String,
+    },
+    /// A field an engine component does not have, or a value of the wrong
+    /// kind for it.
+    #[error("{component}.{field}: {reason}")]
+    Field {
+        /// The component's name.
+        component: String,
+        /// The field's name.
+        field: String,
+        /// What is wrong (`no such field`, `must be a number, not a string`).
+        reason: String,
+    },
     /// A key name that is not in the `Key` table.
     #[error(
         "unknown key '{0}' (key names are those of the Key table, such as \"W\", \"Space\", \"LeftShift\")"

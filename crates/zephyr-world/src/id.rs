@@ -30,6 +30,13 @@ impl EntityId {
         u64::try_from(value).ok().filter(|v| *v != 0).map(EntityId)
     }
 
+    /// An id from a world's own bits (`None` for zero): for a world that
+    /// mints its own ids (see [`EngineWorld`](crate::EngineWorld)). Keep them
+    /// below 2^63, so scripts see positive integers.
+    pub fn from_bits(bits: u64) -> Option<Self> {
+        (bits != 0).then_some(EntityId(bits))
+    }
+
     /// The raw bits.
     pub fn bits(self) -> u64 {
         self.0

@@ -7,6 +7,7 @@
 //! | `components` | [`Transform`] and its conventions, lights, emitters, bodies, data      |
 //! | `input`      | [`Key`] names and the [`Input`] state                                  |
 //! | `access`     | [`WorldRead`] / [`WorldWrite`]: the API's semantics are written once    |
+//! | `engine`     | [`EngineWorld`]: the world the runtime works against (an engine's own, or [`World`]) |
 //! | `command`    | [`WorldCommand`]: every write, typed                                    |
 //! | `world`      | [`World`]: hecs entities, input, time, scene, physics step             |
 //! | `snapshot`   | [`Snapshot`], [`WorkerWorld`]: what worker-thread scripts read (a copy, or the live world during a parallel phase) |
@@ -19,21 +20,24 @@
 mod access;
 mod command;
 mod components;
+mod engine;
 mod error;
 mod id;
 mod input;
 mod snapshot;
 mod world;
 
-pub use access::{Time, WorldRead, WorldWrite};
+pub use access::{Time, Update, WorldRead, WorldWrite};
 pub use command::WorldCommand;
 pub use components::{
-    DataKey, DataValue, Name, ParticleEmitter, PointLight, RigidBody, ScriptData, Transform,
+    DataKey, DataValue, FieldValue, Name, ParticleEmitter, PointLight, RigidBody, ScriptData,
+    Transform,
 };
+pub use engine::{DespawnHolds, EngineWorld, LiveWorld, SharedWorld, WorldView, share};
 pub use error::{Error, Result};
 pub use id::EntityId;
 pub use input::{Input, Key, MOUSE_BUTTONS};
-pub use snapshot::{EntityRecord, LiveWorld, SharedWorld, Snapshot, WorkerWorld};
+pub use snapshot::{EntityRecord, Snapshot, WorkerWorld};
 pub use world::World;
 
 pub use glam;

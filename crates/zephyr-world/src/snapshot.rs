@@ -6,23 +6,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use parking_lot::{ArcRwLockReadGuard, RawRwLock, RwLock};
 use rustc_hash::FxHashMap;
 
-use crate::access::{Time, WorldRead, WorldWrite};
-use crate::components::{DataValue, ParticleEmitter, PointLight, RigidBody, Transform};
+use crate::access::{Time, Update, WorldRead, WorldWrite};
+use crate::components::{DataValue, FieldValue, ParticleEmitter, PointLight, RigidBody, Transform};
+use crate::engine::{LiveWorld, SharedWorld, WorldView};
 use crate::error::{Error, Result};
 use crate::id::EntityId;
 use crate::input::Input;
 use crate::world::World;
-
-/// The live world shared between the main thread and the workers (which
-/// only take its read lock, briefly, to reserve entity ids).
-pub type SharedWorld = Arc<RwLock<World>>;
-
-/// The live world held under a read lock for a whole parallel phase, shared
-/// by that phase's views on one thread.
-pub type LiveWorld = Arc<ArcRwLockReadGuard<RawRwLock, World>>;
 
 /// One entity, copied out of the world.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,18 +209,7 @@ impl WorldRead for Snapshot {
     }
 }
 
-/// What a [`WorkerWorld`] reads under its own writes: a snapshot or the live
-/// world, which both also tell names and creation order.
-pub(crate) trait BaseRead: WorldRead {
-    /// Every entity named `name`, as (creation order, id).
-    fn named(&self, name: &str) -> Vec<(u64, EntityId)>;
-    /// The entity's creation order.
-    fn created(&self, id: EntityId) -> Option<u64>;
-    /// The creation number the next entity gets.
-    fn next_created(&self) -> u64;
-}
-
-impl BaseRead for Snapshot {
+impl WorldView for Snapshot {
     fn named(&self, name: &str) -> Vec<(u64, EntityId)> {
         Snapshot::named(self, name)
     }
@@ -256,35 +237,36 @@ type Readable<'a> = (
 /// taking the same column's borrow bounce its cache line between cores).
 type LiveView<'a> = hecs::ViewBorrow<'a, Readable<'a>>;
 
-self_cell::self_cell!(
-    /// The live world's read lock and a view into it, together.
-    struct LiveCell {
-        owner: LiveWorld,
-        #[not_covariant]
-        dependent: LiveView,
-    }
-);
+/// Zephyr's world read through one hecs view for a whole parallel phase
+/// (its [`EngineWorld::shared`](crate::EngineWorld::shared)).
+pub(crate) struct HecsView<'a> {
+    world: &'a World,
+    view: LiveView<'a>,
+}
 
-impl std::fmt::Debug for LiveCell {
+impl std::fmt::Debug for HecsView<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LiveCell")
+        f.write_str("HecsView")
     }
 }
 
-impl LiveCell {
-    fn over(guard: LiveWorld) -> Self {
-        LiveCell::new(guard, |guard| guard.ecs().view::<Readable<'_>>())
+impl<'a> HecsView<'a> {
+    pub(crate) fn over(world: &'a World) -> Self {
+        HecsView {
+            world,
+            view: world.ecs().view::<Readable<'_>>(),
+        }
     }
 
     fn world(&self) -> &World {
-        self.borrow_owner()
+        self.world
     }
 
     /// `f` of the entity's readable components; `None` when it does not
     /// exist (every live entity has a transform; a reserved id has none).
     fn get<R>(&self, id: EntityId, f: impl FnOnce(Readable<'_>) -> R) -> Option<R> {
         let entity = id.entity()?;
-        self.with_dependent(|_, view| view.get(entity).map(f))
+        self.view.get(entity).map(f)
     }
 
     fn optional<T>(
@@ -301,7 +283,7 @@ impl LiveCell {
     }
 }
 
-impl WorldRead for LiveCell {
+impl WorldRead for HecsView<'_> {
     fn exists(&self, id: EntityId) -> bool {
         self.get(id, |_| ()).is_some()
     }
@@ -334,6 +316,10 @@ impl WorldRead for LiveCell {
         self.world().data(id, component)
     }
 
+    fn field(&self, id: EntityId, component: &str, field: &str) -> Result<FieldValue> {
+        self.world().field(id, component, field)
+    }
+
     fn input(&self) -> &Input {
         self.world().input()
     }
@@ -347,7 +333,7 @@ impl WorldRead for LiveCell {
     }
 }
 
-impl BaseRead for LiveCell {
+impl WorldView for HecsView<'_> {
     fn named(&self, name: &str) -> Vec<(u64, EntityId)> {
         self.world().named(name)
     }
@@ -361,10 +347,55 @@ impl BaseRead for LiveCell {
     }
 }
 
-#[derive(Debug)]
+/// What a parallel phase reads through: the world's own faster reader, or
+/// the world itself.
+type SharedReader<'a> = Option<Box<dyn WorldView + 'a>>;
+
+self_cell::self_cell!(
+    /// The live world's read lock and its reader for the phase, together.
+    struct LiveCell {
+        owner: LiveWorld,
+        #[covariant]
+        dependent: SharedReader,
+    }
+);
+
+impl std::fmt::Debug for LiveCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LiveCell")
+    }
+}
+
+impl LiveCell {
+    fn over(guard: LiveWorld) -> Self {
+        LiveCell::new(guard, |guard| guard.shared())
+    }
+
+    fn reader(&self) -> &dyn WorldView {
+        match self.borrow_dependent() {
+            Some(reader) => &**reader,
+            None => &***self.borrow_owner(),
+        }
+    }
+
+    fn world(&self) -> &dyn crate::EngineWorld {
+        &***self.borrow_owner()
+    }
+}
+
 enum Base {
-    Snapshot(Arc<Snapshot>),
+    /// What the world's [`view`](crate::EngineWorld::view) returned.
+    View(Arc<dyn WorldView>),
     Live(LiveCell),
+}
+
+impl std::fmt::Debug for Base {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Base::View(_) => "View",
+            Base::Live(_) => "Live",
+        })
+    }
 }
 
 /// What a worker view has written to one entity, component by component:
@@ -382,6 +413,8 @@ struct Overlay {
     body: Option<Option<RigidBody>>,
     /// Data components set by this view (over the base's).
     data: BTreeMap<String, DataValue>,
+    /// Engine component fields set by this view: (component, field).
+    fields: BTreeMap<(String, String), FieldValue>,
 }
 
 /// A component that may be absent: `Ok(None)` when the entity lacks it.
@@ -399,7 +432,6 @@ fn optional<T>(result: Result<T>) -> Result<Option<T>> {
 /// per component: the first write to an entity's transform copies that
 /// transform, nothing else. Entity ids it creates are reserved in the live
 /// world at once.
-#[derive(Debug)]
 pub struct WorkerWorld {
     base: Base,
     live: SharedWorld,
@@ -412,12 +444,24 @@ pub struct WorkerWorld {
     reserved: Vec<EntityId>,
 }
 
+impl std::fmt::Debug for WorkerWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerWorld")
+            .field("base", &self.base)
+            .field("touched", &self.touched.len())
+            .field("reserved", &self.reserved)
+            .finish_non_exhaustive()
+    }
+}
+
 impl WorkerWorld {
-    /// A view over `snapshot` that reserves new ids in `live`.
-    pub fn new(snapshot: Arc<Snapshot>, live: SharedWorld) -> Self {
-        let next_created = snapshot.next_created;
+    /// A view over `view` (what the world's
+    /// [`view`](crate::EngineWorld::view) returned) that reserves new ids in
+    /// `live`.
+    pub fn new(view: Arc<dyn WorldView>, live: SharedWorld) -> Self {
+        let next_created = view.next_created();
         WorkerWorld {
-            base: Base::Snapshot(snapshot),
+            base: Base::View(view),
             live,
             touched: FxHashMap::default(),
             next_created,
@@ -429,7 +473,7 @@ impl WorkerWorld {
     /// held while nothing writes the world: a parallel phase). Nothing is
     /// copied: reads cost what they read.
     pub fn over_live(guard: LiveWorld, live: SharedWorld) -> Self {
-        let next_created = BaseRead::next_created(&**guard);
+        let next_created = guard.next_created();
         WorkerWorld {
             base: Base::Live(LiveCell::over(guard)),
             live,
@@ -437,6 +481,40 @@ impl WorkerWorld {
             next_created,
             reserved: Vec::new(),
         }
+    }
+
+    fn transform_mut(&mut self, id: EntityId) -> Result<&mut Transform> {
+        // One lookup on the hot path (a behaviour moving its own entity).
+        let base = match &self.base {
+            Base::View(view) => &**view,
+            Base::Live(cell) => cell.reader(),
+        };
+        let overlay = match self.touched.entry(id) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(Overlay {
+                transform: Some(base.transform(id)?),
+                ..Overlay::default()
+            }),
+        };
+        if overlay.destroyed {
+            return Err(Error::NoSuchEntity(id));
+        }
+        if overlay.transform.is_none() {
+            overlay.transform = Some(base.transform(id)?);
+        }
+        overlay.transform.as_mut().ok_or(Error::NoSuchEntity(id))
+    }
+
+    fn light_mut(&mut self, id: EntityId) -> Result<&mut PointLight> {
+        self.write(id, |o| &mut o.light, |b| b.light(id), "PointLight")
+    }
+
+    fn emitter_mut(&mut self, id: EntityId) -> Result<&mut ParticleEmitter> {
+        self.write(id, |o| &mut o.emitter, |b| b.emitter(id), "ParticleEmitter")
+    }
+
+    fn body_mut(&mut self, id: EntityId) -> Result<&mut RigidBody> {
+        self.write(id, |o| &mut o.body, |b| b.body(id), "RigidBody")
     }
 
     /// Ids this view reserved in the live world.
@@ -452,10 +530,10 @@ impl WorkerWorld {
         self.next_created = self.base().next_created();
     }
 
-    fn base(&self) -> &dyn BaseRead {
+    fn base(&self) -> &dyn WorldView {
         match &self.base {
-            Base::Snapshot(snapshot) => &**snapshot,
-            Base::Live(cell) => cell,
+            Base::View(view) => &**view,
+            Base::Live(cell) => cell.reader(),
         }
     }
 
@@ -484,7 +562,7 @@ impl WorkerWorld {
         &self,
         id: EntityId,
         field: impl FnOnce(&Overlay) -> Option<&Option<T>>,
-        from_base: impl FnOnce(&dyn BaseRead) -> Result<T>,
+        from_base: impl FnOnce(&dyn WorldView) -> Result<T>,
         name: &'static str,
     ) -> Result<T> {
         match self.own(id) {
@@ -502,7 +580,7 @@ impl WorkerWorld {
         &mut self,
         id: EntityId,
         field: fn(&mut Overlay) -> &mut Option<Option<T>>,
-        from_base: impl FnOnce(&dyn BaseRead) -> Result<T>,
+        from_base: impl FnOnce(&dyn WorldView) -> Result<T>,
         name: &'static str,
     ) -> Result<&mut T> {
         let written = match self.touched.get_mut(&id) {
@@ -604,6 +682,16 @@ impl WorldRead for WorkerWorld {
         }
     }
 
+    fn field(&self, id: EntityId, component: &str, field: &str) -> Result<FieldValue> {
+        if let Some(own) = self.own(id) {
+            let key = (component.to_owned(), field.to_owned());
+            if let Some(value) = own?.fields.get(&key) {
+                return Ok(value.clone());
+            }
+        }
+        self.base().field(id, component, field)
+    }
+
     fn input(&self) -> &Input {
         self.base().input()
     }
@@ -622,8 +710,8 @@ impl WorldWrite for WorkerWorld {
         let id = match &self.base {
             // The phase already holds the read lock: taking it again could
             // wait behind a queued writer.
-            Base::Live(cell) => EntityId::from_entity(cell.world().ecs().reserve_entity()),
-            Base::Snapshot(_) => EntityId::from_entity(self.live.read().ecs().reserve_entity()),
+            Base::Live(cell) => cell.world().reserve_shared(),
+            Base::View(_) => self.live.read().reserve_shared(),
         };
         self.reserved.push(id);
         id
@@ -654,38 +742,20 @@ impl WorldWrite for WorkerWorld {
         Ok(())
     }
 
-    fn transform_mut(&mut self, id: EntityId) -> Result<&mut Transform> {
-        // One lookup on the hot path (a behaviour moving its own entity).
-        let base = match &self.base {
-            Base::Snapshot(snapshot) => &**snapshot as &dyn BaseRead,
-            Base::Live(cell) => cell,
-        };
-        let overlay = match self.touched.entry(id) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(Overlay {
-                transform: Some(base.transform(id)?),
-                ..Overlay::default()
-            }),
-        };
-        if overlay.destroyed {
-            return Err(Error::NoSuchEntity(id));
-        }
-        if overlay.transform.is_none() {
-            overlay.transform = Some(base.transform(id)?);
-        }
-        overlay.transform.as_mut().ok_or(Error::NoSuchEntity(id))
+    fn update_transform(&mut self, id: EntityId, change: Update<'_, Transform>) -> Result<()> {
+        change(self.transform_mut(id)?)
     }
 
-    fn light_mut(&mut self, id: EntityId) -> Result<&mut PointLight> {
-        self.write(id, |o| &mut o.light, |b| b.light(id), "PointLight")
+    fn update_light(&mut self, id: EntityId, change: Update<'_, PointLight>) -> Result<()> {
+        change(self.light_mut(id)?)
     }
 
-    fn emitter_mut(&mut self, id: EntityId) -> Result<&mut ParticleEmitter> {
-        self.write(id, |o| &mut o.emitter, |b| b.emitter(id), "ParticleEmitter")
+    fn update_emitter(&mut self, id: EntityId, change: Update<'_, ParticleEmitter>) -> Result<()> {
+        change(self.emitter_mut(id)?)
     }
 
-    fn body_mut(&mut self, id: EntityId) -> Result<&mut RigidBody> {
-        self.write(id, |o| &mut o.body, |b| b.body(id), "RigidBody")
+    fn update_body(&mut self, id: EntityId, change: Update<'_, RigidBody>) -> Result<()> {
+        change(self.body_mut(id)?)
     }
 
     fn insert_light(&mut self, id: EntityId, light: PointLight) -> Result<()> {
@@ -707,6 +777,34 @@ impl WorldWrite for WorkerWorld {
         self.overlay(id)?.data.insert(component.to_owned(), value);
         Ok(())
     }
+
+    fn set_field(
+        &mut self,
+        id: EntityId,
+        component: &str,
+        field: &str,
+        value: FieldValue,
+    ) -> Result<()> {
+        // The base checks the field and the value's kind (its own rule),
+        // so a worker learns of a wrong field where it wrote it.
+        // (An entity this view spawned has nothing in the base to check.)
+        let spawned = matches!(self.own(id), Some(Ok(own)) if own.spawned.is_some());
+        match self.field(id, component, field) {
+            Ok(current) if std::mem::discriminant(&current) != std::mem::discriminant(&value) => {
+                return Err(Error::Field {
+                    component: component.to_owned(),
+                    field: field.to_owned(),
+                    reason: format!("must be a {}, not a {}", current.kind(), value.kind()),
+                });
+            }
+            Err(_) if spawned => {}
+            Err(error) => return Err(error),
+            Ok(_) => {}
+        }
+        let key = (component.to_owned(), field.to_owned());
+        self.overlay(id)?.fields.insert(key, value);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -714,11 +812,13 @@ mod tests {
     use super::*;
     use crate::WorldCommand;
     use glam::DVec3;
+    use parking_lot::RwLock;
 
     #[test]
     fn a_view_over_the_live_world_reads_its_own_writes_and_copies_nothing() {
-        let shared: SharedWorld = Arc::new(RwLock::new(World::new("t")));
-        let e = shared.write().create();
+        let world = Arc::new(RwLock::new(World::new("t")));
+        let shared: SharedWorld = world.clone();
+        let e = world.write().create();
         shared.write().set_name(e, Some("Crate".into())).unwrap();
         let guard: LiveWorld = Arc::new(shared.read_arc());
         let mut view = WorkerWorld::over_live(guard.clone(), shared.clone());
@@ -745,10 +845,11 @@ mod tests {
 
     #[test]
     fn a_worker_reads_its_own_writes_and_nothing_else_changes() {
-        let shared: SharedWorld = Arc::new(RwLock::new(World::new("t")));
-        let e = shared.write().create();
+        let world = Arc::new(RwLock::new(World::new("t")));
+        let shared: SharedWorld = world.clone();
+        let e = world.write().create();
         shared.write().set_name(e, Some("Crate".into())).unwrap();
-        let snapshot = Arc::new(shared.read().snapshot());
+        let snapshot = Arc::new(world.read().snapshot());
         let mut view = WorkerWorld::new(snapshot.clone(), shared.clone());
 
         WorldCommand::Translate(e, DVec3::X)
@@ -775,15 +876,16 @@ mod tests {
 
     #[test]
     fn reserved_ids_become_live_entities_when_applied() {
-        let shared: SharedWorld = Arc::new(RwLock::new(World::new("t")));
-        let snapshot = Arc::new(shared.read().snapshot());
+        let world = Arc::new(RwLock::new(World::new("t")));
+        let shared: SharedWorld = world.clone();
+        let snapshot = Arc::new(world.read().snapshot());
         let mut view = WorkerWorld::new(snapshot, shared.clone());
         let id = view.reserve();
         // Other main-thread work happens meanwhile.
-        let other = shared.write().create();
+        let other = world.write().create();
         assert_ne!(other, id);
         WorldCommand::Spawn(id).apply(&mut *shared.write()).unwrap();
         assert!(shared.read().exists(id));
-        assert_eq!(shared.read().len(), 2);
+        assert_eq!(world.read().len(), 2);
     }
 }

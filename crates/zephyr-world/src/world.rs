@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use glam::DVec3;
 
-use crate::access::{Time, WorldRead, WorldWrite};
+use crate::access::{Time, Update, WorldRead, WorldWrite};
 use crate::components::{
     DataValue, Name, ParticleEmitter, PointLight, RigidBody, ScriptData, Transform,
 };
@@ -79,6 +79,9 @@ pub struct World {
     all_changed: u64,
     /// The entity spawned at each hecs index, for rebuilding one chunk.
     slots: Vec<Option<EntityId>>,
+    /// The last snapshot handed to worker jobs, with the `version` it was
+    /// taken at: reused while nothing changed, the base of the next.
+    last_view: parking_lot::Mutex<Option<(u64, std::sync::Arc<Snapshot>)>>,
 }
 
 /// What a snapshot copies of an entity.
@@ -153,7 +156,32 @@ impl World {
             chunk_changed: Vec::new(),
             all_changed: 0,
             slots: Vec::new(),
+            last_view: parking_lot::Mutex::new(None),
         }
+    }
+
+    /// The entity's transform, to change in place.
+    pub fn transform_mut(&mut self, id: EntityId) -> Result<&mut Transform> {
+        let entity = id.entity().ok_or(Error::NoSuchEntity(id))?;
+        self.touch(entity);
+        self.ecs
+            .query_one_mut::<&mut Transform>(entity)
+            .map_err(|_| Error::NoSuchEntity(id))
+    }
+
+    /// The entity's light, to change in place.
+    pub fn light_mut(&mut self, id: EntityId) -> Result<&mut PointLight> {
+        self.component_mut(id, "PointLight")
+    }
+
+    /// The entity's emitter, to change in place.
+    pub fn emitter_mut(&mut self, id: EntityId) -> Result<&mut ParticleEmitter> {
+        self.component_mut(id, "ParticleEmitter")
+    }
+
+    /// The entity's body, to change in place.
+    pub fn body_mut(&mut self, id: EntityId) -> Result<&mut RigidBody> {
+        self.component_mut(id, "RigidBody")
     }
 
     /// Creates an entity with a default transform.
@@ -189,6 +217,24 @@ impl World {
     pub fn set_time(&mut self, time: Time) {
         self.meta_version += 1;
         self.time = time;
+    }
+
+    /// The snapshot worker jobs read: the last one while nothing changed,
+    /// else one that copies only the chunks changed since it (when only the
+    /// time, the input or the scene name changed, it shares every entity).
+    pub fn shared_snapshot(&self) -> std::sync::Arc<Snapshot> {
+        let mut last = self.last_view.lock();
+        match &*last {
+            Some((version, snapshot)) if *version == self.version() => snapshot.clone(),
+            previous => {
+                let snapshot = std::sync::Arc::new(match previous {
+                    Some((_, previous)) => self.snapshot_since(previous),
+                    None => self.snapshot(),
+                });
+                *last = Some((self.version(), snapshot.clone()));
+                snapshot
+            }
+        }
     }
 
     /// Renames the scene.
@@ -526,7 +572,7 @@ impl WorldRead for World {
     }
 }
 
-impl crate::snapshot::BaseRead for World {
+impl crate::engine::WorldView for World {
     fn named(&self, name: &str) -> Vec<(u64, EntityId)> {
         self.names
             .get(name)
@@ -541,6 +587,52 @@ impl crate::snapshot::BaseRead for World {
 
     fn next_created(&self) -> u64 {
         self.next_seq
+    }
+}
+
+impl crate::engine::EngineWorld for World {
+    fn reserve_shared(&self) -> EntityId {
+        EntityId::from_entity(self.ecs.reserve_entity())
+    }
+
+    fn release_reserved(&mut self, id: EntityId) {
+        World::release_reserved(self, id);
+    }
+
+    fn view(&self) -> std::sync::Arc<dyn crate::engine::WorldView> {
+        self.shared_snapshot()
+    }
+
+    fn shared(&self) -> Option<Box<dyn crate::engine::WorldView + '_>> {
+        Some(Box::new(crate::snapshot::HecsView::over(self)))
+    }
+
+    fn hold_despawn(&mut self, id: EntityId) -> Result<()> {
+        World::hold_despawn(self, id)
+    }
+
+    fn release_despawn(&mut self, id: EntityId) {
+        World::release_despawn(self, id);
+    }
+
+    fn take_doomed(&mut self) -> Vec<EntityId> {
+        World::take_doomed(self)
+    }
+
+    fn despawn_now(&mut self, id: EntityId) -> Result<()> {
+        World::despawn_now(self, id)
+    }
+
+    fn removals(&self) -> u64 {
+        World::removals(self)
+    }
+
+    fn input_mut(&mut self) -> &mut Input {
+        World::input_mut(self)
+    }
+
+    fn set_time(&mut self, time: Time) {
+        World::set_time(self, time);
     }
 }
 
@@ -605,24 +697,20 @@ impl WorldWrite for World {
 
     /// One lookup: every live entity has a Transform and an id that is
     /// only reserved has none, so a failed lookup means no such entity.
-    fn transform_mut(&mut self, id: EntityId) -> Result<&mut Transform> {
-        let entity = id.entity().ok_or(Error::NoSuchEntity(id))?;
-        self.touch(entity);
-        self.ecs
-            .query_one_mut::<&mut Transform>(entity)
-            .map_err(|_| Error::NoSuchEntity(id))
+    fn update_transform(&mut self, id: EntityId, change: Update<'_, Transform>) -> Result<()> {
+        change(self.transform_mut(id)?)
     }
 
-    fn light_mut(&mut self, id: EntityId) -> Result<&mut PointLight> {
-        self.component_mut(id, "PointLight")
+    fn update_light(&mut self, id: EntityId, change: Update<'_, PointLight>) -> Result<()> {
+        change(self.light_mut(id)?)
     }
 
-    fn emitter_mut(&mut self, id: EntityId) -> Result<&mut ParticleEmitter> {
-        self.component_mut(id, "ParticleEmitter")
+    fn update_emitter(&mut self, id: EntityId, change: Update<'_, ParticleEmitter>) -> Result<()> {
+        change(self.emitter_mut(id)?)
     }
 
-    fn body_mut(&mut self, id: EntityId) -> Result<&mut RigidBody> {
-        self.component_mut(id, "RigidBody")
+    fn update_body(&mut self, id: EntityId, change: Update<'_, RigidBody>) -> Result<()> {
+        change(self.body_mut(id)?)
     }
 
     fn insert_light(&mut self, id: EntityId, light: PointLight) -> Result<()> {

@@ -7,7 +7,7 @@ use std::fmt;
 
 use glam::DVec3;
 use mlua::{Lua, Value};
-use zephyr_world::{EntityId, Key, WorldCommand, WorldRead, WorldWrite};
+use zephyr_world::{EngineWorld, EntityId, Key, WorldCommand, WorldRead, WorldWrite};
 
 use super::Host;
 use super::package::{Function, Number, Param, Type};
@@ -321,19 +321,36 @@ impl<'a> Call<'a> {
         self.site.write(command)
     }
 
+    /// Runs an engine write that cannot fail; see
+    /// [`try_command`](Self::try_command).
+    pub fn command<W: EngineWorld>(
+        &self,
+        command: impl FnOnce(&mut W) + Send + 'static,
+    ) -> mlua::Result<()> {
+        self.try_command(move |world: &mut W| {
+            command(world);
+            Ok::<(), std::convert::Infallible>(())
+        })
+    }
+
     /// Runs an engine write: at once on the main thread; on a worker,
     /// recorded and run on the main thread in order with the other writes
     /// (after those recorded before it, before those after). What it
     /// returns as an error is reported where the write is applied.
-    pub fn command(
+    ///
+    /// `W` is the system's world type (see
+    /// [`EngineWorld`](zephyr_world::EngineWorld)); a command for another
+    /// type is refused with a message naming both.
+    pub fn try_command<W: EngineWorld, E: fmt::Display>(
         &self,
-        command: impl FnOnce(&mut zephyr_world::World) -> Result<(), String> + Send + 'static,
+        command: impl FnOnce(&mut W) -> Result<(), E> + Send + 'static,
     ) -> mlua::Result<()> {
         self.check_writes()?;
+        let command = move |world: &mut W| command(world).map_err(|e| e.to_string());
         if self.site.worker.is_set() {
             let mut command = Some(crate::action::EngineCommand::new(
                 self.site.spec.path(),
-                command,
+                move |world: &mut dyn EngineWorld| command(downcast_world(world)?),
             ));
             self.site.worker.with(|recording| {
                 if let Some(command) = command.take() {
@@ -343,13 +360,16 @@ impl<'a> Call<'a> {
             return match command {
                 // Set but not recording: the job has ended; run it here.
                 Some(command) => command
-                    .run(&mut self.host.world.write())
+                    .run(&mut *self.host.world.write())
                     .map_err(|message| self.error(message)),
                 None => Ok(()),
             };
         }
         // On the main thread: at once, with nothing recorded.
-        command(&mut self.host.world.write()).map_err(|message| self.error(message))
+        let mut world = self.host.world.write();
+        downcast_world(&mut *world)
+            .and_then(command)
+            .map_err(|message| self.error(message))
     }
 
     /// Creates an entity (its id is usable at once, also on a worker).
@@ -464,4 +484,14 @@ impl<'a> Call<'a> {
             _ => String::new(),
         }
     }
+}
+
+/// The world as the type an engine command was written for.
+fn downcast_world<W: EngineWorld>(world: &mut dyn EngineWorld) -> Result<&mut W, String> {
+    world.downcast_mut::<W>().ok_or_else(|| {
+        format!(
+            "the command is written for a world of type {}, and the system's world is another",
+            std::any::type_name::<W>()
+        )
+    })
 }

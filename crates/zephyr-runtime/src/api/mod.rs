@@ -5,6 +5,7 @@
 //! | module     | its one job                                                       |
 //! |------------|-------------------------------------------------------------------|
 //! | `registry` | every binding declared once: drives registration, checks and docs |
+//! | `component`| engine components declared by field, as packages of accessors     |
 //! | `spec`     | how a binding is declared; argument checks; world access per call |
 //! | `fast`     | typed closures: per-entity accessors, vector math (the hot path)  |
 //! | `handlers` | named and function handlers that live in the main state          |
@@ -23,6 +24,7 @@
 //! `ScriptingSystem::update()` to apply.
 
 mod call;
+mod component;
 mod console;
 mod cvar;
 mod ecs;
@@ -46,6 +48,7 @@ use zephyr_cvar::{CVarRegistry, Console};
 use zephyr_world::{SharedWorld, WorldRead};
 
 pub use call::Call;
+pub use component::{Component, Field, FieldType};
 pub(crate) use handlers::{MainEnv, call_named, resolve_handler};
 pub use package::{
     Access, ConstValue, Constant, Function, Imp, Implementation, Package, Param, Ret, Type,

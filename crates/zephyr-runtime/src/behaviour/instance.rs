@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use mlua::{Function, Table, Value};
-use zephyr_world::{EntityId, WorldRead};
+use zephyr_world::EntityId;
 
 use super::types::{BehaviourError, BehaviourId, BehaviourInfo, ScriptSource};
 use crate::system::ScriptingSystem;

@@ -37,7 +37,7 @@ use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 use mlua::{IntoLuaMulti, Value};
-use zephyr_world::{EntityId, WorldRead};
+use zephyr_world::EntityId;
 
 use crate::system::ScriptingSystem;
 use instance::{
@@ -62,7 +62,7 @@ use zephyr_lua::{ScriptError, ScriptValue};
 /// use zephyr_runtime::world::WorldRead;
 ///
 /// let mut system = ScriptingSystem::new(ScriptingConfig { workers: 1, ..Default::default() })?;
-/// let crate_ = system.world().write().create();
+/// let crate_ = system.world().write().create()?;
 /// let mover = ScriptSource::new("mover.lua", r#"
 ///     local speed = 2
 ///     function on_update(self, dt) zephyr.transform.translate(self, speed * dt, 0, 0) end
