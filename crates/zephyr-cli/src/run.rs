@@ -282,7 +282,8 @@ impl Host {
             }
         }
         for error in &report.update.errors {
-            if self.summary.first_time(error) {
+            let error = error.to_string();
+            if self.summary.first_time(&error) {
                 let _ = writeln!(stderr, "{error}");
             }
         }

@@ -9,7 +9,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// The first four variants are the reference design's error set
 /// (`OutOfMemory`, `QueueFull`, `LuaRuntimeError`, `StatePoolExhausted`).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A Lua state could not allocate (it hit its memory limit or the
@@ -55,6 +55,29 @@ pub enum Error {
     /// A cvar or console error.
     #[error(transparent)]
     CVar(#[from] zephyr_cvar::Error),
+    /// The world refused a write (recorded on a worker, applied at the sync
+    /// point).
+    #[error(transparent)]
+    World(#[from] zephyr_world::Error),
+    /// An engine command (or a world write) refused where it was applied;
+    /// `command` names the function that recorded it.
+    #[error("{command}: {message}")]
+    Refused {
+        /// The function (`game.damage`), or `world` for a built-in write.
+        command: String,
+        /// What the world or the engine said.
+        message: String,
+    },
+    /// A cvar changed and its Lua handler could not be called.
+    #[error("cvar '{cvar}' changed but its handler '{handler}' cannot be called: {reason}")]
+    Handler {
+        /// The cvar.
+        cvar: String,
+        /// The handler's name.
+        handler: String,
+        /// Why it could not be called.
+        reason: String,
+    },
     /// An error from mlua while building a state or its API.
     #[error("lua: {0}")]
     Lua(#[from] mlua::Error),

@@ -6,6 +6,10 @@
 //! streams, script errors) are the [`lua`] crate's (`zephyr-lua`); this
 //! crate runs them for an engine.
 //!
+//! An engine starts at [`Scripting`] (the front door: the system, the
+//! behaviours and the frame's [`Stage`]s over the engine's own
+//! [`EngineWorld`](world::EngineWorld)) and [`prelude`].
+//!
 //! | module    | its one job                                                             |
 //! |-----------|-------------------------------------------------------------------------|
 //! | `recording` | a worker job's recorded writes and its view of the world               |
@@ -16,6 +20,7 @@
 //! | `runner`  | [`ScriptRunner`]: worker threads running scripts with leased states      |
 //! | `system`  | [`ScriptingSystem`]: the per-frame main-thread dispatcher                |
 //! | `behaviour` | [`Behaviours`]: scripts attached to entities, the frame, the parallel phase, the task and event steps, hot reload (`behaviour/`) |
+//! | `scripting` | [`Scripting`]: the front door, owning the system and the behaviours, running the stages |
 //! | `task`    | `zephyr.task`: coroutines that wait in game time, resumed by the frame |
 //! | `event`   | `zephyr.events`: emit, send, subscriptions, the queues to scripts and to the engine |
 //! | [`compat`] | the reference design's string wire formats and Lua helpers, for hosts ported from it |
@@ -26,7 +31,7 @@
 //! `task`; `action` on `event` and `outcome`; `recording` (a worker job's
 //! writes) on `action`; `api` (the bindings) and `runner` on `recording`;
 //! `system` on all of these; `behaviour` (the frame: callbacks, tasks,
-//! events) on `system`.
+//! events) on `system`; `scripting` (the front door) on `behaviour`.
 //!
 //! Data flows one way: a script calls a binding; on the main thread the
 //! binding acts at once; on a worker it records a [`Command`]; the runner
@@ -46,13 +51,15 @@ mod pool;
 mod queue;
 mod recording;
 mod runner;
+mod scripting;
 mod system;
 mod task;
 
 pub use action::{Action, Callback, Command, JobId, MainThreadJob};
 // The reference's names, kept at the root where they were.
 pub use behaviour::{
-    BehaviourError, BehaviourId, BehaviourInfo, Behaviours, FrameReport, ReloadReport, ScriptSource,
+    BehaviourError, BehaviourId, BehaviourInfo, Behaviours, FrameReport, ReloadReport,
+    ScriptSource, Stage,
 };
 #[doc(hidden)]
 pub use compat::{
@@ -62,10 +69,14 @@ pub use compat::{
 };
 pub use error::{Error, Result};
 pub use event::{Event, EventValue, OUTBOX_CAPACITY};
+/// The Lua binding Zephyr is built on, for an engine's own Lua work (the
+/// same copy, so its values and errors are Zephyr's).
+pub use mlua;
 pub use outcome::Outcome;
 pub use pool::{Lease, StatePool};
 pub use queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY, QueueFull};
 pub use runner::{Job, RunnerConfig, RunnerStats, ScriptHandle, ScriptRunner, Shutdown};
+pub use scripting::Scripting;
 pub use system::{
     PHYS_GRAVITY, ScriptingConfig, ScriptingSystem, UpdateReport, engine_cvars_markdown,
     register_engine_cvars,
@@ -78,6 +89,19 @@ pub use zephyr_lua::{
     ScriptValue, StateConfig, check_syntax, file_source,
 };
 pub use zephyr_world as world;
+
+/// What an engine embedding Zephyr names most: `use zephyr_runtime::prelude::*;`.
+pub mod prelude {
+    pub use crate::api::{Component, FieldType, Function, Package};
+    pub use crate::{
+        BehaviourError, BehaviourId, FrameReport, Job, Outcome, ScriptSource, Scripting,
+        ScriptingConfig, ScriptingSystem, Stage,
+    };
+    pub use zephyr_world::{
+        DespawnHolds, EngineWorld, EntityId, FieldValue, Input, SharedWorld, Time, Transform,
+        Update, World, WorldCommand, WorldRead, WorldView, WorldWrite, share,
+    };
+}
 
 #[cfg(test)]
 mod thread_safety {

@@ -14,7 +14,7 @@ use zephyr_world::{EngineWorld, EntityId, SharedWorld, Time, World, WorldRead};
 
 use crate::action::{Action, Command, JobId, MainThreadJob};
 use crate::api::{self, Host, MainEnv, PrintSink, resolve_handler};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::outcome::Outcome;
 use crate::pool::StatePool;
 use crate::queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY};
@@ -213,7 +213,7 @@ impl fmt::Debug for ScriptingConfig {
 }
 
 /// What one [`ScriptingSystem::update`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct UpdateReport {
     /// CVar handlers called.
     pub handlers_called: usize,
@@ -224,8 +224,22 @@ pub struct UpdateReport {
     pub scripts_moved_to_main: usize,
     /// Recorded worker writes applied.
     pub commands_applied: usize,
-    /// Every error (failed script, failed handler, refused write), as text.
-    pub errors: Vec<String>,
+    /// Every error, in the order it happened: a failed script or handler
+    /// ([`Error::LuaRuntimeError`]), a handler that cannot be called
+    /// ([`Error::Handler`]), a refused write ([`Error::World`],
+    /// [`Error::Refused`], [`Error::CVar`]).
+    pub errors: Vec<Error>,
+}
+
+impl UpdateReport {
+    /// Adds `other`'s counts and errors to this report's.
+    pub fn absorb(&mut self, other: UpdateReport) {
+        self.handlers_called += other.handlers_called;
+        self.scripts_finished += other.scripts_finished;
+        self.scripts_moved_to_main += other.scripts_moved_to_main;
+        self.commands_applied += other.commands_applied;
+        self.errors.extend(other.errors);
+    }
 }
 
 #[derive(Default)]
@@ -398,7 +412,7 @@ impl ScriptingSystem {
                 report.commands_applied += 1;
                 if let Err(error) = command.apply(&mut *world) {
                     tracing::error!(target: "zephyr::runtime", "parallel write refused: {error}");
-                    report.errors.push(error.to_string());
+                    report.errors.push(Error::World(error));
                 }
                 if let Some(Command::World(_)) = commands.peek()
                     && let Some(Command::World(command)) = commands.next()
@@ -759,13 +773,18 @@ impl ScriptingSystem {
                 (self.host.print)(&bytes);
                 Ok(())
             }
-            Command::SetCVar { name, value } => {
-                self.host.cvars.set_from_string(&name, &value).map(drop)
-            }
-            Command::RegisterCVar(def) => self.host.cvars.register(def),
-            Command::ConsoleExecute { command, origin } => {
-                self.host.console.execute_from(&command, &origin)
-            }
+            Command::SetCVar { name, value } => self
+                .host
+                .cvars
+                .set_from_string(&name, &value)
+                .map(drop)
+                .map_err(Error::CVar),
+            Command::RegisterCVar(def) => self.host.cvars.register(def).map_err(Error::CVar),
+            Command::ConsoleExecute { command, origin } => self
+                .host
+                .console
+                .execute_from(&command, &origin)
+                .map_err(Error::CVar),
             Command::Emit(event) => {
                 self.host.events.push_from_script(event);
                 Ok(())
@@ -774,21 +793,23 @@ impl ScriptingSystem {
                 let function = command.function().to_owned();
                 command
                     .run(&mut *self.host.world.write())
-                    .map_err(|message| zephyr_cvar::Error::Command {
+                    .map_err(|message| Error::Refused {
                         command: function,
                         message,
                     })
             }
-            Command::World(command) => command.apply(&mut *self.host.world.write()).map_err(|e| {
-                zephyr_cvar::Error::Command {
-                    command: "world".into(),
-                    message: e.to_string(),
-                }
-            }),
+            Command::World(command) => {
+                command
+                    .apply(&mut *self.host.world.write())
+                    .map_err(|e| Error::Refused {
+                        command: "world".into(),
+                        message: e.to_string(),
+                    })
+            }
         };
         if let Err(error) = result {
             tracing::error!(target: "zephyr::runtime", "worker write refused: {error}");
-            report.errors.push(error.to_string());
+            report.errors.push(error);
         }
     }
 
@@ -810,11 +831,13 @@ impl ScriptingSystem {
         let function: Function = match resolve_handler(self.main.lua(), handler) {
             Ok(f) => f,
             Err(reason) => {
-                let message = format!(
-                    "cvar '{name}' changed but its handler '{handler}' cannot be called: {reason}"
-                );
-                tracing::error!(target: "zephyr::runtime", "{message}");
-                report.errors.push(message);
+                let error = Error::Handler {
+                    cvar: name.to_owned(),
+                    handler: handler.to_owned(),
+                    reason: reason.to_string(),
+                };
+                tracing::error!(target: "zephyr::runtime", "{error}");
+                report.errors.push(error);
                 return;
             }
         };
@@ -824,7 +847,7 @@ impl ScriptingSystem {
             .call_function(&function, (name, old, new), handler)
         {
             tracing::error!(target: "zephyr::runtime", cvar = name, handler, "{error}");
-            report.errors.push(error.message);
+            report.errors.push(Error::LuaRuntimeError(error));
         }
     }
 }
@@ -834,7 +857,7 @@ fn log_outcome(job: JobId, outcome: &Outcome, report: &mut UpdateReport) {
     match outcome {
         Outcome::Failed(error) => {
             tracing::error!(target: "zephyr::runtime", %job, "{}", outcome);
-            report.errors.push(error.message.clone());
+            report.errors.push(Error::LuaRuntimeError(error.clone()));
         }
         _ => tracing::debug!(target: "zephyr::runtime", %job, "{}", outcome),
     }

@@ -167,7 +167,9 @@ fn a_handler_removed_after_registration_is_reported_not_skipped() {
     let report = system.update();
     assert_eq!(report.handlers_called, 0);
     assert!(
-        report.errors[0].contains("handler 'OnFov' cannot be called"),
+        report.errors[0]
+            .to_string()
+            .contains("handler 'OnFov' cannot be called"),
         "{:?}",
         report.errors
     );
@@ -498,7 +500,7 @@ fn handler_budgets_stop_runaway_handlers() {
     system.console().execute("set r_fov 80").unwrap();
     let report = system.update();
     assert!(
-        report.errors[0].contains("instruction budget"),
+        report.errors[0].to_string().contains("instruction budget"),
         "{:?}",
         report.errors
     );

@@ -41,3 +41,6 @@ pub use snapshot::{EntityRecord, Snapshot, WorkerWorld};
 pub use world::World;
 
 pub use glam;
+/// The ECS behind [`World`], for engine systems that query it (the same
+/// copy as [`World::ecs`]'s).
+pub use hecs;

@@ -45,7 +45,7 @@ use instance::{
 };
 use parallel::Lane;
 pub use types::{
-    BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ReloadReport, ScriptSource,
+    BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ReloadReport, ScriptSource, Stage,
 };
 use zephyr_lua::ScriptState;
 use zephyr_lua::{ScriptError, ScriptValue};
@@ -425,21 +425,24 @@ impl Behaviours {
     /// Runs one whole frame (see the type's docs for the order). Without
     /// stop-on-error, every phase runs whatever fails.
     pub fn frame(&mut self, system: &mut ScriptingSystem, dt: f64) -> FrameReport {
+        self.frame_of(system, &Stage::FRAME_WITH_PHYSICS, dt)
+    }
+
+    /// Runs a frame of the given stages, in order; after a stop-on-error
+    /// failure only the stages that [run when
+    /// stopped](Stage::runs_when_stopped) still run.
+    pub fn frame_of(
+        &mut self,
+        system: &mut ScriptingSystem,
+        stages: &[Stage],
+        dt: f64,
+    ) -> FrameReport {
         let _span = tracing::info_span!(target: "zephyr::behaviour", "frame").entered();
-        system.advance_frame(dt);
         let mut report = FrameReport::default();
-        self.start(system, &mut report);
-        if !report.stopped {
-            self.update(system, dt, &mut report);
-        }
-        if !report.stopped {
-            self.run_tasks(system, &mut report);
-        }
-        if !report.stopped {
-            self.parallel_update(system, dt, &mut report);
-        }
-        if !report.stopped {
-            self.finish(system, &mut report);
+        for &stage in stages {
+            if !report.stopped || stage.runs_when_stopped() {
+                self.run_stage(system, stage, dt, &mut report);
+            }
         }
         report
     }
@@ -494,31 +497,58 @@ impl Behaviours {
 
     /// Steps 5 to 7 of a frame: physics, the sync point, the destroy phase.
     pub fn finish(&mut self, system: &mut ScriptingSystem, report: &mut FrameReport) {
-        {
-            let _span = tracing::info_span!(target: "zephyr::behaviour", "physics").entered();
-            system.step_physics();
-        }
-        let started = Instant::now();
-        {
-            let _span = tracing::info_span!(target: "zephyr::behaviour", "sync").entered();
-            let update = system.sync();
-            if self.stop_on_error && !update.errors.is_empty() {
-                report.stopped = true;
+        self.run_stage(system, Stage::Physics, 0.0, report);
+        for stage in [Stage::Sync, Stage::Events, Stage::Destroy] {
+            if !report.stopped {
+                self.run_stage(system, stage, 0.0, report);
             }
-            report.update = update;
         }
-        report.script_time += started.elapsed();
-        if !report.stopped {
-            self.deliver_events(system, report);
+        self.run_stage(system, Stage::TaskFailures, 0.0, report);
+        self.run_stage(system, Stage::EndInput, 0.0, report);
+    }
+
+    /// Runs one stage of a frame (see [`Stage`] for what each does; a host
+    /// that drives the frame itself calls them in [`Stage::FRAME`]'s order).
+    /// `dt` is the frame's delta, used by [`Stage::AdvanceTime`],
+    /// [`Stage::Update`] and [`Stage::Parallel`].
+    pub fn run_stage(
+        &mut self,
+        system: &mut ScriptingSystem,
+        stage: Stage,
+        dt: f64,
+        report: &mut FrameReport,
+    ) {
+        match stage {
+            Stage::AdvanceTime => system.advance_frame(dt),
+            Stage::Start => self.start(system, report),
+            Stage::Update => self.update(system, dt, report),
+            Stage::Tasks => self.run_tasks(system, report),
+            Stage::Parallel => self.parallel_update(system, dt, report),
+            Stage::Physics => {
+                let _span = tracing::info_span!(target: "zephyr::behaviour", "physics").entered();
+                system.step_physics();
+            }
+            Stage::Sync => {
+                let started = Instant::now();
+                let _span = tracing::info_span!(target: "zephyr::behaviour", "sync").entered();
+                let update = system.sync();
+                if self.stop_on_error && !update.errors.is_empty() {
+                    report.stopped = true;
+                }
+                report.update.absorb(update);
+                report.script_time += started.elapsed();
+            }
+            Stage::Events => self.deliver_events(system, report),
+            Stage::Destroy => self.destroy_phase(system, report),
+            Stage::TaskFailures => {
+                if let Some(hooks) = crate::task::Hooks::of(system.main_state().lua()) {
+                    self.report_task_failures(system, &hooks, report);
+                }
+            }
+            // The frame's input edges end with it (`was_pressed` is this
+            // frame's).
+            Stage::EndInput => system.world().write().input_mut().end_frame(),
         }
-        if !report.stopped {
-            self.destroy_phase(system, report);
-        }
-        if let Some(hooks) = crate::task::Hooks::of(system.main_state().lua()) {
-            self.report_task_failures(system, &hooks, report);
-        }
-        // The frame's input edges end with it (`was_pressed` is this frame's).
-        system.world().write().input_mut().end_frame();
     }
 
     /// Step 7: `on_destroy` of the instances of every entity destroyed this

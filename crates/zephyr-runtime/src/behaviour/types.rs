@@ -183,8 +183,105 @@ impl fmt::Display for BehaviourError {
 
 impl std::error::Error for BehaviourError {}
 
+/// One stage of a frame, in the order [`FRAME`](Self::FRAME) lists them.
+/// [`Behaviours::frame`](super::Behaviours::frame) runs them all (with
+/// physics); a host that drives its own frame runs them one by one with
+/// [`Behaviours::run_stage`](super::Behaviours::run_stage), leaving out or
+/// putting its own systems between any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Stage {
+    /// The frame number + 1, `delta = dt`, `elapsed += dt`.
+    AdvanceTime,
+    /// `on_start` of the instances attached since the last frame.
+    Start,
+    /// `on_update(self, dt)` of the serial instances, on the main thread.
+    Update,
+    /// Resumes the tasks whose wait is over.
+    Tasks,
+    /// `on_update` of the parallel instances, on the workers.
+    Parallel,
+    /// The built-in world's rigid bodies (nothing for another world).
+    Physics,
+    /// The sync point: worker writes applied in order, cvar handlers.
+    Sync,
+    /// Events delivered to their subscribers.
+    Events,
+    /// `on_destroy` of the instances of destroyed entities, then the
+    /// entities' removal.
+    Destroy,
+    /// Tasks that failed on their first run reported.
+    TaskFailures,
+    /// The input's per-frame edges (`was_pressed`) cleared.
+    EndInput,
+}
+
+impl Stage {
+    /// A frame's stages, in order, without physics (an engine steps its own).
+    pub const FRAME: [Stage; 10] = [
+        Stage::AdvanceTime,
+        Stage::Start,
+        Stage::Update,
+        Stage::Tasks,
+        Stage::Parallel,
+        Stage::Sync,
+        Stage::Events,
+        Stage::Destroy,
+        Stage::TaskFailures,
+        Stage::EndInput,
+    ];
+
+    /// A frame's stages with the built-in physics after the updates (the
+    /// `zephyr` host's frame).
+    pub const FRAME_WITH_PHYSICS: [Stage; 11] = [
+        Stage::AdvanceTime,
+        Stage::Start,
+        Stage::Update,
+        Stage::Tasks,
+        Stage::Parallel,
+        Stage::Physics,
+        Stage::Sync,
+        Stage::Events,
+        Stage::Destroy,
+        Stage::TaskFailures,
+        Stage::EndInput,
+    ];
+
+    /// Whether the stage runs after a stop-on-error failure earlier in the
+    /// frame (time, reports and the input's edges still do).
+    pub fn runs_when_stopped(self) -> bool {
+        matches!(
+            self,
+            Stage::AdvanceTime | Stage::TaskFailures | Stage::EndInput
+        )
+    }
+
+    /// The stage's name in traces and messages (`parallel`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::AdvanceTime => "advance time",
+            Stage::Start => "start",
+            Stage::Update => "update",
+            Stage::Tasks => "tasks",
+            Stage::Parallel => "parallel",
+            Stage::Physics => "physics",
+            Stage::Sync => "sync",
+            Stage::Events => "events",
+            Stage::Destroy => "destroy",
+            Stage::TaskFailures => "task failures",
+            Stage::EndInput => "end input",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What one frame (or one phase of it) did.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct FrameReport {
     /// Callback and load errors, in the order they happened.
     pub errors: Vec<BehaviourError>,
@@ -207,6 +304,12 @@ pub struct FrameReport {
 }
 
 impl FrameReport {
+    /// Whether nothing failed: no callback, load, task or event error, and
+    /// nothing refused at the sync point.
+    pub fn is_clean(&self) -> bool {
+        self.errors.is_empty() && self.update.errors.is_empty()
+    }
+
     /// Records a failure; returns whether the frame must stop there (with
     /// stop-on-error).
     pub(super) fn fail(&mut self, error: BehaviourError, stop_on_error: bool) -> bool {

@@ -1,0 +1,210 @@
+//! [`Scripting`]: the front door. One object that owns the scripting system
+//! (states, runner, queue, cvars, console) and the behaviours, and runs the
+//! frame's [`Stage`]s over the engine's world.
+
+use std::sync::Arc;
+
+use zephyr_cvar::{CVarRegistry, Console};
+use zephyr_world::{EngineWorld, EntityId, SharedWorld, World};
+
+use crate::behaviour::{BehaviourError, BehaviourId, Behaviours, FrameReport, ScriptSource, Stage};
+use crate::error::Result;
+use crate::outcome::Outcome;
+use crate::runner::{Job, ScriptHandle};
+use crate::system::{ScriptingConfig, ScriptingSystem};
+
+/// The scripting of an engine: build it once with the engine's world, call
+/// [`frame`](Self::frame) once per frame on the main thread.
+///
+/// [`frame`](Self::frame) runs [`stages`](Self::stages) in order (by default
+/// [`Stage::FRAME`]: no physics, since an engine steps its own; Zephyr's
+/// `zephyr` host runs [`Stage::FRAME_WITH_PHYSICS`]). A host that puts its
+/// own systems between stages calls [`run_stage`](Self::run_stage) for each
+/// instead. Every stage's failures land in the one [`FrameReport`].
+///
+/// ```
+/// use zephyr_runtime::prelude::*;
+///
+/// let mut scripting = Scripting::new(ScriptingConfig::default())?;
+/// let crate_ = scripting.world().write().create()?;
+/// scripting.attach(
+///     crate_,
+///     &ScriptSource::new("slide.lua", "function on_update(self, dt) zephyr.transform.translate(self, 1, 0, 0) end"),
+/// )?;
+/// for _ in 0..3 {
+///     let report = scripting.frame(1.0 / 60.0);
+///     assert!(report.is_clean(), "{report:?}");
+/// }
+/// assert_eq!(scripting.world().read().transform(crate_)?.position.x, 3.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Scripting {
+    system: ScriptingSystem,
+    behaviours: Behaviours,
+    stages: Vec<Stage>,
+}
+
+impl Scripting {
+    /// Scripting over a new, empty Zephyr [`World`].
+    pub fn new(config: ScriptingConfig) -> Result<Self> {
+        Self::with_world(config, zephyr_world::share(World::default()))
+    }
+
+    /// Scripting over the engine's world (see
+    /// [`share`](zephyr_world::share) to keep a typed handle to it).
+    pub fn with_world(config: ScriptingConfig, world: SharedWorld) -> Result<Self> {
+        Self::with_parts(config, Arc::new(CVarRegistry::new()), world)
+    }
+
+    /// Scripting over the engine's world and cvar registry.
+    pub fn with_parts(
+        config: ScriptingConfig,
+        cvars: Arc<CVarRegistry>,
+        world: SharedWorld,
+    ) -> Result<Self> {
+        Ok(Scripting {
+            system: ScriptingSystem::with_parts(config, cvars, world)?,
+            behaviours: Behaviours::new(),
+            stages: Stage::FRAME.to_vec(),
+        })
+    }
+
+    /// The stages [`frame`](Self::frame) runs, in order.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    /// Sets the stages [`frame`](Self::frame) runs (for instance
+    /// [`Stage::FRAME_WITH_PHYSICS`]).
+    pub fn set_stages(&mut self, stages: &[Stage]) {
+        self.stages = stages.to_vec();
+    }
+
+    /// Stops a frame at its first script error (the stages that [run when
+    /// stopped](Stage::runs_when_stopped) still run).
+    pub fn set_stop_on_error(&mut self, on: bool) {
+        self.behaviours.set_stop_on_error(on);
+    }
+
+    /// Runs one frame: every stage of [`stages`](Self::stages), in order.
+    pub fn frame(&mut self, dt: f64) -> FrameReport {
+        self.behaviours.frame_of(&mut self.system, &self.stages, dt)
+    }
+
+    /// Runs one stage, adding what it did to `report`: for a host that
+    /// drives the frame itself.
+    pub fn run_stage(&mut self, stage: Stage, dt: f64, report: &mut FrameReport) {
+        self.behaviours
+            .run_stage(&mut self.system, stage, dt, report);
+    }
+
+    /// Attaches a behaviour script to an entity; it runs on the main
+    /// thread.
+    pub fn attach(
+        &mut self,
+        entity: EntityId,
+        script: &ScriptSource,
+    ) -> std::result::Result<BehaviourId, BehaviourError> {
+        self.behaviours.attach(&self.system, entity, script)
+    }
+
+    /// Attaches a behaviour whose `on_update` runs on the workers (see
+    /// [`Behaviours::attach_parallel`]).
+    pub fn attach_parallel(
+        &mut self,
+        entity: EntityId,
+        script: &ScriptSource,
+    ) -> std::result::Result<BehaviourId, BehaviourError> {
+        self.behaviours
+            .attach_parallel(&self.system, entity, script)
+    }
+
+    /// Attaches a behaviour to no entity, in the main script's globals.
+    pub fn attach_global(
+        &mut self,
+        script: &ScriptSource,
+    ) -> std::result::Result<BehaviourId, BehaviourError> {
+        self.behaviours.attach_global(&self.system, script)
+    }
+
+    /// Detaches a behaviour (its `on_destroy` runs); `Ok(false)` when there
+    /// was none.
+    pub fn detach(&mut self, id: BehaviourId) -> std::result::Result<bool, BehaviourError> {
+        self.behaviours.detach(&self.system, id)
+    }
+
+    /// Ends the scene: every behaviour's `on_destroy`, in attach order, then
+    /// the writes they made.
+    pub fn shutdown(&mut self) -> FrameReport {
+        let mut report = self.behaviours.detach_all(&self.system);
+        self.behaviours.finish(&mut self.system, &mut report);
+        report
+    }
+
+    /// Runs a chunk in the main state's globals, now.
+    pub fn execute(&self, source: &str, chunk_name: &str) -> Outcome {
+        self.system.execute(source, chunk_name)
+    }
+
+    /// Queues a job for the workers; its writes land at the next
+    /// [`Stage::Sync`].
+    pub fn enqueue(&self, job: Job) -> Result<ScriptHandle> {
+        self.system.enqueue(job)
+    }
+
+    /// Waits for a job (applying what finished meanwhile).
+    pub fn wait(&mut self, handle: ScriptHandle) -> Outcome {
+        self.system.wait(handle)
+    }
+
+    /// The world scripts see. Do not hold its lock across
+    /// [`frame`](Self::frame), [`execute`](Self::execute) or a stage: the
+    /// scripts take it.
+    pub fn world(&self) -> &SharedWorld {
+        self.system.world()
+    }
+
+    /// The world as its concrete type, read-locked (`None` for another
+    /// type).
+    pub fn world_ref<W: EngineWorld>(&self) -> Option<parking_lot::MappedRwLockReadGuard<'_, W>> {
+        self.system.world_ref()
+    }
+
+    /// The world as its concrete type, write-locked (`None` for another
+    /// type).
+    pub fn world_mut<W: EngineWorld>(&self) -> Option<parking_lot::MappedRwLockWriteGuard<'_, W>> {
+        self.system.world_mut()
+    }
+
+    /// The cvars.
+    pub fn cvars(&self) -> &Arc<CVarRegistry> {
+        self.system.cvars()
+    }
+
+    /// The console.
+    pub fn console(&self) -> &Arc<Console> {
+        self.system.console()
+    }
+
+    /// The scripting system underneath (states, runner, queue, events).
+    pub fn system(&self) -> &ScriptingSystem {
+        &self.system
+    }
+
+    /// The scripting system underneath, mutably.
+    pub fn system_mut(&mut self) -> &mut ScriptingSystem {
+        &mut self.system
+    }
+
+    /// The behaviours.
+    pub fn behaviours(&self) -> &Behaviours {
+        &self.behaviours
+    }
+
+    /// The behaviours and the system together, for the calls that take
+    /// both (reload, calling a behaviour's function).
+    pub fn parts_mut(&mut self) -> (&mut Behaviours, &mut ScriptingSystem) {
+        (&mut self.behaviours, &mut self.system)
+    }
+}
