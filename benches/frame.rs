@@ -366,7 +366,7 @@ fn scene_text(n: usize, scripted: bool) -> String {
 fn start_scene(path: &Path) -> Duration {
     let started = Instant::now();
     let system = system(1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
-    let scene = zephyr::cli::Scene::load(path).expect("scene");
+    let scene = zephyr_cli::Scene::load(path).expect("scene");
     let ids = scene
         .spawn(&mut system.world_mut::<World>().expect("Zephyr's world"))
         .expect("spawn");

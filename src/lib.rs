@@ -7,10 +7,12 @@
 //! * [`world`]: the default engine world behind the game API (no Lua);
 //! * [`runtime`]: Lua states, the state pool, the action queue, the script
 //!   runner, the per-frame `ScriptingSystem`, behaviours and the Lua API;
-//! * `cli` (with the default `cli` feature): the `zephyr` host. An engine
-//!   that embeds the library depends on `zephyr` with
-//!   `default-features = false` and gets none of the host's dependencies
-//!   (clap, toml, ctrlc, tracing subscribers).
+//! * `cli` (with the `cli` feature, off by default): the `zephyr` host's
+//!   library. Without it an engine gets none of the host's dependencies
+//!   (clap, toml, rustyline, notify, ctrlc, tracing subscribers); the
+//!   `zephyr` binary itself is `zephyr-cli`'s.
+//!
+//! Start at [`prelude`] and [`runtime::Scripting`], and `docs/EMBEDDING.md`.
 //!
 //! See the README for the architecture and the examples.
 #![forbid(unsafe_code)]
@@ -21,7 +23,17 @@ pub use zephyr_cvar as cvar;
 pub use zephyr_runtime as runtime;
 pub use zephyr_world as world;
 
+/// What an engine embedding Zephyr names most (the runtime's prelude).
+pub mod prelude {
+    pub use zephyr_runtime::prelude::*;
+}
+
 /// The README's code, compiled and run as a doctest so it cannot drift.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// `docs/EMBEDDING.md`'s code, compiled and run the same way.
+#[doc = include_str!("../docs/EMBEDDING.md")]
+#[cfg(doctest)]
+pub struct EmbeddingDoctests;

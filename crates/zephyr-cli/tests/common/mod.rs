@@ -4,6 +4,12 @@
 use std::path::Path;
 use std::process::Command;
 
+/// The workspace's root (the examples, the docs and the editor types live
+/// there).
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 /// What a run of the binary did.
 pub(crate) struct Run {
     pub(crate) status: i32,

@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use zephyr::cvar::{CVarDef, CVarKind, CVarRegistry, CVarValue, Console};
 use zephyr_cli::{Replay, Scene};
+use zephyr_cvar::{CVarDef, CVarKind, CVarRegistry, CVarValue, Console};
 use zephyr_runtime::{
     ScriptingConfig, ScriptingSystem, decode_cvar_lua, decode_script_result, encode_cvar_lua,
     encode_script_result_message,
@@ -238,7 +238,7 @@ fn scene_toml(cases: u32) {
         .run(&text_from(SCENE_WORDS), |text| {
             if let Ok(scene) = Scene::parse(path, &text) {
                 // A scene that loads spawns, or says why not.
-                let mut world = zephyr::world::World::new("fuzz");
+                let mut world = zephyr_world::World::new("fuzz");
                 let _ = scene.spawn(&mut world);
                 let _ = scene.cvars();
             }
@@ -289,7 +289,7 @@ fn input_replays(cases: u32) {
     runner(cases)
         .run(&text_from(INPUT_WORDS), |text| {
             if let Ok(replay) = Replay::parse(&text) {
-                let mut input = zephyr::world::Input::default();
+                let mut input = zephyr_world::Input::default();
                 for frame in 0..4 {
                     for event in replay.frame(frame) {
                         event.apply(&mut input);

@@ -11,7 +11,9 @@ use std::process::Command;
 fn suite() -> Option<PathBuf> {
     let dir = std::env::var_os("ZEPHYR_LUA_TESTES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/lua-testes"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/lua-testes")
+        });
     dir.join("strings.lua").is_file().then_some(dir)
 }
 

@@ -1,6 +1,5 @@
 //! The `zephyr` binary, run as a user would: stdout, stderr and exit status.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 mod common;
@@ -375,7 +374,7 @@ fn the_trace_file_is_chrome_json_with_frame_spans() {
 /// as plain values, nothing named after a source path.
 #[test]
 fn the_demo_trace_names_its_spans() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = common::workspace_root();
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("demo.json");
     let run = zephyr(
@@ -437,7 +436,7 @@ fn the_demo_trace_names_its_spans() {
 
 #[test]
 fn the_demo_scene_is_reproducible() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = common::workspace_root();
     let args = [
         "run",
         "examples/scenes/demo.toml",
@@ -898,7 +897,7 @@ fn types_writes_the_editor_definitions() {
     let run = zephyr(dir.path(), &["types", "-o", "zephyr.lua"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
     let written = std::fs::read_to_string(dir.path().join("zephyr.lua")).unwrap();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = common::workspace_root();
     let checked_in = std::fs::read_to_string(root.join("types/zephyr.lua")).unwrap();
     assert_eq!(written, checked_in);
     assert!(written.starts_with("---@meta"));
