@@ -210,3 +210,24 @@ fn the_docs_and_editor_types_declare_the_engine_component() {
     );
     assert!(docs.contains("Hit points when full."), "{docs}");
 }
+
+#[test]
+fn an_engine_command_for_another_world_type_is_refused_naming_both() -> Result {
+    // The arena's packages over Zephyr's own world: `game.damage` writes
+    // through a command for `Arena`.
+    let system = ScriptingSystem::new(ScriptingConfig {
+        packages: own_world::packages(),
+        ..ScriptingConfig::default()
+    })?;
+    let e = system.world().write().create()?;
+    let refused = system
+        .execute(&format!("game.damage({e}, 1)"), "main.lua")
+        .to_string();
+    assert!(
+        refused.contains("main.lua:1: game.damage: the command is written for a world of type")
+            && refused.contains("own_world::Arena")
+            && refused.contains("zephyr_world::world::World"),
+        "{refused}"
+    );
+    Ok(())
+}

@@ -82,6 +82,10 @@ pub trait EngineWorld: WorldView + WorldWrite + Any {
     fn input_mut(&mut self) -> &mut Input;
     /// Sets the frame time.
     fn set_time(&mut self, time: Time);
+    /// The world's type, for messages (leave the default).
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
 }
 
 impl dyn EngineWorld {

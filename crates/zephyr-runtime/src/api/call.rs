@@ -488,9 +488,10 @@ impl<'a> Call<'a> {
 
 /// The world as the type an engine command was written for.
 fn downcast_world<W: EngineWorld>(world: &mut dyn EngineWorld) -> Result<&mut W, String> {
+    let actual = world.type_name();
     world.downcast_mut::<W>().ok_or_else(|| {
         format!(
-            "the command is written for a world of type {}, and the system's world is another",
+            "the command is written for a world of type {}, and the system's world is a {actual}",
             std::any::type_name::<W>()
         )
     })
