@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use zephyr_runtime::{
-    BehaviourError, Behaviours, FrameReport, Limits, Profile, ScriptSource, ScriptingConfig,
-    ScriptingSystem, StateConfig,
+    BehaviourError, FrameReport, Limits, Profile, ScriptSource, Scripting, ScriptingConfig, Stage,
+    StateConfig,
 };
 
 use crate::console::{LiveConsole, Reading};
@@ -17,7 +17,7 @@ use crate::input::Replay;
 use crate::scene::{CvarSetting, Scene};
 use crate::settings::Settings;
 use crate::watch::Watcher;
-use zephyr_world::World;
+use zephyr_world::{SharedWorld, World};
 
 /// Options of `zephyr run` (its command line).
 #[derive(Debug, Clone, clap::Args)]
@@ -186,9 +186,8 @@ impl Summary {
 }
 
 struct Host {
-    system: ScriptingSystem,
+    scripting: Scripting,
     world: Arc<parking_lot::RwLock<World>>,
-    behaviours: Behaviours,
     options: RunOptions,
     summary: Summary,
     stop: Arc<AtomicBool>,
@@ -205,7 +204,8 @@ fn warn(lines: &[String]) {
 impl Host {
     /// Reloads a changed file (`--watch`) and says what it did on stderr.
     fn reload(&mut self, path: &Path) {
-        let report = self.behaviours.reload(&self.system, path);
+        let (behaviours, system) = self.scripting.parts_mut();
+        let report = behaviours.reload(system, path);
         let mut stderr = std::io::stderr().lock();
         for name in report.scripts.iter().chain(&report.modules) {
             let _ = writeln!(
@@ -237,12 +237,12 @@ impl Host {
             },
         };
         let Some((code, show)) = lua else {
-            if let Err(e) = self.system.console().execute_from(trimmed, "console") {
+            if let Err(e) = self.scripting.console().execute_from(trimmed, "console") {
                 let _ = writeln!(std::io::stderr(), "console: {e}");
             }
             return;
         };
-        match self.system.execute(&code, "console") {
+        match self.scripting.execute(&code, "console") {
             zephyr_runtime::Outcome::Returned(values) => {
                 if show || !values.is_empty() {
                     // The values as `print` would write them, byte for byte.
@@ -295,8 +295,86 @@ impl Host {
     }
 }
 
-/// Runs a script or a scene.
+/// What a run loads before anything runs: the scene or the script, the
+/// input replay, and the folder its scripts are found in.
+struct Program {
+    scene: Option<Scene>,
+    main_script: Option<ScriptSource>,
+    replay: Replay,
+    dir: PathBuf,
+}
+
+/// Runs a script or a scene: load, build the scripting, apply the settings,
+/// frame 0, the frames, the end.
 pub(crate) fn run(options: RunOptions) -> Result<Summary> {
+    validate(&options)?;
+    let program = load_program(&options)?;
+    let world = zephyr_world::share(World::default());
+    let scripting = build(&options, &program.dir, world.clone())?;
+    let mut settings = Settings::new(options.config.as_deref(), &program.dir, options.no_config);
+    settings.register_command(scripting.console())?;
+    apply_settings(&scripting, program.scene.as_ref(), &options, &mut settings)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second handler cannot be installed (tests run the CLI in-process
+        // only once per process); ignore that case.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let mut host = Host {
+        scripting,
+        world,
+        options,
+        summary: Summary::default(),
+        stop,
+    };
+    let started = Instant::now();
+    let has_frames = host.load(&program)?;
+    host.frame_zero()?;
+    // The scripts have registered their cvars and commands: autoexec.cfg
+    // may use them.
+    warn(&settings.autoexec(host.scripting.console()));
+    host.frames(has_frames, &program)?;
+    // The run ends: every remaining behaviour's on_destroy, in attach order,
+    // then the effects they had.
+    let last = host.scripting.shutdown();
+    host.report(last)?;
+    host.summary.total_time = started.elapsed();
+    Ok(host.end(&settings))
+}
+
+/// Refuses options that cannot work, before anything is loaded.
+fn validate(options: &RunOptions) -> Result<()> {
+    if options
+        .prelude
+        .as_deref()
+        .is_some_and(|code| code.contains('\n'))
+    {
+        return Err(Error::Usage(
+            "--prelude takes one line of Lua (it goes on the script's first line)".into(),
+        ));
+    }
+    if !(options.dt.is_finite() && options.dt > 0.0) {
+        return Err(Error::Usage(format!(
+            "--dt must be a positive number of seconds, got {}",
+            options.dt
+        )));
+    }
+    if let Some(missing) = options.roots.iter().find(|r| !r.is_dir()) {
+        return Err(Error::Usage(format!(
+            "--root {}: not a folder",
+            missing.display()
+        )));
+    }
+    if options.workers == Some(0) {
+        return Err(Error::Usage("--workers must be at least 1".into()));
+    }
+    Ok(())
+}
+
+/// Reads the scene or the script and the input replay.
+fn load_program(options: &RunOptions) -> Result<Program> {
     let replay = match &options.input {
         Some(path) => Replay::load(path)?,
         None => Replay::default(),
@@ -312,15 +390,6 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
             )));
         }
     };
-    if options
-        .prelude
-        .as_deref()
-        .is_some_and(|code| code.contains('\n'))
-    {
-        return Err(Error::Usage(
-            "--prelude takes one line of Lua (it goes on the script's first line)".into(),
-        ));
-    }
     // The prelude goes on the first line of every script the run loads:
     // the script's, or each behaviour's in a scene.
     let with_prelude = |script: ScriptSource| match &options.prelude {
@@ -348,35 +417,22 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         .path
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let dir = if dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        dir
-    };
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok(Program {
+        scene,
+        main_script,
+        replay,
+        dir,
+    })
+}
 
-    let stdout_sink = Arc::new(crate::console::write_output);
-    if !(options.dt.is_finite() && options.dt > 0.0) {
-        return Err(Error::Usage(format!(
-            "--dt must be a positive number of seconds, got {}",
-            options.dt
-        )));
-    }
-    if let Some(missing) = options.roots.iter().find(|r| !r.is_dir()) {
-        return Err(Error::Usage(format!(
-            "--root {}: not a folder",
-            missing.display()
-        )));
-    }
+/// The scripting over the run's world: the options' profile, budget,
+/// roots and seed; output on stdout; the frame with Zephyr's physics.
+fn build(options: &RunOptions, dir: &Path, world: SharedWorld) -> Result<Scripting> {
     let workers = options
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if workers == 0 {
-        return Err(Error::Usage("--workers must be at least 1".into()));
-    }
-    // The run's world is Zephyr's own: kept typed here for the scene's
-    // spawns and the scene name, shared with the system for the scripts.
-    let world = Arc::new(parking_lot::RwLock::new(World::default()));
     let config = ScriptingConfig {
         workers,
         state: StateConfig {
@@ -389,40 +445,47 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
                 instructions: options.budget,
                 ..Limits::default()
             },
-            script_roots: std::iter::once(dir.clone())
+            script_roots: std::iter::once(dir.to_path_buf())
                 .chain(options.roots.iter().cloned())
                 .collect(),
             seed: options.seed,
         },
-        print: Some(stdout_sink),
+        print: Some(Arc::new(crate::console::write_output)),
         ..ScriptingConfig::default()
     };
-    let system = ScriptingSystem::with_parts(config, Arc::default(), world.clone())?;
+    let mut scripting = Scripting::with_world(config, world)?;
+    scripting.set_stages(&Stage::FRAME_WITH_PHYSICS);
+    scripting.set_stop_on_error(options.strict);
     // Console output (`echo`, `get`, `help`, ...) is the run's output:
     // stdout. Logs stay on stderr.
-    system
+    scripting
         .console()
         .set_output(Some(Arc::new(crate::console::write_output)));
-    let mut settings = Settings::new(options.config.as_deref(), &dir, options.no_config);
-    settings.register_command(system.console())?;
+    Ok(scripting)
+}
 
-    // Cvars: the scene's, then the command line's, before anything runs. A
-    // bad value for a cvar that exists ends the run here (exit status 2),
-    // naming where the value came from; a name nobody registered waits for a
-    // script to register it, and is reported at the end if none does.
-    // The player's saved settings (config.cfg) come after the scene's and
-    // before the command line's: see `settings`.
+/// Cvars: the scene's, then the player's saved settings (config.cfg), then
+/// the command line's, before anything runs. A bad value for a cvar that
+/// exists ends the run here (exit status 2), naming where the value came
+/// from; a name nobody registered waits for a script to register it, and is
+/// reported at the end if none does.
+fn apply_settings(
+    scripting: &Scripting,
+    scene: Option<&Scene>,
+    options: &RunOptions,
+    settings: &mut Settings,
+) -> Result<()> {
     let apply = |settings: Vec<CvarSetting>| -> Result<()> {
         for setting in settings {
-            system
+            scripting
                 .cvars()
                 .set_or_preset_from(&setting.name, &setting.value, &setting.origin)
                 .map_err(|e| Error::Usage(format!("{}: {e}", setting.origin)))?;
         }
         Ok(())
     };
-    apply(scene.as_ref().map(Scene::cvars).unwrap_or_default())?;
-    warn(&settings.load(system.cvars())?);
+    apply(scene.map(Scene::cvars).unwrap_or_default())?;
+    warn(&settings.load(scripting.cvars())?);
     let mut from_command_line = Vec::new();
     for pair in &options.set {
         let (name, value) = pair
@@ -438,130 +501,112 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     // The run's own settings are in: an archived cvar that changes from
     // here on (a script's main chunk included) is the player's, saved at
     // the end.
-    settings.mark_baseline(system.cvars());
+    settings.mark_baseline(scripting.cvars());
+    Ok(())
+}
 
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second handler cannot be installed (tests run the CLI in-process
-        // only once per process); ignore that case.
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
-    }
-    let mut behaviours = Behaviours::new();
-    behaviours.set_stop_on_error(options.strict);
-    let mut host = Host {
-        system,
-        world,
-        behaviours,
-        options: options.clone(),
-        summary: Summary::default(),
-        stop,
-    };
-    let started = Instant::now();
-
-    // Frame 0: load the scripts (a script that fails to load ends the run
-    // before any frame: exit status 2), then every on_start.
-    let has_frames = match (&scene, &main_script) {
-        (Some(scene), _) => {
-            let entity_ids = scene.spawn(&mut host.world.write())?;
-            for (index, script) in &scene.scripts {
-                let entity = entity_ids[*index];
-                let loaded = if scene.file.entities[*index].parallel == Some(true) {
-                    host.behaviours
-                        .attach_parallel(&host.system, entity, script)
-                } else {
-                    host.behaviours.attach(&host.system, entity, script)
-                };
-                if let Err(error) = loaded {
-                    let entity = scene.file.entities[*index].label(*index);
-                    return Err(load_error(&scene.path, &entity, &error));
+impl Host {
+    /// Frame 0, part one: spawns the scene and attaches its behaviours, or
+    /// runs the script's main chunk. A script that fails to load ends the
+    /// run before any frame (exit status 2). Returns whether the run has
+    /// frames.
+    fn load(&mut self, program: &Program) -> Result<bool> {
+        match (&program.scene, &program.main_script) {
+            (Some(scene), _) => {
+                let entity_ids = scene.spawn(&mut self.world.write())?;
+                for (index, script) in &scene.scripts {
+                    let entity = entity_ids[*index];
+                    let loaded = if scene.file.entities[*index].parallel == Some(true) {
+                        self.scripting.attach_parallel(entity, script)
+                    } else {
+                        self.scripting.attach(entity, script)
+                    };
+                    if let Err(error) = loaded {
+                        let entity = scene.file.entities[*index].label(*index);
+                        return Err(load_error(&scene.path, &entity, &error));
+                    }
                 }
+                // A scene runs its frames, scripted or not (bodies still move).
+                Ok(true)
             }
-            // A scene runs its frames, scripted or not (bodies still move).
-            true
-        }
-        (None, Some(script)) => {
-            let stem = options
-                .path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("script");
-            host.world.write().set_scene_name(stem);
-            match host.behaviours.attach_global(&host.system, script) {
-                // A script runs frames when it has an on_update, or when
-                // --frames asks for them (physics steps, tasks run).
-                Ok(id) => {
-                    options.frames.is_some()
-                        || host
-                            .behaviours
+            (None, Some(script)) => {
+                let stem = self
+                    .options
+                    .path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("script");
+                self.world.write().set_scene_name(stem);
+                match self.scripting.attach_global(script) {
+                    // A script runs frames when it has an on_update, or when
+                    // --frames asks for them (physics steps, tasks run).
+                    Ok(id) => Ok(self.options.frames.is_some()
+                        || self
+                            .scripting
+                            .behaviours()
                             .list()
-                            .any(|info| info.id == id && info.has_update)
+                            .any(|info| info.id == id && info.has_update)),
+                    Err(error) => Err(load_error(&self.options.path, "", &error)),
                 }
-                Err(error) => return Err(load_error(&options.path, "", &error)),
+            }
+            (None, None) => {
+                self.world.write().set_scene_name("console");
+                // `zephyr console`: frames until `quit`.
+                Ok(true)
             }
         }
-        (None, None) => {
-            host.world.write().set_scene_name("console");
-            // `zephyr console`: frames until `quit`.
-            true
-        }
-    };
-    let mut frame_zero = FrameReport::default();
-    host.behaviours.start(&host.system, &mut frame_zero);
-    if !frame_zero.stopped {
-        host.behaviours.finish(&mut host.system, &mut frame_zero);
-    }
-    host.report(frame_zero)?;
-    // The scripts have registered their cvars and commands: autoexec.cfg
-    // may use them.
-    warn(&settings.autoexec(host.system.console()));
-    let mut watcher = if options.watch {
-        Some(Watcher::start(&dir)?)
-    } else {
-        None
-    };
-    let reading = Reading::of_stdin();
-    if options.console_only && reading == Some(Reading::Terminal) {
-        let _ = writeln!(
-            std::io::stderr(),
-            "Zephyr console on an empty world (Lua 5.4). `help` lists the commands, \
-             `= expr` prints a value, `lua code` runs code, Tab completes, `quit` ends."
-        );
-    }
-    // No console in the background of a terminal: reading would stop us.
-    let live = reading
-        .filter(|_| !options.no_console)
-        .map(|reading| LiveConsole::start(reading, host.system.console().clone()));
-    if live.is_some() {
-        // Typed here, `lua` runs on the main thread (see `console_line`).
-        host.system
-            .console()
-            .set_help(
-                "lua",
-                "lua <code>: runs Lua code; typed at this console, on the main thread in the \
-                 console's environment; from a script's console.execute, on a worker thread \
-                 (an unfinished chunk takes the next lines)",
-            )
-            .map_err(|e| Error::Usage(format!("lua: {e}")))?;
     }
 
-    let mut frame: u64 = 0;
-    // A script without on_update still runs frames while its tasks wait.
-    if has_frames || host.behaviours.tasks_waiting(&host.system) > 0 {
+    /// Frame 0, part two: every `on_start`, then the rest of a frame after
+    /// the updates (physics, sync, events, destroy).
+    fn frame_zero(&mut self) -> Result<()> {
+        let mut report = FrameReport::default();
+        for stage in Stage::FRAME_WITH_PHYSICS {
+            let after_updates = !matches!(
+                stage,
+                Stage::AdvanceTime | Stage::Update | Stage::Tasks | Stage::Parallel
+            );
+            if after_updates && (!report.stopped || stage.runs_when_stopped()) {
+                self.scripting.run_stage(stage, 0.0, &mut report);
+            }
+        }
+        self.report(report)
+    }
+
+    /// The frames, until `--frames`, `quit`, Ctrl-C, the console's end (for
+    /// `zephyr console`) or, for a script without `on_update`, its last
+    /// task.
+    fn frames(&mut self, has_frames: bool, program: &Program) -> Result<()> {
+        let options = self.options.clone();
+        let mut watcher = if options.watch {
+            Some(Watcher::start(&program.dir)?)
+        } else {
+            None
+        };
+        let live = self.start_console()?;
+        let tasks_waiting = |host: &Host| {
+            let scripting = &host.scripting;
+            scripting.behaviours().tasks_waiting(scripting.system())
+        };
+        // A script without on_update still runs frames while its tasks wait.
+        if !has_frames && tasks_waiting(self) == 0 {
+            return Ok(());
+        }
+        let mut frame: u64 = 0;
         loop {
-            if host.system.console().quit_requested() || host.stop.load(Ordering::SeqCst) {
+            if self.scripting.console().quit_requested() || self.stop.load(Ordering::SeqCst) {
                 break;
             }
             if options.frames.is_some_and(|n| frame >= n) {
                 break;
             }
-            if !has_frames && host.behaviours.tasks_waiting(&host.system) == 0 {
+            if !has_frames && tasks_waiting(self) == 0 {
                 break;
             }
             // Scripts edited since the last frame (--watch).
             if let Some(watcher) = &mut watcher {
                 for path in watcher.ready() {
-                    host.reload(&path);
+                    self.reload(&path);
                 }
             }
             // Console commands typed (or piped) since the last frame.
@@ -569,14 +614,11 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
                 let (lines, ended) = live.take_lines();
                 if !lines.is_empty() {
                     for line in &lines {
-                        host.console_line(line);
+                        self.console_line(line);
                     }
-                    live.refresh(host.system.console());
+                    live.refresh(self.scripting.console());
                 }
-                if ended && options.console_only {
-                    break;
-                }
-                if host.system.console().quit_requested() {
+                if (ended && options.console_only) || self.scripting.console().quit_requested() {
                     break;
                 }
             } else if options.console_only {
@@ -586,59 +628,87 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
             let frame_started = Instant::now();
             {
                 let _input = tracing::info_span!("input").entered();
-                let mut world = host.system.world().write();
-                for event in replay.frame(frame) {
+                let mut world = self.world.write();
+                for event in program.replay.frame(frame) {
                     event.apply(world.input_mut());
                 }
             }
-            let report = host.behaviours.frame(&mut host.system, options.dt);
-            host.report(report)?;
+            let report = self.scripting.frame(options.dt);
+            self.report(report)?;
             let spent = frame_started.elapsed();
-            host.summary.frame_times.push(spent);
+            self.summary.frame_times.push(spent);
             // Without --frames the run is a game: frames are paced to --dt in
             // real time. With --frames it is a batch and runs flat out.
             if options.frames.is_none() {
                 std::thread::sleep(Duration::from_secs_f64(options.dt).saturating_sub(spent));
             }
         }
+        Ok(())
     }
-    // The run ends: every remaining behaviour's on_destroy, in attach order,
-    // then the effects they had.
-    let mut last = host.behaviours.detach_all(&host.system);
-    host.behaviours.finish(&mut host.system, &mut last);
-    host.report(last)?;
-    host.summary.total_time = started.elapsed();
-    host.summary.unused_cvars = host
-        .system
-        .cvars()
-        .unused_presets()
-        .into_iter()
-        // Saved settings of cvars this run did not register are kept for
-        // the runs that do, not warned about.
-        .filter(|preset| !settings.is_from_config(&preset.origin))
-        .map(|preset| {
-            let mut line = format!(
-                "warning: {}: cvar '{}' was never registered (not built in, and no script registered it)",
-                preset.origin, preset.name
+
+    /// The live console on stdin, when there is one to read (not in the
+    /// background of a terminal: reading would stop us).
+    fn start_console(&self) -> Result<Option<LiveConsole>> {
+        let options = &self.options;
+        let reading = Reading::of_stdin();
+        if options.console_only && reading == Some(Reading::Terminal) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "Zephyr console on an empty world (Lua 5.4). `help` lists the commands, \
+                 `= expr` prints a value, `lua code` runs code, Tab completes, `quit` ends."
             );
-            if !preset.suggestions.is_empty() {
-                line.push_str(&format!(" (did you mean: {}?)", preset.suggestions.join(", ")));
-            }
-            line
-        })
-        .collect();
-    drop(live);
-    // A save that fails is the run's error (exit status 2, naming the
-    // file), after its summary.
-    match settings.save_if_changed(host.system.cvars()) {
-        Ok(true) => host.summary.saved_settings = Some(settings.path().display().to_string()),
-        Ok(false) => {}
-        Err(error) => host.summary.save_error = Some(error),
+        }
+        let console = self.scripting.console();
+        let live = reading
+            .filter(|_| !options.no_console)
+            .map(|reading| LiveConsole::start(reading, console.clone()));
+        if live.is_some() {
+            // Typed here, `lua` runs on the main thread (see `console_line`).
+            console
+                .set_help(
+                    "lua",
+                    "lua <code>: runs Lua code; typed at this console, on the main thread in the \
+                     console's environment; from a script's console.execute, on a worker thread \
+                     (an unfinished chunk takes the next lines)",
+                )
+                .map_err(|e| Error::Usage(format!("lua: {e}")))?;
+        }
+        Ok(live)
     }
-    host.summary.worker_scripts = host.system.runner().stats().enqueued;
-    host.summary.seed = options.seed;
-    let _ = std::io::stdout().flush();
-    Ok(host.summary)
+
+    /// The summary: cvars set but never registered, the saved settings.
+    fn end(mut self, settings: &Settings) -> Summary {
+        self.summary.unused_cvars = self
+            .scripting
+            .cvars()
+            .unused_presets()
+            .into_iter()
+            // Saved settings of cvars this run did not register are kept for
+            // the runs that do, not warned about.
+            .filter(|preset| !settings.is_from_config(&preset.origin))
+            .map(|preset| {
+                let mut line = format!(
+                    "warning: {}: cvar '{}' was never registered (not built in, and no script registered it)",
+                    preset.origin, preset.name
+                );
+                if !preset.suggestions.is_empty() {
+                    line.push_str(&format!(" (did you mean: {}?)", preset.suggestions.join(", ")));
+                }
+                line
+            })
+            .collect();
+        // A save that fails is the run's error (exit status 2, naming the
+        // file), after its summary.
+        match settings.save_if_changed(self.scripting.cvars()) {
+            Ok(true) => self.summary.saved_settings = Some(settings.path().display().to_string()),
+            Ok(false) => {}
+            Err(error) => self.summary.save_error = Some(error),
+        }
+        self.summary.worker_scripts = self.scripting.system().runner().stats().enqueued;
+        self.summary.seed = self.options.seed;
+        let _ = std::io::stdout().flush();
+        self.summary
+    }
 }
 
 /// A script that failed to load: exit status 2, naming the script's file
