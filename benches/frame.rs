@@ -6,7 +6,8 @@
 //!
 //! `cargo bench --bench frame` (add `-- --rounds 11` for more rounds,
 //! `-- --quick` for a smoke run with small sizes, `-- --only serial` for one
-//! section: serial, empty, startup, jobs, latency, find, engine, memory)
+//! section: serial, own, empty, startup, jobs, latency, find, engine,
+//! memory)
 
 #![allow(clippy::print_stdout)] // printing the table is this bench's job
 
@@ -23,6 +24,11 @@ use zephyr::runtime::{
 };
 use zephyr::world::glam::DVec3;
 use zephyr::world::{EntityId, RigidBody, World};
+
+/// An engine's own world (plain `Vec`s), from the example.
+#[allow(dead_code, unreachable_pub, clippy::print_stdout)]
+#[path = "../examples/own_world.rs"]
+mod own_world;
 
 /// Sizes of one run.
 struct Sizes {
@@ -784,6 +790,108 @@ fn engine_functions(sizes: &Sizes) {
     );
 }
 
+/// The transform-only mover of the `own` section: runs on any world.
+const SLIDER: &str = "\
+local get_position = zephyr.transform.get_position
+local set_position = zephyr.transform.set_position
+function on_update(self, dt)
+    local x, y, z = get_position(self)
+    set_position(self, x + dt, y, z)
+end";
+
+/// `n` sliders over `world`, parallel or not, started.
+fn sliders(
+    world: zephyr::world::SharedWorld,
+    n: usize,
+    parallel: bool,
+) -> (ScriptingSystem, Behaviours) {
+    let config = ScriptingConfig {
+        workers: 2,
+        ..ScriptingConfig::default()
+    };
+    let system = ScriptingSystem::with_parts(config, Default::default(), world).expect("system");
+    let mut behaviours = Behaviours::new();
+    let script = ScriptSource::new("slider.lua", SLIDER);
+    for _ in 0..n {
+        let e = system.world().write().create().expect("an entity");
+        if parallel {
+            behaviours.attach_parallel(&system, e, &script)
+        } else {
+            behaviours.attach(&system, e, &script)
+        }
+        .expect("attach");
+    }
+    let mut start = FrameReport::default();
+    behaviours.start(&system, &mut start);
+    (system, behaviours)
+}
+
+/// The same behaviours over Zephyr's hecs world and over an engine's own
+/// (`examples/own_world.rs`'s `Vec`-based arena), serial and parallel.
+fn own_world_rows(sizes: &Sizes) {
+    let n = sizes.entities;
+    let raw = RawCall::new(n);
+    let hecs = || zephyr::world::share(World::default()) as zephyr::world::SharedWorld;
+    let arena = || zephyr::world::share(own_world::Arena::default()) as zephyr::world::SharedWorld;
+    let (s1, mut b1) = sliders(hecs(), n, false);
+    let (s2, mut b2) = sliders(arena(), n, false);
+    let (mut s3, mut b3) = sliders(hecs(), n, true);
+    let (mut s4, mut b4) = sliders(arena(), n, true);
+    let frames = sizes.frames_per_round;
+    let dt = 1.0 / 60.0;
+    let mut variants: Vec<Variant<'_>> = vec![
+        ("R_call", Box::new(|| timed(frames, || raw.frame(dt)))),
+        (
+            "update phase, Zephyr's world",
+            Box::new(|| {
+                timed(frames, || {
+                    let mut report = FrameReport::default();
+                    b1.update(&s1, dt, &mut report);
+                    assert!(report.errors.is_empty());
+                })
+            }),
+        ),
+        (
+            "update phase, own_world's arena",
+            Box::new(|| {
+                timed(frames, || {
+                    let mut report = FrameReport::default();
+                    b2.update(&s2, dt, &mut report);
+                    assert!(report.errors.is_empty());
+                })
+            }),
+        ),
+        (
+            "parallel phase on 2 workers, Zephyr's world",
+            Box::new(|| {
+                timed(frames, || {
+                    let mut report = FrameReport::default();
+                    b3.parallel_update(&mut s3, dt, &mut report);
+                    assert!(report.errors.is_empty());
+                })
+            }),
+        ),
+        (
+            "parallel phase on 2 workers, own_world's arena",
+            Box::new(|| {
+                timed(frames, || {
+                    let mut report = FrameReport::default();
+                    b4.parallel_update(&mut s4, dt, &mut report);
+                    assert!(report.errors.is_empty());
+                })
+            }),
+        ),
+    ];
+    let medians = interleave(sizes.rounds, &mut variants);
+    table(
+        &format!("{n} transform-only behaviours over two worlds"),
+        "time / frame",
+        &variants,
+        &medians,
+        ms,
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -818,8 +926,9 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .cloned();
     type Section<'a> = (&'a str, &'a dyn Fn(&Sizes));
-    let sections: [Section<'_>; 8] = [
+    let sections: [Section<'_>; 9] = [
         ("serial", &serial_behaviours),
+        ("own", &own_world_rows),
         ("empty", &empty_callbacks),
         ("startup", &startup),
         ("jobs", &tiny_jobs),

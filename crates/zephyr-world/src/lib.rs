@@ -9,7 +9,7 @@
 //! | `access`     | [`WorldRead`] / [`WorldWrite`]: the API's semantics are written once    |
 //! | `engine`     | [`EngineWorld`]: the world the runtime works against (an engine's own, or [`World`]) |
 //! | `command`    | [`WorldCommand`]: every write, typed                                    |
-//! | `world`      | [`World`]: hecs entities, input, time, scene, physics step             |
+//! | `world`      | [`World`]: hecs entities and names, input, time, scene (`world/`: its snapshot tracking, despawn holds and physics step each in their own file) |
 //! | `snapshot`   | [`Snapshot`], [`WorkerWorld`]: what worker-thread scripts read (a copy, or the live world during a parallel phase) |
 //!
 //! Conventions (tested by property tests): right-handed, +Y up, +X right,

@@ -1,9 +1,17 @@
-//! The live world: a hecs ECS plus input, time and scene, with the physics
-//! step.
+//! Zephyr's own world: a hecs ECS plus input, time and scene, and a name
+//! index; one implementation of [`EngineWorld`](crate::EngineWorld).
+//!
+//! | module     | its one job                                                    |
+//! |------------|----------------------------------------------------------------|
+//! | `tracking` | what changed since a snapshot: versions, chunks, snapshots     |
+//! | `holds`    | despawns that wait for a behaviour's `on_destroy`             |
+//! | `physics`  | the rigid-body step                                            |
+
+mod holds;
+mod physics;
+mod tracking;
 
 use std::collections::BTreeMap;
-
-use glam::DVec3;
 
 use crate::access::{Time, Update, WorldRead, WorldWrite};
 use crate::components::{
@@ -12,24 +20,14 @@ use crate::components::{
 use crate::error::{Error, Result};
 use crate::id::EntityId;
 use crate::input::Input;
-use crate::snapshot::{CHUNK_SHIFT, Chunk, EntityRecord, NameIndex, Snapshot};
+use crate::snapshot::{NameIndex, Snapshot};
+use holds::{DespawnHold, Doomed};
+use tracking::NEXT_IDENTITY;
 
 /// When an entity was created, in creation order. Gives `find` and world
 /// dumps an order that does not depend on how ids were allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Created(pub(crate) u64);
-
-/// Identities of worlds, for [`World::snapshot_since`].
-static NEXT_IDENTITY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// An entity whose despawn waits for its owner (see [`World::hold_despawn`]).
-#[derive(Debug, Clone, Copy)]
-struct DespawnHold;
-
-/// A held entity that has been despawned: it still exists until its owner
-/// calls [`World::despawn_now`].
-#[derive(Debug, Clone, Copy)]
-struct Doomed;
 
 /// The default engine world behind the game API.
 ///
@@ -82,43 +80,6 @@ pub struct World {
     /// The last snapshot handed to worker jobs, with the `version` it was
     /// taken at: reused while nothing changed, the base of the next.
     last_view: parking_lot::Mutex<Option<(u64, std::sync::Arc<Snapshot>)>>,
-}
-
-/// What a snapshot copies of an entity.
-type RecordQuery<'a> = (
-    &'a Created,
-    &'a Transform,
-    Option<&'a Name>,
-    Option<&'a PointLight>,
-    Option<&'a ParticleEmitter>,
-    Option<&'a RigidBody>,
-    Option<&'a ScriptData>,
-);
-
-/// A copy of one entity's components.
-fn record(
-    (created, transform, name, light, emitter, body, data): <RecordQuery<'_> as hecs::Query>::Item<
-        '_,
-    >,
-) -> EntityRecord {
-    EntityRecord {
-        created: created.0,
-        name: name.map(|n| n.0.clone()),
-        transform: *transform,
-        light: light.copied(),
-        emitter: emitter.copied(),
-        body: body.copied(),
-        data: data.map(|d| d.0.clone()).unwrap_or_default(),
-    }
-}
-
-/// Records that the entity at hecs index `index` changed at `version`.
-fn mark(chunk_changed: &mut Vec<u64>, index: u32, version: u64) {
-    let chunk = (index >> CHUNK_SHIFT) as usize;
-    if chunk >= chunk_changed.len() {
-        chunk_changed.resize(chunk + 1, 0);
-    }
-    chunk_changed[chunk] = version;
 }
 
 impl std::fmt::Debug for World {
@@ -219,40 +180,10 @@ impl World {
         self.time = time;
     }
 
-    /// The snapshot worker jobs read: the last one while nothing changed,
-    /// else one that copies only the chunks changed since it (when only the
-    /// time, the input or the scene name changed, it shares every entity).
-    pub fn shared_snapshot(&self) -> std::sync::Arc<Snapshot> {
-        let mut last = self.last_view.lock();
-        match &*last {
-            Some((version, snapshot)) if *version == self.version() => snapshot.clone(),
-            previous => {
-                let snapshot = std::sync::Arc::new(match previous {
-                    Some((_, previous)) => self.snapshot_since(previous),
-                    None => self.snapshot(),
-                });
-                *last = Some((self.version(), snapshot.clone()));
-                snapshot
-            }
-        }
-    }
-
     /// Renames the scene.
     pub fn set_scene_name(&mut self, name: impl Into<String>) {
         self.meta_version += 1;
         self.scene = name.into();
-    }
-
-    /// A number that changes whenever the world may have changed; used to
-    /// reuse snapshots.
-    pub fn version(&self) -> u64 {
-        self.version + self.meta_version
-    }
-
-    /// A number that changes whenever an entity or component may have
-    /// changed (not when only the time, the input or the scene name did).
-    pub fn entities_version(&self) -> u64 {
-        self.version
     }
 
     /// Frees an id that was reserved (by a worker script) but never spawned.
@@ -264,56 +195,6 @@ impl World {
             self.ecs.flush();
             let _ = self.ecs.despawn(entity);
         }
-    }
-
-    /// Defers the despawn of `id` to its owner: from now on
-    /// [`WorldWrite::despawn`] (and so a script's `zephyr.entity.destroy`)
-    /// only marks the entity *doomed*; it stays readable until the owner,
-    /// having run its own clean-up (a behaviour's `on_destroy`), calls
-    /// [`despawn_now`](Self::despawn_now). Owners collect doomed entities
-    /// with [`take_doomed`](Self::take_doomed).
-    pub fn hold_despawn(&mut self, id: EntityId) -> Result<()> {
-        self.insert_component(id, DespawnHold)
-    }
-
-    /// Ends a [`hold_despawn`](Self::hold_despawn): despawns become immediate
-    /// again. An entity that was doomed meanwhile stays doomed (it is in the
-    /// next `take_doomed`).
-    pub fn release_despawn(&mut self, id: EntityId) {
-        if let Ok(entity) = self.entity(id) {
-            let _ = self.ecs.remove_one::<DespawnHold>(entity);
-        }
-    }
-
-    /// Whether `id` is held and has been despawned, waiting for its owner.
-    pub fn is_doomed(&self, id: EntityId) -> bool {
-        self.entity(id)
-            .is_ok_and(|entity| self.ecs.satisfies::<&Doomed>(entity))
-    }
-
-    /// The held entities despawned since the last call, in despawn order.
-    pub fn take_doomed(&mut self) -> Vec<EntityId> {
-        std::mem::take(&mut self.doomed)
-    }
-
-    /// Despawns an entity at once, held or not.
-    pub fn despawn_now(&mut self, id: EntityId) -> Result<()> {
-        let entity = self.entity(id)?;
-        self.unindex_name(entity);
-        self.touch(entity);
-        if let Some(slot) = self.slots.get_mut(entity.id() as usize) {
-            *slot = None;
-        }
-        self.removals += 1;
-        self.ecs
-            .despawn(entity)
-            .map_err(|_| Error::NoSuchEntity(id))
-    }
-
-    /// How many entities have been removed so far: when this has not
-    /// changed, every entity seen before still exists.
-    pub fn removals(&self) -> u64 {
-        self.removals
     }
 
     /// Removes the entity's name from the name index.
@@ -332,13 +213,6 @@ impl World {
         self.names_version += 1;
     }
 
-    /// Counts a change of `entity`, for [`version`](Self::version) and for
-    /// the snapshot chunk that holds it.
-    fn touch(&mut self, entity: hecs::Entity) {
-        self.version += 1;
-        mark(&mut self.chunk_changed, entity.id(), self.version);
-    }
-
     /// How many entities exist.
     pub fn len(&self) -> usize {
         self.ecs.query::<&Created>().iter().count()
@@ -347,115 +221,6 @@ impl World {
     /// Whether no entity exists.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Integrates every rigid body over `dt` seconds, with gravity
-    /// `gravity_y` (acceleration along +Y, negative pulls down):
-    ///
-    /// 1. `velocity += (force / mass + (0, gravity_y, 0)) * dt`
-    /// 2. `position += velocity * dt` (semi-implicit Euler)
-    /// 3. `force = 0` (forces accumulate during one frame only)
-    ///
-    /// Impulses are not part of the step: `add_impulse` changes velocity by
-    /// `impulse / mass` at once.
-    pub fn step_physics(&mut self, dt: f64, gravity_y: f64) {
-        if !dt.is_finite() || !gravity_y.is_finite() {
-            return;
-        }
-        self.version += 1;
-        let version = self.version;
-        let gravity = DVec3::new(0.0, gravity_y, 0.0);
-        let query = self
-            .ecs
-            .query_mut::<(hecs::Entity, &mut Transform, &mut RigidBody)>();
-        for (entity, transform, body) in query {
-            mark(&mut self.chunk_changed, entity.id(), version);
-            body.velocity += (body.force / body.mass + gravity) * dt;
-            transform.position += body.velocity * dt;
-            body.force = DVec3::ZERO;
-        }
-    }
-
-    /// A copy of everything scripts can read, for worker threads.
-    pub fn snapshot(&self) -> Snapshot {
-        let chunks = self.slots.len().div_ceil(1 << CHUNK_SHIFT);
-        let mut built = vec![Chunk::default(); chunks];
-        let mut query = self.ecs.query::<(hecs::Entity, RecordQuery<'_>)>();
-        for (entity, components) in query.iter() {
-            let chunk = (entity.id() >> CHUNK_SHIFT) as usize;
-            if chunk >= built.len() {
-                built.resize(chunk + 1, Chunk::default());
-            }
-            built[chunk]
-                .entities
-                .push((EntityId::from_entity(entity), record(components)));
-        }
-        for chunk in &mut built {
-            chunk
-                .entities
-                .sort_by_key(|(id, _)| id.entity().map_or(0, |e| e.id()));
-        }
-        self.snapshot_of(built.into_iter().map(std::sync::Arc::new).collect())
-    }
-
-    /// A snapshot like [`snapshot`](Self::snapshot), sharing what did not
-    /// change since `previous` was taken from this world: a change of time
-    /// or input alone copies no entity, and a changed entity copies only the
-    /// chunk of 64 entities around it.
-    pub fn snapshot_since(&self, previous: &Snapshot) -> Snapshot {
-        let (identity, taken) = previous.entities_version;
-        if identity != self.identity || self.all_changed > taken {
-            return self.snapshot();
-        }
-        let chunks = self
-            .slots
-            .len()
-            .div_ceil(1 << CHUNK_SHIFT)
-            .max(previous.chunks.len());
-        let chunks = (0..chunks)
-            .map(|c| {
-                let changed = self.chunk_changed.get(c).copied().unwrap_or(0);
-                match previous.chunks.get(c) {
-                    Some(chunk) if changed <= taken => chunk.clone(),
-                    _ => std::sync::Arc::new(self.build_chunk(c)),
-                }
-            })
-            .collect();
-        let mut snapshot = self.snapshot_of(chunks);
-        if previous.names_version == self.names_version {
-            snapshot.names = previous.names.clone();
-        }
-        snapshot
-    }
-
-    fn snapshot_of(&self, chunks: Vec<std::sync::Arc<Chunk>>) -> Snapshot {
-        Snapshot {
-            chunks,
-            names: self.names.clone(),
-            names_version: self.names_version,
-            entities_version: (self.identity, self.version),
-            input: self.input.clone(),
-            time: self.time,
-            scene: self.scene.clone(),
-            next_created: self.next_seq,
-        }
-    }
-
-    /// The entities of chunk `c`, read from the world through one view
-    /// (prepared once per archetype, not once per entity).
-    fn build_chunk(&self, c: usize) -> Chunk {
-        let start = c << CHUNK_SHIFT;
-        let end = ((c + 1) << CHUNK_SHIFT).min(self.slots.len());
-        let mut view = self.ecs.view::<RecordQuery<'_>>();
-        let entities = self
-            .slots
-            .get(start..end)
-            .unwrap_or_default()
-            .iter()
-            .flatten()
-            .filter_map(|id| Some((*id, record(view.get_mut(id.entity()?)?))))
-            .collect();
-        Chunk { entities }
     }
 
     fn entity(&self, id: EntityId) -> Result<hecs::Entity> {
@@ -743,6 +508,7 @@ impl WorldWrite for World {
 mod tests {
     use super::*;
     use crate::WorldCommand;
+    use glam::DVec3;
 
     static_assertions::assert_impl_all!(World: Send, Sync);
 
@@ -757,32 +523,6 @@ mod tests {
         assert!(world.exists(b));
         assert_eq!(world.transform(a), Err(Error::NoSuchEntity(a)));
         assert!(!world.exists(EntityId::from_lua(42).unwrap()));
-    }
-
-    #[test]
-    fn a_held_entity_is_doomed_by_despawn_and_removed_by_its_owner() {
-        let mut world = World::new("t");
-        let held = world.create();
-        let plain = world.create();
-        world.hold_despawn(held).unwrap();
-        let removals = world.removals();
-        world.despawn(held).unwrap();
-        world.despawn(held).unwrap(); // twice: doomed once
-        world.despawn(plain).unwrap();
-        assert!(world.exists(held), "still readable for its owner");
-        assert!(world.is_doomed(held));
-        assert!(!world.exists(plain));
-        assert_eq!(world.take_doomed(), [held]);
-        assert!(world.take_doomed().is_empty());
-        world.despawn_now(held).unwrap();
-        assert!(!world.exists(held));
-        assert_eq!(world.removals(), removals + 2);
-
-        let released = world.create();
-        world.hold_despawn(released).unwrap();
-        world.release_despawn(released);
-        world.despawn(released).unwrap();
-        assert!(!world.exists(released), "released: immediate again");
     }
 
     #[test]
@@ -819,36 +559,6 @@ mod tests {
         assert_eq!(world.find("Enemy"), Some(b));
         assert_eq!(world.name(a).unwrap(), None);
         assert_eq!(world.find("Nobody"), None);
-    }
-
-    #[test]
-    fn a_snapshot_after_a_time_change_shares_the_entities() {
-        let mut world = World::new("t");
-        let e = world.create();
-        let first = world.snapshot();
-        world.set_time(Time {
-            delta: 0.5,
-            elapsed: 0.5,
-            frame: 1,
-        });
-        world.input_mut().set_key(crate::Key::W, true);
-        let second = world.snapshot_since(&first);
-        assert!(
-            first
-                .chunks
-                .iter()
-                .zip(&second.chunks)
-                .all(|(a, b)| std::sync::Arc::ptr_eq(a, b))
-        );
-        assert_eq!(second.time().frame, 1);
-        assert!(second.input().is_key_down(crate::Key::W));
-        world.transform_mut(e).unwrap().position.x = 3.0;
-        let third = world.snapshot_since(&second);
-        assert!(!std::sync::Arc::ptr_eq(&second.chunks[0], &third.chunks[0]));
-        assert_eq!(third.transform(e).unwrap().position.x, 3.0);
-        // Another world's snapshot is never reused.
-        let other = World::new("o");
-        assert!(other.snapshot_since(&third).is_empty());
     }
 
     #[test]
@@ -893,46 +603,6 @@ mod tests {
             err.to_string(),
             format!("entity {e} has no RigidBody component")
         );
-    }
-
-    #[test]
-    fn physics_step_follows_the_documented_rules() {
-        let mut world = World::new("t");
-        let e = world.create();
-        world
-            .insert_body(
-                e,
-                RigidBody {
-                    mass: 2.0,
-                    ..RigidBody::default()
-                },
-            )
-            .unwrap();
-        WorldCommand::AddForce(e, DVec3::new(1.0, 0.0, 0.0))
-            .apply(&mut world)
-            .unwrap();
-        WorldCommand::AddForce(e, DVec3::new(1.0, 0.0, 0.0))
-            .apply(&mut world)
-            .unwrap();
-        WorldCommand::AddImpulse(e, DVec3::new(0.0, 0.0, 4.0))
-            .apply(&mut world)
-            .unwrap();
-        assert_eq!(
-            world.body(e).unwrap().velocity,
-            DVec3::new(0.0, 0.0, 2.0),
-            "impulse / mass, at once"
-        );
-        world.step_physics(0.5, -10.0);
-        let body = world.body(e).unwrap();
-        // a = (2/2, -10, 0); v = (0,0,2) + a*0.5; p = v*0.5
-        assert_eq!(body.velocity, DVec3::new(0.5, -5.0, 2.0));
-        assert_eq!(
-            world.transform(e).unwrap().position,
-            DVec3::new(0.25, -2.5, 1.0)
-        );
-        assert_eq!(body.force, DVec3::ZERO, "forces are cleared after the step");
-        world.step_physics(0.5, -10.0);
-        assert_eq!(world.body(e).unwrap().velocity, DVec3::new(0.5, -10.0, 2.0));
     }
 
     #[test]
