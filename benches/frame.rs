@@ -26,7 +26,7 @@ use zephyr::world::glam::DVec3;
 use zephyr::world::{EntityId, RigidBody, World};
 
 /// An engine's own world (plain `Vec`s), from the example.
-#[allow(dead_code, unreachable_pub, clippy::print_stdout)]
+#[allow(dead_code, unreachable_pub)]
 #[path = "../examples/own_world.rs"]
 mod own_world;
 

@@ -57,6 +57,8 @@ mod task;
 
 pub use action::{Action, Callback, Command, JobId, MainThreadJob};
 // The reference's names, kept at the root where they were.
+#[cfg(feature = "docs")]
+pub use api::engine_cvars_markdown;
 pub use behaviour::{
     BehaviourError, BehaviourId, BehaviourInfo, Behaviours, FrameReport, ReloadReport,
     ScriptSource, Stage,
@@ -78,8 +80,7 @@ pub use queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY, QueueFull};
 pub use runner::{Job, RunnerConfig, RunnerStats, ScriptHandle, ScriptRunner, Shutdown};
 pub use scripting::Scripting;
 pub use system::{
-    PHYS_GRAVITY, ScriptingConfig, ScriptingSystem, UpdateReport, engine_cvars_markdown,
-    register_engine_cvars,
+    PHYS_GRAVITY, ScriptingConfig, ScriptingSystem, UpdateReport, register_engine_cvars,
 };
 pub use zephyr_cvar as cvar;
 pub use zephyr_lua as lua;

@@ -25,36 +25,6 @@ use zephyr_lua::{ScriptState, StateConfig};
 /// The cvar holding the gravity of the physics step.
 pub const PHYS_GRAVITY: &str = "phys_gravity";
 
-/// The built-in cvars (the registry's `sv_cheats` and the engine's) as a
-/// Markdown table: what `docs/SCRIPTING.md` lists, checked by a test.
-pub fn engine_cvars_markdown() -> String {
-    let cvars = CVarRegistry::new();
-    let _ = register_engine_cvars(&cvars);
-    let mut out =
-        String::from("| cvar | type | default | flags | meaning |\n|---|---|---|---|---|\n");
-    for info in cvars.list("") {
-        let flags = [
-            (zephyr_cvar::CVarFlags::ARCHIVE, "archive"),
-            (zephyr_cvar::CVarFlags::READ_ONLY, "read-only"),
-            (zephyr_cvar::CVarFlags::CHEAT, "cheat"),
-        ]
-        .iter()
-        .filter(|(flag, _)| info.flags.contains(*flag))
-        .map(|(_, name)| *name)
-        .collect::<Vec<_>>()
-        .join(", ");
-        out.push_str(&format!(
-            "| `{}` | {:?} | `{}` | {} | {} |\n",
-            info.name,
-            info.kind,
-            info.default,
-            if flags.is_empty() { "-" } else { &flags },
-            info.help
-        ));
-    }
-    out
-}
-
 /// The packages a system's states get: the built-in ones (unless turned
 /// off) and the engine's, each function path once.
 fn packages_of(config: &ScriptingConfig) -> Result<Vec<crate::api::Package>> {

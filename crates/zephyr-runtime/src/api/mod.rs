@@ -15,7 +15,8 @@
 //! | `math`     | `zephyr.math`                                                     |
 //! | `ecs`      | the legacy `ecs` and `input` modules                              |
 //! | `scripted` | declarations of the functions written in Lua (tasks, events)      |
-//! | `types`    | the LuaLS/EmmyLua definition file (`zephyr types`)                |
+//! | `markdown` | the Markdown reference (`docs/API.md`), feature `docs`             |
+//! | `types`    | the LuaLS/EmmyLua definition file (`zephyr types`), feature `docs` |
 //!
 //! A binding called on the main thread reads and writes at once. Called by a
 //! worker-thread script (the state then carries a `Recording`) it reads the
@@ -31,11 +32,14 @@ mod ecs;
 mod fast;
 mod game;
 mod handlers;
+#[cfg(feature = "docs")]
+mod markdown;
 mod math;
 mod package;
 mod registry;
 mod scripted;
 mod typed;
+#[cfg(feature = "docs")]
 mod types;
 
 use std::fmt;
@@ -50,13 +54,16 @@ use zephyr_world::{SharedWorld, WorldRead};
 pub use call::Call;
 pub use component::{Component, Field, FieldType};
 pub(crate) use handlers::{MainEnv, call_named, resolve_handler};
+#[cfg(feature = "docs")]
+pub use markdown::{api_markdown, engine_cvars_markdown, markdown};
 pub use package::{
     Access, ConstValue, Constant, Function, Imp, Implementation, Package, Param, Ret, Type,
     TypedFunction,
 };
-pub use registry::{API, api_markdown, builtin_packages, markdown};
+pub use registry::{API, builtin_packages};
 pub use scripted::{SCRIPTED, ScriptedFunction};
 pub use typed::{Arg, Args, Return, Returns};
+#[cfg(feature = "docs")]
 pub use types::{definitions, lua_definitions};
 
 /// The old name of [`Function`].
