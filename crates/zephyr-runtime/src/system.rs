@@ -380,7 +380,13 @@ impl ScriptingSystem {
             let mut next = Some(first);
             while let Some(command) = next.take() {
                 report.commands_applied += 1;
-                if let Err(error) = command.apply(&mut *world) {
+                // Zephyr's own world through its concrete type (see
+                // `Site::write`).
+                let applied = match world.downcast_mut::<World>() {
+                    Some(world) => command.apply(world),
+                    None => command.apply(&mut *world),
+                };
+                if let Err(error) = applied {
                     tracing::error!(target: "zephyr::runtime", "parallel write refused: {error}");
                     report.errors.push(Error::World(error));
                 }

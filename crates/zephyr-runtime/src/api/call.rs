@@ -227,9 +227,14 @@ impl<'a> Site<'a> {
         if self.worker.is_set() {
             return self.record(command);
         }
-        command
-            .apply(&mut *self.host.world.write())
-            .map_err(|e| self.error(e))
+        let mut world = self.host.world.write();
+        // Zephyr's own world through its concrete type: the command's
+        // component changes inline, with no call through the trait.
+        match world.downcast_mut::<zephyr_world::World>() {
+            Some(world) => command.apply(world),
+            None => command.apply(&mut *world),
+        }
+        .map_err(|e| self.error(e))
     }
 
     /// [`write`](Self::write) on a worker: applied to the job's view (so
