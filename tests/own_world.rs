@@ -9,7 +9,7 @@ mod own_world;
 
 use own_world::{Arena, Health};
 use zephyr::runtime::api::{definitions, markdown};
-use zephyr::runtime::{Behaviours, Job, ScriptSource, ScriptingConfig, ScriptingSystem};
+use zephyr::runtime::{Behaviours, Job, ScriptSource, Scripting, ScriptingConfig, ScriptingSystem};
 use zephyr::world::{EngineWorld, EntityId, WorldWrite, share};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -227,6 +227,65 @@ fn an_engine_command_for_another_world_type_is_refused_naming_both() -> Result {
         refused.contains("main.lua:1: game.damage: the command is written for a world of type")
             && refused.contains("own_world::Arena")
             && refused.contains("zephyr_world::world::World"),
+        "{refused}"
+    );
+    Ok(())
+}
+
+#[test]
+fn an_arena_lent_frame_by_frame_runs_its_behaviours_and_jobs() -> Result {
+    let script = ScriptSource::new(
+        "heal.lua",
+        "function on_update(self, dt)
+             Health.set_hp(self, math.min(Health.hp(self) + 1, Health.max(self)))
+         end",
+    );
+    for workers in [1, 2, 4] {
+        // The engine keeps its arena; the system holds an empty one between
+        // frames.
+        let mut scripting = Scripting::with_world(
+            ScriptingConfig {
+                workers,
+                packages: own_world::packages(),
+                ..ScriptingConfig::default()
+            },
+            share(Arena::default()),
+        )?;
+        let mut mine = Arena::default();
+        let e = mine.reserve_shared();
+        mine.spawn(e)?;
+        mine.set_health(e, Health { hp: 5.0, max: 8.0 })?;
+        scripting.lend(&mut mine, |scripting| scripting.attach_parallel(e, &script))??;
+        for _ in 0..2 {
+            let report = scripting.lend(&mut mine, |scripting| scripting.frame(0.1))?;
+            assert!(report.is_clean(), "{report:?}");
+        }
+        assert_eq!(mine.health(e)?, Some(Health { hp: 7.0, max: 8.0 }));
+        assert!(
+            !scripting.world().read().exists(e),
+            "between frames: the placeholder"
+        );
+        // A job queued and waited for inside a lend reads the lent arena.
+        let hp = scripting.lend(&mut mine, |scripting| {
+            let job = scripting.enqueue(Job::new(format!("return Health.hp({e})")))?;
+            Ok::<_, zephyr::runtime::Error>(scripting.wait(job).to_string())
+        })??;
+        assert_eq!(hp, "7.0", "{workers} workers");
+        for _ in 0..3 {
+            scripting.lend(&mut mine, |scripting| scripting.frame(0.1))?;
+        }
+        assert_eq!(mine.health(e)?, Some(Health { hp: 8.0, max: 8.0 }));
+    }
+    Ok(())
+}
+
+#[test]
+fn lending_a_world_of_another_type_is_refused_naming_both() -> Result {
+    let mut scripting = Scripting::new(ScriptingConfig::default())?;
+    let mut arena = Arena::default();
+    let refused = scripting.lend(&mut arena, |_| ()).unwrap_err().to_string();
+    assert!(
+        refused.contains("lend: the world lent is a") && refused.contains("own_world::Arena"),
         "{refused}"
     );
     Ok(())

@@ -92,6 +92,69 @@ impl Scripting {
         self.behaviours.frame_of(&mut self.system, &self.stages, dt)
     }
 
+    /// Lends `world` to the scripting for the length of `f`: the system's
+    /// world (a `W` too, given when it was built: an empty placeholder) and
+    /// `world` trade places, `f` runs (frames, stages, jobs, `execute`),
+    /// and they trade back, also if `f` panics. For an engine whose world
+    /// lives in its own structures (Bevy's `App`) rather than behind the
+    /// lock of [`share`](zephyr_world::share).
+    ///
+    /// Between lends the system holds the placeholder: queue worker jobs
+    /// and wait for them inside a lend (a job reads the world it was
+    /// queued over, and takes new ids from it).
+    ///
+    /// ```
+    /// use zephyr_runtime::prelude::*;
+    ///
+    /// let mut scripting = Scripting::with_world(ScriptingConfig::default(), share(World::new("empty")))?;
+    /// let mut mine = World::new("mine");
+    /// let e = mine.create();
+    /// scripting.lend(&mut mine, |scripting| {
+    ///     scripting.execute(&format!("zephyr.entity.set_name({e}, 'lent')"), "main.lua");
+    ///     scripting.frame(1.0 / 60.0)
+    /// })?;
+    /// assert_eq!(mine.name(e)?.as_deref(), Some("lent"));
+    /// assert_eq!(mine.time().frame, 1);
+    /// assert!(!scripting.world().read().exists(e), "the placeholder is back");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn lend<W: EngineWorld, R>(
+        &mut self,
+        world: &mut W,
+        f: impl FnOnce(&mut Scripting) -> R,
+    ) -> Result<R> {
+        /// Trades the two worlds back when dropped.
+        struct Lent<'a, W: EngineWorld> {
+            slot: SharedWorld,
+            world: &'a mut W,
+        }
+        impl<W: EngineWorld> Lent<'_, W> {
+            fn trade(&mut self) {
+                if let Some(held) = self.slot.write().downcast_mut::<W>() {
+                    std::mem::swap(held, self.world);
+                }
+            }
+        }
+        impl<W: EngineWorld> Drop for Lent<'_, W> {
+            fn drop(&mut self) {
+                self.trade();
+            }
+        }
+        let slot = self.world().clone();
+        let actual = slot.read().type_name();
+        if slot.read().downcast_ref::<W>().is_none() {
+            return Err(crate::Error::Config(format!(
+                "lend: the world lent is a {}, and the system's world is a {actual}",
+                std::any::type_name::<W>()
+            )));
+        }
+        let mut lent = Lent { slot, world };
+        lent.trade();
+        let result = f(self);
+        drop(lent);
+        Ok(result)
+    }
+
     /// Runs one stage, adding what it did to `report`: for a host that
     /// drives the frame itself.
     pub fn run_stage(&mut self, stage: Stage, dt: f64, report: &mut FrameReport) {

@@ -127,3 +127,25 @@ fn shutdown_runs_every_on_destroy_and_applies_its_writes() -> Result {
     assert!(scripting.behaviours().is_empty());
     Ok(())
 }
+
+#[test]
+fn a_lent_world_comes_back_even_when_the_lend_panics() -> Result {
+    let mut scripting =
+        Scripting::with_world(ScriptingConfig::default(), share(World::new("placeholder")))?;
+    let mut mine = World::new("mine");
+    let e = mine.create();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = scripting.lend(&mut mine, |scripting| {
+            assert!(
+                scripting.world().read().exists(e),
+                "lent: the system sees it"
+            );
+            panic!("the engine's own code failed mid-frame");
+        });
+    }));
+    assert!(panicked.is_err());
+    assert!(mine.exists(e), "the engine has its world back");
+    assert_eq!(mine.scene_name(), "mine");
+    assert_eq!(scripting.world().read().scene_name(), "placeholder");
+    Ok(())
+}
