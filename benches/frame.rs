@@ -235,6 +235,39 @@ fn timed(frames: usize, mut f: impl FnMut()) -> Duration {
     started.elapsed() / frames as u32
 }
 
+/// A variant that times `frames` serial update phases of `behaviours`.
+fn update_phase<'a>(
+    behaviours: &'a mut Behaviours,
+    system: &'a ScriptingSystem,
+    frames: usize,
+    dt: f64,
+) -> Box<dyn FnMut() -> Duration + 'a> {
+    Box::new(move || {
+        timed(frames, || {
+            let mut report = FrameReport::default();
+            behaviours.update(system, dt, &mut report);
+            assert!(report.errors.is_empty());
+        })
+    })
+}
+
+/// A variant that times `frames` parallel phases (updates, then their
+/// writes applied) of `behaviours`.
+fn parallel_phase<'a>(
+    behaviours: &'a mut Behaviours,
+    system: &'a mut ScriptingSystem,
+    frames: usize,
+    dt: f64,
+) -> Box<dyn FnMut() -> Duration + 'a> {
+    Box::new(move || {
+        timed(frames, || {
+            let mut report = FrameReport::default();
+            behaviours.parallel_update(system, dt, &mut report);
+            assert!(report.errors.is_empty());
+        })
+    })
+}
+
 fn serial_behaviours(sizes: &Sizes) {
     let n = sizes.entities;
     let raw = RawCall::new(n);
@@ -250,22 +283,11 @@ fn serial_behaviours(sizes: &Sizes) {
         ("R_call", Box::new(|| timed(frames, || raw.frame(dt)))),
         (
             "update phase, default budget",
-            Box::new(|| {
-                timed(frames, || {
-                    let mut report = FrameReport::default();
-                    b1.update(&budgeted, dt, &mut report);
-                    assert!(report.errors.is_empty());
-                })
-            }),
+            update_phase(&mut b1, &budgeted, frames, dt),
         ),
         (
             "update phase, budget off",
-            Box::new(|| {
-                timed(frames, || {
-                    let mut report = FrameReport::default();
-                    b2.update(&unbudgeted, dt, &mut report);
-                })
-            }),
+            update_phase(&mut b2, &unbudgeted, frames, dt),
         ),
         (
             "whole frame (time, updates, physics, sync, destroy phase)",
@@ -277,13 +299,7 @@ fn serial_behaviours(sizes: &Sizes) {
         ),
         (
             "parallel behaviours on 2 workers: the parallel phase (updates, then their writes applied)",
-            Box::new(|| {
-                timed(frames, || {
-                    let mut report = FrameReport::default();
-                    b4.parallel_update(&mut par, dt, &mut report);
-                    assert!(report.errors.is_empty());
-                })
-            }),
+            parallel_phase(&mut b4, &mut par, frames, dt),
         ),
         (
             "parallel behaviours on 2 workers: whole frame",
@@ -843,43 +859,19 @@ fn own_world_rows(sizes: &Sizes) {
         ("R_call", Box::new(|| timed(frames, || raw.frame(dt)))),
         (
             "update phase, Zephyr's world",
-            Box::new(|| {
-                timed(frames, || {
-                    let mut report = FrameReport::default();
-                    b1.update(&s1, dt, &mut report);
-                    assert!(report.errors.is_empty());
-                })
-            }),
+            update_phase(&mut b1, &s1, frames, dt),
         ),
         (
             "update phase, own_world's arena",
-            Box::new(|| {
-                timed(frames, || {
-                    let mut report = FrameReport::default();
-                    b2.update(&s2, dt, &mut report);
-                    assert!(report.errors.is_empty());
-                })
-            }),
+            update_phase(&mut b2, &s2, frames, dt),
         ),
         (
             "parallel phase on 2 workers, Zephyr's world",
-            Box::new(|| {
-                timed(frames, || {
-                    let mut report = FrameReport::default();
-                    b3.parallel_update(&mut s3, dt, &mut report);
-                    assert!(report.errors.is_empty());
-                })
-            }),
+            parallel_phase(&mut b3, &mut s3, frames, dt),
         ),
         (
             "parallel phase on 2 workers, own_world's arena",
-            Box::new(|| {
-                timed(frames, || {
-                    let mut report = FrameReport::default();
-                    b4.parallel_update(&mut s4, dt, &mut report);
-                    assert!(report.errors.is_empty());
-                })
-            }),
+            parallel_phase(&mut b4, &mut s4, frames, dt),
         ),
     ];
     let medians = interleave(sizes.rounds, &mut variants);
