@@ -14,6 +14,10 @@
 //!
 //! Start at [`prelude`] and [`runtime::Scripting`], and `docs/EMBEDDING.md`.
 //!
+//! The default feature `hecs-world` is Zephyr's own world
+//! (`world::World`, hecs entities and physics); an engine that brings its
+//! own world through `world::EngineWorld` can leave it out.
+//!
 //! See the README for the architecture and the examples.
 #![forbid(unsafe_code)]
 

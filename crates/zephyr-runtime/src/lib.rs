@@ -98,9 +98,11 @@ pub mod prelude {
         BehaviourError, BehaviourId, FrameReport, Job, Outcome, ScriptSource, Scripting,
         ScriptingConfig, ScriptingSystem, Stage,
     };
+    #[cfg(feature = "hecs-world")]
+    pub use zephyr_world::World;
     pub use zephyr_world::{
         DespawnHolds, EngineWorld, EntityId, FieldValue, Input, SharedWorld, Time, Transform,
-        Update, World, WorldCommand, WorldRead, WorldView, WorldWrite, share,
+        Update, WorldCommand, WorldRead, WorldView, WorldWrite, share,
     };
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use zephyr_cvar::{CVarRegistry, Console};
-use zephyr_world::{EngineWorld, EntityId, SharedWorld, World};
+use zephyr_world::{EngineWorld, EntityId, SharedWorld};
 
 use crate::behaviour::{BehaviourError, BehaviourId, Behaviours, FrameReport, ScriptSource, Stage};
 use crate::error::Result;
@@ -46,9 +46,10 @@ pub struct Scripting {
 }
 
 impl Scripting {
-    /// Scripting over a new, empty Zephyr [`World`].
+    /// Scripting over a new, empty Zephyr [`World`](zephyr_world::World).
+    #[cfg(feature = "hecs-world")]
     pub fn new(config: ScriptingConfig) -> Result<Self> {
-        Self::with_world(config, zephyr_world::share(World::default()))
+        Self::with_world(config, zephyr_world::share(zephyr_world::World::default()))
     }
 
     /// Scripting over the engine's world (see

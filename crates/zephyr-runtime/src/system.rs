@@ -8,9 +8,8 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use mlua::Function;
-use parking_lot::RwLock;
 use zephyr_cvar::{CVarDef, CVarRegistry, Console, DEFAULT_HISTORY};
-use zephyr_world::{EngineWorld, EntityId, SharedWorld, Time, World, WorldRead};
+use zephyr_world::{EngineWorld, EntityId, SharedWorld, Time};
 
 use crate::action::{Action, Command, JobId, MainThreadJob};
 use crate::api::{self, Host, MainEnv, PrintSink, resolve_handler};
@@ -291,15 +290,22 @@ impl fmt::Debug for ScriptingSystem {
 }
 
 impl ScriptingSystem {
-    /// Builds the system with a fresh cvar registry.
+    /// Builds the system with a fresh cvar registry, over an empty Zephyr
+    /// world.
+    #[cfg(feature = "hecs-world")]
     pub fn new(config: ScriptingConfig) -> Result<Self> {
         Self::with_cvars(config, Arc::new(CVarRegistry::new()))
     }
 
     /// Builds the system around an existing cvar registry, with an empty
-    /// world.
+    /// Zephyr world.
+    #[cfg(feature = "hecs-world")]
     pub fn with_cvars(config: ScriptingConfig, cvars: Arc<CVarRegistry>) -> Result<Self> {
-        Self::with_parts(config, cvars, Arc::new(RwLock::new(World::default())))
+        Self::with_parts(
+            config,
+            cvars,
+            zephyr_world::share(zephyr_world::World::default()),
+        )
     }
 
     /// Builds the system around an existing cvar registry and world. Also
@@ -382,10 +388,13 @@ impl ScriptingSystem {
                 report.commands_applied += 1;
                 // Zephyr's own world through its concrete type (see
                 // `Site::write`).
-                let applied = match world.downcast_mut::<World>() {
+                #[cfg(feature = "hecs-world")]
+                let applied = match world.downcast_mut::<zephyr_world::World>() {
                     Some(world) => command.apply(world),
                     None => command.apply(&mut *world),
                 };
+                #[cfg(not(feature = "hecs-world"))]
+                let applied = command.apply(&mut *world);
                 if let Err(error) = applied {
                     tracing::error!(target: "zephyr::runtime", "parallel write refused: {error}");
                     report.errors.push(Error::World(error));
@@ -467,11 +476,19 @@ impl ScriptingSystem {
     /// nothing (its engine steps its own).
     pub fn step_physics(&self) {
         let gravity = self.host.cvars.get_f64(PHYS_GRAVITY).unwrap_or(-9.81);
-        let mut world = self.host.world.write();
-        if let Some(world) = world.downcast_mut::<World>() {
+        #[cfg(feature = "hecs-world")]
+        if let Some(world) = self
+            .host
+            .world
+            .write()
+            .downcast_mut::<zephyr_world::World>()
+        {
+            use zephyr_world::WorldRead as _;
             let dt = world.time().delta;
             world.step_physics(dt, gravity);
         }
+        #[cfg(not(feature = "hecs-world"))]
+        let _ = gravity;
     }
 
     /// The action queue.

@@ -11,11 +11,13 @@ pub struct EntityId(u64);
 
 impl EntityId {
     /// The id of a hecs entity.
+    #[cfg(feature = "hecs-world")]
     pub fn from_entity(entity: hecs::Entity) -> Self {
         EntityId(entity.to_bits().get())
     }
 
     /// The hecs entity, if the bits can name one.
+    #[cfg(feature = "hecs-world")]
     pub fn entity(self) -> Option<hecs::Entity> {
         hecs::Entity::from_bits(self.0)
     }

@@ -24,7 +24,8 @@ mod engine;
 mod error;
 mod id;
 mod input;
-mod snapshot;
+mod worker;
+#[cfg(feature = "hecs-world")]
 mod world;
 
 pub use access::{Time, Update, WorldRead, WorldWrite};
@@ -37,10 +38,12 @@ pub use engine::{DespawnHolds, EngineWorld, LiveWorld, SharedWorld, WorldView, s
 pub use error::{Error, Result};
 pub use id::EntityId;
 pub use input::{Input, Key, MOUSE_BUTTONS};
-pub use snapshot::{EntityRecord, Snapshot, WorkerWorld};
-pub use world::World;
+pub use worker::WorkerWorld;
+#[cfg(feature = "hecs-world")]
+pub use world::{EntityRecord, Snapshot, World};
 
 pub use glam;
 /// The ECS behind [`World`], for engine systems that query it (the same
 /// copy as [`World::ecs`]'s).
+#[cfg(feature = "hecs-world")]
 pub use hecs;

@@ -230,11 +230,11 @@ impl<'a> Site<'a> {
         let mut world = self.host.world.write();
         // Zephyr's own world through its concrete type: the command's
         // component changes inline, with no call through the trait.
-        match world.downcast_mut::<zephyr_world::World>() {
-            Some(world) => command.apply(world),
-            None => command.apply(&mut *world),
+        #[cfg(feature = "hecs-world")]
+        if let Some(world) = world.downcast_mut::<zephyr_world::World>() {
+            return command.apply(world).map_err(|e| self.error(e));
         }
-        .map_err(|e| self.error(e))
+        command.apply(&mut *world).map_err(|e| self.error(e))
     }
 
     /// [`write`](Self::write) on a worker: applied to the job's view (so

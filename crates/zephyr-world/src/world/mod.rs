@@ -3,12 +3,14 @@
 //!
 //! | module     | its one job                                                    |
 //! |------------|----------------------------------------------------------------|
+//! | `snapshot` | [`Snapshot`]: what a worker job reads, in shared chunks; the parallel phase's hecs view |
 //! | `tracking` | what changed since a snapshot: versions, chunks, snapshots     |
 //! | `holds`    | despawns that wait for a behaviour's `on_destroy`             |
 //! | `physics`  | the rigid-body step                                            |
 
 mod holds;
 mod physics;
+mod snapshot;
 mod tracking;
 
 use std::collections::BTreeMap;
@@ -20,8 +22,9 @@ use crate::components::{
 use crate::error::{Error, Result};
 use crate::id::EntityId;
 use crate::input::Input;
-use crate::snapshot::{NameIndex, Snapshot};
 use holds::{DespawnHold, Doomed};
+use snapshot::NameIndex;
+pub use snapshot::{EntityRecord, Snapshot};
 use tracking::NEXT_IDENTITY;
 
 /// When an entity was created, in creation order. Gives `find` and world
@@ -369,7 +372,7 @@ impl crate::engine::EngineWorld for World {
     }
 
     fn shared(&self) -> Option<Box<dyn crate::engine::WorldView + '_>> {
-        Some(Box::new(crate::snapshot::HecsView::over(self)))
+        Some(Box::new(snapshot::HecsView::over(self)))
     }
 
     fn hold_despawn(&mut self, id: EntityId) -> Result<()> {

@@ -2,10 +2,10 @@
 //! stamps, and the snapshots worker jobs read (whole, or sharing the chunks
 //! that did not change).
 
+use super::snapshot::{CHUNK_SHIFT, Chunk, EntityRecord, Snapshot};
 use super::{Created, World};
 use crate::components::{Name, ParticleEmitter, PointLight, RigidBody, ScriptData, Transform};
 use crate::id::EntityId;
-use crate::snapshot::{CHUNK_SHIFT, Chunk, EntityRecord, Snapshot};
 
 /// Identities of worlds, for [`World::snapshot_since`].
 pub(super) static NEXT_IDENTITY: std::sync::atomic::AtomicU64 =
