@@ -472,7 +472,7 @@ impl ScriptingSystem {
     /// Integrates the rigid bodies over the current frame's delta, with the
     /// gravity of the `phys_gravity` cvar (see
     /// [`World::step_physics`](zephyr_world::World::step_physics)). Only
-    /// Zephyr's own [`World`] has this physics: for another world this does
+    /// Zephyr's own [`World`](zephyr_world::World) has this physics: for another world this does
     /// nothing (its engine steps its own).
     pub fn step_physics(&self) {
         let gravity = self.host.cvars.get_f64(PHYS_GRAVITY).unwrap_or(-9.81);

@@ -1,16 +1,18 @@
-//! The default engine world behind Zephyr's game API. No Lua: an engine can
-//! drive it from Rust, and `zephyr-runtime` exposes it to scripts.
+//! The world behind Zephyr's game API, with no Lua: the [`EngineWorld`] trait
+//! the runtime works against (an engine implements it for its own world),
+//! the API's value types, the worker view, and (default feature
+//! `hecs-world`) Zephyr's own world, `World`.
 //!
 //! | module       | its one job                                                            |
 //! |--------------|------------------------------------------------------------------------|
-//! | `id`         | [`EntityId`]: generation-checked ids as scripts see them                |
+//! | `id`         | [`EntityId`]: ids as scripts see them, minted by the world             |
 //! | `components` | [`Transform`] and its conventions, lights, emitters, bodies, data      |
 //! | `input`      | [`Key`] names and the [`Input`] state                                  |
 //! | `access`     | [`WorldRead`] / [`WorldWrite`]: the API's semantics are written once    |
-//! | `engine`     | [`EngineWorld`]: the world the runtime works against (an engine's own, or [`World`]) |
+//! | `engine`     | [`EngineWorld`]: the world the runtime works against (an engine's own, or `World`) |
 //! | `command`    | [`WorldCommand`]: every write, typed                                    |
-//! | `world`      | [`World`]: hecs entities and names, input, time, scene (`world/`: its snapshot tracking, despawn holds and physics step each in their own file) |
-//! | `snapshot`   | [`Snapshot`], [`WorkerWorld`]: what worker-thread scripts read (a copy, or the live world during a parallel phase) |
+//! | `worker`     | [`WorkerWorld`]: a worker script's writes over the world's view (a job's) or the live world (a parallel phase) |
+//! | `world`      | `World` (feature `hecs-world`): hecs entities and names, input, time, scene; `world/` holds its snapshots, their change tracking, the despawn holds and the physics step |
 //!
 //! Conventions (tested by property tests): right-handed, +Y up, +X right,
 //! forward is -Z; Euler angles in radians applied yaw (Y), then pitch (X),

@@ -99,8 +99,9 @@ fn optional<T>(result: Result<T>) -> Result<Option<T>> {
     }
 }
 
-/// A worker script's view of the world: a base (a shared [`Snapshot`], or
-/// the live world held under a read lock during a parallel phase) plus the
+/// A worker script's view of the world: a base (what the world's
+/// [`view`](crate::EngineWorld::view) returned for a job, or the live world
+/// held under a read lock during a parallel phase) plus the
 /// script's own writes, so the script reads what it wrote. Writes are kept
 /// per component: the first write to an entity's transform copies that
 /// transform, nothing else. Entity ids it creates are reserved in the live

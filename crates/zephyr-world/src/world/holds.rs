@@ -16,7 +16,7 @@ pub(super) struct Doomed;
 
 impl World {
     /// Defers the despawn of `id` to its owner: from now on
-    /// [`WorldWrite::despawn`] (and so a script's `zephyr.entity.destroy`)
+    /// [`WorldWrite::despawn`](crate::WorldWrite::despawn) (and so a script's `zephyr.entity.destroy`)
     /// only marks the entity *doomed*; it stays readable until the owner,
     /// having run its own clean-up (a behaviour's `on_destroy`), calls
     /// [`despawn_now`](Self::despawn_now). Owners collect doomed entities
