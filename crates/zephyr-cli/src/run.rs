@@ -561,15 +561,9 @@ impl Host {
     /// the updates (physics, sync, events, destroy).
     fn frame_zero(&mut self) -> Result<()> {
         let mut report = FrameReport::default();
-        for stage in Stage::FRAME_WITH_PHYSICS {
-            let after_updates = !matches!(
-                stage,
-                Stage::AdvanceTime | Stage::Update | Stage::Tasks | Stage::Parallel
-            );
-            if after_updates && (!report.stopped || stage.runs_when_stopped()) {
-                self.scripting.run_stage(stage, 0.0, &mut report);
-            }
-        }
+        self.scripting.run_stage(Stage::Start, 0.0, &mut report);
+        self.scripting
+            .run_stages(&Stage::AFTER_UPDATES, 0.0, &mut report);
         self.report(report)
     }
 

@@ -194,30 +194,20 @@ struct QueuedJob {
     view: Option<Arc<dyn WorldView>>,
 }
 
-/// The live world whose [`view`](zephyr_world::EngineWorld::view) worker
-/// scripts read.
-struct WorldSource {
-    world: SharedWorld,
-}
-
-impl WorldSource {
-    fn view(&self) -> Arc<dyn WorldView> {
-        self.world.read().view()
-    }
-}
-
 pub(crate) struct RunnerShared {
     jobs: Mutex<Option<(Sender<QueuedJob>, u64)>>,
     cancel: AtomicBool,
     counters: Counters,
-    world: Option<WorldSource>,
+    /// The live world: a job reads its [`view`](zephyr_world::EngineWorld::view)
+    /// taken when the job is queued, and reserves new ids in it.
+    world: Option<SharedWorld>,
 }
 
 impl RunnerShared {
     pub(crate) fn enqueue(&self, job: Job) -> Result<ScriptHandle> {
         let (handle_tx, handle_rx) = crossbeam_channel::bounded(1);
         // Worker scripts read the world as it is when they are enqueued.
-        let view = self.world.as_ref().map(WorldSource::view);
+        let view = self.world.as_ref().map(|world| world.read().view());
         let mut jobs = self.jobs.lock();
         let (sender, next_id) = jobs.as_mut().ok_or(Error::ShutDown)?;
         let id = JobId(*next_id);
@@ -314,7 +304,7 @@ impl ScriptRunner {
             jobs: Mutex::new(Some((job_tx, 0))),
             cancel: AtomicBool::new(false),
             counters: Counters::default(),
-            world: world.map(|world| WorldSource { world }),
+            world,
         });
         let mut workers = Vec::with_capacity(config.workers);
         for index in 0..config.workers {
@@ -462,9 +452,7 @@ impl Worker {
         )
         .entered();
         let view = match (&job.view, &self.shared.world) {
-            (Some(view), Some(source)) => {
-                Some(WorkerWorld::new(view.clone(), source.world.clone()))
-            }
+            (Some(view), Some(world)) => Some(WorkerWorld::new(view.clone(), world.clone())),
             _ => None,
         };
         let state = self.pool.acquire();

@@ -142,18 +142,28 @@ impl Scripting {
             }
         }
         let slot = self.world().clone();
-        let actual = slot.read().type_name();
-        if slot.read().downcast_ref::<W>().is_none() {
-            return Err(crate::Error::Config(format!(
-                "lend: the world lent is a {}, and the system's world is a {actual}",
-                std::any::type_name::<W>()
-            )));
+        {
+            let held = slot.read();
+            if held.downcast_ref::<W>().is_none() {
+                return Err(crate::Error::Config(format!(
+                    "lend: the world lent is a {}, and the system's world is a {}",
+                    std::any::type_name::<W>(),
+                    held.type_name()
+                )));
+            }
         }
         let mut lent = Lent { slot, world };
         lent.trade();
         let result = f(self);
         drop(lent);
         Ok(result)
+    }
+
+    /// Runs `stages` in order, adding to `report` (after a stop-on-error
+    /// failure only those that [run when stopped](Stage::runs_when_stopped)).
+    pub fn run_stages(&mut self, stages: &[Stage], dt: f64, report: &mut FrameReport) {
+        self.behaviours
+            .run_stages(&mut self.system, stages, dt, report);
     }
 
     /// Runs one stage, adding what it did to `report`: for a host that

@@ -386,16 +386,7 @@ impl ScriptingSystem {
             let mut next = Some(first);
             while let Some(command) = next.take() {
                 report.commands_applied += 1;
-                // Zephyr's own world through its concrete type (see
-                // `Site::write`).
-                #[cfg(feature = "hecs-world")]
-                let applied = match world.downcast_mut::<zephyr_world::World>() {
-                    Some(world) => command.apply(world),
-                    None => command.apply(&mut *world),
-                };
-                #[cfg(not(feature = "hecs-world"))]
-                let applied = command.apply(&mut *world);
-                if let Err(error) = applied {
+                if let Err(error) = world.apply(&command) {
                     tracing::error!(target: "zephyr::runtime", "parallel write refused: {error}");
                     report.errors.push(Error::World(error));
                 }
@@ -475,7 +466,6 @@ impl ScriptingSystem {
     /// Zephyr's own [`World`](zephyr_world::World) has this physics: for another world this does
     /// nothing (its engine steps its own).
     pub fn step_physics(&self) {
-        let gravity = self.host.cvars.get_f64(PHYS_GRAVITY).unwrap_or(-9.81);
         #[cfg(feature = "hecs-world")]
         if let Some(world) = self
             .host
@@ -484,11 +474,10 @@ impl ScriptingSystem {
             .downcast_mut::<zephyr_world::World>()
         {
             use zephyr_world::WorldRead as _;
+            let gravity = self.host.cvars.get_f64(PHYS_GRAVITY).unwrap_or(-9.81);
             let dt = world.time().delta;
             world.step_physics(dt, gravity);
         }
-        #[cfg(not(feature = "hecs-world"))]
-        let _ = gravity;
     }
 
     /// The action queue.
@@ -792,8 +781,10 @@ impl ScriptingSystem {
                     })
             }
             Command::World(command) => {
-                command
-                    .apply(&mut *self.host.world.write())
+                self.host
+                    .world
+                    .write()
+                    .apply(&command)
                     .map_err(|e| Error::Refused {
                         command: "world".into(),
                         message: e.to_string(),

@@ -2,6 +2,8 @@
 //! the main thread applies it at once, a worker records it (and applies it to
 //! its own view, so its later reads see it) for `update()` to apply.
 
+use std::borrow::Cow;
+
 use glam::DVec3;
 
 use crate::access::{Update, WorldWrite};
@@ -45,16 +47,21 @@ pub enum WorldCommand {
     AddImpulse(EntityId, DVec3),
     InsertBody(EntityId, Box<RigidBody>),
     SetData(EntityId, String, Box<DataValue>),
-    /// Sets a field of an engine component: (component, field, value).
-    SetField(EntityId, Box<(String, String, FieldValue)>),
+    /// Sets a field of an engine component: (component, field, value);
+    /// declared names are `&'static str`, so recording one allocates
+    /// nothing for them.
+    SetField(
+        EntityId,
+        Box<(Cow<'static, str>, Cow<'static, str>, FieldValue)>,
+    ),
 }
 
 impl WorldCommand {
     /// Sets `component.field` of `entity` (an engine component's field).
     pub fn set_field(
         entity: EntityId,
-        component: impl Into<String>,
-        field: impl Into<String>,
+        component: impl Into<Cow<'static, str>>,
+        field: impl Into<Cow<'static, str>>,
         value: FieldValue,
     ) -> Self {
         WorldCommand::SetField(entity, Box::new((component.into(), field.into(), value)))
@@ -202,7 +209,9 @@ impl WorldCommand {
             SetData(e, component, value) => world.set_data(*e, component, (**value).clone()),
             SetField(e, field) => {
                 let (component, name, value) = &**field;
-                if let FieldValue::Number(n) = value {
+                if let FieldValue::Number(n) = value
+                    && !n.is_finite()
+                {
                     finite(&format!("{component}.{name}"), &[*n])?;
                 }
                 world.set_field(*e, component, name, value.clone())

@@ -89,6 +89,17 @@ pub trait EngineWorld: WorldView + WorldWrite + Any {
 }
 
 impl dyn EngineWorld {
+    /// Applies a command. Zephyr's own world goes through its concrete type
+    /// (one type-id compare), so the command's component change inlines
+    /// instead of calling through the trait and a closure.
+    pub fn apply(&mut self, command: &crate::WorldCommand) -> Result<()> {
+        #[cfg(feature = "hecs-world")]
+        if let Some(world) = self.downcast_mut::<crate::World>() {
+            return command.apply(world);
+        }
+        command.apply(self)
+    }
+
     /// Creates an entity (a [reserved](EngineWorld::reserve_shared) id,
     /// spawned at once).
     pub fn create(&mut self) -> Result<EntityId> {

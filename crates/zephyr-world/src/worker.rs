@@ -86,8 +86,9 @@ struct Overlay {
     body: Option<Option<RigidBody>>,
     /// Data components set by this view (over the base's).
     data: BTreeMap<String, DataValue>,
-    /// Engine component fields set by this view: (component, field).
-    fields: BTreeMap<(String, String), FieldValue>,
+    /// Engine component fields set by this view: (component, field,
+    /// value), a few per entity, searched by name.
+    fields: Vec<(String, String, FieldValue)>,
 }
 
 /// A component that may be absent: `Ok(None)` when the entity lacks it.
@@ -357,11 +358,13 @@ impl WorldRead for WorkerWorld {
     }
 
     fn field(&self, id: EntityId, component: &str, field: &str) -> Result<FieldValue> {
-        if let Some(own) = self.own(id) {
-            let key = (component.to_owned(), field.to_owned());
-            if let Some(value) = own?.fields.get(&key) {
-                return Ok(value.clone());
-            }
+        if let Some(own) = self.own(id)
+            && let Some((_, _, value)) = own?
+                .fields
+                .iter()
+                .find(|(c, f, _)| c == component && f == field)
+        {
+            return Ok(value.clone());
         }
         self.base().field(id, component, field)
     }
@@ -475,8 +478,14 @@ impl WorldWrite for WorkerWorld {
             Err(error) => return Err(error),
             Ok(_) => {}
         }
-        let key = (component.to_owned(), field.to_owned());
-        self.overlay(id)?.fields.insert(key, value);
+        let fields = &mut self.overlay(id)?.fields;
+        match fields
+            .iter_mut()
+            .find(|(c, f, _)| c == component && f == field)
+        {
+            Some((_, _, current)) => *current = value,
+            None => fields.push((component.to_owned(), field.to_owned(), value)),
+        }
         Ok(())
     }
 }

@@ -227,14 +227,11 @@ impl<'a> Site<'a> {
         if self.worker.is_set() {
             return self.record(command);
         }
-        let mut world = self.host.world.write();
-        // Zephyr's own world through its concrete type: the command's
-        // component changes inline, with no call through the trait.
-        #[cfg(feature = "hecs-world")]
-        if let Some(world) = world.downcast_mut::<zephyr_world::World>() {
-            return command.apply(world).map_err(|e| self.error(e));
-        }
-        command.apply(&mut *world).map_err(|e| self.error(e))
+        self.host
+            .world
+            .write()
+            .apply(&command)
+            .map_err(|e| self.error(e))
     }
 
     /// [`write`](Self::write) on a worker: applied to the job's view (so

@@ -136,8 +136,7 @@ impl From<Component> for Package {
                     Function::new(format!("set_{name}"), move |call| {
                         let entity = call.entity(1);
                         let value = ty.read(call, 2);
-                        let field = Box::new((of.to_owned(), name.to_owned(), value));
-                        call.write(WorldCommand::SetField(entity, field))?;
+                        call.write(WorldCommand::set_field(entity, of, name, value))?;
                         Ok(Ret::None)
                     })
                     .param("entity", Type::Entity)

@@ -439,12 +439,25 @@ impl Behaviours {
     ) -> FrameReport {
         let _span = tracing::info_span!(target: "zephyr::behaviour", "frame").entered();
         let mut report = FrameReport::default();
+        self.run_stages(system, stages, dt, &mut report);
+        report
+    }
+
+    /// Runs `stages` in order, adding to `report`; once the report is
+    /// stopped (stop-on-error), only the stages that [run when
+    /// stopped](Stage::runs_when_stopped).
+    pub fn run_stages(
+        &mut self,
+        system: &mut ScriptingSystem,
+        stages: &[Stage],
+        dt: f64,
+        report: &mut FrameReport,
+    ) {
         for &stage in stages {
             if !report.stopped || stage.runs_when_stopped() {
-                self.run_stage(system, stage, dt, &mut report);
+                self.run_stage(system, stage, dt, report);
             }
         }
-        report
     }
 
     /// Step 2 of a frame: `on_start` of the instances not started yet. A
@@ -495,16 +508,11 @@ impl Behaviours {
         report.script_time += started.elapsed();
     }
 
-    /// Steps 5 to 7 of a frame: physics, the sync point, the destroy phase.
+    /// Steps 5 to 7 of a frame: the stages after the updates
+    /// ([`Stage::AFTER_UPDATES`]: physics, the sync point, events, the
+    /// destroy phase, task failures, the input's edges).
     pub fn finish(&mut self, system: &mut ScriptingSystem, report: &mut FrameReport) {
-        self.run_stage(system, Stage::Physics, 0.0, report);
-        for stage in [Stage::Sync, Stage::Events, Stage::Destroy] {
-            if !report.stopped {
-                self.run_stage(system, stage, 0.0, report);
-            }
-        }
-        self.run_stage(system, Stage::TaskFailures, 0.0, report);
-        self.run_stage(system, Stage::EndInput, 0.0, report);
+        self.run_stages(system, &Stage::AFTER_UPDATES, 0.0, report);
     }
 
     /// Runs one stage of a frame (see [`Stage`] for what each does; a host

@@ -247,6 +247,18 @@ impl Stage {
         Stage::EndInput,
     ];
 
+    /// The stages of [`FRAME_WITH_PHYSICS`](Self::FRAME_WITH_PHYSICS) after
+    /// the updates (what ends a frame, or a scene's frame 0 after its
+    /// `on_start`s).
+    pub const AFTER_UPDATES: [Stage; 6] = [
+        Stage::Physics,
+        Stage::Sync,
+        Stage::Events,
+        Stage::Destroy,
+        Stage::TaskFailures,
+        Stage::EndInput,
+    ];
+
     /// Whether the stage runs after a stop-on-error failure earlier in the
     /// frame (time, reports and the input's edges still do).
     pub fn runs_when_stopped(self) -> bool {
