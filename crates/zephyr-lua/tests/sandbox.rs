@@ -395,3 +395,74 @@ fn iterating_a_shared_table_never_hands_out_the_table_itself() {
         );
     }
 }
+
+/// The loaders (`load`, `loadfile`, `dofile`, `require`, `package`) are
+/// made the first time a script needs one: whatever a script does first,
+/// it finds them as if they had been there from the start.
+#[test]
+fn the_loaders_are_there_whichever_way_a_script_first_reaches_them() {
+    let names = "local names = {}
+        for _, name in ipairs({'load', 'loadfile', 'dofile', 'require', 'package'}) do
+            names[#names + 1] = name .. '=' .. type(rawget(_G, name))
+        end
+        return table.concat(names, ' ')";
+    let all = "load=function loadfile=function dofile=function require=function package=table";
+    let firsts = [
+        // listing the globals
+        "local n = 0 for k in pairs(_G) do if k == 'require' then n = n + 1 end end assert(n == 1)",
+        "local k = next(_G) assert(k ~= nil)",
+        "assert(getmetatable(_G) == nil)",
+        "assert(type(rawget(_G, 'package')) == 'table')",
+        // reading one
+        "assert(type(package.path) == 'string')",
+        "assert(load('return 1')() == 1)",
+        "local r = require assert(type(r) == 'function')",
+        // a name nobody defines, or a key no name is: nil, before and after
+        "assert(not_a_global == nil)",
+        "assert(_ENV[{}] == nil and _ENV[true] == nil and _ENV[1] == nil)",
+    ];
+    for first in firsts {
+        let s = safe();
+        assert_eq!(eval(&s, first), "", "{first}");
+        assert_eq!(eval(&s, names), all, "after {first}");
+        assert_eq!(
+            eval(&s, "return not_a_global == nil"),
+            "true",
+            "after {first}"
+        );
+        assert_eq!(
+            eval(&s, "return load('return 40 + 2')()"),
+            "42",
+            "after {first}"
+        );
+    }
+}
+
+/// Making the loaders is the sandbox's work: an execution that makes them
+/// stops at the same count as one that makes nothing, so a stop never
+/// depends on whether earlier executions on a pooled state made them.
+#[test]
+fn making_the_loaders_costs_a_script_no_instructions() {
+    // A fresh state runs the same instructions but for the global it reads
+    // first; `n` (a global of the persistent state) says where it stopped.
+    let stop = |global: &str| {
+        let config = StateConfig {
+            limits: Limits {
+                instructions: 100_000,
+                ..Limits::default()
+            },
+            ..StateConfig::default()
+        };
+        let s = ScriptState::new_persistent(&config, |_, _| Ok(())).expect("state");
+        let source = format!("local first = {global} n = 0 while true do n = n + 1 end");
+        let err = s.execute(source, "count").unwrap_err();
+        assert_eq!(err.kind, ScriptErrorKind::BudgetExceeded, "{err}");
+        eval(&s, "return n")
+    };
+    let makes_the_loaders = stop("require");
+    assert!(
+        makes_the_loaders.parse::<u64>().is_ok_and(|n| n > 1000),
+        "{makes_the_loaders}"
+    );
+    assert_eq!(makes_the_loaders, stop("rawequal"));
+}

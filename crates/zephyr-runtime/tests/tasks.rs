@@ -220,3 +220,45 @@ fn tasks_cannot_live_in_worker_jobs_or_parallel_behaviours() -> Result {
     );
     Ok(())
 }
+
+/// A worker state makes its `zephyr.task` and `zephyr.events` stand-ins on
+/// first use: listing them, calling one, and a typo all work as on a state
+/// that had them from the start (each job may land on a fresh state or on
+/// one whose earlier job made them).
+#[test]
+fn worker_task_stand_ins_list_and_refuse_like_functions() -> Result {
+    let (mut system, _) = system(0)?;
+    for round in 0..4 {
+        let handle = system.enqueue(
+            Job::new(
+                "local names = {}
+                 for name in pairs(zephyr.task) do names[#names + 1] = name end
+                 for name in pairs(zephyr.events) do names[#names + 1] = name end
+                 table.sort(names)
+                 return table.concat(names, ' ')",
+            )
+            .chunk_name("list.lua"),
+        )?;
+        let outcome = system.wait(handle);
+        assert_eq!(
+            outcome
+                .values()
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            "cancel delay emit every off on send spawn status wait wait_frames",
+            "round {round}: {outcome}"
+        );
+        let handle = system.enqueue(Job::new("return zephyr.task.spwan").chunk_name("typo.lua"))?;
+        let outcome = system.wait(handle);
+        let message = outcome
+            .error()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        assert!(
+            message.contains("typo.lua:1: zephyr.task has no field 'spwan' (did you mean: spawn?)"),
+            "round {round}: {outcome}"
+        );
+    }
+    Ok(())
+}

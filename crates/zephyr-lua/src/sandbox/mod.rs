@@ -65,7 +65,6 @@ pub(crate) fn build(
             Profile::Trusted => "trusted",
         },
     )?;
-    rust.set("api", api)?;
     let halted = {
         let control = control.clone();
         lua.create_function(move |_, ()| Ok(control.is_halted()))?
@@ -101,12 +100,95 @@ pub(crate) fn build(
         })?,
     )?;
     rust.set(
+        "note_error_table",
+        lua.create_function(crate::script_error::note_error_table)?,
+    )?;
+    let files = Arc::new(ScriptFiles {
+        roots: config.script_roots.to_vec(),
+        trusted: profile == Profile::Trusted,
+    });
+    if profile == Profile::Trusted {
+        rust.set("trusted_package_path", files.trusted_package_path())?;
+    }
+    if profile == Profile::Safe {
+        // The pattern functions count their steps against the budget.
+        crate::pattern::install(lua, &lua.globals().get::<Table>("string")?)?;
+        rust.set("safe_debug", debug::library(lua)?)?;
+        // `io` and the `os` functions left out are made on first use: a
+        // pooled state whose scripts never touch them does not hold them.
+        let io_files = files.clone();
+        let memory = memory_limit;
+        rust.set(
+            "make_io",
+            lua.create_function(move |lua, ()| io::library(lua, io_files.clone(), memory))?,
+        )?;
+        rust.set(
+            "make_os_left_out",
+            lua.create_function(|lua, os: Table| io::os_left_out(lua, &os))?,
+        )?;
+        // The base environment's `__index` until a script first needs a
+        // loader (see the end of `sandbox.lua`): a Rust function, so a missing
+        // global costs no VM instructions; it runs `loaders.lua` on a thread of
+        // its own without the budget's hook, since building the loaders is the
+        // sandbox's work, not the script's.
+        let loader_files = files.clone();
+        rust.set(
+            "make_loaders",
+            lua.create_function(move |lua, (base, key): (Table, mlua::Value)| {
+                let Some(sandbox) = base.metatable() else {
+                    return Ok(mlua::Value::Nil);
+                };
+                // Any other name (any key: `_ENV[{}]`) the base lacks is nil.
+                let wanted = match &key {
+                    mlua::Value::Nil => true,
+                    mlua::Value::String(key) => {
+                        LOADERS.iter().any(|name| key.as_bytes() == name.as_bytes())
+                    }
+                    _ => false,
+                };
+                if !wanted {
+                    return Ok(mlua::Value::Nil);
+                }
+                let chunk = lua
+                    .load(include_str!("loaders.lua"))
+                    .set_name(SANDBOX_SOURCE)
+                    .set_mode(ChunkMode::Text)
+                    .into_function()?;
+                let thread = lua.create_thread(chunk)?;
+                thread.remove_hook();
+                thread.resume::<()>((&base, sandbox, loader_helpers(lua, &loader_files)?))?;
+                base.raw_get(key)
+            })?,
+        )?;
+    }
+    let with_caller_env = lua.create_function(|lua, f: Function| {
+        lua.create_function(move |lua, args: MultiValue| {
+            let env = caller_env(lua).ok_or_else(|| {
+                mlua::Error::runtime(
+                    "cannot tell the calling script's environment (no caller uses globals): \
+                         pass one to load",
+                )
+            })?;
+            f.call::<MultiValue>((env, args))
+        })
+    })?;
+    rust.set("with_caller_env", with_caller_env)?;
+    lua.load(include_str!("sandbox.lua"))
+        .set_name(SANDBOX_SOURCE)
+        .set_mode(ChunkMode::Text)
+        .call((rust, api))
+}
+
+/// What `loaders.lua` needs from Rust: made with the loaders, on first use.
+fn loader_helpers(lua: &Lua, files: &Arc<ScriptFiles>) -> mlua::Result<Table> {
+    let helpers = lua.create_table()?;
+    helpers.set(
         "left_out_message",
         lua.create_function(|_, (function, what): (String, String)| {
             Ok(io::left_out_message(&function, &what))
         })?,
     )?;
-    rust.set(
+    helpers.set(
         "note_refusal",
         lua.create_function(|lua, (function, message): (String, String)| {
             if let Some(place) = caller_place(lua, 1) {
@@ -119,28 +201,19 @@ pub(crate) fn build(
             Ok(())
         })?,
     )?;
-    rust.set(
-        "note_error_table",
-        lua.create_function(crate::script_error::note_error_table)?,
-    )?;
-    let files = Arc::new(ScriptFiles {
-        roots: config.script_roots.to_vec(),
-        trusted: profile == Profile::Trusted,
-    });
-    rust.set("read_script", {
+    helpers.set("read_script", {
         let files = files.clone();
         lua.create_function(move |lua, path: String| {
             let (source, name) = files.read(&path).map_err(mlua::Error::runtime)?;
             Ok((lua.create_string(&source)?, name))
         })?
     })?;
-    rust.set("trusted_package_path", files.trusted_package_path())?;
-    rust.set("package_path", ScriptFiles::PACKAGE_PATH)?;
-    rust.set("check_package_path", {
+    helpers.set("package_path", ScriptFiles::PACKAGE_PATH)?;
+    helpers.set("check_package_path", {
         let files = files.clone();
         lua.create_function(move |_, path: String| Ok(files.check_package_path(&path).err()))?
     })?;
-    rust.set("read_module", {
+    helpers.set("read_module", {
         let files = files.clone();
         lua.create_function(move |lua, (name, path): (String, String)| {
             let (source, name) =
@@ -148,7 +221,7 @@ pub(crate) fn build(
             Ok((lua.create_string(&source)?, name))
         })?
     })?;
-    rust.set("searchpath", {
+    helpers.set("searchpath", {
         let files = files.clone();
         lua.create_function(
             move |lua, (name, path, sep, rep): (String, String, Option<String>, Option<String>)| {
@@ -173,40 +246,11 @@ pub(crate) fn build(
             },
         )?
     })?;
-    if profile == Profile::Safe {
-        // The pattern functions count their steps against the budget.
-        crate::pattern::install(lua, &lua.globals().get::<Table>("string")?)?;
-        rust.set("safe_debug", debug::library(lua)?)?;
-        // `io` and the `os` functions left out are made on first use: a
-        // pooled state whose scripts never touch them does not hold them.
-        let io_files = files.clone();
-        let memory = memory_limit;
-        rust.set(
-            "make_io",
-            lua.create_function(move |lua, ()| io::library(lua, io_files.clone(), memory))?,
-        )?;
-        rust.set(
-            "make_os_left_out",
-            lua.create_function(|lua, os: Table| io::os_left_out(lua, &os))?,
-        )?;
-    }
-    let with_caller_env = lua.create_function(|lua, f: Function| {
-        lua.create_function(move |lua, args: MultiValue| {
-            let env = caller_env(lua).ok_or_else(|| {
-                mlua::Error::runtime(
-                    "cannot tell the calling script's environment (no caller uses globals): \
-                         pass one to load",
-                )
-            })?;
-            f.call::<MultiValue>((env, args))
-        })
-    })?;
-    rust.set("with_caller_env", with_caller_env)?;
-    lua.load(include_str!("sandbox.lua"))
-        .set_name(SANDBOX_SOURCE)
-        .set_mode(ChunkMode::Text)
-        .call(rust)
+    Ok(helpers)
 }
+
+/// What `loaders.lua` makes: the safe profile's loaders, made on first use.
+const LOADERS: [&str; 5] = ["load", "loadfile", "dofile", "require", "package"];
 
 /// The source name of `sandbox.lua` (chunk `zephyr.sandbox`).
 pub(crate) const SANDBOX_SOURCE: &str = "=zephyr.sandbox";

@@ -18,20 +18,22 @@
 -- * errors the wrappers raise, or pass on from the C functions they wrap,
 --   name the script's line (`raise` finds it on the stack past the
 --   sandbox's own frames), never the sandbox's.
-local rust = ...
-local profile, api, halted, error_text = rust.profile, rust.api, rust.halted, rust.error_text
+local rust, api = ...
+local profile, halted, error_text = rust.profile, rust.halted, rust.error_text
 local raise, with_caller_env, charge = rust.raise, rust.with_caller_env, rust.charge
 local trusted = profile == "trusted"
 
 local G = _G
 local error, type, pairs, next, tostring, select = error, type, pairs, next, tostring, select
-local rawget, rawset, rawequal, setmetatable = rawget, rawset, rawequal, setmetatable
+local rawget, rawset, rawequal, rawlen, setmetatable = rawget, rawset, rawequal, rawlen, setmetatable
 local raw_getmetatable = getmetatable
 local raw_load, raw_pcall, raw_xpcall = load, pcall, xpcall
 local co_resume, co_close = coroutine.resume, coroutine.close
 local str_find, str_sub = string.find, string.sub
 
 -- Read-only proxies ---------------------------------------------------------
+-- `frozen[proxy]` is the table a proxy shows (weak keys: one entry per
+-- proxy; the package proxy, which shows no table, maps to `true`).
 local frozen = setmetatable({}, { __mode = "k" })
 
 local function refuse_write(_, key)
@@ -42,32 +44,29 @@ end
 -- proxy's metatable is protected and its `__pairs` iterates with a closure,
 -- so no script ever holds `t` itself (handing `t` out as the iteration
 -- state would let `rawset` change it for every script on the state).
--- The functions every proxy's metatable shares (a pooled state holds ~25
+-- The functions every proxy's metatable shares (a pooled state holds ~27
 -- frozen tables: three closures each would be ~6 KB of it); each proxy's
--- table is found through `target_of`.
-local target_of = setmetatable({}, { __mode = "k" })
-local function iterate(proxy, key) return next(target_of[proxy], key) end
+-- table is found through `frozen`.
+local function iterate(proxy, key) return next(frozen[proxy], key) end
 local function proxy_pairs(proxy)
   -- An engine module whose functions are made on first use (its metatable
   -- says how): made now, so that `pairs` lists them.
-  local t = target_of[proxy]
+  local t = frozen[proxy]
   local mt = raw_getmetatable(t)
   if type(mt) == "table" and rawget(mt, "__zephyr_lazy") then mt.__zephyr_lazy(t) end
   return iterate, proxy, nil
 end
-local function proxy_len(proxy) return #target_of[proxy] end
+local function proxy_len(proxy) return #frozen[proxy] end
 
 local function freeze(t)
   local proxy = {}
-  frozen[proxy] = true
-  target_of[proxy] = t
-  return setmetatable(proxy, {
-    __index = t,
-    __newindex = refuse_write,
-    __pairs = proxy_pairs,
-    __len = proxy_len,
-    __metatable = "read-only table",
-  })
+  frozen[proxy] = t
+  -- Four fields fill a hash part of four slots; a fifth would double it.
+  -- So `__len` only where it answers differently from the empty proxy (a
+  -- table with an array part: the libraries and engine modules have none).
+  local mt = { __index = t, __newindex = refuse_write, __pairs = proxy_pairs, __metatable = "read-only table" }
+  if rawlen(t) > 0 then mt.__len = proxy_len end
+  return setmetatable(proxy, mt)
 end
 
 -- Freezes `t` and the tables inside it, in place: nested tables are
@@ -131,48 +130,6 @@ local no_own = {}
 -- (its name for the function, `s:rep(x)` a method call).
 local function call_as(name, own, f, ...)
   return finish_as(name, own, raw_pcall(f, ...))
-end
-
--- Loaders ---------------------------------------------------------------------
--- `load`, `loadfile`, `dofile` (and in the safe profile `require`) are shared
--- by every environment and act in the calling script's own environment
--- (never the raw globals). `with_caller_env(f)` wraps `f` in a Rust function
--- that finds that environment on the call stack and calls `f(env, ...)`;
--- being a C function, it keeps its caller's frame even when called in a
--- tail call (`return require("x")`). As in Lua, an explicit `nil`
--- environment argument means no environment. The safe profile takes text
--- chunks only and reads files only inside the configured script roots.
--- Their errors skip one C frame more (the Rust function) to reach the
--- script's line: `raise(message, 1)`.
-local function load_in(env, chunk, chunkname, mode, ...)
-  local chunk_env = env
-  if select("#", ...) > 0 then chunk_env = ... end
-  if not trusted then mode = "t" end
-  return raw_load(chunk, chunkname, mode, chunk_env)
-end
-
-local function loadfile_in(env, path, mode, ...)
-  if path == nil then
-    raise(rust.left_out_message("loadfile", "reading standard input (loadfile without a file name)"), 1)
-  end
-  local ok, source, chunkname = raw_pcall(rust.read_script, path)
-  if not ok then
-    local message = error_text(source)
-    -- `loadfile("../x.lua")()` then fails as "attempt to call a nil value":
-    -- the host adds this message to that error.
-    rust.note_refusal("loadfile", message)
-    return nil, message
-  end
-  return load_in(env, source, "@" .. chunkname, mode, ...)
-end
-
-local function dofile_in(env, path)
-  if path == nil then
-    raise(rust.left_out_message("dofile", "reading standard input (dofile without a file name)"), 1)
-  end
-  local f, err = loadfile_in(env, path)
-  if not f then error(err, 0) end
-  return f()
 end
 
 -- Tables a script sees read-only: the engine API always; in the safe
@@ -251,9 +208,10 @@ end
 -- table is described (its fields, shortly) for the host as it is raised.
 -- Being a Lua function, this `error` counts one level more than Lua's.
 local raw_error = error
+local note_error_table = rust.note_error_table
 local math_type, tointeger = math.type, math.tointeger
 base.error = function(v, level)
-  if type(v) == "table" then rust.note_error_table(v) end
+  if type(v) == "table" then note_error_table(v) end
   if level == nil then level = 1 end
   local n = tointeger(level)
   if n == nil then return (call_as("error", no_own, raw_error, v, level)) end
@@ -296,8 +254,9 @@ local function lazy(t, fill)
   mt.__zephyr_lazy = make
   return setmetatable(t, mt)
 end
+local make_io = rust.make_io
 base.io = lazy({}, function(t)
-  for k, v in pairs(rust.make_io()) do t[k] = v end
+  for k, v in pairs(make_io()) do t[k] = v end
 end)
 
 -- C functions whose time their input does not bound -------------------------
@@ -420,8 +379,10 @@ end
 -- idiom `setmetatable(_G, {__index = function(_, k) error(...) end})`
 -- works), and the base stays unreachable.
 local env_mt = { __index = base }
+local make_loaders = rust.make_loaders
 
 local function materialize(env)
+  make_loaders(base)
   setmetatable(env, nil)
   for k, v in raw_next, base do
     if raw_rawget(env, k) == nil then rawset(env, k, v) end
@@ -491,105 +452,22 @@ end
 -- share), for libraries that call it instead.
 rust.safe_debug.getmetatable = base.getmetatable
 
-base.load = with_caller_env(load_in)
-base.loadfile = with_caller_env(loadfile_in)
-base.dofile = with_caller_env(dofile_in)
-
--- Modules ---------------------------------------------------------------------
--- Modules run in the requiring script's environment and are cached per
--- environment (its `package.loaded`, which starts with the libraries), so
--- instances and jobs never share module state. `require` looks in
--- `package.preload`, then through `package.path`'s templates, which the
--- script may change but never point outside the script roots.
-local libraries = { "coroutine", "debug", "io", "math", "os", "string", "table", "utf8" }
-local loaded_by_env = setmetatable({}, { __mode = "k" })
-local preload_by_env = setmetatable({}, { __mode = "k" })
-local path_by_env = setmetatable({}, { __mode = "k" })
-local default_path = rust.package_path
-
-local package_proxy = {}
-frozen[package_proxy] = true
-
-local function loaded_of(env)
-  local loaded = loaded_by_env[env]
-  if loaded == nil then
-    loaded = { _G = env, package = package_proxy }
-    for _, name in ipairs(libraries) do loaded[name] = base[name] end
-    loaded_by_env[env] = loaded
-  end
-  return loaded
-end
-
-local function preload_of(env)
-  local preload = preload_by_env[env]
-  if preload == nil then
-    preload = {}
-    preload_by_env[env] = preload
-  end
-  return preload
-end
-
-local function path_of(env)
-  return path_by_env[env] or default_path
-end
-
-local package_fields = { config = package.config, searchpath = rust.searchpath }
-setmetatable(package_proxy, {
-  __index = with_caller_env(function(env, _, key)
-    if key == "loaded" then return loaded_of(env) end
-    if key == "preload" then return preload_of(env) end
-    if key == "path" then return path_of(env) end
-    return package_fields[key]
-  end),
-  __newindex = with_caller_env(function(env, _, key, value)
-    if key == "path" then
-      if type(value) ~= "string" then
-        raise("package.path must be a string of templates, got " .. type(value), 1)
-      end
-      local refused = rust.check_package_path(value)
-      if refused then raise(refused, 1) end
-      path_by_env[env] = value
-      return
-    end
-    if key == "cpath" then
-      raise(rust.left_out_message("package.cpath", "loading native modules"), 1)
-    end
-    raise("attempt to modify read-only field '" .. tostring(key) .. "'", 1)
-  end),
-  __metatable = "read-only table",
+-- Loaders (made on first use) ----------------------------------------------
+-- `load`, `loadfile`, `dofile`, `require` and `package` (`loaders.lua`)
+-- are compiled the first time a script reads one of them or lists its
+-- `_G` (`materialize`): a pooled state whose scripts load no code does not
+-- hold them (about 9 KB). Until then a name the base lacks is looked up
+-- through this metatable, whose `__index` is `rust.make_loaders`, a Rust
+-- function: it costs no VM instructions and runs the chunk outside the
+-- budget, so an execution's instruction count never depends on what
+-- earlier executions on the state touched. The chunk takes what it needs
+-- of the sandbox from the metatable, and takes the metatable off. (Once
+-- built, the sandbox holds no reference to the `rust` table: what it
+-- keeps using, it keeps as upvalues.)
+setmetatable(base, {
+  __index = make_loaders,
+  raise = raise, with_caller_env = with_caller_env, error_text = error_text, frozen = frozen,
 })
-base.package = package_proxy
-
-base.require = with_caller_env(function(env, ...)
-  local name = ...
-  if type(name) ~= "string" then
-    if math_type(name) then
-      name = tostring(name)
-    else
-      local got = select("#", ...) == 0 and "no value" or type(name)
-      raise("bad argument #1 to 'require' (string expected, got " .. got .. ")", 1)
-    end
-  end
-  local loaded = loaded_of(env)
-  local value = loaded[name]
-  if value ~= nil then return value end
-  local data
-  local preload = preload_of(env)[name]
-  if preload ~= nil then
-    data = ":preload:"
-    value = preload(name, data)
-  else
-    local source, chunkname = rust.read_module(name, path_of(env))
-    local f, err = raw_load(source, "@" .. chunkname, "t", env)
-    if not f then error(err, 0) end
-    data = chunkname
-    value = f(name, chunkname)
-  end
-  if value == nil then value = loaded[name] end
-  if value == nil then value = true end
-  loaded[name] = value
-  return value, data
-end)
 
 return function()
   local env = setmetatable({}, env_mt)

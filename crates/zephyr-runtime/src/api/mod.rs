@@ -297,7 +297,7 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>, main: bool) -> mlua::Re
 /// The error for reading a missing name from an engine table: it names the
 /// table and the names near the one asked for. Raised by the metamethod
 /// itself, so that it points at the script's line.
-fn no_field(lua: &Lua, path: &str, table: &Table, key: &Value) -> mlua::Error {
+pub(crate) fn no_field(lua: &Lua, path: &str, table: &Table, key: &Value) -> mlua::Error {
     let shown = match key {
         Value::String(s) => format!("'{}'", s.to_string_lossy()),
         other => other

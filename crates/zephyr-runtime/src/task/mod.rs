@@ -84,26 +84,52 @@ pub(crate) fn install(lua: &Lua, module: &Table, time: &Table) -> mlua::Result<F
 }
 
 /// Functions `names` of `module` that fail with `why`, naming themselves,
-/// at the calling script's line.
+/// at the calling script's line. Made the first time a script reads from
+/// the module (or lists it: the sandbox calls `__zephyr_lazy`), as the
+/// registry's modules are: a pooled worker state seldom needs them.
 pub(crate) fn stubs(
     lua: &Lua,
     module: &Table,
     path: &'static str,
-    names: &[&'static str],
+    names: &'static [&'static str],
     why: &'static str,
 ) -> mlua::Result<()> {
-    for &name in names {
-        module.raw_set(
-            name,
-            lua.create_function(move |lua, _: mlua::MultiValue| -> mlua::Result<()> {
-                Err(zephyr_lua::binding::lua_error(
-                    lua,
-                    format!("{path}.{name}: {why}"),
-                ))
-            })?,
-        )?;
-    }
-    Ok(())
+    // The module's own metatable (the strict one: a missing name is an
+    // error naming the names near it) once the stubs are in.
+    let strict = module.metatable();
+    let fill = lua.create_function(move |lua, table: Table| {
+        if table.metatable() == strict {
+            return Ok(());
+        }
+        for &name in names {
+            table.raw_set(
+                name,
+                lua.create_function(move |lua, _: mlua::MultiValue| -> mlua::Result<()> {
+                    Err(zephyr_lua::binding::lua_error(
+                        lua,
+                        format!("{path}.{name}: {why}"),
+                    ))
+                })?,
+            )?;
+        }
+        table.set_metatable(strict.clone())
+    })?;
+    let lazy = lua.create_table()?;
+    let index_fill = fill.clone();
+    lazy.raw_set(
+        "__index",
+        lua.create_function(move |lua, (table, key): (Table, Value)| {
+            index_fill.call::<()>(&table)?;
+            match table.raw_get::<Value>(&key)? {
+                // Raised here, not through the strict metatable, so that
+                // it names the script's line.
+                Value::Nil => Err(crate::api::no_field(lua, path, &table, &key)),
+                value => Ok(value),
+            }
+        })?,
+    )?;
+    lazy.raw_set("__zephyr_lazy", fill)?;
+    module.set_metatable(Some(lazy))
 }
 
 impl Hooks {
