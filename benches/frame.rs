@@ -6,7 +6,7 @@
 //!
 //! `cargo bench --bench frame` (add `-- --rounds 11` for more rounds,
 //! `-- --quick` for a smoke run with small sizes, `-- --only serial` for one
-//! section: serial, own, empty, startup, jobs, latency, find, engine,
+//! section: serial, parallel, own, empty, startup, jobs, latency, find, engine,
 //! memory)
 
 #![allow(clippy::print_stdout)] // printing the table is this bench's job
@@ -138,9 +138,39 @@ fn movers_in(
     budget: u64,
     parallel: bool,
 ) -> (ScriptingSystem, Behaviours) {
+    scene_of(n, workers, budget, parallel, MOVER)
+}
+
+/// A behaviour with some work of its own: scores 16 waypoints (about 400
+/// VM instructions of plain Lua), then moves a step toward the best.
+const SCORER: &str = "
+local get_position, set_position = zephyr.transform.get_position, zephyr.transform.set_position
+local waypoints = {}
+for i = 1, 16 do waypoints[i] = { math.cos(i) * 10, 0, math.sin(i) * 10 } end
+function on_update(self, dt)
+    local x, y, z = get_position(self)
+    local best, best_score = 1, math.huge
+    for i = 1, #waypoints do
+        local w = waypoints[i]
+        local dx, dy, dz = w[1] - x, w[2] - y, w[3] - z
+        local score = dx * dx + dy * dy + dz * dz + (i % 3) * 0.5
+        if score < best_score then best, best_score = i, score end
+    end
+    local w = waypoints[best]
+    set_position(self, x + (w[1] - x) * dt * 0.1, y, z + (w[3] - z) * dt * 0.1)
+end";
+
+/// `n` entities with a body, each running `source`, parallel or not.
+fn scene_of(
+    n: usize,
+    workers: usize,
+    budget: u64,
+    parallel: bool,
+    source: &str,
+) -> (ScriptingSystem, Behaviours) {
     let system = system(workers, budget);
     let mut behaviours = Behaviours::new();
-    let script = ScriptSource::new("mover.lua", MOVER);
+    let script = ScriptSource::new("mover.lua", source);
     for _ in 0..n {
         let e = {
             let mut world = system.world().write();
@@ -318,6 +348,43 @@ fn serial_behaviours(sizes: &Sizes) {
         &medians,
         ms,
     );
+}
+
+/// The parallel phase where it must pay off and where it must not cost:
+/// small scenes of movers and a compute-heavy behaviour, each against the
+/// serial update phase of the same scene.
+fn parallel_scenes(sizes: &Sizes) {
+    let budget = zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET;
+    let frames = sizes.frames_per_round * 10;
+    let dt = 1.0 / 60.0;
+    for (n, source, what) in [(200, MOVER, "movers"), (2000, SCORER, "waypoint scorers")] {
+        let n = if sizes.entities < 10_000 { n / 10 } else { n };
+        let (serial, mut b1) = scene_of(n, 2, budget, false, source);
+        let (mut one, mut b2) = scene_of(n, 1, budget, true, source);
+        let (mut two, mut b3) = scene_of(n, 2, budget, true, source);
+        let mut variants: Vec<Variant<'_>> = vec![
+            (
+                "serial update phase",
+                update_phase(&mut b1, &serial, frames, dt),
+            ),
+            (
+                "parallel phase, 1 worker",
+                parallel_phase(&mut b2, &mut one, frames, dt),
+            ),
+            (
+                "parallel phase, 2 workers",
+                parallel_phase(&mut b3, &mut two, frames, dt),
+            ),
+        ];
+        let medians = interleave(sizes.rounds, &mut variants);
+        table(
+            &format!("{n} {what}, serial and parallel"),
+            "time / frame",
+            &variants,
+            &medians,
+            us,
+        );
+    }
 }
 
 /// What a callback costs with nothing in it: an empty `on_update` per
@@ -918,8 +985,9 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .cloned();
     type Section<'a> = (&'a str, &'a dyn Fn(&Sizes));
-    let sections: [Section<'_>; 9] = [
+    let sections: [Section<'_>; 10] = [
         ("serial", &serial_behaviours),
+        ("parallel", &parallel_scenes),
         ("own", &own_world_rows),
         ("empty", &empty_callbacks),
         ("startup", &startup),

@@ -151,6 +151,8 @@ fn self_contained_behaviours_end_the_same_in_parallel_and_serially() -> Result {
 fn parallel_updates_read_the_world_as_the_phase_began_plus_their_own_writes() -> Result {
     let (mut system, lines) = system(2)?;
     let mut behaviours = Behaviours::new();
+    // On the lane threads however small the phase (see the last test).
+    behaviours.set_parallel_threshold(std::time::Duration::ZERO);
     let script = ScriptSource::new(
         "pair.lua",
         "function on_update(self)
@@ -188,6 +190,8 @@ fn parallel_updates_read_the_world_as_the_phase_began_plus_their_own_writes() ->
 fn a_main_thread_only_call_in_a_parallel_update_fails_with_its_name() -> Result {
     let (mut system, lines) = system(2)?;
     let mut behaviours = Behaviours::new();
+    // On the lane threads however small the phase (see the last test).
+    behaviours.set_parallel_threshold(std::time::Duration::ZERO);
     let e = system.world().write().create()?;
     behaviours.attach_parallel(
         &system,
@@ -216,6 +220,8 @@ fn a_main_thread_only_call_in_a_parallel_update_fails_with_its_name() -> Result 
 fn a_lane_left_without_instances_reports_nothing_stale() -> Result {
     let (mut system, lines) = system(2)?;
     let mut behaviours = Behaviours::new();
+    // On the lane threads however small the phase (see the last test).
+    behaviours.set_parallel_threshold(std::time::Duration::ZERO);
     let script = ScriptSource::new(
         "fail.lua",
         "function on_update(self) print('tick ' .. zephyr.entity.get_name(self)) if zephyr.entity.get_name(self) == 'B' then error('b fails') end end",
@@ -248,5 +254,44 @@ fn a_lane_left_without_instances_reports_nothing_stale() -> Result {
     );
     // A failed update's print is dropped with its other writes.
     assert_eq!(*lines.lock(), ["tick A", "tick A", "tick A"]);
+    Ok(())
+}
+
+/// The parallel phase runs on the calling thread when its work is too
+/// small to pay for waking the others (always, with `Duration::MAX`; the
+/// first phase too, which measures the callbacks), on the lane threads
+/// when it is not (always, with `Duration::ZERO`), and ends in the same
+/// world with the same output every way, as with one worker.
+#[test]
+fn a_small_phase_runs_inline_and_ends_the_same_as_on_threads() -> Result {
+    use std::time::Duration;
+    let (count, frames) = (64, 120);
+    let mut results = Vec::new();
+    for threshold in [None, Some(Duration::MAX), Some(Duration::ZERO)] {
+        let (mut system, mut behaviours, lines) = scene(2, count, true, SWARM)?;
+        if let Some(threshold) = threshold {
+            behaviours.set_parallel_threshold(threshold);
+        }
+        let mut threads = Vec::new();
+        for _ in 0..frames {
+            let report = behaviours.frame(&mut system, 1.0 / 60.0);
+            assert!(report.is_clean(), "{:?}", report.errors);
+            assert_eq!(report.updated_in_parallel, count);
+            threads.push(report.parallel_threads);
+        }
+        match threshold {
+            // The first phase has no measure of its callbacks yet.
+            None => assert_eq!(threads[0], 1, "{threads:?}"),
+            Some(Duration::MAX) => assert!(threads.iter().all(|&t| t == 1), "{threads:?}"),
+            Some(_) => assert!(threads.iter().all(|&t| t == 2), "{threads:?}"),
+        }
+        results.push((dump(&system), lines.lock().clone()));
+    }
+    let (one, printed) = run(1, count, frames, true, SWARM)?;
+    assert!(!printed.is_empty());
+    for (world, output) in &results {
+        assert!(*world == one, "the world differs from one worker's");
+        assert_eq!(*output, printed);
+    }
     Ok(())
 }

@@ -43,7 +43,7 @@ use crate::system::ScriptingSystem;
 use instance::{
     Callback, Home, Instance, callback_error, entity_name, load, load_failure, plain_error,
 };
-use parallel::Lane;
+use parallel::{Handoff, Lane};
 pub use types::{
     BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ReloadReport, ScriptSource, Stage,
 };
@@ -90,8 +90,10 @@ use zephyr_lua::{ScriptError, ScriptValue};
 ///    every `zephyr.task` whose wait is over, in order of due time, then
 ///    creation, each resume under its own budget;
 /// 4. the parallel phase ([`parallel_update`](Self::parallel_update)):
-///    `on_update` of every parallel instance on the workers, over the live
-///    world; their writes applied afterwards in attach order;
+///    `on_update` of every parallel instance on the workers (or on the
+///    calling thread when the phase is small: see
+///    [`set_parallel_threshold`](Self::set_parallel_threshold)), over the
+///    live world; their writes applied afterwards in attach order;
 /// 5. the physics step;
 /// 6. [`ScriptingSystem::sync`]: worker jobs' writes, cvar handlers; then
 ///    ([`deliver_events`](Self::deliver_events)) the events emitted since
@@ -112,10 +114,17 @@ use zephyr_lua::{ScriptError, ScriptValue};
 /// instruction budget.
 pub struct Behaviours {
     instances: Vec<Instance>,
-    /// One state per worker for parallel behaviours, built on first use.
+    /// One worker-side state (a lane) per worker for parallel behaviours,
+    /// built on first use.
     /// Cache-padded: each lane's thread writes its buffers' lengths on
     /// every callback, and must not share a cache line with the next lane.
     lanes: Vec<CachePadded<Lane>>,
+    /// The threads the parallel phase hands lanes to (every lane but the
+    /// first, which runs on the calling thread): started with the lanes,
+    /// they live as long as the behaviours, so no frame spawns a thread.
+    threads: Option<rayon::ThreadPool>,
+    /// When the phase runs on the calling thread alone instead.
+    handoff: Handoff,
     next_lane: usize,
     by_entity: HashMap<EntityId, Vec<BehaviourId>>,
     next_id: u64,
@@ -144,6 +153,8 @@ impl Behaviours {
         Behaviours {
             instances: Vec::new(),
             lanes: Vec::new(),
+            threads: None,
+            handoff: Handoff::default(),
             next_lane: 0,
             by_entity: HashMap::new(),
             next_id: 0,
@@ -158,6 +169,20 @@ impl Behaviours {
     /// on).
     pub fn set_stop_on_error(&mut self, on: bool) {
         self.stop_on_error = on;
+    }
+
+    /// The parallel phase hands its lanes to worker threads only when its
+    /// work, estimated from what its callbacks took in earlier frames, is at
+    /// least `threshold`. Below it the lanes run one after the other on the
+    /// calling thread, which costs less than waking threads for a few
+    /// callbacks (the first phase runs so too, and measures them). The
+    /// results are the same either way: the writes are applied in attach
+    /// order. [`FrameReport::parallel_threads`] says which it was. Default:
+    /// 500 µs (waking a sleeping thread measured 50-100 µs on a 2-core
+    /// virtual machine: see BENCHMARKS.md); `Duration::ZERO` always hands
+    /// off, `Duration::MAX` never.
+    pub fn set_parallel_threshold(&mut self, threshold: std::time::Duration) {
+        self.handoff.threshold = threshold;
     }
 
     /// Attaches `script` to `entity`: runs the script in a fresh environment
@@ -177,7 +202,7 @@ impl Behaviours {
     /// next to the other parallel behaviours (see the type's docs). The
     /// instance lives in one worker-side state for its whole life (its
     /// environment and upvalues persist there); instances are dealt to the
-    /// system's workers in attach order. `on_start` and `on_destroy` still
+    /// lanes (one per worker) in attach order. `on_start` and `on_destroy` still
     /// run on the main thread, in order with every other behaviour.
     pub fn attach_parallel(
         &mut self,
@@ -186,7 +211,8 @@ impl Behaviours {
         script: &ScriptSource,
     ) -> std::result::Result<BehaviourId, BehaviourError> {
         if self.lanes.is_empty() {
-            for _ in 0..system.runner().workers().max(1) {
+            let workers = system.runner().workers().max(1);
+            for _ in 0..workers {
                 let state = system.new_worker_state().map_err(|e| {
                     load_failure(
                         system,
@@ -196,6 +222,7 @@ impl Behaviours {
                 })?;
                 self.lanes.push(CachePadded::new(Lane::new(state)));
             }
+            self.threads = parallel::lane_threads(workers);
         }
         let lane = self.next_lane % self.lanes.len();
         let id = self.attach_in(system, entity, script, Home::Lane(lane))?;

@@ -1,9 +1,12 @@
 //! The parallel phase: each lane (a worker-side state with its instances)
-//! runs its updates on its own thread over the live world; the recorded
-//! writes are then applied in attach order.
+//! runs its updates over the live world, on a thread of its own when the
+//! phase's work pays for the hand-off and one after the other on the
+//! calling thread when it does not; the recorded writes are then applied in
+//! attach order, so the result is the same either way.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use zephyr_world::{EntityId, LiveWorld, SharedWorld, WorkerWorld};
 
@@ -18,7 +21,10 @@ use zephyr_lua::ScriptState;
 
 impl Behaviours {
     /// Step 4 of a frame, the parallel phase: `on_update(self, dt)` of every
-    /// started parallel behaviour, each lane's instances on its own thread.
+    /// started parallel behaviour, lane by lane, the lanes taken by the
+    /// calling thread and the lane threads as each comes free (or all on the
+    /// calling thread when the phase is small: see
+    /// [`set_parallel_threshold`](Self::set_parallel_threshold)).
     /// Nothing writes the world meanwhile: each callback reads the live
     /// world (under one read lock per lane, nothing copied) plus its own
     /// writes, and its writes are recorded. After the phase, the writes are
@@ -33,6 +39,8 @@ impl Behaviours {
         let Behaviours {
             instances,
             lanes,
+            threads,
+            handoff,
             stop_on_error,
             ..
         } = self;
@@ -42,6 +50,7 @@ impl Behaviours {
             lane.members.clear();
             lane.results.clear();
             lane.commands.clear();
+            lane.elapsed = Duration::ZERO;
         }
         for (index, instance) in instances.iter().enumerate() {
             if let Home::Lane(lane) = instance.home
@@ -52,9 +61,11 @@ impl Behaviours {
                 lanes[lane].members.push(index);
             }
         }
-        if lanes.iter().all(|l| l.members.is_empty()) {
+        let callbacks: usize = lanes.iter().map(|l| l.members.len()).sum();
+        if callbacks == 0 {
             return;
         }
+        let busy = lanes.iter().filter(|l| !l.members.is_empty()).count();
         let started = Instant::now();
         let world = system.world().clone();
         {
@@ -62,22 +73,45 @@ impl Behaviours {
                 tracing::info_span!(target: "zephyr::behaviour", "parallel phase").entered();
             let instances = &*instances;
             let world = &world;
-            // Lane 0 runs on the calling thread, which would wait anyway.
-            let (first, others) = lanes.split_at_mut(1);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = others
-                    .iter_mut()
-                    .enumerate()
-                    .filter(|(_, lane)| !lane.members.is_empty())
-                    .map(|(n, lane)| scope.spawn(move || lane.run(n + 2, instances, world, dt)))
-                    .collect();
-                first[0].run(1, instances, world, dt);
-                for handle in handles {
-                    if handle.join().is_err() {
-                        tracing::error!(target: "zephyr::behaviour", "a parallel lane panicked; its writes are lost");
+            match threads
+                .as_ref()
+                .filter(|_| handoff.hands_off(callbacks, busy))
+            {
+                Some(threads) => {
+                    // Each thread takes the next lane as it comes free.
+                    report.parallel_threads = (threads.current_num_threads() + 1).min(busy);
+                    let queue = parking_lot::Mutex::new(
+                        lanes
+                            .iter_mut()
+                            .enumerate()
+                            .filter(|(_, l)| !l.members.is_empty()),
+                    );
+                    let drain = || {
+                        let worker = rayon::current_thread_index().map_or(1, |n| n + 2);
+                        loop {
+                            // (The lock is held for the taking only.)
+                            let next = queue.lock().next();
+                            let Some((n, lane)) = next else { break };
+                            lane.run_guarded(worker, n, instances, world, dt);
+                        }
+                    };
+                    threads.in_place_scope(|scope| {
+                        for _ in 0..threads.current_num_threads() {
+                            scope.spawn(|_| drain());
+                        }
+                        drain();
+                    });
+                }
+                None => {
+                    report.parallel_threads = 1;
+                    for (n, lane) in lanes.iter_mut().enumerate() {
+                        if !lane.members.is_empty() {
+                            lane.run_guarded(1, n, instances, world, dt);
+                        }
                     }
                 }
-            });
+            }
+            handoff.measured(lanes.iter().map(|l| l.elapsed).sum(), callbacks);
         }
         // Every callback's writes, in attach order: a merge of the lanes,
         // each of which holds its callbacks in attach order.
@@ -129,6 +163,73 @@ impl Behaviours {
     }
 }
 
+/// The threads that run lanes beside the calling thread: `workers - 1` of
+/// them. None for one worker, or if the threads cannot be started (the
+/// phase then runs on the calling thread).
+pub(super) fn lane_threads(workers: usize) -> Option<rayon::ThreadPool> {
+    if workers < 2 {
+        return None;
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(workers - 1)
+        .thread_name(|n| format!("zephyr-lane-{}", n + 2))
+        .build()
+        .map_err(|e| {
+            tracing::warn!(target: "zephyr::behaviour", "parallel lanes run on the calling thread: {e}");
+        })
+        .ok()
+}
+
+/// When the parallel phase hands its lanes to threads: when its work,
+/// estimated from what a callback took in earlier phases, is at least the
+/// threshold.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Handoff {
+    pub(super) threshold: Duration,
+    /// What one callback took, smoothed over the phases; none before the
+    /// first.
+    callback_cost: Option<Duration>,
+}
+
+impl Default for Handoff {
+    fn default() -> Self {
+        Handoff {
+            threshold: Duration::from_micros(500),
+            callback_cost: None,
+        }
+    }
+}
+
+impl Handoff {
+    fn hands_off(&self, callbacks: usize, busy_lanes: usize) -> bool {
+        if busy_lanes < 2 {
+            return false;
+        }
+        if self.threshold.is_zero() {
+            return true;
+        }
+        self.callback_cost.is_some_and(|cost| {
+            cost.saturating_mul(u32::try_from(callbacks).unwrap_or(u32::MAX)) >= self.threshold
+        })
+    }
+
+    /// Takes in a phase that ran `callbacks` callbacks in `work` (summed
+    /// over its lanes).
+    fn measured(&mut self, work: Duration, callbacks: usize) {
+        let Ok(callbacks) = u32::try_from(callbacks) else {
+            return;
+        };
+        if callbacks == 0 {
+            return;
+        }
+        let cost = work / callbacks;
+        self.callback_cost = Some(match self.callback_cost {
+            None => cost,
+            Some(old) => (old * 3 + cost) / 4,
+        });
+    }
+}
+
 /// One parallel callback's result: the instance (its index), how many
 /// commands it recorded (the next ones in its lane's buffer), its error, and
 /// the ids it reserved (released on error).
@@ -148,6 +249,8 @@ pub(super) struct Lane {
     pub(super) members: Vec<usize>,
     pub(super) results: Vec<LaneResult>,
     pub(super) commands: Vec<Command>,
+    /// What this frame's part of the phase took on its thread.
+    pub(super) elapsed: Duration,
 }
 
 impl Lane {
@@ -157,16 +260,42 @@ impl Lane {
             members: Vec::new(),
             results: Vec::new(),
             commands: Vec::new(),
+            elapsed: Duration::ZERO,
         }
+    }
+
+    /// [`run`](Self::run), timed; a panic (a bug: callbacks catch their
+    /// own) loses this lane's writes and is logged, never unwinds into the
+    /// frame.
+    fn run_guarded(
+        &mut self,
+        worker: usize,
+        lane: usize,
+        instances: &[Instance],
+        world: &SharedWorld,
+        dt: f64,
+    ) {
+        let started = Instant::now();
+        if catch_unwind(AssertUnwindSafe(|| {
+            self.run(worker, lane, instances, world, dt)
+        }))
+        .is_err()
+        {
+            self.results.clear();
+            self.commands.clear();
+            tracing::error!(target: "zephyr::behaviour", "a parallel lane panicked; its writes are lost");
+        }
+        self.elapsed = started.elapsed();
     }
 
     /// Runs this lane's parallel updates in order on the calling thread,
     /// with one recording (and one read lock on the world) for all of them.
-    /// Runs this lane's part of the phase; `worker` numbers it in traces
-    /// (from 1).
+    /// `worker` numbers the thread in traces (from 1, the thread that runs
+    /// the frame), `lane` the lane.
     pub(super) fn run(
         &mut self,
         worker: usize,
+        lane: usize,
         instances: &[Instance],
         world: &SharedWorld,
         dt: f64,
@@ -175,6 +304,7 @@ impl Lane {
             target: "zephyr::behaviour",
             "parallel worker",
             label = %format_args!("parallel phase worker {worker}"),
+            lane,
             instances = self.members.len(),
         )
         .entered();
@@ -220,5 +350,33 @@ impl Lane {
         if let Some(recording) = take_recording(lua) {
             self.commands = recording.commands;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_phase_hands_off_when_its_estimated_work_reaches_the_threshold() {
+        let mut handoff = Handoff::default();
+        // Nothing measured yet: on the calling thread.
+        assert!(!handoff.hands_off(10_000, 2));
+        // 2 µs a callback: 200 of them are 400 µs, 300 are 600 µs.
+        handoff.measured(Duration::from_micros(200), 100);
+        assert!(!handoff.hands_off(200, 2));
+        assert!(handoff.hands_off(300, 2));
+        // One busy lane has nobody to hand off to.
+        assert!(!handoff.hands_off(10_000, 1));
+        // The estimate follows the callbacks' cost over a few phases.
+        for _ in 0..20 {
+            handoff.measured(Duration::from_micros(100), 100);
+        }
+        assert!(!handoff.hands_off(300, 2));
+        assert!(handoff.hands_off(600, 2));
+        handoff.threshold = Duration::ZERO;
+        assert!(handoff.hands_off(1, 2));
+        handoff.threshold = Duration::MAX;
+        assert!(!handoff.hands_off(usize::MAX, 2));
     }
 }

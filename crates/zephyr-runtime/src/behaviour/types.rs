@@ -304,8 +304,13 @@ pub struct FrameReport {
     pub started: usize,
     /// `on_update` calls (serial and parallel).
     pub updated: usize,
-    /// Of those, the parallel ones (run on the workers).
+    /// Of those, the parallel ones (run in the parallel phase).
     pub updated_in_parallel: usize,
+    /// The threads the parallel phase ran on: 0 without one, 1 when it ran
+    /// on the calling thread alone (its work was too small to pay for
+    /// waking the others: see
+    /// [`Behaviours::set_parallel_threshold`](super::Behaviours::set_parallel_threshold)).
+    pub parallel_threads: usize,
     /// `on_destroy` calls.
     pub destroyed: usize,
     /// Time spent in callbacks and in the sync point.
