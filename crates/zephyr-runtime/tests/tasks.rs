@@ -32,6 +32,14 @@ fn system(budget: u64) -> Result<(ScriptingSystem, Lines)> {
     Ok((system, lines))
 }
 
+/// A job's error message, or nothing when it succeeded.
+fn error_message(outcome: &zephyr_runtime::Outcome) -> String {
+    outcome
+        .error()
+        .map(|e| e.message.clone())
+        .unwrap_or_default()
+}
+
 fn take(lines: &Lines) -> Vec<String> {
     std::mem::take(&mut *lines.lock())
 }
@@ -185,10 +193,7 @@ fn tasks_cannot_live_in_worker_jobs_or_parallel_behaviours() -> Result {
     let handle =
         system.enqueue(Job::new("zephyr.task.spawn(function() end)").chunk_name("job.lua"))?;
     let outcome = system.wait(handle);
-    let message = outcome
-        .error()
-        .map(|e| e.message.clone())
-        .unwrap_or_default();
+    let message = error_message(&outcome);
     assert!(
         message.contains("job.lua:1: zephyr.task.spawn: tasks live on the main thread"),
         "{outcome}"
@@ -251,10 +256,7 @@ fn worker_task_stand_ins_list_and_refuse_like_functions() -> Result {
         );
         let handle = system.enqueue(Job::new("return zephyr.task.spwan").chunk_name("typo.lua"))?;
         let outcome = system.wait(handle);
-        let message = outcome
-            .error()
-            .map(|e| e.message.clone())
-            .unwrap_or_default();
+        let message = error_message(&outcome);
         assert!(
             message.contains("typo.lua:1: zephyr.task has no field 'spwan' (did you mean: spawn?)"),
             "round {round}: {outcome}"

@@ -292,7 +292,7 @@ impl Lane {
     /// with one recording (and one read lock on the world) for all of them.
     /// `worker` numbers the thread in traces (from 1, the thread that runs
     /// the frame), `lane` the lane.
-    pub(super) fn run(
+    fn run(
         &mut self,
         worker: usize,
         lane: usize,
