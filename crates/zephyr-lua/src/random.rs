@@ -132,31 +132,73 @@ impl Stream {
 }
 
 /// The stream `math.random` draws from now: the running instance's or job's.
-struct Current(Mutex<Stream>);
+struct Current(Arc<Mutex<Stream>>);
 
-/// Makes `stream` the one `math.random` draws from until the guard drops
-/// (which puts the previous one back: callbacks nest).
+/// A state's slot for its current stream, held by its
+/// [`ScriptState`](crate::ScriptState): [`enter`](Self::enter) reaches it
+/// without looking it up in the state's app data (every callback enters a
+/// stream, and the lookup, which locks the state, cost more than the rest
+/// of an empty callback).
+#[derive(Debug, Clone)]
+pub struct StreamSlot(Arc<Mutex<Stream>>);
+
+impl StreamSlot {
+    /// Makes `stream` the one `math.random` draws from until the guard drops
+    /// (which puts the previous one back: callbacks nest).
+    #[must_use = "the stream is the current one only while the guard lives"]
+    pub fn enter(&self, stream: &Stream) -> Entered<'_> {
+        let previous = std::mem::replace(&mut *self.0.lock(), stream.clone());
+        Entered {
+            slot: Slot::Borrowed(&self.0),
+            previous: Some(previous),
+        }
+    }
+}
+
+/// Makes `stream` the one `math.random` draws from on `lua` until the guard
+/// drops (which puts the previous one back: callbacks nest). With the
+/// state at hand, [`ScriptState::enter_stream`](crate::ScriptState::enter_stream)
+/// does the same without a lookup.
 #[must_use = "the stream is the current one only while the guard lives"]
 pub fn enter<'l>(lua: &'l Lua, stream: &Stream) -> Entered<'l> {
-    let previous = lua
-        .app_data_ref::<Current>()
-        .map(|current| std::mem::replace(&mut *current.0.lock(), stream.clone()));
-    Entered { lua, previous }
+    match lua.app_data_ref::<Current>() {
+        Some(current) => {
+            let previous = std::mem::replace(&mut *current.0.lock(), stream.clone());
+            Entered {
+                slot: Slot::Shared(current.0.clone()),
+                previous: Some(previous),
+            }
+        }
+        None => Entered {
+            slot: Slot::None,
+            previous: None,
+        },
+    }
+}
+
+#[derive(Debug)]
+enum Slot<'l> {
+    Borrowed(&'l Mutex<Stream>),
+    Shared(Arc<Mutex<Stream>>),
+    None,
 }
 
 /// Restores the previous stream when dropped.
 #[derive(Debug)]
 pub struct Entered<'l> {
-    lua: &'l Lua,
+    slot: Slot<'l>,
     previous: Option<Stream>,
 }
 
 impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        if let Some(previous) = self.previous.take()
-            && let Some(current) = self.lua.app_data_ref::<Current>()
-        {
-            *current.0.lock() = previous;
+        let Some(previous) = self.previous.take() else {
+            return;
+        };
+        match &self.slot {
+            Slot::Borrowed(slot) => *slot.lock() = previous,
+            Slot::Shared(slot) => *slot.lock() = previous,
+            Slot::None => {}
         }
     }
 }
@@ -173,10 +215,9 @@ fn with_current<T>(lua: &Lua, f: impl FnOnce(&mut Xoshiro) -> T) -> T {
 /// Replaces `math.random` and `math.randomseed` with the stream-aware ones;
 /// the state's own stream (what runs outside any instance or job) comes
 /// from `seed`.
-pub(crate) fn install(lua: &Lua, math: &Table, seed: u64) -> mlua::Result<()> {
-    lua.set_app_data(Current(Mutex::new(Stream::new(Xoshiro::derived(
-        seed, STATE, 0,
-    )))));
+pub(crate) fn install(lua: &Lua, math: &Table, seed: u64) -> mlua::Result<StreamSlot> {
+    let slot = Arc::new(Mutex::new(Stream::new(Xoshiro::derived(seed, STATE, 0))));
+    lua.set_app_data(Current(slot.clone()));
     math.raw_set("random", lua.create_function(random)?)?;
     let reseeds = Arc::new(Mutex::new(0u64));
     math.raw_set(
@@ -202,7 +243,7 @@ pub(crate) fn install(lua: &Lua, math: &Table, seed: u64) -> mlua::Result<()> {
             Ok((n1 as i64, n2 as i64))
         })?,
     )?;
-    Ok(())
+    Ok(StreamSlot(slot))
 }
 
 /// A seed argument: an integer, or a float's bits (as Lua 5.4.8 takes it).

@@ -85,6 +85,8 @@ pub struct ScriptState {
     /// Trusted profile: Lua's own `package.loaded`, whose `_G` follows the
     /// running execution's global table.
     loaded: Option<Table>,
+    /// Where `math.random` finds the running instance's or job's stream.
+    streams: crate::random::StreamSlot,
 }
 
 impl fmt::Debug for ScriptState {
@@ -133,7 +135,8 @@ impl ScriptState {
         let api = lua.create_table()?;
         api.set("print", crate::sandbox::print_function(&lua)?)?;
         install(&lua, &api)?;
-        crate::random::install(&lua, &lua.globals().get::<Table>("math")?, config.seed)?;
+        let streams =
+            crate::random::install(&lua, &lua.globals().get::<Table>("math")?, config.seed)?;
 
         let setup = crate::sandbox::Setup {
             profile: config.profile,
@@ -161,6 +164,7 @@ impl ScriptState {
         };
         Ok(ScriptState {
             loaded,
+            streams,
             lua,
             new_env,
             persistent_env,
@@ -173,6 +177,37 @@ impl ScriptState {
     /// The underlying mlua state, for engine code that needs raw access.
     pub fn lua(&self) -> &Lua {
         &self.lua
+    }
+
+    /// Makes `stream` the one `math.random` draws from on this state until
+    /// the guard drops (the previous one comes back: callbacks nest).
+    /// [`random::enter`](crate::random::enter) without the state's app-data
+    /// lookup.
+    ///
+    /// ```
+    /// use zephyr_lua::random::{Stream, StreamKind};
+    /// use zephyr_lua::{ScriptState, StateConfig};
+    /// let state = ScriptState::new(&StateConfig::default(), |_, _| Ok(()))?;
+    /// let draw = |state: &ScriptState| -> Result<String, zephyr_lua::ScriptError> {
+    ///     Ok(state.execute("return math.random(1, 1000000)", "draw")?[0].to_string())
+    /// };
+    /// let (a, same_as_a) = (Stream::derived(7, StreamKind::Job, 1), Stream::derived(7, StreamKind::Job, 1));
+    /// let from_a = {
+    ///     let _a = state.enter_stream(&a);
+    ///     {
+    ///         // A nested stream, then a's again once it is dropped.
+    ///         let _b = state.enter_stream(&Stream::derived(7, StreamKind::Job, 2));
+    ///         draw(&state)?;
+    ///     }
+    ///     draw(&state)?
+    /// };
+    /// let _again = state.enter_stream(&same_as_a);
+    /// assert_eq!(from_a, draw(&state)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use = "the stream is the current one only while the guard lives"]
+    pub fn enter_stream(&self, stream: &crate::random::Stream) -> crate::random::Entered<'_> {
+        self.streams.enter(stream)
     }
 
     /// The configuration the state was built with.
@@ -282,7 +317,7 @@ impl ScriptState {
             crate::random::StreamKind::Job,
             stream,
         );
-        let _stream = crate::random::enter(&self.lua, &stream);
+        let _stream = self.enter_stream(&stream);
         let before = self.chunk_cache_stats().hits;
         let chunk = match self.compile(source, chunk_name) {
             Ok(chunk) => chunk,

@@ -9,7 +9,7 @@ use zephyr_world::EntityId;
 use super::types::{BehaviourError, BehaviourId, BehaviourInfo, ScriptSource};
 use crate::system::ScriptingSystem;
 use zephyr_lua::ScriptState;
-use zephyr_lua::random::{self, Stream, StreamKind};
+use zephyr_lua::random::{Stream, StreamKind};
 use zephyr_lua::{ScriptError, ScriptErrorKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +87,7 @@ impl Instance {
         dt: Option<f64>,
     ) -> Option<std::result::Result<(), ScriptError>> {
         let function = self.callbacks[callback as usize].as_ref()?;
-        let _stream = random::enter(state.lua(), &self.random);
+        let _stream = state.enter_stream(&self.random);
         // Free unless a subscriber wants this target at this level (a trace).
         let _span = tracing::info_span!(
             target: "zephyr::behaviour",
@@ -128,7 +128,7 @@ pub(super) fn load(
     }
     let stream = Stream::derived(state.config().seed, StreamKind::Behaviour, id.0);
     {
-        let _stream = random::enter(state.lua(), &stream);
+        let _stream = state.enter_stream(&stream);
         state.run_chunk(&chunk, &env, ())?;
     }
     let callbacks = callbacks_of(&env);

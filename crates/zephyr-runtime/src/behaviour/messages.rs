@@ -39,7 +39,7 @@ impl Behaviours {
                 .and_then(|id| self.index(BehaviourId(id)))
                 .map(|i| &self.instances[i]);
             let label = instance.map_or("task", |i| &*i.script);
-            let _stream = instance.map(|i| zephyr_lua::random::enter(state.lua(), &i.random));
+            let _stream = instance.map(|i| state.enter_stream(&i.random));
             let _span = tracing::info_span!(
                 target: "zephyr::behaviour",
                 "task",
@@ -89,7 +89,7 @@ impl Behaviours {
                         continue;
                     };
                     let state = home_state(&self.lanes, system, instance.home);
-                    let _stream = zephyr_lua::random::enter(state.lua(), &instance.random);
+                    let _stream = state.enter_stream(&instance.random);
                     let result = event.lua_args(state.lua(), true).map(|args| {
                         state.call_function(&handler, (entity.to_lua(), args), &instance.script)
                     });
@@ -123,7 +123,7 @@ impl Behaviours {
                     .and_then(|id| self.index(BehaviourId(id)))
                     .map(|i| &self.instances[i]);
                 let label = instance.map_or("event", |i| &*i.script);
-                let _stream = instance.map(|i| zephyr_lua::random::enter(main.lua(), &i.random));
+                let _stream = instance.map(|i| main.enter_stream(&i.random));
                 let result = event
                     .lua_args(main.lua(), false)
                     .map(|args| main.call_function(&handler, args, label));

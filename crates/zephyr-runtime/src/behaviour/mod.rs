@@ -443,7 +443,7 @@ impl Behaviours {
         if let Some(entity) = instance.entity {
             args.push_front(Value::Integer(entity.to_lua()));
         }
-        let _stream = zephyr_lua::random::enter(lua, &instance.random);
+        let _stream = state.enter_stream(&instance.random);
         state
             .call_function(&function, args, &instance.script)
             .map_err(fail)

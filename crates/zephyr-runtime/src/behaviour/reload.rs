@@ -120,7 +120,7 @@ impl Behaviours {
             let chunk = state.compile(fresh.text(), &fresh.lua_chunk_name())?;
             let saved = backup(state, &instance.env)?;
             let ran = {
-                let _stream = zephyr_lua::random::enter(state.lua(), &instance.random);
+                let _stream = state.enter_stream(&instance.random);
                 state.run_chunk(&chunk, &instance.env, ()).map(drop)
             };
             let callbacks = ran.and_then(|()| {
@@ -213,7 +213,7 @@ fn on_reload(state: &ScriptState, instance: &Instance) -> std::result::Result<()
     let Ok(Value::Function(function)) = instance.env.raw_get::<Value>("on_reload") else {
         return Ok(());
     };
-    let _stream = zephyr_lua::random::enter(state.lua(), &instance.random);
+    let _stream = state.enter_stream(&instance.random);
     match instance.entity {
         Some(entity) => state.call_unit(&function, entity.to_lua(), &instance.script),
         None => state.call_unit(&function, (), &instance.script),
