@@ -131,22 +131,20 @@ impl Stream {
     }
 }
 
-/// The stream `math.random` draws from now: the running instance's or job's.
-struct Current(Arc<Mutex<Stream>>);
-
-/// A state's slot for its current stream, held by its
+/// A state's slot for its current stream (the running instance's or job's:
+/// what `math.random` draws from), in its app data and held by its
 /// [`ScriptState`](crate::ScriptState): [`enter`](Self::enter) reaches it
 /// without looking it up in the state's app data (every callback enters a
 /// stream, and the lookup, which locks the state, cost more than the rest
 /// of an empty callback).
 #[derive(Debug, Clone)]
-pub struct StreamSlot(Arc<Mutex<Stream>>);
+pub(crate) struct StreamSlot(Arc<Mutex<Stream>>);
 
 impl StreamSlot {
     /// Makes `stream` the one `math.random` draws from until the guard drops
     /// (which puts the previous one back: callbacks nest).
     #[must_use = "the stream is the current one only while the guard lives"]
-    pub fn enter(&self, stream: &Stream) -> Entered<'_> {
+    pub(crate) fn enter(&self, stream: &Stream) -> Entered<'_> {
         let previous = std::mem::replace(&mut *self.0.lock(), stream.clone());
         Entered {
             slot: Slot::Borrowed(&self.0),
@@ -161,7 +159,7 @@ impl StreamSlot {
 /// does the same without a lookup.
 #[must_use = "the stream is the current one only while the guard lives"]
 pub fn enter<'l>(lua: &'l Lua, stream: &Stream) -> Entered<'l> {
-    match lua.app_data_ref::<Current>() {
+    match lua.app_data_ref::<StreamSlot>() {
         Some(current) => {
             let previous = std::mem::replace(&mut *current.0.lock(), stream.clone());
             Entered {
@@ -204,7 +202,7 @@ impl Drop for Entered<'_> {
 }
 
 fn with_current<T>(lua: &Lua, f: impl FnOnce(&mut Xoshiro) -> T) -> T {
-    let stream = match lua.app_data_ref::<Current>() {
+    let stream = match lua.app_data_ref::<StreamSlot>() {
         Some(current) => current.0.lock().clone(),
         None => Stream::new(Xoshiro::seeded(DEFAULT_SEED, 0)),
     };
@@ -216,8 +214,10 @@ fn with_current<T>(lua: &Lua, f: impl FnOnce(&mut Xoshiro) -> T) -> T {
 /// the state's own stream (what runs outside any instance or job) comes
 /// from `seed`.
 pub(crate) fn install(lua: &Lua, math: &Table, seed: u64) -> mlua::Result<StreamSlot> {
-    let slot = Arc::new(Mutex::new(Stream::new(Xoshiro::derived(seed, STATE, 0))));
-    lua.set_app_data(Current(slot.clone()));
+    let slot = StreamSlot(Arc::new(Mutex::new(Stream::new(Xoshiro::derived(
+        seed, STATE, 0,
+    )))));
+    lua.set_app_data(slot.clone());
     math.raw_set("random", lua.create_function(random)?)?;
     let reseeds = Arc::new(Mutex::new(0u64));
     math.raw_set(
@@ -243,7 +243,7 @@ pub(crate) fn install(lua: &Lua, math: &Table, seed: u64) -> mlua::Result<Stream
             Ok((n1 as i64, n2 as i64))
         })?,
     )?;
-    Ok(StreamSlot(slot))
+    Ok(slot)
 }
 
 /// A seed argument: an integer, or a float's bits (as Lua 5.4.8 takes it).
