@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use crossbeam_utils::CachePadded;
 use mlua::{Lua, MultiValue, Table, Value};
 use parking_lot::Mutex;
 
@@ -100,18 +99,12 @@ pub enum StreamKind {
 /// assert_eq!(a.peek(), b.peek()); // the same seed and identity, the same numbers
 /// assert_ne!(a.peek(), Stream::derived(7, StreamKind::Job, 1).peek());
 /// ```
-///
-/// Each stream has a cache line of its own: entering one (every callback
-/// does) writes its reference count and lock, and the streams of instances
-/// that run side by side on different threads (parallel behaviours, dealt
-/// to lanes in turn) would otherwise share lines and make each thread wait
-/// for the other's writes.
 #[derive(Debug, Clone)]
-pub struct Stream(Arc<CachePadded<Mutex<Xoshiro>>>);
+pub struct Stream(Arc<Mutex<Xoshiro>>);
 
 impl Stream {
     fn new(generator: Xoshiro) -> Self {
-        Stream(Arc::new(CachePadded::new(Mutex::new(generator))))
+        Stream(Arc::new(Mutex::new(generator)))
     }
 
     /// The stream of one identity under `seed` (a state's
