@@ -25,6 +25,9 @@ use zephyr::runtime::{
 use zephyr::world::glam::DVec3;
 use zephyr::world::{EntityId, RigidBody, World};
 
+mod support;
+use support::{Variant, interleave, ms, table, us};
+
 /// An engine's own world (plain `Vec`s), from the example.
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/own_world.rs"]
@@ -36,69 +39,6 @@ struct Sizes {
     rounds: usize,
     frames_per_round: usize,
     jobs: usize,
-}
-
-/// One variant: runs one round and returns the time of one unit of work.
-type Variant<'a> = (&'a str, Box<dyn FnMut() -> Duration + 'a>);
-
-/// Runs every variant once per round, in turn, for `rounds` rounds; returns
-/// each variant's median.
-/// With `ZEPHYR_BENCH_VARIANT=i` set, only variant `i` runs (the others
-/// report zero): for profiling one variant.
-fn interleave(rounds: usize, variants: &mut [Variant<'_>]) -> Vec<Duration> {
-    let only: Option<usize> = std::env::var("ZEPHYR_BENCH_VARIANT")
-        .ok()
-        .and_then(|v| v.parse().ok());
-    let mut samples = vec![Vec::with_capacity(rounds); variants.len()];
-    for _ in 0..rounds {
-        for (i, (_, run)) in variants.iter_mut().enumerate() {
-            samples[i].push(if only.is_none_or(|o| o == i) {
-                run()
-            } else {
-                Duration::from_nanos(1)
-            });
-        }
-    }
-    samples
-        .into_iter()
-        .map(|mut s| {
-            s.sort();
-            s[s.len() / 2]
-        })
-        .collect()
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1e3)
-}
-
-fn us(d: Duration) -> String {
-    format!("{:.1} µs", d.as_secs_f64() * 1e6)
-}
-
-fn ratio(a: Duration, b: Duration) -> String {
-    format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64())
-}
-
-/// Prints one section: its title, then a row per variant with its median
-/// and its ratio to the first variant (the baseline).
-fn table(
-    title: &str,
-    unit: &str,
-    variants: &[Variant<'_>],
-    medians: &[Duration],
-    show: fn(Duration) -> String,
-) {
-    println!("\n## {title}\n");
-    println!("| variant | {unit} | ratio to {} |", variants[0].0);
-    println!("|---|---|---|");
-    for ((name, _), median) in variants.iter().zip(medians) {
-        println!(
-            "| {name} | {} | {} |",
-            show(*median),
-            ratio(*median, medians[0])
-        );
-    }
 }
 
 const MOVER: &str = "
@@ -952,24 +892,18 @@ fn own_world_rows(sizes: &Sizes) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    let rounds = args
-        .iter()
-        .position(|a| a == "--rounds")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|r| r.parse().ok());
-    let sizes = if quick {
+    let args = support::Args::parse();
+    let sizes = if args.quick {
         Sizes {
             entities: 500,
-            rounds: rounds.unwrap_or(3),
+            rounds: args.rounds.unwrap_or(3),
             frames_per_round: 2,
             jobs: 200,
         }
     } else {
         Sizes {
             entities: 10_000,
-            rounds: rounds.unwrap_or(7),
+            rounds: args.rounds.unwrap_or(7),
             frames_per_round: 10,
             jobs: 4000,
         }
@@ -978,12 +912,6 @@ fn main() {
         "# zephyr cost table ({} rounds, medians; ratios to raw mlua in the same process)",
         sizes.rounds
     );
-    // `-- --only NAME` runs one section (for profiling).
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
     type Section<'a> = (&'a str, &'a dyn Fn(&Sizes));
     let sections: [Section<'_>; 10] = [
         ("serial", &serial_behaviours),
@@ -997,8 +925,9 @@ fn main() {
         ("engine", &engine_functions),
         ("memory", &|_| memory()),
     ];
+    // `-- --only NAME` runs one section (for profiling).
     for (name, section) in sections {
-        if only.as_deref().is_none_or(|o| o == name) {
+        if args.runs(name) {
             section(&sizes);
         }
     }
