@@ -46,6 +46,10 @@ struct Side {
 
 impl Side {
     fn new(profile: Profile) -> Self {
+        Side::with(profile, HARNESS)
+    }
+
+    fn with(profile: Profile, source: &str) -> Self {
         let state = ScriptState::new(
             &StateConfig {
                 profile,
@@ -55,7 +59,7 @@ impl Side {
         )
         .expect("state");
         let chunk = state
-            .compile(HARNESS.as_bytes(), "harness")
+            .compile(source.as_bytes(), "harness")
             .expect("harness");
         Side { state, chunk }
     }
@@ -167,6 +171,82 @@ fn known_corner_cases_agree() {
             );
         }
     }
+}
+
+/// Every kind of argument and replacement value the four functions take,
+/// and the wrong ones: the typed arguments of the safe profile's functions
+/// (copied off the stack, or kept as references) convert as Lua's
+/// `luaL_checklstring` and `luaL_optinteger` do and say the same errors.
+const ARGUMENTS: &str = r##"
+local out = {}
+local function add(ok, ...)
+  local parts = { ok and "ok" or "E" }
+  for i = 1, select("#", ...) do parts[#parts + 1] = type((select(i, ...))) .. ":" .. tostring((select(i, ...))) end
+  out[#out + 1] = table.concat(parts, ",")
+end
+local upper = setmetatable({}, { __index = function(_, k) return k:upper() end })
+local calls = {
+  { string.find, 123, 2 }, { string.find, 12.5, "%." }, { string.find, 1e100, "e" },
+  { string.find, "a1b", 1 }, { string.find, "x", {} }, { string.find, {}, "x" },
+  { string.find, nil, "x" }, { string.find, "x", nil }, { string.find, "x", "x", {} },
+  { string.find, "x", "x", 1.5 }, { string.find, "xx", "x", "2" }, { string.find, "xx", "x", "2.0" },
+  { string.find, "a.b", ".", 1, 1 }, { string.find, "a.b", ".", 1, false }, { string.find, "abc", "b", -1 },
+  { string.match, true, "x" }, { string.match, "key = 42", "(%w+) = (%d+)" }, { string.match, "abc", "()b()" },
+  { string.gsub, "abc", "%w", { a = 1, b = true, c = false } }, { string.gsub, "abc", "%w", upper },
+  { string.gsub, "abc", "%w", function() return 1.5 end }, { string.gsub, "abc", "%w", function() return {} end },
+  { string.gsub, "abc", "%w", function() end }, { string.gsub, "abc", "%w", function(c) return c, "more" end },
+  { string.gsub, "abc", "(a)(b)", function(x, y) return y .. x end }, { string.gsub, "abc", "()b", "%1" },
+  { string.gsub, "abc", "(b)", 7 }, { string.gsub, "abc", "%w", "x", "2" }, { string.gsub, "abc", "%w", "x", 1.5 },
+  { string.gsub, "abc", "%w", true }, { string.gsub, "abc", "%w", nil }, { string.gsub, 42, "2", "%0%0" },
+  { string.gsub, "a\0b", "%z", "<%0>" }, { string.gsub, "abc", "b", "%2" }, { string.gsub, "abc", "b", "%" },
+  { string.gmatch, 123, "%d" }, { string.gmatch, "x", {} }, { string.gmatch, "a b", "%a", "2" },
+}
+for _, call in ipairs(calls) do
+  local f = call[1]
+  add(pcall(function()
+    if f == string.gmatch then
+      local got = {}
+      for a, b in f(call[2], call[3], call[4]) do got[#got + 1] = tostring(a) .. "|" .. tostring(b) end
+      return table.concat(got, ";")
+    end
+    return f(call[2], call[3], call[4], call[5])
+  end))
+end
+-- How the function is named in the message: through `pcall`, as a method, as a bad self.
+add(pcall(string.find, "x", {}))
+add(pcall(string.gsub, "x", "x", nil))
+add(pcall(function() return ("x"):find({}) end))
+add(pcall(function() return ("x"):gsub("x", true) end))
+add(pcall(function() local t = { match = string.match }; return t:match("x") end))
+add(pcall(function() local gm = string.gmatch; return gm("x", false) end))
+return table.concat(out, "\n")
+"##;
+
+#[test]
+fn arguments_and_replacement_values_agree_with_stock_lua() {
+    let (ours, stock) = (
+        Side::with(Profile::Safe, ARGUMENTS),
+        Side::with(Profile::Trusted, ARGUMENTS),
+    );
+    let (a, b) = (ours.run(b"", b"", 0, 0), stock.run(b"", b"", 0, 0));
+    assert!(a.lines().count() > 30, "{a}");
+    for (line, (a, b)) in a.lines().zip(b.lines()).enumerate() {
+        assert_eq!(a, b, "call {}", line + 1);
+    }
+}
+
+/// The one message the typed arguments change: an argument left out reads
+/// as `nil` (stock Lua says "no value").
+#[test]
+fn an_argument_left_out_is_named_nil() {
+    let source = "return select(2, pcall(string.gsub, 'x', 'x'))";
+    let (ours, stock) = (
+        Side::with(Profile::Safe, source),
+        Side::with(Profile::Trusted, source),
+    );
+    let expected = "bad argument #3 to 'string.gsub' (string/function/table expected, got";
+    assert_eq!(ours.run(b"", b"", 0, 0), format!("{expected} nil)"));
+    assert_eq!(stock.run(b"", b"", 0, 0), format!("{expected} no value)"));
 }
 
 #[test]

@@ -10,69 +10,114 @@ mod matcher;
 
 use std::sync::Arc;
 
-use mlua::{Function, Lua, LuaString, MultiValue, Table, Value};
+use mlua::{BString, Either, Function, Lua, LuaString, MultiValue, Table, Value};
 
 use crate::budget::ExecControl;
 use crate::script_error::lua_error;
 use matcher::{Captured, Matcher, Stop, no_specials, start_position};
 
 /// Replaces the pattern functions of the state's `string` table (the one
-/// string values reach through their metatable).
-pub(crate) fn install(lua: &Lua, string: &Table) -> mlua::Result<()> {
+/// string values reach through their metatable); their steps go to
+/// `control`'s budget.
+///
+/// The arguments arrive typed rather than as a [`MultiValue`]: a Lua string
+/// held as a reference costs mlua a slot in its reference thread, a shared
+/// count and a lock to read, about as much as a plain `find` itself, so the
+/// pattern (and `gmatch`'s subject, which it scans whole) are copied
+/// straight off the stack ([`Text`]), and only the subjects of `find`,
+/// `match` and `gsub` stay references (a lexer calls `find` at every token
+/// of one large string: a copy would make it quadratic). The one cost of
+/// typed arguments: an absent argument reads as `nil`, so "got no value"
+/// becomes "got nil".
+pub(crate) fn install(lua: &Lua, string: &Table, control: &Arc<ExecControl>) -> mlua::Result<()> {
+    for (name, find) in [("find", true), ("match", false)] {
+        let control = control.clone();
+        string.set(
+            name,
+            lua.create_function(move |lua, args: (Value, Text, Value, Value)| {
+                find_aux(lua, &control, args, find)
+            })?,
+        )?;
+    }
+    let gmatch_control = control.clone();
     string.set(
-        "find",
-        lua.create_function(|lua, args: MultiValue| find_aux(lua, &args, true))?,
+        "gmatch",
+        lua.create_function(move |lua, args: (Text, Text, Value)| {
+            gmatch(lua, &gmatch_control, args)
+        })?,
     )?;
+    let control = control.clone();
     string.set(
-        "match",
-        lua.create_function(|lua, args: MultiValue| find_aux(lua, &args, false))?,
+        "gsub",
+        lua.create_function(move |lua, args: (Value, Text, Text, Value)| {
+            gsub(lua, &control, args)
+        })?,
     )?;
-    string.set("gmatch", lua.create_function(gmatch)?)?;
-    string.set("gsub", lua.create_function(gsub)?)?;
     Ok(())
 }
 
-fn arg_error(lua: &Lua, n: usize, function: &str, message: &str) -> mlua::Error {
-    lua_error(
-        lua,
-        format!("bad argument #{n} to '{function}' ({message})"),
-    )
-}
+/// A string argument read straight off the stack (a number is turned into
+/// its string, as `luaL_checklstring` does), or what came instead.
+type Text = Either<BString, Value>;
 
-fn type_name(value: Option<&Value>) -> &'static str {
-    match value {
-        None => "no value",
-        Some(v) => v.type_name(),
+/// Lua's `luaL_argerror`: the function named as its caller named it (`f`
+/// for `local f = string.find`; a method call counts `self` out), or as
+/// `string.find` when the call site gives no name (through `pcall`).
+fn arg_error(lua: &Lua, n: usize, function: &str, message: &str) -> mlua::Error {
+    let (name, method) = lua
+        .inspect_stack(0, |frame| {
+            let names = frame.names();
+            (
+                names.name.map(|name| name.into_owned()),
+                names.name_what == Some("method"),
+            )
+        })
+        .unwrap_or((None, false));
+    let name = name.unwrap_or_else(|| format!("string.{function}"));
+    match (method, n) {
+        (true, 1) => lua_error(lua, format!("calling '{name}' on bad self ({message})")),
+        (true, n) => lua_error(
+            lua,
+            format!("bad argument #{} to '{name}' ({message})", n - 1),
+        ),
+        (false, n) => lua_error(lua, format!("bad argument #{n} to '{name}' ({message})")),
     }
 }
 
-/// `luaL_checklstring`: a string, or a number turned into one.
-fn check_string(lua: &Lua, args: &MultiValue, n: usize, function: &str) -> mlua::Result<LuaString> {
-    let value = args.get(n - 1);
+fn string_expected(lua: &Lua, n: usize, function: &str, got: &Value) -> mlua::Error {
+    arg_error(
+        lua,
+        n,
+        function,
+        &format!("string expected, got {}", got.type_name()),
+    )
+}
+
+/// `luaL_checklstring` of a copied argument.
+fn check_text(lua: &Lua, text: Text, n: usize, function: &str) -> mlua::Result<BString> {
+    match text {
+        Either::Left(bytes) => Ok(bytes),
+        Either::Right(other) => Err(string_expected(lua, n, function, &other)),
+    }
+}
+
+/// `luaL_checklstring` of an argument kept as a reference.
+fn check_string(lua: &Lua, value: Value, n: usize, function: &str) -> mlua::Result<LuaString> {
     match value {
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(v @ (Value::Integer(_) | Value::Number(_))) => lua
-            .coerce_string(v.clone())?
+        Value::String(s) => Ok(s),
+        v @ (Value::Integer(_) | Value::Number(_)) => lua
+            .coerce_string(v)?
             .ok_or_else(|| arg_error(lua, n, function, "string expected")),
-        other => Err(arg_error(
-            lua,
-            n,
-            function,
-            &format!("string expected, got {}", type_name(other)),
-        )),
+        other => Err(string_expected(lua, n, function, &other)),
     }
 }
 
 /// `luaL_optinteger`.
-fn opt_integer(
-    lua: &Lua,
-    args: &MultiValue,
-    n: usize,
-    function: &str,
-) -> mlua::Result<Option<i64>> {
-    match args.get(n - 1) {
-        None | Some(Value::Nil) => Ok(None),
-        Some(v) => match lua.coerce_integer(v.clone())? {
+fn opt_integer(lua: &Lua, value: Value, n: usize, function: &str) -> mlua::Result<Option<i64>> {
+    match value {
+        Value::Nil => Ok(None),
+        Value::Integer(i) => Ok(Some(i)),
+        v => match lua.coerce_integer(v.clone())? {
             Some(i) => Ok(Some(i)),
             None => Err(arg_error(
                 lua,
@@ -88,17 +133,17 @@ fn opt_integer(
     }
 }
 
-fn truthy(value: Option<&Value>) -> bool {
-    !matches!(value, None | Some(Value::Nil) | Some(Value::Boolean(false)))
+fn truthy(value: &Value) -> bool {
+    !matches!(value, Value::Nil | Value::Boolean(false))
 }
 
 /// The meter of one call: steps go to the execution's budget.
-fn meter<'l>(lua: &'l Lua, function: &'static str) -> impl FnMut(u64) -> mlua::Result<()> + 'l {
-    let control = lua.app_data_ref::<Arc<ExecControl>>().map(|c| c.clone());
-    move |steps| match &control {
-        Some(control) => control.charge(lua, steps, function),
-        None => Ok(()),
-    }
+fn meter<'l>(
+    lua: &'l Lua,
+    control: &'l ExecControl,
+    function: &'static str,
+) -> impl FnMut(u64) -> mlua::Result<()> + 'l {
+    move |steps| control.charge(lua, steps, function)
 }
 
 fn stopped(lua: &Lua, stop: Stop<mlua::Error>) -> mlua::Error {
@@ -125,57 +170,74 @@ fn captured<E, M: FnMut(u64) -> Result<(), E>>(
 }
 
 /// Lua's `push_captures`: the captures of a match of `s..e` (with none,
-/// the whole match when `whole`).
+/// the whole match when `whole`), after `first` values already in `out`.
+fn push_captures<E, M: FnMut(u64) -> Result<(), E>>(
+    lua: &Lua,
+    m: &Matcher<'_, E, M>,
+    whole: Option<(usize, usize)>,
+    mut out: Vec<Value>,
+) -> mlua::Result<MultiValue> {
+    let (s, e) = whole.unwrap_or((0, 0));
+    let count = m.capture_count(whole.is_some());
+    out.reserve_exact(count);
+    for i in 0..count {
+        out.push(captured(lua, m, i, s, e)?);
+    }
+    Ok(MultiValue::from_vec(out))
+}
+
 fn captures<E, M: FnMut(u64) -> Result<(), E>>(
     lua: &Lua,
     m: &Matcher<'_, E, M>,
     whole: Option<(usize, usize)>,
 ) -> mlua::Result<MultiValue> {
-    let (s, e) = whole.unwrap_or((0, 0));
-    let count = m.capture_count(whole.is_some());
-    let mut out = MultiValue::with_capacity(count);
-    for i in 0..count {
-        out.push_back(captured(lua, m, i, s, e)?);
-    }
-    Ok(out)
+    push_captures(lua, m, whole, Vec::new())
+}
+
+/// `find`'s and `match`'s one-value answer: no match.
+fn no_match() -> MultiValue {
+    MultiValue::from_vec(vec![Value::Nil])
 }
 
 /// `string.find` and `string.match`: Lua's `str_find_aux`.
-fn find_aux(lua: &Lua, args: &MultiValue, find: bool) -> mlua::Result<MultiValue> {
+fn find_aux(
+    lua: &Lua,
+    control: &ExecControl,
+    (subject, pattern, init, plain): (Value, Text, Value, Value),
+    find: bool,
+) -> mlua::Result<MultiValue> {
     let (name, full) = if find {
         ("find", "string.find")
     } else {
         ("match", "string.match")
     };
-    let subject = check_string(lua, args, 1, name)?;
-    let pattern = check_string(lua, args, 2, name)?;
-    let (s, p) = (subject.as_bytes(), pattern.as_bytes());
-    let init = start_position(opt_integer(lua, args, 3, name)?.unwrap_or(1), s.len()) - 1;
+    let subject = check_string(lua, subject, 1, name)?;
+    let p = check_text(lua, pattern, 2, name)?;
+    let s = subject.as_bytes();
+    let init = start_position(opt_integer(lua, init, 3, name)?.unwrap_or(1), s.len()) - 1;
     if init > s.len() {
-        return Ok(MultiValue::from_vec(vec![Value::Nil]));
+        return Ok(no_match());
     }
-    if find && (truthy(args.get(3)) || no_specials(&p)) {
+    if find && (truthy(&plain) || no_specials(&p)) {
         return Ok(match memchr::memmem::find(&s[init..], &p) {
             Some(at) => MultiValue::from_vec(vec![
                 Value::Integer((init + at + 1) as i64),
                 Value::Integer((init + at + p.len()) as i64),
             ]),
-            None => MultiValue::from_vec(vec![Value::Nil]),
+            None => no_match(),
         });
     }
     let anchor = p.first() == Some(&b'^');
     let pat = if anchor { &p[1..] } else { &p[..] };
-    let mut m = Matcher::new(&s, pat, meter(lua, full));
+    let mut m = Matcher::new(&s, pat, meter(lua, control, full));
     let mut s1 = init;
     loop {
         m.reset();
         if let Some(e) = m.do_match(s1, 0).map_err(|stop| stopped(lua, stop))? {
             m.flush()?;
             return if find {
-                let mut out = captures(lua, &m, None)?;
-                out.push_front(Value::Integer(e as i64));
-                out.push_front(Value::Integer((s1 + 1) as i64));
-                Ok(out)
+                let positions = vec![Value::Integer((s1 + 1) as i64), Value::Integer(e as i64)];
+                push_captures(lua, &m, None, positions)
             } else {
                 captures(lua, &m, Some((s1, e)))
             };
@@ -186,21 +248,28 @@ fn find_aux(lua: &Lua, args: &MultiValue, find: bool) -> mlua::Result<MultiValue
         s1 += 1;
     }
     m.flush()?;
-    Ok(MultiValue::from_vec(vec![Value::Nil]))
+    Ok(no_match())
 }
 
 /// `string.gmatch(s, pattern [, init])`: an iterator over the matches (a
-/// `^` is an ordinary character here, as in Lua 5.4).
-fn gmatch(lua: &Lua, args: MultiValue) -> mlua::Result<Function> {
-    let subject = check_string(lua, &args, 1, "gmatch")?;
-    let pattern = check_string(lua, &args, 2, "gmatch")?;
-    let len = subject.as_bytes().len();
-    let init = start_position(opt_integer(lua, &args, 3, "gmatch")?.unwrap_or(1), len) - 1;
+/// `^` is an ordinary character here, as in Lua 5.4). The iterator owns a
+/// copy of the subject and the pattern: each step reads them without
+/// asking mlua.
+fn gmatch(
+    lua: &Lua,
+    control: &Arc<ExecControl>,
+    (subject, pattern, init): (Text, Text, Value),
+) -> mlua::Result<Function> {
+    let subject = check_text(lua, subject, 1, "gmatch")?;
+    let pattern = check_text(lua, pattern, 2, "gmatch")?;
+    let len = subject.len();
+    let init = start_position(opt_integer(lua, init, 3, "gmatch")?.unwrap_or(1), len) - 1;
     let mut src = init.min(len + 1);
     let mut last_match: Option<usize> = None;
+    let control = control.clone();
     lua.create_function_mut(move |lua, ()| {
-        let (s, p) = (subject.as_bytes(), pattern.as_bytes());
-        let mut m = Matcher::new(&s, &p, meter(lua, "string.gmatch"));
+        let (s, p) = (&subject[..], &pattern[..]);
+        let mut m = Matcher::new(s, p, meter(lua, &control, "string.gmatch"));
         while src <= s.len() {
             m.reset();
             let end = m.do_match(src, 0).map_err(|stop| stopped(lua, stop))?;
@@ -222,37 +291,37 @@ fn gmatch(lua: &Lua, args: MultiValue) -> mlua::Result<Function> {
 
 /// What `gsub` replaces matches with.
 enum Replacement {
-    Text(LuaString),
+    Text(BString),
     Table(Table),
     Function(Function),
 }
 
 /// `string.gsub(s, pattern, repl [, n])`: Lua's `str_gsub`.
-fn gsub(lua: &Lua, args: MultiValue) -> mlua::Result<(LuaString, i64)> {
-    let subject = check_string(lua, &args, 1, "gsub")?;
-    let pattern = check_string(lua, &args, 2, "gsub")?;
-    let replacement = match args.get(2) {
-        Some(Value::String(s)) => Replacement::Text(s.clone()),
-        Some(v @ (Value::Integer(_) | Value::Number(_))) => Replacement::Text(
-            lua.coerce_string(v.clone())?
-                .ok_or_else(|| arg_error(lua, 3, "gsub", "string expected"))?,
-        ),
-        Some(Value::Table(t)) => Replacement::Table(t.clone()),
-        Some(Value::Function(f)) => Replacement::Function(f.clone()),
-        other => {
+fn gsub(
+    lua: &Lua,
+    control: &ExecControl,
+    (subject, pattern, replacement, max): (Value, Text, Text, Value),
+) -> mlua::Result<(LuaString, i64)> {
+    let subject = check_string(lua, subject, 1, "gsub")?;
+    let p = check_text(lua, pattern, 2, "gsub")?;
+    let replacement = match replacement {
+        Either::Left(text) => Replacement::Text(text),
+        Either::Right(Value::Table(t)) => Replacement::Table(t),
+        Either::Right(Value::Function(f)) => Replacement::Function(f),
+        Either::Right(other) => {
             return Err(arg_error(
                 lua,
                 3,
                 "gsub",
-                &format!("string/function/table expected, got {}", type_name(other)),
+                &format!("string/function/table expected, got {}", other.type_name()),
             ));
         }
     };
-    let (s, p) = (subject.as_bytes(), pattern.as_bytes());
-    let max = opt_integer(lua, &args, 4, "gsub")?.unwrap_or(s.len() as i64 + 1);
+    let s = subject.as_bytes();
+    let max = opt_integer(lua, max, 4, "gsub")?.unwrap_or(s.len() as i64 + 1);
     let anchor = p.first() == Some(&b'^');
     let pat = if anchor { &p[1..] } else { &p[..] };
-    let mut m = Matcher::new(&s, pat, meter(lua, "string.gsub"));
+    let mut m = Matcher::new(&s, pat, meter(lua, control, "string.gsub"));
     let mut out: Vec<u8> = Vec::new();
     let mut src = 0;
     let mut last_match = None;
@@ -296,33 +365,33 @@ fn add_value<M: FnMut(u64) -> mlua::Result<()>>(
     e: usize,
     replacement: &Replacement,
 ) -> mlua::Result<bool> {
+    // The replacement value comes back copied off the stack (a number as
+    // its string), never as a reference.
     let value = match replacement {
         Replacement::Text(text) => {
-            add_text(lua, m, out, s, e, &text.as_bytes())?;
+            add_text(lua, m, out, s, e, text)?;
             return Ok(true);
         }
-        Replacement::Table(table) => table.get::<Value>(captured(lua, m, 0, s, e)?)?,
+        Replacement::Table(table) => table.get::<Text>(captured(lua, m, 0, s, e)?)?,
         Replacement::Function(f) => {
             m.flush()?;
-            f.call::<Value>(captures(lua, m, Some((s, e)))?)?
+            if m.capture_count(true) == 1 {
+                f.call::<Text>(captured(lua, m, 0, s, e)?)?
+            } else {
+                f.call::<Text>(captures(lua, m, Some((s, e)))?)?
+            }
         }
     };
     match value {
-        Value::Nil | Value::Boolean(false) => {
+        Either::Right(Value::Nil | Value::Boolean(false)) => {
             out.extend_from_slice(&m.src[s..e]);
             Ok(false)
         }
-        Value::String(text) => {
-            out.extend_from_slice(&text.as_bytes());
+        Either::Left(text) => {
+            out.extend_from_slice(&text);
             Ok(true)
         }
-        v @ (Value::Integer(_) | Value::Number(_)) => {
-            if let Some(text) = lua.coerce_string(v)? {
-                out.extend_from_slice(&text.as_bytes());
-            }
-            Ok(true)
-        }
-        other => Err(lua_error(
+        Either::Right(other) => Err(lua_error(
             lua,
             format!("invalid replacement value (a {})", other.type_name()),
         )),
@@ -351,10 +420,12 @@ fn add_text<M: FnMut(u64) -> mlua::Result<()>>(
         match next {
             b'%' => out.push(b'%'),
             b'0' => out.extend_from_slice(&m.src[s..e]),
-            d if d.is_ascii_digit() => match captured(lua, m, usize::from(d - b'1'), s, e)? {
-                Value::String(t) => out.extend_from_slice(&t.as_bytes()),
-                Value::Integer(at) => out.extend_from_slice(at.to_string().as_bytes()),
-                _ => {}
+            d if d.is_ascii_digit() => match m
+                .capture(usize::from(d - b'1'), s, e)
+                .map_err(|message| lua_error(lua, message))?
+            {
+                Captured::Text(a, b) => out.extend_from_slice(&m.src[a..b]),
+                Captured::Position(at) => out.extend_from_slice(at.to_string().as_bytes()),
             },
             _ => {
                 return Err(lua_error(lua, "invalid use of '%' in replacement string"));

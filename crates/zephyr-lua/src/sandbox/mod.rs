@@ -112,7 +112,7 @@ pub(crate) fn build(
     }
     if profile == Profile::Safe {
         // The pattern functions count their steps against the budget.
-        crate::pattern::install(lua, &lua.globals().get::<Table>("string")?)?;
+        crate::pattern::install(lua, &lua.globals().get::<Table>("string")?, control)?;
         rust.set("safe_debug", debug::library(lua)?)?;
         // `io` and the `os` functions left out are made on first use: a
         // pooled state whose scripts never touch them does not hold them.
