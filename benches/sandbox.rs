@@ -3,6 +3,8 @@
 //! - **patterns**: the safe profile's budgeted pattern functions against
 //!   Lua's C matcher (the trusted profile's `string` library is stock), the
 //!   same Lua loop calling each, both states under the default budget;
+//! - **floor**: what one call of an mlua function taking those arguments
+//!   costs before it does any work;
 //! - **budget**: small pure-Lua programs in the safe profile with the
 //!   instruction budget on (the default) against the same state kind with
 //!   it off.
@@ -11,17 +13,18 @@
 //! records the figures.
 //!
 //! `cargo bench --bench sandbox` (`-- --rounds 11`, `-- --quick`,
-//! `-- --only patterns|budget`)
+//! `-- --only patterns|floor|budget`)
 
 #![allow(clippy::print_stdout)] // printing the table is this bench's job
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use mlua::{BString, Value};
 use zephyr::runtime::lua::{CompiledChunk, Limits, Profile, ScriptState, StateConfig};
 
 mod support;
-use support::{Variant, interleave, ns, pair_table, us};
+use support::{Variant, interleave, ns, pair_table, table, us};
 
 /// A state of `profile` whose executions run under `limits`.
 fn state(profile: Profile, limits: Limits) -> ScriptState {
@@ -154,6 +157,76 @@ fn patterns(rounds: usize, quick: bool) {
     );
 }
 
+/// What bounds a pattern function's call: stock's C `find` against an mlua
+/// function that takes the same arguments the way the safe `find` does (the
+/// subject as a reference, the pattern copied off the stack) and does
+/// nothing, and against the safe `find` itself, all on the same loop.
+fn floor(rounds: usize, quick: bool) {
+    let calls = if quick { 2_000 } else { 20_000 };
+    let with_floor = |profile| {
+        ScriptState::new(
+            &StateConfig {
+                profile,
+                ..StateConfig::default()
+            },
+            |lua, api| {
+                api.set(
+                    "floor",
+                    lua.create_function(|_, _: (Value, BString, Value, Value)| Ok(()))?,
+                )
+            },
+        )
+        .expect("state")
+    };
+    let body = |call: &str| format!("{TEXT}local s = TEXT for _ = 1, ... do {call} end");
+    let programs = [
+        (
+            "stock C `find` (trusted)",
+            Program::new(
+                with_floor(Profile::Trusted),
+                &body("string.find(s, 'river', 1, true)"),
+                "floor0",
+                calls,
+            ),
+        ),
+        (
+            "an empty mlua function, the same arguments (safe)",
+            Program::new(
+                with_floor(Profile::Safe),
+                &body("floor(s, 'river', 1, true)"),
+                "floor1",
+                calls,
+            ),
+        ),
+        (
+            "the safe `find`",
+            Program::new(
+                with_floor(Profile::Safe),
+                &body("string.find(s, 'river', 1, true)"),
+                "floor2",
+                calls,
+            ),
+        ),
+    ];
+    let mut variants: Vec<Variant<'_>> = programs
+        .iter()
+        .map(|(name, program)| {
+            (
+                *name,
+                Box::new(|| program.run()) as Box<dyn FnMut() -> Duration>,
+            )
+        })
+        .collect();
+    let medians = interleave(rounds, &mut variants);
+    table(
+        "What bounds a pattern call: plain `find(s, 'river', 1, true)` against an empty mlua function taking the same arguments",
+        "per call",
+        &variants,
+        &medians,
+        ns,
+    );
+}
+
 /// Small pure-Lua programs, each run `n` times per round (`...` is `n`).
 const PROGRAMS: &[(&str, &str)] = &[
     (
@@ -253,6 +326,9 @@ fn main() {
     println!("# zephyr sandbox costs ({rounds} rounds, medians)");
     if args.runs("patterns") {
         patterns(rounds, args.quick);
+    }
+    if args.runs("floor") {
+        floor(rounds, args.quick);
     }
     if args.runs("budget") {
         budget(rounds, args.quick);
