@@ -4,8 +4,6 @@
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crossbeam_channel::Sender;
-
 use zephyr_cvar::CVarDef;
 use zephyr_world::{EngineWorld, EntityId, WorldCommand};
 
@@ -200,7 +198,7 @@ pub type Callback = Box<dyn FnOnce(&Outcome) + Send + 'static>;
 /// Where a job's outcome goes: its callback, then its handle.
 pub(crate) struct Completion {
     pub(crate) callback: Option<Callback>,
-    pub(crate) handle: Sender<Outcome>,
+    pub(crate) handle: oneshot::Sender<Outcome>,
 }
 
 impl Completion {

@@ -95,7 +95,7 @@ impl Job {
 #[must_use = "a handle is how you learn a job's outcome; drop it if you do not need it"]
 pub struct ScriptHandle {
     job: JobId,
-    rx: Receiver<Outcome>,
+    rx: oneshot::Receiver<Outcome>,
     outcome: Option<Outcome>,
 }
 
@@ -205,7 +205,7 @@ pub(crate) struct RunnerShared {
 
 impl RunnerShared {
     pub(crate) fn enqueue(&self, job: Job) -> Result<ScriptHandle> {
-        let (handle_tx, handle_rx) = crossbeam_channel::bounded(1);
+        let (handle_tx, handle_rx) = oneshot::channel();
         // Worker scripts read the world as it is when they are enqueued.
         let view = self.world.as_ref().map(|world| world.read().view());
         let mut jobs = self.jobs.lock();
