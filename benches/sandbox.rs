@@ -67,6 +67,25 @@ impl Program {
     }
 }
 
+/// Runs the named programs interleaved for `rounds` rounds: the variants
+/// (for the table's names) and their medians.
+fn measure<'a>(
+    rounds: usize,
+    programs: &'a [(&'a str, Program)],
+) -> (Vec<Variant<'a>>, Vec<Duration>) {
+    let mut variants: Vec<Variant<'a>> = programs
+        .iter()
+        .map(|(name, program)| {
+            (
+                *name,
+                Box::new(|| program.run()) as Box<dyn FnMut() -> Duration>,
+            )
+        })
+        .collect();
+    let medians = interleave(rounds, &mut variants);
+    (variants, medians)
+}
+
 /// A sentence of 20 words, 116 bytes.
 const TEXT: &str = "local TEXT = 'the quick brown fox jumps over the lazy dog while five wizards \
                     quickly box the jumping frogs near a quiet river bank'\n";
@@ -138,16 +157,7 @@ fn patterns(rounds: usize, quick: bool) {
             programs.push((*name, Program::new(state, &source, &chunk, n)));
         }
     }
-    let mut variants: Vec<Variant<'_>> = programs
-        .iter()
-        .map(|(name, program)| {
-            (
-                *name,
-                Box::new(|| program.run()) as Box<dyn FnMut() -> Duration>,
-            )
-        })
-        .collect();
-    let medians = interleave(rounds, &mut variants);
+    let (variants, medians) = measure(rounds, &programs);
     pair_table(
         "Pattern functions, per call: stock Lua's C matcher (trusted) against the safe profile's budgeted matcher, default budget on both",
         ["stock C", "safe"],
@@ -208,16 +218,7 @@ fn floor(rounds: usize, quick: bool) {
             ),
         ),
     ];
-    let mut variants: Vec<Variant<'_>> = programs
-        .iter()
-        .map(|(name, program)| {
-            (
-                *name,
-                Box::new(|| program.run()) as Box<dyn FnMut() -> Duration>,
-            )
-        })
-        .collect();
-    let medians = interleave(rounds, &mut variants);
+    let (variants, medians) = measure(rounds, &programs);
     table(
         "What bounds a pattern call: plain `find(s, 'river', 1, true)` against an empty mlua function taking the same arguments",
         "per call",
@@ -301,16 +302,7 @@ fn budget(rounds: usize, quick: bool) {
             programs.push((*name, Program::new(state, source, &chunk, n)));
         }
     }
-    let mut variants: Vec<Variant<'_>> = programs
-        .iter()
-        .map(|(name, program)| {
-            (
-                *name,
-                Box::new(|| program.run()) as Box<dyn FnMut() -> Duration>,
-            )
-        })
-        .collect();
-    let medians = interleave(rounds, &mut variants);
+    let (variants, medians) = measure(rounds, &programs);
     pair_table(
         "The instruction budget on pure-Lua programs, safe profile: budget off against the default budget (time per iteration of the program's loop)",
         ["budget off", "default budget"],
