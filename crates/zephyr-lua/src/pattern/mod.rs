@@ -60,28 +60,9 @@ pub(crate) fn install(lua: &Lua, string: &Table, control: &Arc<ExecControl>) -> 
 /// its string, as `luaL_checklstring` does), or what came instead.
 type Text = Either<BString, Value>;
 
-/// Lua's `luaL_argerror`: the function named as its caller named it (`f`
-/// for `local f = string.find`; a method call counts `self` out), or as
-/// `string.find` when the call site gives no name (through `pcall`).
+/// `luaL_argerror` for `string.<function>`, named as the call wrote it.
 fn arg_error(lua: &Lua, n: usize, function: &str, message: &str) -> mlua::Error {
-    let (name, method) = lua
-        .inspect_stack(0, |frame| {
-            let names = frame.names();
-            (
-                names.name.map(|name| name.into_owned()),
-                names.name_what == Some("method"),
-            )
-        })
-        .unwrap_or((None, false));
-    let name = name.unwrap_or_else(|| format!("string.{function}"));
-    match (method, n) {
-        (true, 1) => lua_error(lua, format!("calling '{name}' on bad self ({message})")),
-        (true, n) => lua_error(
-            lua,
-            format!("bad argument #{} to '{name}' ({message})", n - 1),
-        ),
-        (false, n) => lua_error(lua, format!("bad argument #{n} to '{name}' ({message})")),
-    }
+    crate::script_error::arg_error(lua, n, &format!("string.{function}"), message)
 }
 
 fn string_expected(lua: &Lua, n: usize, function: &str, got: &Value) -> mlua::Error {
@@ -170,7 +151,7 @@ fn captured<E, M: FnMut(u64) -> Result<(), E>>(
 }
 
 /// Lua's `push_captures`: the captures of a match of `s..e` (with none,
-/// the whole match when `whole`), after `first` values already in `out`.
+/// the whole match when `whole`), appended to the values already in `out`.
 fn push_captures<E, M: FnMut(u64) -> Result<(), E>>(
     lua: &Lua,
     m: &Matcher<'_, E, M>,

@@ -9,6 +9,8 @@ use mlua::chunk::ChunkMode;
 use mlua::{Function, Lua, MultiValue, Table};
 
 use crate::budget::ExecControl;
+use crate::script_error::CallSite;
+pub(crate) use crate::script_error::arg_error;
 
 mod debug;
 mod files;
@@ -280,57 +282,6 @@ pub fn caller_env(lua: &Lua) -> Option<Table> {
     None
 }
 
-/// How the script called a function: the name its call wrote (`rep` in
-/// `string.rep(...)`) and whether as a method (`s:rep(...)`); nothing
-/// through `pcall` or a tail call.
-#[derive(Debug, Clone, Default)]
-struct CallSite {
-    name: Option<String>,
-    method: bool,
-}
-
-impl CallSite {
-    fn of(frame: &mlua::debug::Debug) -> Self {
-        let names = frame.names();
-        CallSite {
-            name: names.name.map(|n| n.into_owned()),
-            method: names.name_what == Some("method"),
-        }
-    }
-
-    /// An argument error (`bad argument #N to 'F' (...)`) worded as Lua's
-    /// `luaL_argerror` words it for this call: the name the call used,
-    /// and for a method the argument counted without `self`.
-    fn reword(&self, message: &str) -> String {
-        let Some(rest) = message.strip_prefix("bad argument #") else {
-            return message.to_owned();
-        };
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let Ok(mut arg) = rest[..digits].parse::<usize>() else {
-            return message.to_owned();
-        };
-        let Some(after) = rest[digits..].strip_prefix(" to '") else {
-            return message.to_owned();
-        };
-        let Some(close) = after.find('\'') else {
-            return message.to_owned();
-        };
-        let (qualified, tail) = (&after[..close], &after[close + 1..]);
-        let name = self.name.as_deref().unwrap_or(qualified);
-        if self.method {
-            arg -= 1;
-            if arg == 0 {
-                let extra = tail
-                    .trim_start()
-                    .trim_start_matches('(')
-                    .trim_end_matches(')');
-                return format!("calling '{name}' on bad self ({extra})");
-            }
-        }
-        format!("bad argument #{arg} to '{name}'{tail}")
-    }
-}
-
 /// The place (`file:line: `) Lua's `luaL_error` would give an error raised
 /// for the public function the sandbox's code runs for: past the sandbox's
 /// own frames and `c_frames` C functions more (a loader's Rust function),
@@ -375,16 +326,6 @@ pub(crate) fn raise(lua: &Lua, message: &str, c_frames: usize) -> mlua::Error {
     let (place, site) = caller_site(lua, c_frames);
     let message = site.reword(message);
     mlua::Error::runtime(format!("{}{message}", place.unwrap_or_default()))
-}
-
-/// `luaL_argerror` for a library function written in Rust and called by
-/// the script: `bad argument #arg to 'name' (extra)`, named as the call
-/// wrote it (`qualified`, such as `io.write`, through `pcall`), at the
-/// caller's line. `arg` counts `self`.
-pub(crate) fn arg_error(lua: &Lua, arg: usize, qualified: &str, extra: &str) -> mlua::Error {
-    let site = lua.inspect_stack(0, CallSite::of).unwrap_or_default();
-    let message = site.reword(&format!("bad argument #{arg} to '{qualified}' ({extra})"));
-    crate::script_error::lua_error(lua, message)
 }
 
 /// Reads module `name` through the templates of `path`.
