@@ -111,9 +111,11 @@ impl ExecControl {
 
     /// Installs the count hook that enforces the budget (none without one).
     ///
-    /// Its cost: Lua 5.4 runs every VM instruction through its hook
-    /// dispatcher while a count hook is set, whatever the count (see
-    /// BENCHMARKS.md for the measured cost per frame).
+    /// Its cost: while a count hook is set, Lua 5.4 checks it at every VM
+    /// instruction. Stock Lua does that with a call per instruction; the
+    /// Lua built here (`vendor/lua-src`, see its ZEPHYR.md) counts inline
+    /// until the hook is due, which takes budgeted code from about 1.55x
+    /// to 1.16x the same code without a budget (BENCHMARKS.md).
     pub(crate) fn install_hook(self: &std::sync::Arc<Self>, lua: &Lua) -> mlua::Result<()> {
         if self.limit == u64::MAX {
             return Ok(());
