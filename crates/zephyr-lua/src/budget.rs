@@ -85,7 +85,10 @@ impl Halt {
 
 /// Per-state execution control: the instruction counter, the nesting depth of
 /// executions, and the halt flag. Shared with the hook and, as app data, with
-/// the bindings.
+/// the bindings. Only the thread running the state touches the count and the
+/// depth (executions and hooks run under the state's lock), so they are
+/// relaxed loads and stores, not locked read-modify-writes: an execution
+/// enters and leaves on every callback.
 #[derive(Debug)]
 pub(crate) struct ExecControl {
     used: AtomicU64,
@@ -210,7 +213,9 @@ impl ExecControl {
 
     /// Starts an execution: the outermost one resets the count and the halt.
     fn enter(&self) -> DepthGuard<'_> {
-        if self.depth.fetch_add(1, Ordering::AcqRel) == 0 {
+        let depth = self.depth.load(Ordering::Relaxed);
+        self.depth.store(depth + 1, Ordering::Relaxed);
+        if depth == 0 {
             self.used.store(0, Ordering::Relaxed);
             // A load first: the swap (a locked write) only when something
             // halted, not on every callback.
@@ -300,7 +305,8 @@ struct DepthGuard<'a>(&'a ExecControl);
 
 impl Drop for DepthGuard<'_> {
     fn drop(&mut self) {
-        self.0.depth.fetch_sub(1, Ordering::AcqRel);
+        let depth = self.0.depth.load(Ordering::Relaxed);
+        self.0.depth.store(depth - 1, Ordering::Relaxed);
     }
 }
 

@@ -4,7 +4,10 @@
 //! identity (its attach or enqueue order). A run's numbers then depend on
 //! the seed alone, not on the worker count or on which thread ran what.
 
+use std::cell::RefCell;
+use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use mlua::{Lua, MultiValue, Table, Value};
 use parking_lot::Mutex;
@@ -90,7 +93,7 @@ pub enum StreamKind {
 }
 
 /// One random stream (an instance's, a job's): what `math.random` draws
-/// from while [`enter`]ed.
+/// from while [`enter`]ed. Clones share the stream.
 ///
 /// ```
 /// use zephyr_lua::random::{Stream, StreamKind};
@@ -100,11 +103,30 @@ pub enum StreamKind {
 /// assert_ne!(a.peek(), Stream::derived(7, StreamKind::Job, 1).peek());
 /// ```
 #[derive(Debug, Clone)]
-pub struct Stream(Arc<Mutex<Xoshiro>>);
+pub struct Stream(Arc<Generator>);
+
+/// A stream's generator while no execution has it entered. Relaxed atomics,
+/// not a lock: one thread at a time enters a stream (the thread running the
+/// instance or job), and the host's hand-offs between threads (a lane's
+/// end, a job's outcome) order the uses.
+#[derive(Debug)]
+struct Generator([AtomicU64; 4]);
+
+impl Generator {
+    fn load(&self) -> Xoshiro {
+        Xoshiro(std::array::from_fn(|i| self.0[i].load(Ordering::Relaxed)))
+    }
+
+    fn store(&self, generator: Xoshiro) {
+        for (word, value) in self.0.iter().zip(generator.0) {
+            word.store(value, Ordering::Relaxed);
+        }
+    }
+}
 
 impl Stream {
     fn new(generator: Xoshiro) -> Self {
-        Stream(Arc::new(Mutex::new(generator)))
+        Stream(Arc::new(Generator(generator.0.map(AtomicU64::new))))
     }
 
     /// The stream of one identity under `seed` (a state's
@@ -119,97 +141,181 @@ impl Stream {
 
     /// The next raw 64-bit value the stream would give, without taking it.
     pub fn peek(&self) -> u64 {
-        let mut copy = *self.0.lock();
+        let key = self.key();
+        let mut copy = ENTERED
+            .with_borrow(|entered| {
+                entered
+                    .frames
+                    .iter()
+                    .rev()
+                    .find(|frame| frame.stream == key)
+                    .map(|frame| frame.generator)
+            })
+            .unwrap_or_else(|| self.0.load());
         copy.next()
     }
-}
 
-/// A state's slot for its current stream (the running instance's or job's:
-/// what `math.random` draws from), in its app data and held by its
-/// [`ScriptState`](crate::ScriptState): [`enter`](Self::enter) reaches it
-/// without looking it up in the state's app data (every callback enters a
-/// stream, and the lookup, which locks the state, cost more than the rest
-/// of an empty callback).
-#[derive(Debug, Clone)]
-pub(crate) struct StreamSlot(Arc<Mutex<Stream>>);
-
-impl StreamSlot {
-    /// Makes `stream` the one `math.random` draws from until the guard drops
-    /// (which puts the previous one back: callbacks nest).
-    #[must_use = "the stream is the current one only while the guard lives"]
-    pub(crate) fn enter(&self, stream: &Stream) -> Entered<'_> {
-        let previous = std::mem::replace(&mut *self.0.lock(), stream.clone());
-        Entered {
-            slot: Slot::Borrowed(&self.0),
-            previous: Some(previous),
-        }
+    /// What tells this stream (and its clones) from every other one alive.
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
     }
 }
 
-/// Makes `stream` the one `math.random` draws from on `lua` until the guard
-/// drops (which puts the previous one back: callbacks nest). With the
-/// state at hand, [`ScriptState::enter_stream`](crate::ScriptState::enter_stream)
-/// does the same without a lookup.
+/// A state's own stream (what runs outside any instance or job draws from
+/// it), in its app data and held by its
+/// [`ScriptState`](crate::ScriptState); also the state's key among the
+/// entered streams of a thread.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamSlot(Stream);
+
+impl StreamSlot {
+    /// Makes `stream` the one `math.random` draws from on this state, on
+    /// this thread, until the guard drops (callbacks nest).
+    #[must_use = "the stream is the current one only while the guard lives"]
+    pub(crate) fn enter<'s>(&self, stream: &'s Stream) -> Entered<'s> {
+        Entered::push(self.0.key(), stream)
+    }
+}
+
+/// One entered stream on a thread: whose state, which stream, and the
+/// stream's generator while entered (draws change this copy; it goes back
+/// when the guard drops).
+#[derive(Debug)]
+struct Frame {
+    token: u64,
+    state: usize,
+    stream: usize,
+    generator: Xoshiro,
+}
+
+/// The streams entered on this thread, innermost last. Entering a stream
+/// is the one thing every callback does, so it takes no lock and touches
+/// no reference count: a push here and four loads from the stream, and the
+/// reverse when the guard drops.
+#[derive(Debug)]
+struct Entries {
+    frames: Vec<Frame>,
+    next_token: u64,
+}
+
+thread_local! {
+    static ENTERED: RefCell<Entries> = const {
+        RefCell::new(Entries { frames: Vec::new(), next_token: 0 })
+    };
+}
+
+/// Makes `stream` the one `math.random` draws from on `lua`, for the
+/// executions this thread runs, until the guard drops (callbacks nest).
+/// With the state at hand,
+/// [`ScriptState::enter_stream`](crate::ScriptState::enter_stream) does the
+/// same without looking the state's slot up.
 #[must_use = "the stream is the current one only while the guard lives"]
-pub fn enter<'l>(lua: &'l Lua, stream: &Stream) -> Entered<'l> {
+pub fn enter<'s>(lua: &Lua, stream: &'s Stream) -> Entered<'s> {
     match lua.app_data_ref::<StreamSlot>() {
-        Some(current) => {
-            let previous = std::mem::replace(&mut *current.0.lock(), stream.clone());
-            Entered {
-                slot: Slot::Shared(current.0.clone()),
-                previous: Some(previous),
-            }
-        }
+        Some(slot) => slot.enter(stream),
         None => Entered {
-            slot: Slot::None,
-            previous: None,
+            stream,
+            token: None,
+            _thread: PhantomData,
         },
     }
 }
 
+/// The guard of an [`enter`]ed stream: dropping it puts the previous one
+/// back. It stays on the thread that entered the stream.
 #[derive(Debug)]
-enum Slot<'l> {
-    Borrowed(&'l Mutex<Stream>),
-    Shared(Arc<Mutex<Stream>>),
-    None,
+pub struct Entered<'s> {
+    stream: &'s Stream,
+    token: Option<u64>,
+    _thread: PhantomData<*const ()>,
 }
 
-/// Restores the previous stream when dropped.
-#[derive(Debug)]
-pub struct Entered<'l> {
-    slot: Slot<'l>,
-    previous: Option<Stream>,
-}
-
-impl Drop for Entered<'_> {
-    fn drop(&mut self) {
-        let Some(previous) = self.previous.take() else {
-            return;
-        };
-        match &self.slot {
-            Slot::Borrowed(slot) => *slot.lock() = previous,
-            Slot::Shared(slot) => *slot.lock() = previous,
-            Slot::None => {}
+impl<'s> Entered<'s> {
+    fn push(state: usize, stream: &'s Stream) -> Self {
+        let key = stream.key();
+        let token = ENTERED.with_borrow_mut(|entered| {
+            // Entered already (an instance's callback that reached its
+            // own again): go on from where the outer entry has got to.
+            let generator = entered
+                .frames
+                .iter()
+                .rev()
+                .find(|frame| frame.stream == key)
+                .map_or_else(|| stream.0.load(), |frame| frame.generator);
+            let token = entered.next_token;
+            entered.next_token += 1;
+            entered.frames.push(Frame {
+                token,
+                state,
+                stream: key,
+                generator,
+            });
+            token
+        });
+        Entered {
+            stream,
+            token: Some(token),
+            _thread: PhantomData,
         }
     }
 }
 
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        let Some(token) = self.token else {
+            return;
+        };
+        ENTERED.with_borrow_mut(|entered| {
+            // The innermost frame, unless guards were dropped out of order.
+            let Some(at) = entered.frames.iter().rposition(|f| f.token == token) else {
+                return;
+            };
+            let frame = entered.frames.remove(at);
+            // Its numbers go where the next draw from the stream looks: an
+            // outer entry of the same stream, or the stream itself.
+            match entered.frames[..at]
+                .iter_mut()
+                .rev()
+                .find(|outer| outer.stream == frame.stream)
+            {
+                Some(outer) => outer.generator = frame.generator,
+                None => self.stream.0.store(frame.generator),
+            }
+        });
+    }
+}
+
+/// Runs `f` on the generator `math.random` draws from on `lua`: the stream
+/// entered last on this thread for this state, else the state's own.
 fn with_current<T>(lua: &Lua, f: impl FnOnce(&mut Xoshiro) -> T) -> T {
-    let stream = match lua.app_data_ref::<StreamSlot>() {
-        Some(current) => current.0.lock().clone(),
-        None => Stream::new(Xoshiro::seeded(DEFAULT_SEED, 0)),
+    let slot = lua.app_data_ref::<StreamSlot>();
+    let fallback;
+    let own = match &slot {
+        Some(slot) => &slot.0,
+        None => {
+            fallback = Stream::new(Xoshiro::seeded(DEFAULT_SEED, 0));
+            &fallback
+        }
     };
-    let mut generator = stream.0.lock();
-    f(&mut generator)
+    let state = own.key();
+    ENTERED.with_borrow_mut(|entered| {
+        match entered.frames.iter_mut().rev().find(|f| f.state == state) {
+            Some(frame) => f(&mut frame.generator),
+            None => {
+                let mut generator = own.0.load();
+                let result = f(&mut generator);
+                own.0.store(generator);
+                result
+            }
+        }
+    })
 }
 
 /// Replaces `math.random` and `math.randomseed` with the stream-aware ones;
 /// the state's own stream (what runs outside any instance or job) comes
 /// from `seed`.
 pub(crate) fn install(lua: &Lua, math: &Table, seed: u64) -> mlua::Result<StreamSlot> {
-    let slot = StreamSlot(Arc::new(Mutex::new(Stream::new(Xoshiro::derived(
-        seed, STATE, 0,
-    )))));
+    let slot = StreamSlot(Stream::new(Xoshiro::derived(seed, STATE, 0)));
     lua.set_app_data(slot.clone());
     math.raw_set("random", lua.create_function(random)?)?;
     let reseeds = Arc::new(Mutex::new(0u64));

@@ -179,8 +179,9 @@ impl ScriptState {
         &self.lua
     }
 
-    /// Makes `stream` the one `math.random` draws from on this state until
-    /// the guard drops (the previous one comes back: callbacks nest).
+    /// Makes `stream` the one `math.random` draws from on this state, in
+    /// the executions the calling thread runs, until the guard drops (the
+    /// previous one comes back: callbacks nest). Entering costs no lock.
     /// [`random::enter`](crate::random::enter) without the state's app-data
     /// lookup.
     ///
@@ -196,7 +197,8 @@ impl ScriptState {
     ///     let _a = state.enter_stream(&a);
     ///     {
     ///         // A nested stream, then a's again once it is dropped.
-    ///         let _b = state.enter_stream(&Stream::derived(7, StreamKind::Job, 2));
+    ///         let b = Stream::derived(7, StreamKind::Job, 2);
+    ///         let _b = state.enter_stream(&b);
     ///         draw(&state)?;
     ///     }
     ///     draw(&state)?
@@ -206,7 +208,10 @@ impl ScriptState {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use = "the stream is the current one only while the guard lives"]
-    pub fn enter_stream(&self, stream: &crate::random::Stream) -> crate::random::Entered<'_> {
+    pub fn enter_stream<'s>(
+        &self,
+        stream: &'s crate::random::Stream,
+    ) -> crate::random::Entered<'s> {
         self.streams.enter(stream)
     }
 

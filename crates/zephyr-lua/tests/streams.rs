@@ -1,0 +1,126 @@
+//! Entered random streams: nesting, re-entry, states that share a thread,
+//! guards dropped out of order, and a stream that moves between threads
+//! all keep each stream's one sequence of numbers.
+
+use zephyr_lua::random::{Stream, StreamKind};
+use zephyr_lua::{ScriptError, ScriptState, StateConfig};
+
+fn state() -> ScriptState {
+    ScriptState::new(&StateConfig::default(), |_, _| Ok(())).expect("state")
+}
+
+fn draw(state: &ScriptState) -> Result<String, ScriptError> {
+    Ok(state.execute("return math.random(1, 1000000000)", "draw")?[0].to_string())
+}
+
+fn stream(id: u64) -> Stream {
+    Stream::derived(7, StreamKind::Behaviour, id)
+}
+
+/// The first `n` numbers of a fresh copy of stream `id`, entered alone.
+fn sequence(id: u64, n: usize) -> Vec<String> {
+    let state = state();
+    let fresh = stream(id);
+    let _entered = state.enter_stream(&fresh);
+    (0..n).map(|_| draw(&state).expect("draw")).collect()
+}
+
+#[test]
+fn a_stream_entered_again_inside_another_goes_on_from_where_it_was() -> Result<(), ScriptError> {
+    let state = state();
+    let (a, b) = (stream(1), stream(2));
+    let mut from_a = Vec::new();
+    let mut from_b = Vec::new();
+    {
+        let _a = state.enter_stream(&a);
+        from_a.push(draw(&state)?);
+        {
+            let _b = state.enter_stream(&b);
+            from_b.push(draw(&state)?);
+            {
+                // a's callback reached again through b's (a message back).
+                let _a_again = state.enter_stream(&a);
+                from_a.push(draw(&state)?);
+                assert_eq!(a.peek(), stream_after(1, 2), "peek sees the entered copy");
+            }
+            from_b.push(draw(&state)?);
+        }
+        from_a.push(draw(&state)?);
+    }
+    {
+        let _b = state.enter_stream(&b);
+        from_b.push(draw(&state)?);
+    }
+    assert_eq!(from_a, sequence(1, 3));
+    assert_eq!(from_b, sequence(2, 3));
+    Ok(())
+}
+
+/// The raw value stream `id` gives after `draws` draws.
+fn stream_after(id: u64, draws: usize) -> u64 {
+    let state = state();
+    let fresh = stream(id);
+    let _entered = state.enter_stream(&fresh);
+    for _ in 0..draws {
+        draw(&state).expect("draw");
+    }
+    fresh.peek()
+}
+
+#[test]
+fn a_state_without_an_entered_stream_draws_from_its_own_whatever_another_state_entered()
+-> Result<(), ScriptError> {
+    let (main, lane) = (state(), state());
+    let own_first = draw(&state())?;
+    let a = stream(1);
+    let _a = main.enter_stream(&a);
+    // The lane state runs on this thread too, with nothing entered on it.
+    assert_eq!(draw(&lane)?, own_first);
+    assert_eq!(draw(&main)?, sequence(1, 1)[0]);
+    Ok(())
+}
+
+#[test]
+fn guards_dropped_out_of_order_lose_no_numbers() -> Result<(), ScriptError> {
+    let state = state();
+    let (a, b) = (stream(1), stream(2));
+    let outer = state.enter_stream(&a);
+    let first_a = draw(&state)?;
+    let inner = state.enter_stream(&b);
+    let first_b = draw(&state)?;
+    drop(outer);
+    // b is still entered: the state draws from it.
+    let second_b = draw(&state)?;
+    drop(inner);
+    let rest_a: Vec<String> = {
+        let _a = state.enter_stream(&a);
+        (0..2).map(|_| draw(&state)).collect::<Result<_, _>>()?
+    };
+    assert_eq!(vec![first_b, second_b], sequence(2, 2));
+    assert_eq!(
+        [vec![first_a], rest_a].concat(),
+        sequence(1, 3),
+        "a's numbers go on from its first draw"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_stream_goes_on_when_another_thread_enters_it_next() -> Result<(), ScriptError> {
+    let a = stream(1);
+    let first = {
+        let state = state();
+        let _a = state.enter_stream(&a);
+        draw(&state)?
+    };
+    let moved = a.clone();
+    let second = std::thread::spawn(move || {
+        let state = state();
+        let _a = state.enter_stream(&moved);
+        draw(&state)
+    })
+    .join()
+    .expect("thread")?;
+    assert_eq!(vec![first, second], sequence(1, 2));
+    Ok(())
+}
