@@ -454,6 +454,62 @@ fn raw_jobs(source: &str, workers: usize, jobs: usize, states: &[Mutex<Lua>]) ->
     started.elapsed() / jobs as u32
 }
 
+/// R_pool: R_job's work handed off the way a host hands jobs to threads
+/// by hand: the calling thread sends each source to persistent worker
+/// threads over one channel, each loads and calls it on its own state and
+/// sends the value back, and the calling thread takes every value. What a
+/// runner cannot avoid (a hand-off each way), without anything it adds.
+struct RawPool {
+    sources: Option<crossbeam_channel::Sender<Arc<str>>>,
+    values: crossbeam_channel::Receiver<i64>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl RawPool {
+    fn new(workers: usize) -> Self {
+        let (sources, inbox) = crossbeam_channel::unbounded::<Arc<str>>();
+        let (outbox, values) = crossbeam_channel::unbounded();
+        let threads = (0..workers)
+            .map(|_| {
+                let (inbox, outbox) = (inbox.clone(), outbox.clone());
+                std::thread::spawn(move || {
+                    let lua = Lua::new();
+                    for source in inbox {
+                        let v: i64 = lua.load(&*source).call(()).expect("job");
+                        outbox.send(v).expect("values");
+                    }
+                })
+            })
+            .collect();
+        RawPool {
+            sources: Some(sources),
+            values,
+            threads,
+        }
+    }
+
+    fn run(&self, source: &Arc<str>, jobs: usize) -> Duration {
+        let started = Instant::now();
+        let sources = self.sources.as_ref().expect("running");
+        for _ in 0..jobs {
+            sources.send(source.clone()).expect("sources");
+        }
+        for _ in 0..jobs {
+            black_box(self.values.recv().expect("a value"));
+        }
+        started.elapsed() / jobs as u32
+    }
+}
+
+impl Drop for RawPool {
+    fn drop(&mut self) {
+        self.sources = None;
+        for thread in self.threads.drain(..) {
+            thread.join().expect("a pool thread");
+        }
+    }
+}
+
 fn runner_jobs(system: &mut ScriptingSystem, source: &str, jobs: usize) -> Duration {
     let started = Instant::now();
     let mut last = None;
@@ -472,11 +528,17 @@ fn tiny_jobs(sizes: &Sizes) {
     let source = "return 2 + 2";
     let states: Vec<Mutex<Lua>> = (0..workers).map(|_| Mutex::new(Lua::new())).collect();
     let mut system = system(workers, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
+    let pool = RawPool::new(workers);
+    let shared: Arc<str> = source.into();
     let jobs = sizes.jobs;
     let mut variants: Vec<Variant<'_>> = vec![
         (
             "R_job: raw load + call, one state per thread",
             Box::new(|| raw_jobs(source, workers, jobs, &states)),
+        ),
+        (
+            "R_pool: the same handed to worker threads over channels, values back",
+            Box::new(|| pool.run(&shared, jobs)),
         ),
         (
             "the same source through ScriptRunner",

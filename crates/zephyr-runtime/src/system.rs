@@ -18,6 +18,11 @@ use crate::outcome::Outcome;
 use crate::pool::StatePool;
 use crate::queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY};
 use crate::runner::{Job, RunnerConfig, RunnerShared, ScriptHandle, ScriptRunner};
+
+/// The world's write lock, held by its owner rather than borrowed from the
+/// system (see [`ScriptingSystem::apply_commands`]).
+pub(crate) type WorldWriteGuard =
+    parking_lot::lock_api::ArcRwLockWriteGuard<parking_lot::RawRwLock, dyn EngineWorld>;
 use zephyr_lua::ScriptValue;
 use zephyr_lua::{ScriptState, StateConfig};
 
@@ -368,33 +373,28 @@ impl ScriptingSystem {
     }
 
     /// Applies writes recorded off the main thread, in order (a parallel
-    /// phase's), reporting refused ones.
+    /// phase's), reporting refused ones. World writes apply under the write
+    /// lock in `held`, taken at the first of them and kept across calls (a
+    /// phase applies its callbacks' writes one callback after another, and
+    /// a lock per callback cost more than the writes); any other command
+    /// releases it first. The caller drops `held` when it is done.
     pub(crate) fn apply_commands(
         &mut self,
+        held: &mut Option<WorldWriteGuard>,
         commands: impl IntoIterator<Item = Command>,
         report: &mut UpdateReport,
     ) {
-        // Runs of world writes (the common case) take the world lock once.
-        let mut commands = commands.into_iter().peekable();
-        while let Some(command) = commands.next() {
-            let Command::World(first) = command else {
+        for command in commands {
+            let Command::World(command) = command else {
+                *held = None;
                 self.apply(command, report);
                 continue;
             };
-            let world = self.host.world.clone();
-            let mut world = world.write();
-            let mut next = Some(first);
-            while let Some(command) = next.take() {
-                report.commands_applied += 1;
-                if let Err(error) = world.apply(&command) {
-                    tracing::error!(target: "zephyr::runtime", "parallel write refused: {error}");
-                    report.errors.push(Error::World(error));
-                }
-                if let Some(Command::World(_)) = commands.peek()
-                    && let Some(Command::World(command)) = commands.next()
-                {
-                    next = Some(command);
-                }
+            let world = held.get_or_insert_with(|| self.host.world.write_arc());
+            report.commands_applied += 1;
+            if let Err(error) = world.apply(&command) {
+                tracing::error!(target: "zephyr::runtime", "parallel write refused: {error}");
+                report.errors.push(Error::World(error));
             }
         }
     }
@@ -627,12 +627,7 @@ impl ScriptingSystem {
                 );
             }
         }
-        for _ in 0..self.queue.len() {
-            match self.queue.try_pop() {
-                Some(action) => self.dispatch(action, &mut report),
-                None => break,
-            }
-        }
+        self.dispatch_waiting(&mut report);
         self.apply_finished_jobs(&mut report);
         report
     }
@@ -652,6 +647,7 @@ impl ScriptingSystem {
                 // What this applies is reported by the next update().
                 let mut report = std::mem::take(&mut self.carried);
                 self.dispatch(action, &mut report);
+                self.dispatch_waiting(&mut report);
                 self.apply_finished_jobs(&mut report);
                 self.carried = report;
             }
@@ -672,10 +668,24 @@ impl ScriptingSystem {
         while self.jobs_in_flight() > 0 {
             if let Some(action) = self.queue.pop_timeout(Duration::from_millis(20)) {
                 self.dispatch(action, &mut report);
+                self.dispatch_waiting(&mut report);
             }
             self.apply_finished_jobs(&mut report);
         }
         report
+    }
+
+    /// Dispatches the actions in the queue now (not those pushed meanwhile,
+    /// so that busy workers cannot keep the main thread here). Waiting for a
+    /// job, this frees the workers blocked on a full queue all at once,
+    /// instead of one wake-up per action.
+    fn dispatch_waiting(&mut self, report: &mut UpdateReport) {
+        for _ in 0..self.queue.len() {
+            let Some(action) = self.queue.try_pop() else {
+                break;
+            };
+            self.dispatch(action, report);
+        }
     }
 
     fn dispatch(&mut self, action: Action, report: &mut UpdateReport) {

@@ -128,6 +128,9 @@ impl Behaviours {
             .iter_mut()
             .map(|(results, _)| results.next())
             .collect();
+        // The world's write lock, held across callbacks while their writes
+        // are world writes.
+        let mut held = None;
         while let Some(lane) = heads
             .iter()
             .enumerate()
@@ -141,9 +144,10 @@ impl Behaviours {
             report.updated += 1;
             report.updated_in_parallel += 1;
             match &result.error {
-                None => system.apply_commands(commands, &mut report.update),
+                None => system.apply_commands(&mut held, commands, &mut report.update),
                 Some(error) => {
                     commands.for_each(drop);
+                    held = None;
                     {
                         let mut world = system.world().write();
                         for id in &result.reserved {
@@ -158,6 +162,7 @@ impl Behaviours {
                 }
             }
         }
+        drop(held);
         drop(cursors);
         report.script_time += started.elapsed();
     }
