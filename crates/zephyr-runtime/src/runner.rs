@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::outcome::Outcome;
 use crate::pool::StatePool;
 use crate::queue::ActionQueue;
-use crate::recording::{MainOnly, begin_recording, take_recording};
+use crate::recording::{MainOnly, Recorder, begin_recording};
 use zephyr_lua::ScriptValue;
 
 /// A script to run: its source, its chunk name, its arguments and an
@@ -456,7 +456,7 @@ impl Worker {
             _ => None,
         };
         let state = self.pool.acquire();
-        begin_recording(state.lua(), view, MainOnly::Move);
+        let recorder = begin_recording(state.lua(), view, MainOnly::Move);
         let (result, hit) = state.execute_job(job.id.0, &job.source, &job.chunk_name, &job.args);
         if hit {
             self.shared
@@ -464,7 +464,7 @@ impl Worker {
                 .compile_cache_hits
                 .fetch_add(1, Ordering::Relaxed);
         }
-        let recording = take_recording(state.lua()).unwrap_or_default();
+        let recording = recorder.map(Recorder::finish).unwrap_or_default();
         let moved = crate::recording::main_thread_required(&state);
         drop(state);
 

@@ -14,7 +14,7 @@ use super::Behaviours;
 use super::instance::{Callback, Home, Instance, callback_error};
 use super::types::FrameReport;
 use crate::action::Command;
-use crate::recording::{MainOnly, begin_recording, context as worker_context, take_recording};
+use crate::recording::{MainOnly, begin_recording};
 use crate::system::ScriptingSystem;
 use zephyr_lua::ScriptError;
 use zephyr_lua::ScriptState;
@@ -316,14 +316,14 @@ impl Lane {
         self.results.clear();
         let lua = self.state.lua();
         let guard: LiveWorld = Arc::new(world.read_arc());
-        begin_recording(
+        let Some(recorder) = begin_recording(
             lua,
             Some(WorkerWorld::over_live(guard, world.clone())),
             MainOnly::Refuse,
-        );
-        let Some(context) = worker_context(lua) else {
+        ) else {
             return;
         };
+        let context = recorder.context();
         context.with(|r| {
             r.commands = std::mem::take(&mut self.commands);
             r.commands.clear();
@@ -352,9 +352,7 @@ impl Lane {
                 reserved,
             });
         }
-        if let Some(recording) = take_recording(lua) {
-            self.commands = recording.commands;
-        }
+        self.commands = recorder.finish().commands;
     }
 }
 
