@@ -380,27 +380,42 @@ fn random(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
             ))),
         }
     };
+    // The arguments are read first (reading them can call into Lua, which
+    // must not run while this thread's streams are borrowed), the number
+    // drawn before they are judged, as Lua 5.4 does: a bad argument still
+    // uses a number up.
+    let range = match args.len() {
+        0 => Ok(Range::Float),
+        1 => integer(&args[0], 1).map(|up| match up {
+            0 => Range::Raw,
+            up => Range::Between(1, up),
+        }),
+        2 => integer(&args[0], 1).and_then(|low| Ok(Range::Between(low, integer(&args[1], 2)?))),
+        _ => Err(mlua::Error::runtime("wrong number of arguments")),
+    };
     with_current(lua, |g| {
         let rv = g.next();
-        let (low, up) = match args.len() {
-            0 => return Ok(Value::Number((rv >> 11) as f64 * 0.5f64.powi(53))),
-            1 => {
-                let up = integer(&args[0], 1)?;
-                if up == 0 {
-                    return Ok(Value::Integer(rv as i64));
-                }
-                (1, up)
-            }
-            2 => (integer(&args[0], 1)?, integer(&args[1], 2)?),
-            _ => return Err(mlua::Error::runtime("wrong number of arguments")),
-        };
-        if low > up {
-            return Err(mlua::Error::runtime(format!(
+        match range? {
+            Range::Float => Ok(Value::Number((rv >> 11) as f64 * 0.5f64.powi(53))),
+            Range::Raw => Ok(Value::Integer(rv as i64)),
+            Range::Between(low, up) if low > up => Err(mlua::Error::runtime(format!(
                 "bad argument #{} to 'random' (interval is empty)",
                 args.len()
-            )));
+            ))),
+            Range::Between(low, up) => {
+                let p = g.project(rv, (up as u64).wrapping_sub(low as u64));
+                Ok(Value::Integer(p.wrapping_add(low as u64) as i64))
+            }
         }
-        let p = g.project(rv, (up as u64).wrapping_sub(low as u64));
-        Ok(Value::Integer(p.wrapping_add(low as u64) as i64))
     })
+}
+
+/// What `math.random`'s arguments ask for.
+enum Range {
+    /// No arguments: a float in `[0, 1)`.
+    Float,
+    /// `random(0)`: all 64 bits.
+    Raw,
+    /// An integer in `[low, up]`.
+    Between(i64, i64),
 }

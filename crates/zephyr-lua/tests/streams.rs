@@ -124,3 +124,32 @@ fn a_stream_goes_on_when_another_thread_enters_it_next() -> Result<(), ScriptErr
     assert_eq!(vec![first, second], sequence(1, 2));
     Ok(())
 }
+
+#[test]
+fn a_bad_argument_uses_a_number_up_as_lua_s_does() -> Result<(), ScriptError> {
+    // What comes after a call that fails, against what comes after one
+    // `math.random(0)` (exactly one number, nothing projected), on the
+    // same fresh stream.
+    let next_after = |call: &str| -> Result<(String, String), ScriptError> {
+        let state = state();
+        let a = stream(1);
+        let _a = state.enter_stream(&a);
+        let values = state.execute(
+            format!("local ok, e = pcall({call}) return tostring(e), math.random(1, 1000000000)"),
+            "bad",
+        )?;
+        Ok((values[0].to_string(), values[1].to_string()))
+    };
+    let (_, after_one) = next_after("math.random, 0")?;
+    for (call, why) in [
+        ("math.random, 'x'", "number expected, got string"),
+        ("math.random, 5, 1", "interval is empty"),
+        ("math.random, 1.5", "number has no integer representation"),
+        ("math.random, 1, 2, 3", "wrong number of arguments"),
+    ] {
+        let (error, next) = next_after(call)?;
+        assert!(error.contains(why), "{call}: {error}");
+        assert_eq!(next, after_one, "{call}");
+    }
+    Ok(())
+}
