@@ -182,7 +182,7 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    /// The state's worker context, for the bindings' fast path.
+    /// The state's worker context (a lane reads its recording between callbacks).
     pub(crate) fn context(&self) -> &WorkerContext {
         &self.context
     }

@@ -18,13 +18,13 @@ use crate::outcome::Outcome;
 use crate::pool::StatePool;
 use crate::queue::{ActionQueue, DEFAULT_QUEUE_CAPACITY};
 use crate::runner::{Job, RunnerConfig, RunnerShared, ScriptHandle, ScriptRunner};
+use zephyr_lua::ScriptValue;
+use zephyr_lua::{ScriptState, StateConfig};
 
 /// The world's write lock, held by its owner rather than borrowed from the
 /// system (see [`ScriptingSystem::apply_commands`]).
 pub(crate) type WorldWriteGuard =
     parking_lot::lock_api::ArcRwLockWriteGuard<parking_lot::RawRwLock, dyn EngineWorld>;
-use zephyr_lua::ScriptValue;
-use zephyr_lua::{ScriptState, StateConfig};
 
 /// The cvar holding the gravity of the physics step.
 pub const PHYS_GRAVITY: &str = "phys_gravity";
