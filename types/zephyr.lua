@@ -61,6 +61,16 @@ cvar = {}
 ---@return string value
 function cvar.get(name) end
 
+---The value of an int or float cvar as a number (an integer for an int cvar); another type is an error naming it.
+---@param name string
+---@return number value
+function cvar.get_number(name) end
+
+---The value of a bool cvar as a boolean; another type is an error naming it.
+---@param name string
+---@return boolean value
+function cvar.get_bool(name) end
+
 ---Sets a registered cvar; a value of the wrong type, out of range or with a NUL byte is refused.
 ---On a worker, the write is applied by the next `update()`.
 ---@param name string

@@ -564,3 +564,48 @@ fn replaced_handlers_are_released() {
     // The last handlers still work.
     assert!(system.console().execute("churn").is_ok());
 }
+
+#[test]
+fn typed_getters_read_numbers_and_booleans_beside_the_text_of_cvar_get() {
+    let (mut system, _) = system(2);
+    run(
+        &system,
+        "cvar.register('mod_lives', 3) cvar.register('mod_name', 'bob')",
+    );
+    assert_eq!(
+        run(
+            &system,
+            "return cvar.get_number('r_fov'), math.type(cvar.get_number('r_fov')),
+                    cvar.get_number('mod_lives'), math.type(cvar.get_number('mod_lives')),
+                    cvar.get_bool('r_vsync'), cvar.get('r_fov')"
+        ),
+        "75.0\tfloat\t3\tinteger\ttrue\t75.0"
+    );
+    let wrong = run(&system, "return cvar.get_number('mod_name')");
+    assert!(
+        wrong.contains("cvar.get_number: cvar 'mod_name' is of type string, not a number"),
+        "{wrong}"
+    );
+    let wrong = run(&system, "return cvar.get_bool('r_fov')");
+    assert!(
+        wrong.contains("cvar.get_bool: cvar 'r_fov' is of type float, not a boolean"),
+        "{wrong}"
+    );
+    assert!(run(&system, "return cvar.get_number('nope')").contains("nope"));
+    assert!(run(&system, "return cvar.get_bool()").contains("argument 1 (name)"));
+
+    // A worker reads its own pending writes and registrations, typed.
+    let outcome = run_on_worker(
+        &mut system,
+        "cvar.set('r_fov', 100) cvar.set('r_vsync', false) cvar.register('mod_speed', 2.5)
+         return cvar.get_number('r_fov'), cvar.get_bool('r_vsync'), cvar.get_number('mod_speed')",
+    );
+    assert_eq!(outcome.to_string(), "100.0\tfalse\t2.5");
+    assert_eq!(
+        run(
+            &system,
+            "return cvar.get_number('r_fov'), cvar.get_bool('r_vsync')"
+        ),
+        "100.0\tfalse"
+    );
+}

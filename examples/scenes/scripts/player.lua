@@ -10,7 +10,7 @@ function on_start(self)
 end
 
 function on_update(self, dt)
-    local speed = tonumber(cvar.get("demo_walk_speed")) or 0
+    local speed = cvar.get_number("demo_walk_speed")
     local fx, fy, fz = zephyr.transform.forward(self)
     local move = 0
     if zephyr.input.is_key_down(Key.W) then move = move + 1 end
@@ -32,7 +32,7 @@ function on_update(self, dt)
             console.execute("impact") -- handled by scripts/sparks.lua
         end
         -- The ground holds the player up against gravity.
-        local gravity = tonumber(cvar.get("phys_gravity")) or 0
+        local gravity = cvar.get_number("phys_gravity")
         zephyr.physics.add_force(self, 0, -70 * gravity, 0)
     end
 

@@ -1,4 +1,5 @@
-//! The `cvar` module: get, set, exists, register, on_change, get_lua_handler.
+//! The `cvar` module: get, get_number, get_bool, set, exists, register,
+//! on_change, get_lua_handler.
 
 use mlua::Value;
 use zephyr_cvar::{CVarDef, CVarFlags, CVarValue};
@@ -32,6 +33,46 @@ pub(super) fn get(c: &Call<'_>) -> R {
         .value(&name)
         .map(|v| Ret::Str(v.to_string()))
         .map_err(|e| c.error(e))
+}
+
+/// The cvar's value as this script sees it, typed: a worker's own pending
+/// write or registration (kept as text) read back as the cvar's type, else
+/// the registry's.
+fn typed_value(c: &Call<'_>, name: &str) -> mlua::Result<CVarValue> {
+    if let Some(pending) = pending_value(c, name) {
+        let kind = read_recording(c.lua, |r| r.cvar_defs.get(name).map(|d| d.default.kind()))
+            .flatten()
+            .or_else(|| c.host.cvars.get(name).map(|v| v.kind()));
+        if let Some(kind) = kind {
+            return CVarValue::parse(name, kind, &pending).map_err(|e| c.error(e));
+        }
+    }
+    c.host.cvars.value(name).map_err(|e| c.error(e))
+}
+
+/// The error of a typed getter on a cvar of another type.
+fn wrong_kind(c: &Call<'_>, name: &str, value: &CVarValue, wanted: &str) -> mlua::Error {
+    c.error(format!(
+        "cvar '{name}' is of type {}, not {wanted} (cvar.get gives any cvar's value as text)",
+        value.kind().name()
+    ))
+}
+
+pub(super) fn get_number(c: &Call<'_>) -> R {
+    let name = c.string(1);
+    match typed_value(c, &name)? {
+        CVarValue::Int(i) => Ok(Ret::Integer(i)),
+        CVarValue::Float(f) => Ok(Ret::Number(f)),
+        other => Err(wrong_kind(c, &name, &other, "a number")),
+    }
+}
+
+pub(super) fn get_bool(c: &Call<'_>) -> R {
+    let name = c.string(1);
+    match typed_value(c, &name)? {
+        CVarValue::Bool(b) => Ok(Ret::Bool(b)),
+        other => Err(wrong_kind(c, &name, &other, "a boolean")),
+    }
 }
 
 pub(super) fn exists(c: &Call<'_>) -> R {
