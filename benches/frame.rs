@@ -488,14 +488,18 @@ impl RawPool {
         }
     }
 
-    fn run(&self, source: &Arc<str>, jobs: usize) -> Duration {
+    /// `jobs` jobs, `frame` at a time: each frame's are all sent, then
+    /// all their values taken.
+    fn run(&self, source: &Arc<str>, jobs: usize, frame: usize) -> Duration {
         let started = Instant::now();
         let sources = self.sources.as_ref().expect("running");
-        for _ in 0..jobs {
-            sources.send(source.clone()).expect("sources");
-        }
-        for _ in 0..jobs {
-            black_box(self.values.recv().expect("a value"));
+        for _ in 0..jobs / frame {
+            for _ in 0..frame {
+                sources.send(source.clone()).expect("sources");
+            }
+            for _ in 0..frame {
+                black_box(self.values.recv().expect("a value"));
+            }
         }
         started.elapsed() / jobs as u32
     }
@@ -523,11 +527,31 @@ fn runner_jobs(system: &mut ScriptingSystem, source: &str, jobs: usize) -> Durat
     started.elapsed() / jobs as u32
 }
 
+/// Jobs as an engine's frames enqueue them: `frame` jobs, then a sync
+/// point, so the action queue never fills.
+fn runner_frames(
+    system: &mut ScriptingSystem,
+    source: &str,
+    jobs: usize,
+    frame: usize,
+) -> Duration {
+    let started = Instant::now();
+    for _ in 0..jobs / frame {
+        for _ in 0..frame {
+            let _handle = system.enqueue(Job::new(source)).expect("enqueue");
+        }
+        black_box(system.sync());
+    }
+    started.elapsed() / jobs as u32
+}
+
 fn tiny_jobs(sizes: &Sizes) {
     let workers = 2;
     let source = "return 2 + 2";
     let states: Vec<Mutex<Lua>> = (0..workers).map(|_| Mutex::new(Lua::new())).collect();
+    let mut framed = system(workers, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
     let mut system = system(workers, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
+    const FRAME_JOBS: usize = 100;
     let pool = RawPool::new(workers);
     let shared: Arc<str> = source.into();
     let jobs = sizes.jobs;
@@ -538,11 +562,19 @@ fn tiny_jobs(sizes: &Sizes) {
         ),
         (
             "R_pool: the same handed to worker threads over channels, values back",
-            Box::new(|| pool.run(&shared, jobs)),
+            Box::new(|| pool.run(&shared, jobs, jobs)),
         ),
         (
             "the same source through ScriptRunner",
             Box::new(|| runner_jobs(&mut system, source, jobs)),
+        ),
+        (
+            "R_pool in frames of 100 jobs (send them, take their values)",
+            Box::new(|| pool.run(&shared, jobs, FRAME_JOBS)),
+        ),
+        (
+            "ScriptRunner in frames of 100 jobs (enqueue them, then sync)",
+            Box::new(|| runner_frames(&mut framed, source, jobs, FRAME_JOBS)),
         ),
     ];
     let medians = interleave(sizes.rounds, &mut variants);
