@@ -279,15 +279,27 @@ impl ScriptState {
         source: &[u8],
         chunk_name: &str,
     ) -> std::result::Result<CompiledChunk, ScriptError> {
-        self.chunks
-            .lock()
+        self.compile_counted(source, chunk_name).0
+    }
+
+    /// [`compile`](Self::compile), and whether the chunk came from the
+    /// cache.
+    fn compile_counted(
+        &self,
+        source: &[u8],
+        chunk_name: &str,
+    ) -> (std::result::Result<CompiledChunk, ScriptError>, bool) {
+        let mut chunks = self.chunks.lock();
+        let before = chunks.stats.hits;
+        let chunk = chunks
             .get_or_compile(
                 &self.lua,
                 source,
                 chunk_name,
                 self.config.profile == Profile::Trusted,
             )
-            .map_err(|e| ScriptError::from_lua(&e, crate::chunk::display_name(chunk_name)))
+            .map_err(|e| ScriptError::from_lua(&e, crate::chunk::display_name(chunk_name)));
+        (chunk, chunks.stats.hits > before)
     }
 
     /// Runs a compiled chunk in `env` with `args` (the chunk's `...`),
@@ -323,12 +335,11 @@ impl ScriptState {
             stream,
         );
         let _stream = self.enter_stream(&stream);
-        let before = self.chunk_cache_stats().hits;
-        let chunk = match self.compile(source, chunk_name) {
+        let (chunk, hit) = self.compile_counted(source, chunk_name);
+        let chunk = match chunk {
             Ok(chunk) => chunk,
-            Err(error) => return (Err(error), false),
+            Err(error) => return (Err(error), hit),
         };
-        let hit = self.chunk_cache_stats().hits > before;
         let env = match self.execution_env() {
             Ok(env) => env,
             Err(e) => return (Err(internal_error(chunk_name, &e)), hit),
