@@ -68,4 +68,6 @@ mod thread_safety {
     static_assertions::assert_impl_all!(ScriptState: Send);
     static_assertions::assert_impl_all!(ScriptValue: Send, Sync);
     static_assertions::assert_impl_all!(ScriptError: Send, Sync);
+    // An entered stream is entered for the thread that entered it.
+    static_assertions::assert_not_impl_any!(random::Entered<'static>: Send);
 }

@@ -171,14 +171,20 @@ pub(crate) fn begin_recording(
         token
     });
     context.active.store(true, Ordering::Relaxed);
-    Some(Recorder { context, token })
+    Some(Recorder {
+        context,
+        token,
+        _thread: std::marker::PhantomData,
+    })
 }
 
-/// An open recording on the calling thread (see [`begin_recording`]).
+/// An open recording on the calling thread (see [`begin_recording`]). It
+/// cannot leave that thread: the recording is in the thread's storage.
 #[derive(Debug)]
 pub(crate) struct Recorder {
     context: Arc<WorkerContext>,
     token: u64,
+    _thread: std::marker::PhantomData<*const ()>,
 }
 
 impl Recorder {
@@ -263,6 +269,9 @@ pub(crate) fn is_worker(lua: &Lua) -> bool {
 mod tests {
     use super::*;
     use zephyr_world::{LiveWorld, SharedWorld, World};
+
+    // A recording is in the storage of the thread that began it.
+    static_assertions::assert_not_impl_any!(Recorder: Send);
 
     fn worker_lua() -> Lua {
         let lua = Lua::new();
