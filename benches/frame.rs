@@ -679,8 +679,8 @@ fn finds(sizes: &Sizes) {
                  zephyr.entity.set_name(e, 'e' .. i)
                  names['e' .. i] = e
              end
-             function with_find() local s = 0 for i = 1, 100 do s = s + zephyr.entity.find('e' .. (i * 97)) end return s end
-             function with_table() local s = 0 for i = 1, 100 do s = s + names['e' .. (i * 97)] end return s end"
+             function with_find() local s = 0 for i = 1, 100 do s = s + zephyr.entity.find('e' .. (i * 97 % {n} + 1)) end return s end
+             function with_table() local s = 0 for i = 1, 100 do s = s + names['e' .. (i * 97 % {n} + 1)] end return s end"
         ),
         "setup",
     );
