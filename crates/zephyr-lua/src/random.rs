@@ -141,18 +141,7 @@ impl Stream {
 
     /// The next raw 64-bit value the stream would give, without taking it.
     pub fn peek(&self) -> u64 {
-        let key = self.key();
-        let mut copy = ENTERED
-            .with_borrow(|entered| {
-                entered
-                    .frames
-                    .iter()
-                    .rev()
-                    .find(|frame| frame.stream == key)
-                    .map(|frame| frame.generator)
-            })
-            .unwrap_or_else(|| self.0.load());
-        copy.next()
+        ENTERED.with_borrow(|entered| entered.current(self)).next()
     }
 
     /// What tells this stream (and its clones) from every other one alive.
@@ -198,6 +187,18 @@ struct Entries {
     next_token: u64,
 }
 
+impl Entries {
+    /// Where `stream` is now: its innermost entry's copy, else its own.
+    fn current(&self, stream: &Stream) -> Xoshiro {
+        let key = stream.key();
+        self.frames
+            .iter()
+            .rev()
+            .find(|frame| frame.stream == key)
+            .map_or_else(|| stream.0.load(), |frame| frame.generator)
+    }
+}
+
 thread_local! {
     static ENTERED: RefCell<Entries> = const {
         RefCell::new(Entries { frames: Vec::new(), next_token: 0 })
@@ -236,12 +237,7 @@ impl<'s> Entered<'s> {
         let token = ENTERED.with_borrow_mut(|entered| {
             // Entered already (an instance's callback that reached its
             // own again): go on from where the outer entry has got to.
-            let generator = entered
-                .frames
-                .iter()
-                .rev()
-                .find(|frame| frame.stream == key)
-                .map_or_else(|| stream.0.load(), |frame| frame.generator);
+            let generator = entered.current(stream);
             let token = entered.next_token;
             entered.next_token += 1;
             entered.frames.push(Frame {
