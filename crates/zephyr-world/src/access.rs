@@ -8,6 +8,7 @@ use crate::components::{DataValue, FieldValue, ParticleEmitter, PointLight, Rigi
 use crate::error::{Error, Result};
 use crate::id::EntityId;
 use crate::input::Input;
+use crate::query::{Nearby, Within};
 
 /// Frame time, set by the host's frame loop.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -82,6 +83,33 @@ pub trait WorldRead {
         let _ = field;
         Err(no_component(self, entity, component))
     }
+    /// The entity's tags, in the order they were added (by default: a
+    /// world without tags, where every entity has none).
+    fn tags(&self, entity: EntityId) -> Result<Vec<String>> {
+        if self.exists(entity) {
+            Ok(Vec::new())
+        } else {
+            Err(Error::NoSuchEntity(entity))
+        }
+    }
+    /// Whether the entity has the tag.
+    fn has_tag(&self, entity: EntityId, tag: &str) -> Result<bool> {
+        Ok(self.tags(entity)?.iter().any(|t| t == tag))
+    }
+    /// Every entity with the tag, as (creation number, id), in creation
+    /// order (by default: [`Error::NoSupport`]).
+    fn tagged(&self, tag: &str) -> Result<Vec<(u64, EntityId)>> {
+        let _ = tag;
+        Err(Error::NoSupport("tags"))
+    }
+    /// The entities [`Within`] finds, nearest first, ties in creation order
+    /// ([`sort_nearest`](crate::sort_nearest)); measured with
+    /// [`Within::measure`], so every world agrees (by default:
+    /// [`Error::NoSupport`]).
+    fn within(&self, query: &Within<'_>) -> Result<Vec<Nearby>> {
+        let _ = query;
+        Err(Error::NoSupport("spatial queries"))
+    }
     /// The input state.
     fn input(&self) -> &Input;
     /// The frame time.
@@ -143,6 +171,17 @@ pub trait WorldWrite: WorldRead {
     fn set_data(&mut self, entity: EntityId, component: &str, value: DataValue) -> Result<()> {
         let _ = (entity, component, value);
         Err(Error::Unsupported("script data"))
+    }
+    /// Adds a tag to the entity (nothing when it has it already; by
+    /// default: [`Error::NoSupport`]).
+    fn add_tag(&mut self, entity: EntityId, tag: &str) -> Result<()> {
+        let _ = (entity, tag);
+        Err(Error::NoSupport("tags"))
+    }
+    /// Removes a tag from the entity (nothing when it lacks it).
+    fn remove_tag(&mut self, entity: EntityId, tag: &str) -> Result<()> {
+        let _ = (entity, tag);
+        Err(Error::NoSupport("tags"))
     }
     /// Sets a field of an engine's own component; refuses a field the
     /// component lacks or a value of the wrong kind with

@@ -47,6 +47,8 @@ pub enum WorldCommand {
     AddImpulse(EntityId, DVec3),
     InsertBody(EntityId, Box<RigidBody>),
     SetData(EntityId, String, Box<DataValue>),
+    AddTag(EntityId, String),
+    RemoveTag(EntityId, String),
     /// Sets a field of an engine component: (component, field, value);
     /// declared names are `&'static str`, so recording one allocates
     /// nothing for them.
@@ -207,6 +209,11 @@ impl WorldCommand {
                 world.insert_body(*e, **body)
             }
             SetData(e, component, value) => world.set_data(*e, component, (**value).clone()),
+            AddTag(e, tag) => {
+                crate::query::validate_tag(tag)?;
+                world.add_tag(*e, tag)
+            }
+            RemoveTag(e, tag) => world.remove_tag(*e, tag),
             SetField(e, field) => {
                 let (component, name, value) = &**field;
                 if let FieldValue::Number(n) = value

@@ -19,6 +19,11 @@ use crate::error::{Result, finite, non_negative};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(pub String);
 
+/// An entity's tags, in the order they were added (`zephyr.entity.add_tag`;
+/// `find_all` finds entities by them).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tags(pub Vec<String>);
+
 /// Position, rotation and scale. Every entity has one.
 ///
 /// Values are `f64`, like Lua numbers, so what a script sets reads back exactly.

@@ -33,6 +33,10 @@ pub enum Error {
     /// has no lights, for instance).
     #[error("this world has no {0} components")]
     Unsupported(&'static str),
+    /// The world does not keep what a query or write needs (an engine's
+    /// world without tags, or without a spatial index).
+    #[error("this world does not support {0}")]
+    NoSupport(&'static str),
     /// The entity lacks an engine component (see
     /// [`WorldRead::field`](crate::WorldRead::field)).
     #[error("entity {entity} has no {component} component")]

@@ -10,6 +10,7 @@
 //! | `input`      | [`Key`] names and the [`Input`] state                                  |
 //! | `access`     | [`WorldRead`] / [`WorldWrite`]: the API's semantics are written once    |
 //! | `engine`     | [`EngineWorld`]: the world the runtime works against (an engine's own, or `World`) |
+//! | `query`      | [`Within`] and [`Nearby`]: tags and the spatial query's one rule        |
 //! | `command`    | [`WorldCommand`]: every write, typed                                    |
 //! | `worker`     | [`WorkerWorld`]: a worker script's writes over the world's view (a job's) or the live world (a parallel phase) |
 //! | `world`      | `World` (feature `hecs-world`): hecs entities and names, input, time, scene; `world/` holds its snapshots, their change tracking, the despawn holds and the physics step |
@@ -26,6 +27,7 @@ mod engine;
 mod error;
 mod id;
 mod input;
+mod query;
 mod worker;
 #[cfg(feature = "hecs-world")]
 mod world;
@@ -33,13 +35,14 @@ mod world;
 pub use access::{Time, Update, WorldRead, WorldWrite};
 pub use command::WorldCommand;
 pub use components::{
-    DataKey, DataValue, FieldValue, Name, ParticleEmitter, PointLight, RigidBody, ScriptData,
+    DataKey, DataValue, FieldValue, Name, ParticleEmitter, PointLight, RigidBody, ScriptData, Tags,
     Transform,
 };
 pub use engine::{DespawnHolds, EngineWorld, LiveWorld, SharedWorld, WorldView, share};
 pub use error::{Error, Result};
 pub use id::EntityId;
 pub use input::{Input, Key, MOUSE_BUTTONS};
+pub use query::{Nearby, Within, sort_nearest, validate_tag};
 pub use worker::WorkerWorld;
 #[cfg(feature = "hecs-world")]
 pub use world::{EntityRecord, Snapshot, World};

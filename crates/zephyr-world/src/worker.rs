@@ -14,6 +14,7 @@ use crate::engine::{LiveWorld, SharedWorld, WorldView};
 use crate::error::{Error, Result};
 use crate::id::EntityId;
 use crate::input::Input;
+use crate::query::{Nearby, Within};
 
 /// The error of a component the entity lacks.
 fn missing(entity: EntityId, component: &'static str) -> Error {
@@ -89,6 +90,8 @@ struct Overlay {
     /// Engine component fields set by this view: (component, field,
     /// value), a few per entity, searched by name.
     fields: Vec<(String, String, FieldValue)>,
+    /// The entity's tags, once this view changed them.
+    tags: Option<Vec<String>>,
 }
 
 /// A component that may be absent: `Ok(None)` when the entity lacks it.
@@ -232,6 +235,31 @@ impl WorkerWorld {
         Ok(self.touched.entry(id).or_default())
     }
 
+    /// The tags of `id` to change: copied from the base on first write.
+    fn tags_mut(&mut self, id: EntityId) -> Result<&mut Vec<String>> {
+        let copied = match self.own(id) {
+            Some(Err(error)) => return Err(error),
+            Some(Ok(own)) if own.tags.is_some() => None,
+            _ => Some(self.base().tags(id)?),
+        };
+        let overlay = self.overlay(id)?;
+        if let Some(copied) = copied {
+            overlay.tags = Some(copied);
+        }
+        Ok(overlay.tags.get_or_insert_default())
+    }
+
+    /// The entities this view wrote that still exist, with their creation
+    /// numbers: what a query re-reads instead of the base's answer.
+    fn own_entities(&self) -> impl Iterator<Item = (u64, EntityId)> + '_ {
+        self.touched.iter().filter_map(|(id, o)| {
+            if o.destroyed {
+                return None;
+            }
+            Some((o.spawned.or_else(|| self.base().created(*id))?, *id))
+        })
+    }
+
     /// Reads component `T` through the overlay's field or the base.
     fn read<T: Clone>(
         &self,
@@ -369,6 +397,67 @@ impl WorldRead for WorkerWorld {
         self.base().field(id, component, field)
     }
 
+    fn tags(&self, id: EntityId) -> Result<Vec<String>> {
+        match self.own(id) {
+            Some(own) => match &own?.tags {
+                Some(tags) => Ok(tags.clone()),
+                None => self.base().tags(id),
+            },
+            None => self.base().tags(id),
+        }
+    }
+
+    fn has_tag(&self, id: EntityId, tag: &str) -> Result<bool> {
+        match self.own(id) {
+            Some(own) => match &own?.tags {
+                Some(tags) => Ok(tags.iter().any(|t| t == tag)),
+                None => self.base().has_tag(id, tag),
+            },
+            None => self.base().has_tag(id, tag),
+        }
+    }
+
+    /// The base's answer for the entities this view did not write, and
+    /// its own entities read through the view: what the main thread will
+    /// answer once the writes are applied.
+    fn tagged(&self, tag: &str) -> Result<Vec<(u64, EntityId)>> {
+        let mut found: Vec<(u64, EntityId)> = self
+            .base()
+            .tagged(tag)?
+            .into_iter()
+            .filter(|(_, id)| !self.touched.contains_key(id))
+            .collect();
+        for (created, id) in self.own_entities() {
+            if self.has_tag(id, tag)? {
+                found.push((created, id));
+            }
+        }
+        found.sort_unstable();
+        Ok(found)
+    }
+
+    /// Like [`tagged`](Self::tagged): the base's answer for the entities
+    /// this view did not write, and its own measured where the view has
+    /// them.
+    fn within(&self, query: &Within<'_>) -> Result<Vec<Nearby>> {
+        let mut found: Vec<Nearby> = self
+            .base()
+            .within(query)?
+            .into_iter()
+            .filter(|n| !self.touched.contains_key(&n.entity))
+            .collect();
+        for (created, id) in self.own_entities() {
+            if let Some(tag) = query.tag
+                && !self.has_tag(id, tag)?
+            {
+                continue;
+            }
+            found.extend(query.measure(self.transform(id)?.position, created, id));
+        }
+        crate::query::sort_nearest(&mut found);
+        Ok(found)
+    }
+
     fn input(&self) -> &Input {
         self.base().input()
     }
@@ -402,6 +491,7 @@ impl WorldWrite for WorkerWorld {
             light: Some(None),
             emitter: Some(None),
             body: Some(None),
+            tags: Some(Vec::new()),
             ..Overlay::default()
         };
         self.next_created += 1;
@@ -452,6 +542,19 @@ impl WorldWrite for WorkerWorld {
 
     fn set_data(&mut self, id: EntityId, component: &str, value: DataValue) -> Result<()> {
         self.overlay(id)?.data.insert(component.to_owned(), value);
+        Ok(())
+    }
+
+    fn add_tag(&mut self, id: EntityId, tag: &str) -> Result<()> {
+        let tags = self.tags_mut(id)?;
+        if !tags.iter().any(|t| t == tag) {
+            tags.push(tag.to_owned());
+        }
+        Ok(())
+    }
+
+    fn remove_tag(&mut self, id: EntityId, tag: &str) -> Result<()> {
+        self.tags_mut(id)?.retain(|t| t != tag);
         Ok(())
     }
 

@@ -49,6 +49,7 @@ impl World {
     pub fn despawn_now(&mut self, id: EntityId) -> Result<()> {
         let entity = self.entity(id)?;
         self.unindex_name(entity);
+        self.unindex_tags(entity);
         self.touch(entity);
         if let Some(slot) = self.slots.get_mut(entity.id() as usize) {
             *slot = None;

@@ -7,7 +7,9 @@
 //! | `tracking` | what changed since a snapshot: versions, chunks, snapshots     |
 //! | `holds`    | despawns that wait for a behaviour's `on_destroy`             |
 //! | `physics`  | the rigid-body step                                            |
+//! | `grid`     | the spatial index `within` reads                               |
 
+mod grid;
 mod holds;
 mod physics;
 mod snapshot;
@@ -17,11 +19,12 @@ use std::collections::BTreeMap;
 
 use crate::access::{Time, Update, WorldRead, WorldWrite};
 use crate::components::{
-    DataValue, Name, ParticleEmitter, PointLight, RigidBody, ScriptData, Transform,
+    DataValue, Name, ParticleEmitter, PointLight, RigidBody, ScriptData, Tags, Transform,
 };
 use crate::error::{Error, Result};
 use crate::id::EntityId;
 use crate::input::Input;
+use crate::query::{Nearby, Within};
 use holds::{DespawnHold, Doomed};
 use snapshot::NameIndex;
 pub use snapshot::{EntityRecord, Snapshot};
@@ -72,6 +75,12 @@ pub struct World {
     names: std::sync::Arc<NameIndex>,
     /// Changes of `names`.
     names_version: u64,
+    /// Tagged entities by tag, each tag's in creation order.
+    tags: std::sync::Arc<NameIndex>,
+    /// Changes of `tags`.
+    tags_version: u64,
+    /// The spatial index, brought in step by the query that needs it.
+    grid: parking_lot::RwLock<grid::Grid>,
     /// Per snapshot chunk (64 hecs indices), the `version` of its last
     /// change: a snapshot rebuilds only the chunks changed since the last.
     chunk_changed: Vec<u64>,
@@ -117,6 +126,9 @@ impl World {
             identity: NEXT_IDENTITY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             names: std::sync::Arc::default(),
             names_version: 0,
+            tags: std::sync::Arc::default(),
+            tags_version: 0,
+            grid: parking_lot::RwLock::default(),
             chunk_changed: Vec::new(),
             all_changed: 0,
             slots: Vec::new(),
@@ -214,6 +226,24 @@ impl World {
             }
         }
         self.names_version += 1;
+    }
+
+    /// Removes the entity from the tag index.
+    fn unindex_tags(&mut self, entity: hecs::Entity) {
+        let Ok((created, tags)) = self.ecs.query_one_mut::<(&Created, &Tags)>(entity) else {
+            return;
+        };
+        let created = created.0;
+        let index = std::sync::Arc::make_mut(&mut self.tags);
+        for tag in &tags.0 {
+            if let Some(entities) = index.get_mut(tag) {
+                entities.remove(&created);
+                if entities.is_empty() {
+                    index.remove(tag);
+                }
+            }
+        }
+        self.tags_version += 1;
     }
 
     /// How many entities exist.
@@ -325,6 +355,44 @@ impl WorldRead for World {
             .get::<&ScriptData>(entity)
             .ok()
             .and_then(|d| d.0.get(component).cloned()))
+    }
+
+    fn tags(&self, id: EntityId) -> Result<Vec<String>> {
+        let entity = self.entity(id)?;
+        Ok(self
+            .ecs
+            .get::<&Tags>(entity)
+            .map(|t| t.0.clone())
+            .unwrap_or_default())
+    }
+
+    fn has_tag(&self, id: EntityId, tag: &str) -> Result<bool> {
+        let entity = self.entity(id)?;
+        Ok(self
+            .ecs
+            .get::<&Tags>(entity)
+            .is_ok_and(|t| t.0.iter().any(|t| t == tag)))
+    }
+
+    fn tagged(&self, tag: &str) -> Result<Vec<(u64, EntityId)>> {
+        // An entity that engine code despawned through `ecs_mut` may still
+        // be indexed: skip it.
+        Ok(self
+            .tags
+            .get(tag)
+            .map(|entities| {
+                entities
+                    .iter()
+                    .filter(|(_, id)| self.exists(**id))
+                    .map(|(c, id)| (*c, *id))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    fn within(&self, query: &Within<'_>) -> Result<Vec<Nearby>> {
+        query.validate()?;
+        Ok(self.query_grid(query))
     }
 
     fn input(&self) -> &Input {
@@ -491,6 +559,53 @@ impl WorldWrite for World {
 
     fn insert_body(&mut self, id: EntityId, body: RigidBody) -> Result<()> {
         self.insert_component(id, body)
+    }
+
+    fn add_tag(&mut self, id: EntityId, tag: &str) -> Result<()> {
+        let entity = self.entity(id)?;
+        let created = self.ecs.get::<&Created>(entity).map(|c| c.0);
+        if self.has_tag(id, tag)? {
+            return Ok(());
+        }
+        self.touch(entity);
+        match self.ecs.query_one_mut::<&mut Tags>(entity) {
+            Ok(tags) => tags.0.push(tag.to_owned()),
+            Err(_) => self
+                .ecs
+                .insert_one(entity, Tags(vec![tag.to_owned()]))
+                .map_err(|_| Error::NoSuchEntity(id))?,
+        }
+        if let Ok(created) = created {
+            self.tags_version += 1;
+            std::sync::Arc::make_mut(&mut self.tags)
+                .entry(tag.to_owned())
+                .or_default()
+                .insert(created, id);
+        }
+        Ok(())
+    }
+
+    fn remove_tag(&mut self, id: EntityId, tag: &str) -> Result<()> {
+        let entity = self.entity(id)?;
+        if !self.has_tag(id, tag)? {
+            return Ok(());
+        }
+        self.touch(entity);
+        let created = self.ecs.get::<&Created>(entity).map(|c| c.0);
+        if let Ok(tags) = self.ecs.query_one_mut::<&mut Tags>(entity) {
+            tags.0.retain(|t| t != tag);
+        }
+        if let Ok(created) = created {
+            self.tags_version += 1;
+            let index = std::sync::Arc::make_mut(&mut self.tags);
+            if let Some(entities) = index.get_mut(tag) {
+                entities.remove(&created);
+                if entities.is_empty() {
+                    index.remove(tag);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn set_data(&mut self, id: EntityId, component: &str, value: DataValue) -> Result<()> {

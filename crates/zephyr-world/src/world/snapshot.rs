@@ -12,6 +12,7 @@ use crate::engine::WorldView;
 use crate::error::{Error, Result};
 use crate::id::EntityId;
 use crate::input::Input;
+use crate::query::{Nearby, Within};
 
 /// One entity, copied out of the world.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,8 @@ pub struct EntityRecord {
     pub body: Option<RigidBody>,
     /// Its script data.
     pub data: BTreeMap<String, DataValue>,
+    /// Its tags, in the order they were added.
+    pub tags: Vec<String>,
 }
 
 impl EntityRecord {
@@ -82,6 +85,8 @@ pub struct Snapshot {
     pub(crate) chunks: Vec<Arc<Chunk>>,
     pub(crate) names: Arc<NameIndex>,
     pub(crate) names_version: u64,
+    pub(crate) tags: Arc<NameIndex>,
+    pub(crate) tags_version: u64,
     /// The world and its entities' version this copy was taken at.
     pub(crate) entities_version: (u64, u64),
     pub(crate) input: Input,
@@ -191,6 +196,44 @@ impl WorldRead for Snapshot {
 
     fn data(&self, id: EntityId, component: &str) -> Result<Option<DataValue>> {
         Ok(self.record(id)?.data.get(component).cloned())
+    }
+
+    fn tags(&self, id: EntityId) -> Result<Vec<String>> {
+        Ok(self.record(id)?.tags.clone())
+    }
+
+    fn has_tag(&self, id: EntityId, tag: &str) -> Result<bool> {
+        Ok(self.record(id)?.tags.iter().any(|t| t == tag))
+    }
+
+    fn tagged(&self, tag: &str) -> Result<Vec<(u64, EntityId)>> {
+        Ok(self
+            .tags
+            .get(tag)
+            .map(|entities| {
+                entities
+                    .iter()
+                    .filter(|(_, id)| self.lookup(**id).is_some())
+                    .map(|(c, id)| (*c, *id))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// A scan of the copied entities: a worker job's query reads a
+    /// snapshot, which keeps no grid (the parallel phase reads the live
+    /// world's).
+    fn within(&self, query: &Within<'_>) -> Result<Vec<Nearby>> {
+        query.validate()?;
+        let mut found: Vec<Nearby> = self
+            .chunks
+            .iter()
+            .flat_map(|chunk| chunk.entities.iter())
+            .filter(|(_, r)| query.tag.is_none_or(|tag| r.tags.iter().any(|t| t == tag)))
+            .filter_map(|(id, r)| query.measure(r.transform.position, r.created, *id))
+            .collect();
+        crate::query::sort_nearest(&mut found);
+        Ok(found)
     }
 
     fn input(&self) -> &Input {
@@ -315,6 +358,22 @@ impl WorldRead for HecsView<'_> {
 
     fn field(&self, id: EntityId, component: &str, field: &str) -> Result<FieldValue> {
         self.world().field(id, component, field)
+    }
+
+    fn tags(&self, id: EntityId) -> Result<Vec<String>> {
+        self.world().tags(id)
+    }
+
+    fn has_tag(&self, id: EntityId, tag: &str) -> Result<bool> {
+        self.world().has_tag(id, tag)
+    }
+
+    fn tagged(&self, tag: &str) -> Result<Vec<(u64, EntityId)>> {
+        self.world().tagged(tag)
+    }
+
+    fn within(&self, query: &Within<'_>) -> Result<Vec<Nearby>> {
+        self.world().within(query)
     }
 
     fn input(&self) -> &Input {

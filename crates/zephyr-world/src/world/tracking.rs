@@ -4,7 +4,9 @@
 
 use super::snapshot::{CHUNK_SHIFT, Chunk, EntityRecord, Snapshot};
 use super::{Created, World};
-use crate::components::{Name, ParticleEmitter, PointLight, RigidBody, ScriptData, Transform};
+use crate::components::{
+    Name, ParticleEmitter, PointLight, RigidBody, ScriptData, Tags, Transform,
+};
 use crate::id::EntityId;
 
 /// Identities of worlds, for [`World::snapshot_since`].
@@ -20,13 +22,12 @@ type RecordQuery<'a> = (
     Option<&'a ParticleEmitter>,
     Option<&'a RigidBody>,
     Option<&'a ScriptData>,
+    Option<&'a Tags>,
 );
 
 /// A copy of one entity's components.
 pub(super) fn record(
-    (created, transform, name, light, emitter, body, data): <RecordQuery<'_> as hecs::Query>::Item<
-        '_,
-    >,
+    (created, transform, name, light, emitter, body, data, tags): <RecordQuery<'_> as hecs::Query>::Item<'_>,
 ) -> EntityRecord {
     EntityRecord {
         created: created.0,
@@ -36,6 +37,7 @@ pub(super) fn record(
         emitter: emitter.copied(),
         body: body.copied(),
         data: data.map(|d| d.0.clone()).unwrap_or_default(),
+        tags: tags.map(|t| t.0.clone()).unwrap_or_default(),
     }
 }
 
@@ -135,6 +137,9 @@ impl World {
         if previous.names_version == self.names_version {
             snapshot.names = previous.names.clone();
         }
+        if previous.tags_version == self.tags_version {
+            snapshot.tags = previous.tags.clone();
+        }
         snapshot
     }
 
@@ -143,6 +148,8 @@ impl World {
             chunks,
             names: self.names.clone(),
             names_version: self.names_version,
+            tags: self.tags.clone(),
+            tags_version: self.tags_version,
             entities_version: (self.identity, self.version),
             input: self.input.clone(),
             time: self.time,
