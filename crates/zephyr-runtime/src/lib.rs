@@ -52,6 +52,7 @@ mod queue;
 mod recording;
 mod runner;
 mod scripting;
+mod source;
 mod system;
 mod task;
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use mlua::{Function, Table, Value};
 use zephyr_world::EntityId;
 
-use super::types::{BehaviourError, BehaviourId, BehaviourInfo, ScriptSource};
+use super::types::{BehaviourError, BehaviourId, BehaviourInfo};
+use crate::source::ScriptSource;
 use crate::system::ScriptingSystem;
 use zephyr_lua::ScriptState;
 use zephyr_lua::random::{Stream, StreamKind};

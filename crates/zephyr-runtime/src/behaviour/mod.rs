@@ -39,14 +39,13 @@ use crossbeam_utils::CachePadded;
 use mlua::{IntoLuaMulti, Value};
 use zephyr_world::EntityId;
 
+pub use crate::source::ScriptSource;
 use crate::system::ScriptingSystem;
 use instance::{
     Callback, Home, Instance, callback_error, entity_name, load, load_failure, plain_error,
 };
 use parallel::{Handoff, Lane};
-pub use types::{
-    BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ReloadReport, ScriptSource, Stage,
-};
+pub use types::{BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ReloadReport, Stage};
 use zephyr_lua::ScriptState;
 use zephyr_lua::{ScriptError, ScriptValue};
 

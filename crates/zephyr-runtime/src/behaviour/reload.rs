@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 use mlua::{Table, Value};
 
 use super::instance::{Instance, callbacks_of, instance_error as failure, plain_error};
-use super::types::{ReloadReport, ScriptSource};
+use super::types::ReloadReport;
 use super::{Behaviours, home_state};
+use crate::source::ScriptSource;
 use crate::system::ScriptingSystem;
 use zephyr_lua::ScriptError;
 use zephyr_lua::ScriptState;
