@@ -6,8 +6,8 @@
 //!
 //! `cargo bench --bench frame` (add `-- --rounds 11` for more rounds,
 //! `-- --quick` for a smoke run with small sizes, `-- --only serial` for one
-//! section: serial, parallel, own, empty, startup, jobs, latency, find, engine,
-//! memory)
+//! section: serial, parallel, own, empty, startup, jobs, latency, find,
+//! queries, engine, memory)
 
 #![allow(clippy::print_stdout)] // printing the table is this bench's job
 
@@ -716,6 +716,153 @@ fn finds(sizes: &Sizes) {
     );
 }
 
+/// `zephyr.entity.within` and `find_all` in a world of `sizes.entities`
+/// entities on a plane, 2 units apart, so that a radius of 5 holds about
+/// 20: 100 queries at different places, against a Lua loop over a
+/// 20-element array doing the same distance tests (the issue's bar: at most
+/// 20x). Then what the grid's catching-up costs after every entity moved.
+fn queries(sizes: &Sizes) {
+    let n = sizes.entities;
+    let side = (n as f64).sqrt().ceil() as usize;
+    let system = system(1, 0);
+    let outcome = system.execute(
+        &format!(
+            "local side = {side}
+             for i = 0, {n} - 1 do
+                 local e = zephyr.entity.create()
+                 zephyr.transform.set_position(e, (i % side) * 2, 0, (i // side) * 2)
+                 if i % 2 == 0 then zephyr.entity.add_tag(e, 'enemy') end
+                 if i < 20 then zephyr.entity.add_tag(e, 'boss') end
+             end
+             local near = {{}}
+             for i = 1, 20 do near[i] = {{x = (i % 5) * 2, y = 0, z = (i // 5) * 2, id = i}} end
+             local function center(k) return (k * 37 % (side - 6)) * 2 + 5, 0, (k * 53 % (side - 6)) * 2 + 5 end
+             function lua_loop()
+                 local count = 0
+                 for k = 1, 100 do
+                     local cx, cy, cz = center(k)
+                     cx, cz = cx % 10, cz % 10
+                     local found = {{}}
+                     for i = 1, #near do
+                         local p = near[i]
+                         local dx, dy, dz = p.x - cx, p.y - cy, p.z - cz
+                         if dx * dx + dy * dy + dz * dz <= 25 then found[#found + 1] = p.id end
+                     end
+                     count = count + #found
+                 end
+                 return count
+             end
+             function within(tag)
+                 local count = 0
+                 for k = 1, 100 do
+                     local x, y, z = center(k)
+                     count = count + #zephyr.entity.within(x, y, z, 5, tag)
+                 end
+                 return count
+             end
+             function find_all()
+                 local count = 0
+                 for k = 1, 100 do count = count + #zephyr.entity.find_all('boss') end
+                 return count
+             end
+             function builds()
+                 local count = 0
+                 for k = 1, 100 do
+                     local found = {{}}
+                     for i = 1, 20 do found[#found + 1] = near[i].id end
+                     count = count + #found
+                 end
+                 return count
+             end"
+        ),
+        "setup",
+    );
+    assert!(outcome.is_ok(), "{outcome}");
+    let env = system.main_state().persistent_env().expect("env").clone();
+    let call = |name: &str, tag: Option<&str>| {
+        let f: Function = env.get(name).expect("fn");
+        let tag = tag.map(str::to_owned);
+        move || {
+            timed(20, || {
+                black_box(f.call::<i64>(tag.clone()).expect("run"));
+            })
+        }
+    };
+    let found: i64 = env
+        .get::<Function>("within")
+        .and_then(|f| f.call(()))
+        .expect("within");
+    let mut variants: Vec<Variant<'_>> = vec![
+        (
+            "a Lua loop over 20 positions",
+            Box::new(call("lua_loop", None)),
+        ),
+        ("`within(x, y, z, 5)`", Box::new(call("within", None))),
+        (
+            "`within(x, y, z, 5, 'enemy')`",
+            Box::new(call("within", Some("enemy"))),
+        ),
+        ("a Lua loop copying 20 ids", Box::new(call("builds", None))),
+        (
+            "`find_all` of a 20-entity tag",
+            Box::new(call("find_all", None)),
+        ),
+    ];
+    let medians = interleave(sizes.rounds, &mut variants);
+    table(
+        &format!(
+            "100 queries in a {n}-entity world ({:.1} entities within each radius on average)",
+            found as f64 / 100.0
+        ),
+        "time",
+        &variants,
+        &medians,
+        us,
+    );
+
+    // The grid catches up on the first query after the world changed.
+    let within: Function = env.get("within").expect("fn");
+    let ids: Vec<EntityId> = system
+        .world_ref::<World>()
+        .expect("Zephyr's world")
+        .snapshot()
+        .records()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let nudge_all = |system: &ScriptingSystem| {
+        let mut world = system.world_mut::<World>().expect("Zephyr's world");
+        for id in &ids {
+            if let Ok(t) = world.transform_mut(*id) {
+                t.position.x += 0.01;
+            }
+        }
+    };
+    let mut variants: Vec<Variant<'_>> = vec![
+        (
+            "moving every entity",
+            Box::new(|| timed(5, || nudge_all(&system))),
+        ),
+        (
+            "moving every entity, then 100 `within`",
+            Box::new(|| {
+                timed(5, || {
+                    nudge_all(&system);
+                    black_box(within.call::<i64>(()).expect("run"));
+                })
+            }),
+        ),
+    ];
+    let medians = interleave(sizes.rounds, &mut variants);
+    table(
+        &format!("The grid catching up after {n} moves"),
+        "time",
+        &variants,
+        &medians,
+        us,
+    );
+}
+
 fn memory() {
     let bare = Lua::new();
     let system = system(1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
@@ -1007,7 +1154,7 @@ fn main() {
         sizes.rounds
     );
     type Section<'a> = (&'a str, &'a dyn Fn(&Sizes));
-    let sections: [Section<'_>; 10] = [
+    let sections: [Section<'_>; 11] = [
         ("serial", &serial_behaviours),
         ("parallel", &parallel_scenes),
         ("own", &own_world_rows),
@@ -1016,6 +1163,7 @@ fn main() {
         ("jobs", &tiny_jobs),
         ("latency", &latencies),
         ("find", &finds),
+        ("queries", &queries),
         ("engine", &engine_functions),
         ("memory", &|_| memory()),
     ];

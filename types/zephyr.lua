@@ -140,7 +140,7 @@ function input.getMousePos() end
 ---@class zephyr
 zephyr = {}
 
----Entities: create, destroy, find by name.
+---Entities: create, destroy, find by name, tag or place.
 ---@class zephyr.entity
 zephyr.entity = {}
 
@@ -174,6 +174,43 @@ function zephyr.entity.get_name(entity) end
 ---@param entity entity
 ---@param name string
 function zephyr.entity.set_name(entity, name) end
+
+---Tags the entity (`find_all` and `within` find entities by tag); a tag it has already changes nothing. A tag is a non-empty string.
+---On a worker, the write is applied by the next `update()`.
+---@param entity entity
+---@param tag string
+function zephyr.entity.add_tag(entity, tag) end
+
+---Removes a tag from the entity (nothing when it lacks it).
+---On a worker, the write is applied by the next `update()`.
+---@param entity entity
+---@param tag string
+function zephyr.entity.remove_tag(entity, tag) end
+
+---Whether the entity has the tag (false for an entity that does not exist).
+---@param entity entity
+---@param tag string
+---@return boolean tagged
+function zephyr.entity.has_tag(entity, tag) end
+
+---The entity's tags in the order they were added, or nil for an entity that does not exist.
+---@param entity entity
+---@return string[]? tags
+function zephyr.entity.get_tags(entity) end
+
+---Every entity with the tag, in creation order (an empty array when none has it).
+---@param tag string
+---@return entity[] entities
+function zephyr.entity.find_all(tag) end
+
+---The entities whose position is within `radius` of (x, y, z), the boundary included, with the tag when one is given: nearest first, ties in creation order. Zephyr's world answers from a spatial grid (cells of 8 units).
+---@param x number
+---@param y number
+---@param z number
+---@param radius number
+---@param tag? string
+---@return entity[] entities
+function zephyr.entity.within(x, y, z, radius, tag) end
 
 ---Position, rotation and scale, and the directions they give.
 ---@class zephyr.transform

@@ -726,3 +726,92 @@ fn typed_fast_bindings_still_give_the_registry_messages() {
     // Numeric strings convert, as with Lua's own math functions.
     assert_eq!(run(&system, "return zephyr.math.lerp('2', 4, 0.5)"), "3.0");
 }
+
+#[test]
+fn tags_and_places_find_entities_on_the_main_thread_and_in_worker_jobs() {
+    let mut system = system(2);
+    let setup = "
+        local made = {}
+        for i = 1, 30 do
+            local e = zephyr.entity.create()
+            zephyr.transform.set_position(e, i, 0, 0)
+            if i % 3 == 0 then zephyr.entity.add_tag(e, 'enemy') end
+            made[i] = e
+        end
+        zephyr.entity.add_tag(made[3], 'boss')
+        zephyr.entity.set_name(made[3], 'Boss')
+    ";
+    assert_eq!(run(&system, setup), "OK");
+    let query = "
+        local out = {}
+        local enemies = zephyr.entity.find_all('enemy')
+        out[#out + 1] = #enemies
+        local near = zephyr.entity.within(10.2, 0, 0, 2.5)
+        for _, e in ipairs(near) do out[#out + 1] = zephyr.transform.get_position(e) end
+        local tagged = zephyr.entity.within(10, 0, 0, 5, 'enemy')
+        for _, e in ipairs(tagged) do out[#out + 1] = 'e' .. zephyr.transform.get_position(e) end
+        local boss = zephyr.entity.find('Boss')
+        out[#out + 1] = table.concat(zephyr.entity.get_tags(boss), '+')
+        out[#out + 1] = tostring(zephyr.entity.has_tag(boss, 'boss'))
+        return table.concat(out, ' ')
+    ";
+    // Nearest first: from 10.2, 10 (0.2) < 11 (0.8) < 9 (1.2) < 12 (1.8)
+    // < 8 (2.2); tags in the order they were added.
+    let expected = "10 10.0 11.0 9.0 12.0 8.0 e9.0 e12.0 e6.0 e15.0 enemy+boss true";
+    assert_eq!(run(&system, query), expected);
+    let handle = system.enqueue_script(query, None).unwrap();
+    assert_eq!(system.wait(handle).to_string(), expected);
+
+    // A worker reads its own writes: a moved, a spawned, a destroyed and a
+    // re-tagged entity, before update() applies them.
+    let writes = "
+        local boss = zephyr.entity.find('Boss')
+        zephyr.entity.remove_tag(boss, 'enemy')
+        local e = zephyr.entity.create()
+        zephyr.transform.set_position(e, 10.2, 0, 0)
+        zephyr.entity.add_tag(e, 'enemy')
+        zephyr.entity.destroy(zephyr.entity.within(15, 0, 0, 0.1)[1])
+        local near = zephyr.entity.within(10.2, 0, 0, 5, 'enemy')
+        local out = {}
+        for _, n in ipairs(near) do out[#out + 1] = zephyr.transform.get_position(n) end
+        return #zephyr.entity.find_all('enemy') .. ': ' .. table.concat(out, ' ')
+    ";
+    let handle = system.enqueue_script(writes, None).unwrap();
+    let on_worker = system.wait(handle).to_string();
+    assert_eq!(on_worker, "9: 10.2 9.0 12.0 6.0");
+    settle(&mut system);
+    let after = "
+        local near = zephyr.entity.within(10.2, 0, 0, 5, 'enemy')
+        local out = {}
+        for _, n in ipairs(near) do out[#out + 1] = zephyr.transform.get_position(n) end
+        return #zephyr.entity.find_all('enemy') .. ': ' .. table.concat(out, ' ')
+    ";
+    assert_eq!(
+        run(&system, after),
+        on_worker,
+        "the main thread agrees once applied"
+    );
+
+    for (source, message) in [
+        (
+            "zephyr.entity.add_tag(zephyr.entity.create(), '')",
+            "bad.lua:1: zephyr.entity.add_tag: tag \"\" must not be empty",
+        ),
+        (
+            "zephyr.entity.within(0, 0, 0, -1)",
+            "bad.lua:1: zephyr.entity.within: radius must not be negative",
+        ),
+        (
+            "zephyr.entity.within(0, 0, 0)",
+            "bad.lua:1: zephyr.entity.within: argument 4 (radius) must be a finite number, got nil",
+        ),
+        (
+            "zephyr.entity.find_all({})",
+            "bad.lua:1: zephyr.entity.find_all: argument 1 (tag) must be a string, got table",
+        ),
+    ] {
+        let outcome = system.execute(source, "bad.lua");
+        let error = outcome.error().unwrap_or_else(|| panic!("{source}"));
+        assert_eq!(error.message, message);
+    }
+}

@@ -295,3 +295,51 @@ fn a_small_phase_runs_inline_and_ends_the_same_as_on_threads() -> Result {
     }
     Ok(())
 }
+
+/// Tags itself by index, then each frame steers toward the nearest other
+/// hunter within reach of the other tag, and swaps its tag now and then:
+/// queries of the live world, and tag writes, in the parallel phase.
+const HUNTER: &str = "
+local index, steps = nil, 0
+function on_start(self)
+    index = tonumber(string.sub(zephyr.entity.get_name(self), 2))
+    zephyr.entity.add_tag(self, index % 2 == 0 and 'red' or 'blue')
+end
+function on_update(self, dt)
+    steps = steps + 1
+    local mine = zephyr.entity.has_tag(self, 'red') and 'red' or 'blue'
+    local other = mine == 'red' and 'blue' or 'red'
+    local x, y, z = zephyr.transform.get_position(self)
+    local near = zephyr.entity.within(x, y, z, 6, other)
+    local target = near[1]
+    if target then
+        local tx, ty, tz = zephyr.transform.get_position(target)
+        zephyr.transform.set_position(self, x + (tx - x) * 0.1, y, z + (tz - z) * 0.1)
+    end
+    if steps % 37 == index % 37 then
+        zephyr.entity.remove_tag(self, mine)
+        zephyr.entity.add_tag(self, other)
+        -- Read your own writes: the view sees the swap at once.
+        assert(zephyr.entity.has_tag(self, other) and not zephyr.entity.has_tag(self, mine))
+        local all = zephyr.entity.find_all(other)
+        local found = false
+        for _, e in ipairs(all) do found = found or e == self end
+        assert(found, 'find_all sees this update\\'s own tag')
+    end
+    if steps % 50 == 0 and index % 101 == 0 then
+        print(index .. ' ' .. steps .. ' ' .. #near .. ' ' .. #zephyr.entity.find_all('red'))
+    end
+end";
+
+#[test]
+fn tag_queries_in_parallel_updates_end_the_same_for_any_worker_count() -> Result {
+    let (count, frames) = (2_000, 120);
+    let (one, printed) = run(1, count, frames, true, HUNTER)?;
+    assert!(printed.len() > 10, "{printed:?}");
+    for workers in [2, 4] {
+        let (other, other_printed) = run(workers, count, frames, true, HUNTER)?;
+        assert!(one == other, "{workers} workers: the world differs");
+        assert_eq!(printed, other_printed, "{workers} workers: output differs");
+    }
+    Ok(())
+}

@@ -4,7 +4,8 @@
 //! [`WorldCommand`](zephyr_world::WorldCommand) constructor.
 
 use glam::{DVec2, DVec3};
-use zephyr_world::{self as world, EntityId, WorldCommand as W, WorldRead};
+use mlua::Value;
+use zephyr_world::{self as world, EntityId, Within, WorldCommand as W, WorldRead};
 
 use super::call::Call;
 use super::package::Ret;
@@ -39,6 +40,64 @@ pub(super) fn entity_get_name(c: &Call<'_>) -> R {
 pub(super) fn entity_set_name(c: &Call<'_>) -> R {
     c.write(W::SetName(c.entity(1), Some(c.string(2))))
         .map(|()| Ret::None)
+}
+
+/// An array of entity ids, as Lua sees it.
+fn entities(c: &Call<'_>, ids: impl IntoIterator<Item = EntityId>) -> R {
+    let table = c
+        .lua()
+        .create_sequence_from(ids.into_iter().map(EntityId::to_lua))?;
+    Ok(Ret::Value(Value::Table(table)))
+}
+
+pub(super) fn entity_add_tag(c: &Call<'_>) -> R {
+    c.write(W::AddTag(c.entity(1), c.string(2)))
+        .map(|()| Ret::None)
+}
+
+pub(super) fn entity_remove_tag(c: &Call<'_>) -> R {
+    c.write(W::RemoveTag(c.entity(1), c.string(2)))
+        .map(|()| Ret::None)
+}
+
+pub(super) fn entity_has_tag(c: &Call<'_>) -> R {
+    let (e, tag) = (c.entity(1), c.string(2));
+    c.read(|w| match w.has_tag(e, &tag) {
+        Err(world::Error::NoSuchEntity(_)) => Ok(false),
+        other => other,
+    })
+    .map(Ret::Bool)
+}
+
+pub(super) fn entity_get_tags(c: &Call<'_>) -> R {
+    let e = c.entity(1);
+    let tags = c.read(|w| match w.tags(e) {
+        Err(world::Error::NoSuchEntity(_)) => Ok(None),
+        other => other.map(Some),
+    })?;
+    match tags {
+        Some(tags) => Ok(Ret::Value(Value::Table(
+            c.lua().create_sequence_from(tags)?,
+        ))),
+        None => Ok(Ret::Value(Value::Nil)),
+    }
+}
+
+pub(super) fn entity_find_all(c: &Call<'_>) -> R {
+    let tag = c.string(1);
+    let found = c.read(|w| w.tagged(&tag))?;
+    entities(c, found.into_iter().map(|(_, e)| e))
+}
+
+pub(super) fn entity_within(c: &Call<'_>) -> R {
+    let tag = c.opt_string(5);
+    let query = Within {
+        center: c.vec3(1),
+        radius: c.number(4),
+        tag: tag.as_deref(),
+    };
+    let found = c.read(|w| w.within(&query))?;
+    entities(c, found.into_iter().map(|n| n.entity))
 }
 
 // zephyr.transform -------------------------------------------------------------

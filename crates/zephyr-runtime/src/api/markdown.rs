@@ -28,7 +28,7 @@ pub fn markdown(packages: &[Package]) -> std::string::String {
          argument must be finite; as in Lua's standard library, a string that reads as \
          a number is that number (`\"2.5\"`, `\"0x10\"`). A bad argument raises an error \
          naming the function and the argument. An entity that does not exist is an error, except for \
-         `zephyr.entity.exists` (false), `find` and `get_name` (nil).\n\n\
+         `zephyr.entity.exists` and `has_tag` (false), `find`, `get_name` and `get_tags` (nil).\n\n\
          On a worker thread, reads see the world as it was when the script was \
          enqueued, plus the script's own writes; functions marked *write* are \
          applied to the engine by the next `ScriptingSystem::update()`, in enqueue order; \

@@ -32,6 +32,10 @@ pub enum Type {
     Key,
     /// A table.
     Table,
+    /// An array of entity ids (a table).
+    Entities,
+    /// An array of strings (a table).
+    Strings,
     /// A string, number or boolean (a cvar value).
     Scalar,
     /// A handler: the name of a global function, or a function.
@@ -51,6 +55,8 @@ impl Type {
             Type::Boolean => "boolean",
             Type::Key => "key",
             Type::Table => "table",
+            Type::Entities => "entity[]",
+            Type::Strings => "string[]",
             Type::Scalar => "string|number|boolean",
             Type::Handler => "string|function",
             Type::Any => "any",
@@ -66,6 +72,8 @@ impl Type {
             Type::Boolean => "a boolean",
             Type::Key => "a key name from the Key table (such as \"W\" or \"Space\")",
             Type::Table => "a table",
+            Type::Entities => "an array of entity ids",
+            Type::Strings => "an array of strings",
             Type::Scalar => "a string, number or boolean",
             Type::Handler => "a function name or a function",
             Type::Any => "a value",
@@ -80,7 +88,7 @@ impl Type {
             (Type::String, Value::String(_)) => true,
             (Type::Boolean, Value::Boolean(_)) => true,
             (Type::Key, Value::String(s)) => s.to_str().is_ok_and(|s| s.parse::<Key>().is_ok()),
-            (Type::Table, Value::Table(_)) => true,
+            (Type::Table | Type::Entities | Type::Strings, Value::Table(_)) => true,
             (Type::Scalar, Value::String(_) | Value::Boolean(_)) => true,
             (Type::Handler, Value::String(_) | Value::Function(_)) => true,
             _ => false,

@@ -8,7 +8,7 @@ use super::package::Imp::{
     Vec3PairToVec3, Vec3ToVec3,
 };
 use super::package::Type::{
-    Any, Boolean, Entity, Handler, Integer, Key, Number, Scalar, String, Table,
+    Any, Boolean, Entities, Entity, Handler, Integer, Key, Number, Scalar, String, Strings, Table,
 };
 use super::package::{Access, ConstValue, Constant, Function, Package, Param, opt, req};
 use super::{console, cvar, ecs, game, math};
@@ -298,6 +298,66 @@ pub static API: &[Function] = &[
         true,
         "Names the entity.",
         General(game::entity_set_name),
+    ),
+    f(
+        "zephyr.entity",
+        "add_tag",
+        &[E, req("tag", String)],
+        NOTHING,
+        true,
+        "Tags the entity (`find_all` and `within` find entities by tag); a tag it has already changes nothing. A tag is a non-empty string.",
+        General(game::entity_add_tag),
+    ),
+    f(
+        "zephyr.entity",
+        "remove_tag",
+        &[E, req("tag", String)],
+        NOTHING,
+        true,
+        "Removes a tag from the entity (nothing when it lacks it).",
+        General(game::entity_remove_tag),
+    ),
+    f(
+        "zephyr.entity",
+        "has_tag",
+        &[E, req("tag", String)],
+        &[req("tagged", Boolean)],
+        false,
+        "Whether the entity has the tag (false for an entity that does not exist).",
+        General(game::entity_has_tag),
+    ),
+    f(
+        "zephyr.entity",
+        "get_tags",
+        &[E],
+        &[opt("tags", Strings)],
+        false,
+        "The entity's tags in the order they were added, or nil for an entity that does not exist.",
+        General(game::entity_get_tags),
+    ),
+    f(
+        "zephyr.entity",
+        "find_all",
+        &[req("tag", String)],
+        &[req("entities", Entities)],
+        false,
+        "Every entity with the tag, in creation order (an empty array when none has it).",
+        General(game::entity_find_all),
+    ),
+    f(
+        "zephyr.entity",
+        "within",
+        &[
+            req("x", Number),
+            req("y", Number),
+            req("z", Number),
+            req("radius", Number),
+            opt("tag", String),
+        ],
+        &[req("entities", Entities)],
+        false,
+        "The entities whose position is within `radius` of (x, y, z), the boundary included, with the tag when one is given: nearest first, ties in creation order. Zephyr's world answers from a spatial grid (cells of 8 units).",
+        General(game::entity_within),
     ),
     // zephyr.transform
     f(
@@ -755,7 +815,10 @@ const MODULE_DOCS: &[(&str, &str)] = &[
         "input",
         "The reference design's input functions (legacy names).",
     ),
-    ("zephyr.entity", "Entities: create, destroy, find by name."),
+    (
+        "zephyr.entity",
+        "Entities: create, destroy, find by name, tag or place.",
+    ),
     (
         "zephyr.transform",
         "Position, rotation and scale, and the directions they give.",

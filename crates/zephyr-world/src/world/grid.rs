@@ -30,6 +30,9 @@ fn cell_of(position: DVec3) -> Cell {
     [c.x as i64, c.y as i64, c.z as i64]
 }
 
+/// What the grid reads of the world's entities.
+type Positions<'a> = hecs::ViewBorrow<'a, (&'a Created, &'a Transform)>;
+
 /// One entity in a cell, with what a query measures.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -65,13 +68,16 @@ impl Grid {
     /// last time, or everything after `ecs_mut`.
     fn catch_up(&mut self, world: &World) {
         let slots = world.slots.len();
+        // One view for the whole catching-up: prepared once per archetype,
+        // not once per entity.
+        let mut view = world.ecs.view::<(&Created, &Transform)>();
         match self.synced {
             Some(synced) if world.all_changed <= synced => {
                 for (chunk, changed) in world.chunk_changed.iter().enumerate() {
                     if *changed > synced {
                         let start = chunk << CHUNK_SHIFT;
                         for index in start..((chunk + 1) << CHUNK_SHIFT).min(slots) {
-                            self.refile(world, index);
+                            self.refile(world, &mut view, index);
                         }
                     }
                 }
@@ -80,7 +86,7 @@ impl Grid {
                 self.cells.clear();
                 self.placed.clear();
                 for index in 0..slots {
-                    self.refile(world, index);
+                    self.refile(world, &mut view, index);
                 }
             }
         }
@@ -88,12 +94,10 @@ impl Grid {
     }
 
     /// Files the entity at hecs `index` where its position is now (or
-    /// nowhere, when there is none).
-    fn refile(&mut self, world: &World, index: usize) {
+    /// nowhere, when there is none); `view` reads the world's positions.
+    fn refile(&mut self, world: &World, view: &mut Positions<'_>, index: usize) {
         let now = world.slots[index].and_then(|id| {
-            let entity = id.entity()?;
-            let mut query = world.ecs.query_one::<(&Created, &Transform)>(entity);
-            let (created, transform) = query.get().ok()?;
+            let (created, transform) = view.get_mut(id.entity()?)?;
             Some(Entry {
                 position: transform.position,
                 created: created.0,
@@ -150,7 +154,7 @@ impl Grid {
     }
 
     /// What `query` finds, unsorted; `keep` decides the tag.
-    fn query(&self, query: &Within<'_>, keep: impl Fn(&Entry) -> bool) -> Vec<Nearby> {
+    fn query(&self, query: &Within<'_>, keep: impl Fn(&Nearby) -> bool) -> Vec<Nearby> {
         let reach = DVec3::splat(query.radius);
         let (low, high) = (cell_of(query.center - reach), cell_of(query.center + reach));
         let span = |axis: usize| (high[axis] as i128 - low[axis] as i128 + 1) as f64;
@@ -159,8 +163,8 @@ impl Grid {
             found.extend(
                 bucket
                     .iter()
-                    .filter(|e| keep(e))
-                    .filter_map(|e| query.measure(e.position, e.created, e.id)),
+                    .filter_map(|e| query.measure(e.position, e.created, e.id))
+                    .filter(|n| keep(n)),
             );
         };
         if span(0) * span(1) * span(2) > self.cells.len() as f64 {
@@ -186,10 +190,10 @@ impl World {
     /// [`WorldRead::within`](crate::WorldRead::within)).
     pub(super) fn query_grid(&self, query: &Within<'_>) -> Vec<Nearby> {
         let tagged = query.tag.map(|tag| self.tags.get(tag));
-        let keep = |entry: &Entry| match tagged {
+        let keep = |found: &Nearby| match tagged {
             None => true,
             Some(None) => false,
-            Some(Some(tagged)) => tagged.get(&entry.created) == Some(&entry.id),
+            Some(Some(tagged)) => tagged.get(&found.created) == Some(&found.entity),
         };
         let mut found = {
             let grid = self.grid.read();
