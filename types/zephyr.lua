@@ -149,6 +149,15 @@ zephyr.entity = {}
 ---@return entity entity
 function zephyr.entity.create() end
 
+---Spawns an entity from a prefab: `spawn("Bullet" [, x, y, z])`, or from a table of keys over one (every key optional): `spawn{prefab = "Bullet", name = ..., position = {x, y, z}, rotation = {pitch, yaw, roll}, scale = {x, y, z}, light = {color = {r, g, b}, intensity = 1, range = 10}, particles = {rate = 10, color = {r, g, b}, active = true}, body = {mass = 1, velocity = {x, y, z}}, tags = {"enemy"}, script = "scripts/bullet.lua", parallel = true}`; a key given replaces the prefab's. The entity exists at once (on a worker too); its behaviour, if it has a script, is attached at the next frame's start phase, in spawn order, and its `on_start` runs there.
+---On a worker, the write is applied by the next `update()`.
+---@param prefab any
+---@param x? number
+---@param y? number
+---@param z? number
+---@return entity entity
+function zephyr.entity.spawn(prefab, x, y, z) end
+
 ---Destroys an entity; its id never names another entity.
 ---On a worker, the write is applied by the next `update()`.
 ---@param entity entity

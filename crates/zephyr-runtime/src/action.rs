@@ -54,6 +54,9 @@ pub enum Command {
     Emit(crate::event::Event),
     /// An engine function's own write ([`Call::command`](crate::api::Call::command)).
     Engine(EngineCommand),
+    /// A spawned entity's behaviour (`zephyr.entity.spawn` of a template
+    /// with a script): attached by the next start phase.
+    Attach(crate::prefab::PendingBehaviour),
 }
 
 /// An engine's write, recorded off the main thread and run on it in order

@@ -21,6 +21,7 @@
 //! | `system`  | [`ScriptingSystem`]: the per-frame main-thread dispatcher                |
 //! | `behaviour` | [`Behaviours`]: scripts attached to entities, the frame, the parallel phase, the task and event steps, hot reload (`behaviour/`) |
 //! | `scripting` | [`Scripting`]: the front door, owning the system and the behaviours, running the stages |
+//! | [`prefab`] | [`EntityTemplate`](prefab::EntityTemplate): what a scene's entities and prefabs, and a spawn, are made of |
 //! | `task`    | `zephyr.task`: coroutines that wait in game time, resumed by the frame |
 //! | `event`   | `zephyr.events`: emit, send, subscriptions, the queues to scripts and to the engine |
 //! | [`compat`] | the reference design's string wire formats and Lua helpers, for hosts ported from it |
@@ -48,6 +49,7 @@ mod error;
 mod event;
 mod outcome;
 mod pool;
+pub mod prefab;
 mod queue;
 mod recording;
 mod runner;

@@ -10,6 +10,7 @@ use zephyr_world::{EngineWorld, EntityId, SharedWorld};
 use crate::behaviour::{BehaviourError, BehaviourId, Behaviours, FrameReport, ScriptSource, Stage};
 use crate::error::Result;
 use crate::outcome::Outcome;
+use crate::prefab::EntityTemplate;
 use crate::runner::{Job, ScriptHandle};
 use crate::system::{ScriptingConfig, ScriptingSystem};
 
@@ -200,6 +201,44 @@ impl Scripting {
         script: &ScriptSource,
     ) -> std::result::Result<BehaviourId, BehaviourError> {
         self.behaviours.attach_global(&self.system, script)
+    }
+
+    /// Declares a prefab scripts spawn by name (see
+    /// [`ScriptingSystem::add_prefab`]).
+    pub fn add_prefab(&self, name: &str, template: EntityTemplate) -> Result<()> {
+        self.system.add_prefab(name, template)
+    }
+
+    /// Spawns the prefab `name`, at `position` or where the prefab puts
+    /// it, as `zephyr.entity.spawn` does: the entity exists at once, its
+    /// behaviour starts at the next frame's start phase.
+    ///
+    /// ```
+    /// use zephyr_runtime::prelude::*;
+    /// use zephyr_runtime::prefab::EntityTemplate;
+    /// use zephyr_runtime::world::glam::DVec3;
+    ///
+    /// let mut scripting = Scripting::new(ScriptingConfig::default())?;
+    /// scripting.add_prefab("Bullet", EntityTemplate {
+    ///     tags: Some(vec!["bullet".into()]),
+    ///     script: Some(ScriptSource::new("bullet.lua",
+    ///         "function on_update(self, dt) zephyr.transform.translate(self, 0, 0, -10 * dt) end")),
+    ///     parallel: Some(true),
+    ///     ..EntityTemplate::default()
+    /// })?;
+    /// let bullet = scripting.spawn("Bullet", Some(DVec3::new(0.0, 1.0, 0.0)))?;
+    /// assert!(scripting.frame(0.5).is_clean());
+    /// assert_eq!(scripting.world().read().transform(bullet)?.position, DVec3::new(0.0, 1.0, -5.0));
+    /// assert!(scripting.spawn("Bulet", None).unwrap_err().to_string().contains("did you mean: Bullet?"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spawn(&self, prefab: &str, position: Option<glam::DVec3>) -> Result<EntityId> {
+        self.system.spawn_prefab(prefab, position)
+    }
+
+    /// Spawns an entity from a template (see [`ScriptingSystem::spawn`]).
+    pub fn spawn_template(&self, template: &EntityTemplate) -> Result<EntityId> {
+        self.system.spawn(template)
     }
 
     /// Detaches a behaviour (its `on_destroy` runs); `Ok(false)` when there

@@ -328,6 +328,10 @@ impl ScriptingSystem {
             host.print = print;
         }
         host.packages = packages_of(&config)?;
+        host.spawns.set_files(zephyr_lua::ScriptFiles::new(
+            config.state.script_roots.clone(),
+            config.state.profile,
+        ));
         let host = Arc::new(host);
         let pool = StatePool::new(config.workers.max(1), |_| {
             Ok(ScriptState::new(&config.state, |lua, table| {
@@ -397,6 +401,73 @@ impl ScriptingSystem {
                 report.errors.push(Error::World(error));
             }
         }
+    }
+
+    /// Declares a prefab scripts spawn by name (`zephyr.entity.spawn("Bullet")`),
+    /// or replaces the one of that name. Its values are checked here: the
+    /// error names the prefab and the key.
+    pub fn add_prefab(&self, name: &str, template: crate::prefab::EntityTemplate) -> Result<()> {
+        self.host
+            .spawns
+            .add_prefab(name, template)
+            .map_err(Error::Config)
+    }
+
+    /// The prefab declared as `name`.
+    pub fn prefab(&self, name: &str) -> Option<Arc<crate::prefab::EntityTemplate>> {
+        self.host.spawns.prefab(name)
+    }
+
+    /// The names of the declared prefabs, sorted.
+    pub fn prefab_names(&self) -> Vec<String> {
+        self.host.spawns.prefab_names()
+    }
+
+    /// Spawns an entity from `template` on the main thread, as
+    /// `zephyr.entity.spawn` does: the entity exists at once; its
+    /// behaviour (if the template has a script) is attached by the next
+    /// start phase ([`Stage::Start`](crate::Stage::Start)).
+    pub fn spawn(&self, template: &crate::prefab::EntityTemplate) -> Result<EntityId> {
+        template.validate().map_err(Error::Config)?;
+        let mut world = self.host.world.write();
+        let id = world.create().map_err(Error::World)?;
+        let made = template
+            .commands(id)
+            .and_then(|commands| commands.iter().try_for_each(|command| world.apply(command)));
+        if let Err(error) = made {
+            let _ = world.despawn_now(id);
+            return Err(Error::World(error));
+        }
+        drop(world);
+        if let Some(behaviour) = template.behaviour(id) {
+            self.host.spawns.push_pending(behaviour);
+        }
+        Ok(id)
+    }
+
+    /// Spawns the prefab `name` (at `position`, or where the prefab puts
+    /// it); see [`spawn`](Self::spawn).
+    pub fn spawn_prefab(&self, name: &str, position: Option<glam::DVec3>) -> Result<EntityId> {
+        let prefab = self.prefab(name).ok_or_else(|| {
+            Error::Config(format!(
+                "no prefab '{name}'{}",
+                api::did_you_mean(name, &self.prefab_names())
+            ))
+        })?;
+        let template = match position {
+            Some(position) => crate::prefab::EntityTemplate {
+                position: Some(position),
+                ..(*prefab).clone()
+            },
+            None => (*prefab).clone(),
+        };
+        self.spawn(&template)
+            .map_err(|e| Error::Config(format!("prefab '{name}': {e}")))
+    }
+
+    /// The spawned behaviours waiting for the start phase, in spawn order.
+    pub(crate) fn take_pending_behaviours(&self) -> Vec<crate::prefab::PendingBehaviour> {
+        self.host.spawns.take_pending()
     }
 
     /// The cvar registry.
@@ -779,6 +850,10 @@ impl ScriptingSystem {
                 .map_err(Error::CVar),
             Command::Emit(event) => {
                 self.host.events.push_from_script(event);
+                Ok(())
+            }
+            Command::Attach(behaviour) => {
+                self.host.spawns.push_pending(behaviour);
                 Ok(())
             }
             Command::Engine(command) => {

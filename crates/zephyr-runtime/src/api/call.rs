@@ -268,6 +268,30 @@ impl<'a> Site<'a> {
         Ok(id)
     }
 
+    /// Leaves a spawned entity's behaviour for the next start phase: at
+    /// once on the main thread; recorded on a worker (applied in order with
+    /// the spawn's writes).
+    pub(crate) fn attach_later(
+        &self,
+        behaviour: crate::prefab::PendingBehaviour,
+    ) -> mlua::Result<()> {
+        if !self.worker.is_set() {
+            self.host.spawns.push_pending(behaviour);
+            return Ok(());
+        }
+        let mut behaviour = Some(behaviour);
+        self.worker.with(|recording| {
+            if let Some(behaviour) = behaviour.take() {
+                recording.commands.push(Command::Attach(behaviour));
+            }
+        });
+        match behaviour {
+            // Set but not recording: the job has ended.
+            Some(_) => Err(self.no_world()),
+            None => Ok(()),
+        }
+    }
+
     fn no_world(&self) -> mlua::Error {
         self.error("this script has no world view (enqueue it through a ScriptingSystem)")
     }
@@ -378,6 +402,15 @@ impl<'a> Call<'a> {
     pub fn create_entity(&self) -> mlua::Result<EntityId> {
         self.check_writes()?;
         self.site.create_entity()
+    }
+
+    /// See [`Site::attach_later`].
+    pub(crate) fn attach_later(
+        &self,
+        behaviour: crate::prefab::PendingBehaviour,
+    ) -> mlua::Result<()> {
+        self.check_writes()?;
+        self.site.attach_later(behaviour)
     }
 
     fn check_writes(&self) -> mlua::Result<()> {

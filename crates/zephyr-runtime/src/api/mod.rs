@@ -15,6 +15,7 @@
 //! | `math`     | `zephyr.math`                                                     |
 //! | `ecs`      | the legacy `ecs` and `input` modules                              |
 //! | `scripted` | declarations of the functions written in Lua (tasks, events)      |
+//! | `spawn`    | `zephyr.entity.spawn`: prefabs, spawn tables, pending behaviours  |
 //! | `markdown` | the Markdown reference (`docs/API.md`), feature `docs`             |
 //! | `types`    | the LuaLS/EmmyLua definition file (`zephyr types`), feature `docs` |
 //!
@@ -38,6 +39,7 @@ mod math;
 mod package;
 mod registry;
 mod scripted;
+mod spawn;
 mod typed;
 #[cfg(feature = "docs")]
 mod types;
@@ -123,6 +125,9 @@ pub struct Host {
     /// The packages every state gets: the built-in ones (unless the system
     /// was built without them) and the engine's.
     pub(crate) packages: Vec<Package>,
+    /// The spawns' side: prefabs, scripts read for spawns, and the
+    /// behaviours waiting for the next start phase.
+    pub(crate) spawns: spawn::Spawns,
 }
 
 impl fmt::Debug for Host {
@@ -147,6 +152,7 @@ impl Host {
             events: crate::event::Queues::default(),
             cvar_handlers: parking_lot::Mutex::default(),
             packages: builtin_packages(),
+            spawns: spawn::Spawns::default(),
         }
     }
 
@@ -294,6 +300,24 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>, main: bool) -> mlua::Re
     Ok(())
 }
 
+/// ` (did you mean: a, b?)`: the (at most three) names of `candidates`
+/// nearest to `wanted`, nearest first, or nothing when none is near.
+pub fn did_you_mean(wanted: &str, candidates: &[impl AsRef<str>]) -> String {
+    let mut near: Vec<(f64, &str)> = candidates
+        .iter()
+        .map(AsRef::as_ref)
+        .map(|name| (strsim::jaro_winkler(wanted, name), name))
+        .filter(|(score, name)| *score >= 0.8 || strsim::levenshtein(wanted, name) <= 2)
+        .collect();
+    near.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    near.dedup_by(|a, b| a.1 == b.1);
+    if near.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = near.into_iter().take(3).map(|(_, n)| n).collect();
+    format!(" (did you mean: {}?)", names.join(", "))
+}
+
 /// The error for reading a missing name from an engine table: it names the
 /// table and the names near the one asked for. Raised by the metamethod
 /// itself, so that it points at the script's line.
@@ -306,18 +330,12 @@ pub(crate) fn no_field(lua: &Lua, path: &str, table: &Table, key: &Value) -> mlu
     };
     let mut message = format!("{path} has no field {shown}");
     if let Value::String(s) = key {
-        let wanted = s.to_string_lossy();
-        let mut near: Vec<(f64, String)> = table
+        let names: Vec<String> = table
             .pairs::<String, Value>()
             .filter_map(Result::ok)
-            .map(|(name, _)| (strsim::jaro_winkler(&wanted, &name), name))
-            .filter(|(score, name)| *score >= 0.8 || strsim::levenshtein(&wanted, name) <= 2)
+            .map(|(name, _)| name)
             .collect();
-        near.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        if !near.is_empty() {
-            let names: Vec<String> = near.into_iter().take(3).map(|(_, n)| n).collect();
-            message.push_str(&format!(" (did you mean: {}?)", names.join(", ")));
-        }
+        message.push_str(&did_you_mean(&s.to_string_lossy(), &names));
     }
     call::lua_error(lua, message)
 }

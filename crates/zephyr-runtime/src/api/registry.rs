@@ -256,6 +256,20 @@ pub static API: &[Function] = &[
     ),
     f(
         "zephyr.entity",
+        "spawn",
+        &[
+            req("prefab", Any),
+            opt("x", Number),
+            opt("y", Number),
+            opt("z", Number),
+        ],
+        &[req("entity", Entity)],
+        true,
+        "Spawns an entity from a prefab: `spawn(\"Bullet\" [, x, y, z])`, or from a table of keys over one (every key optional): `spawn{prefab = \"Bullet\", name = ..., position = {x, y, z}, rotation = {pitch, yaw, roll}, scale = {x, y, z}, light = {color = {r, g, b}, intensity = 1, range = 10}, particles = {rate = 10, color = {r, g, b}, active = true}, body = {mass = 1, velocity = {x, y, z}}, tags = {\"enemy\"}, script = \"scripts/bullet.lua\", parallel = true}`; a key given replaces the prefab's. The entity exists at once (on a worker too); its behaviour, if it has a script, is attached at the next frame's start phase, in spawn order, and its `on_start` runs there.",
+        General(super::spawn::entity_spawn),
+    ),
+    f(
+        "zephyr.entity",
         "destroy",
         &[E],
         NOTHING,

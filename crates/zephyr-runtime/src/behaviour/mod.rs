@@ -82,8 +82,10 @@ use zephyr_lua::{ScriptError, ScriptValue};
 ///
 /// 1. time: frame number + 1, `delta = dt`, `elapsed += dt`
 ///    (the host applies the frame's input to the world before calling it);
-/// 2. `on_start(self)` of every instance attached since the last frame, in
-///    attach order;
+/// 2. the behaviours of the entities spawned since the last frame
+///    (`zephyr.entity.spawn` of a prefab with a script) are attached, in
+///    spawn order; then `on_start(self)` of every instance attached since
+///    the last frame, in attach order;
 /// 3. `on_update(self, dt)` of every started serial instance, in attach
 ///    order, on the calling thread; then ([`run_tasks`](Self::run_tasks))
 ///    every `zephyr.task` whose wait is over, in order of due time, then
@@ -491,6 +493,7 @@ impl Behaviours {
     /// frame 0.
     pub fn start(&mut self, system: &ScriptingSystem, report: &mut FrameReport) {
         let started = Instant::now();
+        self.attach_spawned(system, report);
         let lanes = &self.lanes;
         for instance in self.instances.iter_mut().filter(|i| !i.started) {
             let state = home_state(lanes, system, instance.home);
@@ -509,6 +512,25 @@ impl Behaviours {
             }
         }
         report.script_time += started.elapsed();
+    }
+
+    /// Attaches the behaviours of the entities spawned since the last start
+    /// phase, in spawn order (an entity destroyed meanwhile gets none: it
+    /// never started, so nothing is owed to it).
+    fn attach_spawned(&mut self, system: &ScriptingSystem, report: &mut FrameReport) {
+        for pending in system.take_pending_behaviours() {
+            if !system.world().read().exists(pending.entity) {
+                continue;
+            }
+            let attached = if pending.parallel {
+                self.attach_parallel(system, pending.entity, &pending.script)
+            } else {
+                self.attach(system, pending.entity, &pending.script)
+            };
+            if let Err(error) = attached {
+                report.fail(error, self.stop_on_error);
+            }
+        }
     }
 
     /// Step 3 of a frame: `on_update(self, dt)` of every started instance
