@@ -400,10 +400,12 @@ fn start_scene(path: &Path) -> Duration {
         .spawn(&mut system.world_mut::<World>().expect("Zephyr's world"))
         .expect("spawn");
     let mut behaviours = Behaviours::new();
-    for (index, script) in &scene.scripts {
-        behaviours
-            .attach(&system, ids[*index], script)
-            .expect("attach");
+    for (index, template) in scene.entities.iter().enumerate() {
+        if let Some(script) = &template.script {
+            behaviours
+                .attach(&system, ids[index], script)
+                .expect("attach");
+        }
     }
     let mut report = FrameReport::default();
     behaviours.start(&system, &mut report);

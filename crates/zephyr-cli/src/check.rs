@@ -21,12 +21,9 @@ pub(crate) fn check(paths: &[std::path::PathBuf]) -> Result<usize> {
             },
             Some("toml") => match Scene::load(path) {
                 Ok(scene) => {
-                    let mut seen = std::collections::BTreeSet::new();
-                    for (_, script) in &scene.scripts {
-                        if seen.insert(script.name().to_owned()) {
-                            let shown = scene.dir.join(script.name());
-                            problems.extend(compile(&shown.display().to_string(), script.text()));
-                        }
+                    for script in scene.scripts() {
+                        let shown = scene.dir.join(script.name());
+                        problems.extend(compile(&shown.display().to_string(), script.text()));
                     }
                     problems.extend(check_cvars(&scene));
                 }
@@ -56,7 +53,7 @@ fn check_cvars(scene: &Scene) -> Vec<String> {
         return vec![format!("{}: {e}", scene.path.display())];
     }
     let mentioned = |name: &str| {
-        scene.scripts.iter().any(|(_, script)| {
+        scene.scripts().iter().any(|script| {
             let text = script.text();
             [format!("\"{name}\""), format!("'{name}'")]
                 .iter()

@@ -398,9 +398,7 @@ fn load_program(options: &RunOptions) -> Result<Program> {
     };
     let scene = if is_scene {
         let mut scene = Scene::load(&options.path)?;
-        for (_, script) in &mut scene.scripts {
-            *script = with_prelude(script.clone());
-        }
+        scene.map_scripts(with_prelude);
         Some(scene)
     } else {
         None
@@ -513,16 +511,24 @@ impl Host {
     fn load(&mut self, program: &Program) -> Result<bool> {
         match (&program.scene, &program.main_script) {
             (Some(scene), _) => {
+                for (name, prefab) in &scene.prefabs {
+                    self.scripting
+                        .add_prefab(name, prefab.clone())
+                        .map_err(|e| Error::bad_file(&scene.path, e.to_string()))?;
+                }
                 let entity_ids = scene.spawn(&mut self.world.write())?;
-                for (index, script) in &scene.scripts {
-                    let entity = entity_ids[*index];
-                    let loaded = if scene.file.entities[*index].parallel == Some(true) {
+                for (index, template) in scene.entities.iter().enumerate() {
+                    let Some(script) = &template.script else {
+                        continue;
+                    };
+                    let entity = entity_ids[index];
+                    let loaded = if template.parallel == Some(true) {
                         self.scripting.attach_parallel(entity, script)
                     } else {
                         self.scripting.attach(entity, script)
                     };
                     if let Err(error) = loaded {
-                        let entity = scene.file.entities[*index].label(*index);
+                        let entity = scene.file.entities[index].label(index);
                         return Err(load_error(&scene.path, &entity, &error));
                     }
                 }

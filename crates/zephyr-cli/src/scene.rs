@@ -17,6 +17,16 @@
 //! body = { mass = 70, velocity = [0, 0, 0] }
 //! script = "scripts/player.lua"  # relative to the scene file
 //! parallel = false               # true: on_update runs on a worker
+//! tags = ["player"]
+//!
+//! [prefabs.Bullet]               # what zephyr.entity.spawn("Bullet") makes
+//! script = "scripts/bullet.lua"
+//! parallel = true
+//! tags = ["bullet"]
+//!
+//! [[entities]]
+//! prefab = "Bullet"              # an entity made from a prefab: its keys
+//! position = [0, 1, 0]           # replace the prefab's
 //! ```
 
 use std::collections::BTreeMap;
@@ -24,10 +34,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use zephyr_runtime::ScriptSource;
+use zephyr_runtime::prefab::EntityTemplate;
 use zephyr_world::glam::DVec3;
-use zephyr_world::{
-    EntityId, ParticleEmitter, PointLight, RigidBody, Transform, World, WorldCommand,
-};
+use zephyr_world::{EntityId, ParticleEmitter, PointLight, RigidBody, World};
 
 use crate::error::{Error, Result};
 
@@ -43,6 +52,9 @@ pub struct SceneFile {
     /// The entities, in order.
     #[serde(default)]
     pub entities: Vec<EntityDef>,
+    /// The prefabs scripts spawn by name, and entities are made from.
+    #[serde(default)]
+    pub prefabs: BTreeMap<String, EntityDef>,
 }
 
 /// One `[[entities]]` entry.
@@ -68,6 +80,11 @@ pub struct EntityDef {
     /// Run the script's `on_update` in the parallel phase, on a worker
     /// (default false).
     pub parallel: Option<bool>,
+    /// Its tags.
+    pub tags: Option<Vec<String>>,
+    /// The prefab it is made from (an entity's only): its keys replace
+    /// the prefab's.
+    pub prefab: Option<String>,
 }
 
 /// Three numbers `[x, y, z]`, exactly: TOML arrays of another length, or
@@ -126,10 +143,12 @@ pub struct Scene {
     pub dir: PathBuf,
     /// The file's contents.
     pub file: SceneFile,
-    /// Each scripted entity's script: (entity index, script). Every file is
-    /// read once; entities that share a file share its source (and, in the
-    /// runtime, its compiled chunk).
-    pub scripts: Vec<(usize, ScriptSource)>,
+    /// Each entity as it is made: its keys over its prefab's, its script
+    /// read. Every file is read once; entities that share a file share its
+    /// source (and, in the runtime, its compiled chunk).
+    pub entities: Vec<EntityTemplate>,
+    /// The prefabs, by name, their scripts read.
+    pub prefabs: BTreeMap<String, EntityTemplate>,
     /// The line of each `[cvars]` value.
     cvar_lines: BTreeMap<String, usize>,
 }
@@ -155,6 +174,11 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl EntityDef {
+    /// How the prefab is named in messages: `prefabs.Bullet`.
+    pub fn prefab_label(name: &str) -> String {
+        format!("prefabs.{name}")
+    }
+
     /// How the entity is named in messages: `entities[2] ("Player")`.
     pub fn label(&self, index: usize) -> String {
         match &self.name {
@@ -175,6 +199,7 @@ pub(crate) fn toml_error(text: &str, error: &toml::de::Error) -> String {
     let line = before.matches('\n').count() + 1;
     let key = key_path(before);
     let mut entity = None;
+    let mut table = None;
     for header in before.lines().map(str::trim).filter(|l| l.starts_with('[')) {
         entity = match (header == "[[entities]]", entity) {
             (true, None) => Some(0),
@@ -182,12 +207,17 @@ pub(crate) fn toml_error(text: &str, error: &toml::de::Error) -> String {
             (false, _) if header.starts_with("[entities") => entity,
             (false, _) => None,
         };
+        table = header
+            .strip_prefix("[prefabs.")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .map(|name| EntityDef::prefab_label(name.trim_matches('"')));
     }
     let key = key.map(|k| format!(".{k}")).unwrap_or_default();
-    match entity {
-        Some(index) => format!("line {line}: entities[{index}]{key}: {message}"),
-        None if key.is_empty() => format!("line {line}: {message}"),
-        None => format!("line {line}: {}: {message}", &key[1..]),
+    match (entity, table) {
+        (Some(index), _) => format!("line {line}: entities[{index}]{key}: {message}"),
+        (None, Some(table)) => format!("line {line}: {table}{key}: {message}"),
+        (None, None) if key.is_empty() => format!("line {line}: {message}"),
+        (None, None) => format!("line {line}: {}: {message}", &key[1..]),
     }
 }
 
@@ -246,42 +276,45 @@ impl Scene {
         let file: SceneFile =
             toml::from_str(&text).map_err(|e| Error::bad_file(path, toml_error(&text, &e)))?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut scripts = Vec::new();
-        let mut read: BTreeMap<&str, ScriptSource> = BTreeMap::new();
-        for (index, entity) in file.entities.iter().enumerate() {
-            // Check the values by building the components once.
-            components(entity)
-                .map_err(|e| Error::bad_file(path, format!("{}: {e}", entity.label(index))))?;
-            if entity.parallel.is_some() && entity.script.is_none() {
+        let mut read: BTreeMap<String, ScriptSource> = BTreeMap::new();
+        let mut prefabs = BTreeMap::new();
+        for (name, def) in &file.prefabs {
+            let label = EntityDef::prefab_label(name);
+            if def.prefab.is_some() {
                 return Err(Error::bad_file(
                     path,
-                    format!("{}: 'parallel' needs a 'script'", entity.label(index)),
+                    format!(
+                        "{label}: a prefab cannot be made from another prefab ('prefab' is a key of [[entities]])"
+                    ),
                 ));
             }
-            if let Some(script) = &entity.script {
-                let source = match read.get(script.as_str()) {
-                    Some(source) => source.clone(),
-                    None => {
-                        let source = ScriptSource::from_file(&dir.join(script), script.as_str())
-                            .map_err(|e| {
-                                let reason = match e {
-                                    zephyr_runtime::Error::Io { message, .. } => message,
-                                    other => other.to_string(),
-                                };
-                                Error::bad_file(
-                                    path,
-                                    format!(
-                                        "{}: script '{script}' cannot be read: {reason}",
-                                        entity.label(index)
-                                    ),
-                                )
-                            })?;
-                        read.insert(script, source.clone());
-                        source
-                    }
-                };
-                scripts.push((index, source));
+            let template = template(def, &dir, &mut read)
+                .and_then(|t| t.validate().map(|()| t))
+                .map_err(|e| Error::bad_file(path, format!("{label}: {e}")))?;
+            prefabs.insert(name.clone(), template);
+        }
+        let mut entities = Vec::new();
+        for (index, def) in file.entities.iter().enumerate() {
+            let label = def.label(index);
+            let mut template = template(def, &dir, &mut read)
+                .map_err(|e| Error::bad_file(path, format!("{label}: {e}")))?;
+            if let Some(name) = &def.prefab {
+                let prefab = prefabs.get(name).ok_or_else(|| {
+                    let names: Vec<&String> = prefabs.keys().collect();
+                    Error::bad_file(
+                        path,
+                        format!(
+                            "{label}: no prefab '{name}'{}",
+                            zephyr_runtime::api::did_you_mean(name, &names)
+                        ),
+                    )
+                })?;
+                template = template.over(prefab);
             }
+            template
+                .validate()
+                .map_err(|e| Error::bad_file(path, format!("{label}: {e}")))?;
+            entities.push(template);
         }
         for (name, value) in &file.cvars {
             cvar_text(value.get_ref()).map_err(|e| {
@@ -303,7 +336,8 @@ impl Scene {
             path: path.to_path_buf(),
             dir,
             file,
-            scripts,
+            entities,
+            prefabs,
             cvar_lines,
         })
     }
@@ -336,18 +370,42 @@ impl Scene {
     /// Creates the entities in `world`, in file order; returns their ids.
     pub fn spawn(&self, world: &mut World) -> Result<Vec<EntityId>> {
         world.set_scene_name(self.file.name.clone());
-        let mut ids = Vec::with_capacity(self.file.entities.len());
-        for (index, entity) in self.file.entities.iter().enumerate() {
+        let mut ids = Vec::with_capacity(self.entities.len());
+        for (index, template) in self.entities.iter().enumerate() {
             let id = world.create();
             let fail = |e: zephyr_world::Error| {
-                Error::bad_file(&self.path, format!("{}: {e}", entity.label(index)))
+                Error::bad_file(
+                    &self.path,
+                    format!("{}: {e}", self.file.entities[index].label(index)),
+                )
             };
-            for command in commands(id, entity).map_err(fail)? {
+            for command in template.commands(id).map_err(fail)? {
                 command.apply(world).map_err(fail)?;
             }
             ids.push(id);
         }
         Ok(ids)
+    }
+
+    /// Every script of the scene (its entities' and its prefabs'), each
+    /// once, in file order.
+    pub fn scripts(&self) -> Vec<&ScriptSource> {
+        let mut seen = std::collections::BTreeSet::new();
+        self.entities
+            .iter()
+            .chain(self.prefabs.values())
+            .filter_map(|t| t.script.as_ref())
+            .filter(|s| seen.insert(s.name().to_owned()))
+            .collect()
+    }
+
+    /// Puts `f`'s version of every script in place of it (a prelude).
+    pub fn map_scripts(&mut self, f: impl Fn(ScriptSource) -> ScriptSource) {
+        for template in self.entities.iter_mut().chain(self.prefabs.values_mut()) {
+            if let Some(script) = template.script.take() {
+                template.script = Some(f(script));
+            }
+        }
     }
 }
 
@@ -369,33 +427,14 @@ fn vec3(v: Option<Vec3>, default: DVec3) -> DVec3 {
     v.map_or(default, DVec3::from_array)
 }
 
-/// An entity's components, as a scene defines them.
-struct Components {
-    transform: Transform,
-    light: Option<PointLight>,
-    emitter: Option<ParticleEmitter>,
-    body: Option<RigidBody>,
-}
-
-/// The entity's components, validated.
-fn components(entity: &EntityDef) -> zephyr_world::Result<Components> {
-    let mut transform = Transform {
-        position: vec3(entity.position, DVec3::ZERO),
-        scale: vec3(entity.scale, DVec3::ONE),
-        ..Transform::IDENTITY
-    };
-    if let Some(Vec3([pitch, yaw, roll])) = entity.rotation {
-        transform.rotation = Transform::rotation_from_euler(pitch, yaw, roll)?;
-    }
-    for (what, v) in [("position", transform.position), ("scale", transform.scale)] {
-        if !v.is_finite() {
-            return Err(zephyr_world::Error::InvalidValue {
-                what: what.into(),
-                reason: "must be finite".into(),
-            });
-        }
-    }
-    let light = entity.light.as_ref().map(|l| {
+/// An entity or prefab table as a template: its values checked, its
+/// script read (once per file, through `read`) from beside the scene.
+fn template(
+    def: &EntityDef,
+    dir: &Path,
+    read: &mut BTreeMap<String, ScriptSource>,
+) -> std::result::Result<EntityTemplate, String> {
+    let light = def.light.as_ref().map(|l| {
         let d = PointLight::default();
         PointLight {
             color: vec3(l.color, d.color),
@@ -403,7 +442,7 @@ fn components(entity: &EntityDef) -> zephyr_world::Result<Components> {
             range: l.range.unwrap_or(d.range),
         }
     });
-    let emitter = entity.particles.as_ref().map(|p| {
+    let particles = def.particles.as_ref().map(|p| {
         let d = ParticleEmitter::default();
         ParticleEmitter {
             rate: p.rate.unwrap_or(d.rate),
@@ -411,7 +450,7 @@ fn components(entity: &EntityDef) -> zephyr_world::Result<Components> {
             active: p.active.unwrap_or(d.active),
         }
     });
-    let body = entity.body.as_ref().map(|b| {
+    let body = def.body.as_ref().map(|b| {
         let d = RigidBody::default();
         RigidBody {
             mass: b.mass.unwrap_or(d.mass),
@@ -419,37 +458,39 @@ fn components(entity: &EntityDef) -> zephyr_world::Result<Components> {
             force: DVec3::ZERO,
         }
     });
-    if let Some(l) = &light {
-        l.validate()?;
-    }
-    if let Some(e) = &emitter {
-        e.validate()?;
-    }
-    if let Some(b) = &body {
-        b.validate()?;
-    }
-    Ok(Components {
-        transform,
+    let mut template = EntityTemplate {
+        name: def.name.clone(),
+        position: def.position.map(|Vec3(v)| DVec3::from_array(v)),
+        rotation: def.rotation.map(|Vec3(v)| DVec3::from_array(v)),
+        scale: def.scale.map(|Vec3(v)| DVec3::from_array(v)),
         light,
-        emitter,
+        particles,
         body,
-    })
-}
-
-/// The world commands that give entity `id` its definition.
-fn commands(id: EntityId, entity: &EntityDef) -> zephyr_world::Result<Vec<WorldCommand>> {
-    let Components {
-        transform,
-        light,
-        emitter,
-        body,
-    } = components(entity)?;
-    let mut commands = vec![WorldCommand::SetTransform(id, Box::new(transform))];
-    if let Some(name) = &entity.name {
-        commands.push(WorldCommand::SetName(id, Some(name.clone())));
+        tags: def.tags.clone(),
+        script: None,
+        parallel: None,
+    };
+    // The values are checked before the script is read (a scene with a bad
+    // light and a missing script reports the light); whether `parallel`
+    // has a script is checked once an entity has its prefab's keys.
+    template.validate()?;
+    template.parallel = def.parallel;
+    if let Some(path) = &def.script {
+        template.script = Some(match read.get(path) {
+            Some(source) => source.clone(),
+            None => {
+                let source =
+                    ScriptSource::from_file(&dir.join(path), path.as_str()).map_err(|e| {
+                        let reason = match e {
+                            zephyr_runtime::Error::Io { message, .. } => message,
+                            other => other.to_string(),
+                        };
+                        format!("script '{path}' cannot be read: {reason}")
+                    })?;
+                read.insert(path.clone(), source.clone());
+                source
+            }
+        });
     }
-    commands.extend(light.map(|l| WorldCommand::InsertLight(id, Box::new(l))));
-    commands.extend(emitter.map(|e| WorldCommand::InsertEmitter(id, Box::new(e))));
-    commands.extend(body.map(|b| WorldCommand::InsertBody(id, Box::new(b))));
-    Ok(commands)
+    Ok(template)
 }

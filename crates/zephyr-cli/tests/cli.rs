@@ -480,6 +480,108 @@ fn the_demo_scene_is_reproducible() {
 }
 
 #[test]
+fn the_turret_scene_is_the_same_for_any_worker_count() {
+    // Bullets are parallel prefab behaviours spawned by a task; they find
+    // enemies with `within` and tags, destroy them and emit events that a
+    // score keeper counts; enemies come in waves spawned at random places.
+    let root = common::workspace_root();
+    let args = [
+        "run",
+        "examples/scenes/turret.toml",
+        "--frames",
+        "600",
+        "--seed",
+        "7",
+    ];
+    let first = zephyr(&root, &args);
+    assert_eq!(first.status, 0, "{}", first.stderr);
+    let hits = first
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" hit Enemy"))
+        .count();
+    assert!(hits >= 10, "{}", first.stdout);
+    assert!(
+        first.stdout.contains(&format!("score: {hits} hits,")),
+        "{}",
+        first.stdout
+    );
+    assert!(first.stdout.contains("turret fired"), "{}", first.stdout);
+    assert!(first.stderr.contains("errors: 0"), "{}", first.stderr);
+    assert_eq!(zephyr(&root, &args).stdout, first.stdout, "a second run");
+    for workers in ["1", "2", "4"] {
+        let mut with_workers = args.to_vec();
+        with_workers.extend(["--workers", workers]);
+        let other = zephyr(&root, &with_workers);
+        assert_eq!(first.stdout, other.stdout, "--workers {workers}");
+    }
+}
+
+#[test]
+fn scene_prefabs_and_tags_are_checked_before_anything_runs() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "name = \"x\"\n[[entities]]\nprefab = \"Bulet\"\n[prefabs.Bullet]\ntags = [\"b\"]\n",
+            "entities[0]: no prefab 'Bulet' (did you mean: Bullet?)",
+        ),
+        (
+            "name = \"x\"\n[prefabs.Bullet]\nscript = \"nope.lua\"\n",
+            "prefabs.Bullet: script 'nope.lua' cannot be read",
+        ),
+        (
+            "name = \"x\"\n[prefabs.Bullet]\nspeed = 3\n",
+            "line 3: prefabs.Bullet: unknown field `speed`",
+        ),
+        (
+            "name = \"x\"\n[prefabs.Bullet]\ntags = [\"\"]\n",
+            "prefabs.Bullet: tag \"\" must not be empty",
+        ),
+        (
+            "name = \"x\"\n[prefabs.A]\nprefab = \"B\"\n",
+            "prefabs.A: a prefab cannot be made from another prefab",
+        ),
+        (
+            "name = \"x\"\n[prefabs.Bullet]\nparallel = true\n",
+            "prefabs.Bullet: 'parallel' needs a 'script'",
+        ),
+        (
+            "name = \"x\"\n[[entities]]\ntags = \"enemy\"\n",
+            "line 3: entities[0].tags: invalid type",
+        ),
+    ];
+    for (scene, expected) in cases {
+        let dir = files(&[("scene.toml", scene)]);
+        let run = zephyr(dir.path(), &["run", "scene.toml", "--frames", "1"]);
+        assert_eq!(run.status, 2, "{scene}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("scene.toml: ") && run.stderr.contains(expected),
+            "{scene}: {}",
+            run.stderr
+        );
+    }
+    // An entity made from a prefab takes its keys, its own replacing them.
+    let dir = files(&[
+        (
+            "scene.toml",
+            "name = \"x\"\n[prefabs.Crate]\nscript = \"crate.lua\"\ntags = [\"crate\"]\nposition = [1, 2, 3]\n\
+             [[entities]]\nprefab = \"Crate\"\nname = \"A\"\n\
+             [[entities]]\nprefab = \"Crate\"\nname = \"B\"\nposition = [4, 5, 6]\ntags = [\"crate\", \"big\"]\n",
+        ),
+        (
+            "crate.lua",
+            "function on_start(self) local x, y, z = zephyr.transform.get_position(self) \
+             print(zephyr.entity.get_name(self), x, y, z, table.concat(zephyr.entity.get_tags(self), '+')) end",
+        ),
+    ]);
+    let run = zephyr(dir.path(), &["run", "scene.toml", "--frames", "1"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "A\t1.0\t2.0\t3.0\tcrate\nB\t4.0\t5.0\t6.0\tcrate+big\n"
+    );
+}
+
+#[test]
 fn check_reports_problems_as_file_line_message() {
     let dir = files(&[
         ("good.lua", "print('fine')"),

@@ -100,22 +100,21 @@ impl EntityTemplate {
     }
 
     /// Checks every value: finite numbers, valid components and tags, and
-    /// no `parallel` without a `script`. The message names the key.
+    /// no `parallel` without a `script`. The message names the value
+    /// (`light intensity must not be negative`, `mass must be greater than
+    /// 0`).
     pub fn validate(&self) -> Result<(), String> {
         self.transform().map_err(|e| e.to_string())?;
-        if let Some(light) = &self.light {
-            light.validate().map_err(|e| format!("light: {e}"))?;
-        }
-        if let Some(particles) = &self.particles {
-            particles
-                .validate()
-                .map_err(|e| format!("particles: {e}"))?;
-        }
-        if let Some(body) = &self.body {
-            body.validate().map_err(|e| format!("body: {e}"))?;
+        let components = [
+            self.light.map(|l| l.validate()),
+            self.particles.map(|p| p.validate()),
+            self.body.map(|b| b.validate()),
+        ];
+        for checked in components.into_iter().flatten() {
+            checked.map_err(|e| e.to_string())?;
         }
         for tag in self.tags.iter().flatten() {
-            validate_tag(tag).map_err(|e| format!("tags: {e}"))?;
+            validate_tag(tag).map_err(|e| e.to_string())?;
         }
         if self.parallel.is_some() && self.script.is_none() {
             return Err("'parallel' needs a 'script'".into());
@@ -180,7 +179,10 @@ mod tests {
             }),
             ..EntityTemplate::default()
         };
-        assert!(bad_light.validate().unwrap_err().starts_with("light: "));
+        assert_eq!(
+            bad_light.validate().unwrap_err(),
+            "light intensity must not be negative"
+        );
         let no_script = EntityTemplate {
             parallel: Some(true),
             ..EntityTemplate::default()
@@ -193,7 +195,7 @@ mod tests {
             tags: Some(vec![String::new()]),
             ..EntityTemplate::default()
         };
-        assert!(bad_tag.validate().unwrap_err().starts_with("tags: "));
+        assert!(bad_tag.validate().unwrap_err().starts_with("tag \"\""));
         let far = EntityTemplate {
             position: Some(DVec3::new(f64::INFINITY, 0.0, 0.0)),
             ..EntityTemplate::default()

@@ -202,7 +202,7 @@ fn spawn_errors_name_the_prefab_the_key_and_the_call_site() -> Result {
         ),
         (
             "zephyr.entity.spawn{prefab = 'Enemy', light = {intensity = -1}}",
-            "zephyr.entity.spawn: prefab 'Enemy': light: light intensity must not be negative",
+            "zephyr.entity.spawn: prefab 'Enemy': light intensity must not be negative",
         ),
         (
             "zephyr.entity.spawn{light = {intensty = 1}}",
