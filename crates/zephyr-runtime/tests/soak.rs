@@ -170,3 +170,132 @@ fn a_thousand_jobs_are_all_accounted_for() {
     assert_eq!(system.runner().stats().moved_to_main, 200);
     assert_eq!(system.pool().available(), system.pool().capacity());
 }
+
+/// A turret that spawns `per_frame` bullets a frame while the cvar
+/// `soak_firing` is on, each a parallel prefab behaviour that destroys
+/// itself after `life` frames.
+fn projectile_scripting(per_frame: usize, life: usize) -> zephyr_runtime::Scripting {
+    use zephyr_runtime::prefab::EntityTemplate;
+    let mut scripting = zephyr_runtime::Scripting::new(ScriptingConfig {
+        workers: 2,
+        ..ScriptingConfig::default()
+    })
+    .expect("scripting");
+    scripting
+        .add_prefab(
+            "Bullet",
+            EntityTemplate {
+                tags: Some(vec!["bullet".into()]),
+                body: Some(zephyr_runtime::world::RigidBody::default()),
+                script: Some(zephyr_runtime::ScriptSource::new(
+                    "bullet.lua",
+                    format!(
+                        "local age, trail = 0, {{}}
+                         function on_update(self, dt)
+                             age = age + 1
+                             trail[age] = {{zephyr.transform.get_position(self)}}
+                             zephyr.transform.translate(self, 0, 0, -1)
+                             if age >= {life} then zephyr.entity.destroy(self) end
+                         end"
+                    ),
+                )),
+                parallel: Some(true),
+                ..EntityTemplate::default()
+            },
+        )
+        .expect("prefab");
+    let turret = scripting.world().write().create().expect("turret");
+    scripting
+        .attach(
+            turret,
+            &zephyr_runtime::ScriptSource::new(
+                "turret.lua",
+                format!(
+                    "cvar.register('soak_firing', true)
+                     function on_update(self, dt)
+                         if not cvar.get_bool('soak_firing') then return end
+                         for i = 1, {per_frame} do zephyr.entity.spawn('Bullet', i, 0, 0) end
+                     end"
+                ),
+            ),
+        )
+        .expect("turret");
+    scripting
+}
+
+/// Fires for `frames` frames, then stops until every bullet has expired,
+/// and collects the garbage: returns (resident KiB, Lua bytes) with no
+/// bullet alive.
+fn fire(scripting: &mut zephyr_runtime::Scripting, frames: usize, life: usize) -> (u64, usize) {
+    scripting
+        .cvars()
+        .set_from_string("soak_firing", "true")
+        .expect("cvar");
+    let step = |scripting: &mut zephyr_runtime::Scripting| {
+        let report = scripting.frame(1.0 / 60.0);
+        assert!(report.is_clean(), "{report:?}");
+    };
+    for _ in 0..frames {
+        step(scripting);
+    }
+    scripting
+        .cvars()
+        .set_from_string("soak_firing", "false")
+        .expect("cvar");
+    for _ in 0..life + 2 {
+        step(scripting);
+    }
+    assert_eq!(scripting.behaviours().len(), 1, "only the turret is left");
+    assert_eq!(scripting.world().read().tagged("bullet").unwrap(), []);
+    let left = scripting
+        .world_ref::<zephyr_runtime::world::World>()
+        .expect("Zephyr's world")
+        .len();
+    assert_eq!(left, 1, "every bullet's entity gone");
+    scripting.behaviours().collect_garbage(scripting.system());
+    (
+        resident_kib(),
+        scripting.behaviours().lua_memory(scripting.system()),
+    )
+}
+
+#[test]
+fn a_thousand_projectiles_leave_nothing_behind() {
+    let mut scripting = projectile_scripting(10, 5);
+    let (_, first) = fire(&mut scripting, 50, 5);
+    let (_, second) = fire(&mut scripting, 50, 5);
+    assert!(
+        second <= first + 64 * 1024,
+        "Lua memory grew: {first} -> {second}"
+    );
+}
+
+#[test]
+#[ignore = "a soak: seconds in release (see BENCHMARKS.md)"]
+#[allow(clippy::print_stdout)] // the figures are the point of the run
+fn a_hundred_thousand_projectiles_leak_nothing() {
+    let (per_frame, life) = (100, 30);
+    let mut scripting = projectile_scripting(per_frame, life);
+    let started = std::time::Instant::now();
+    // A quarter first, to warm the allocator and the states; then the
+    // rest: what is held with no bullet alive must not grow.
+    let (resident_warm, lua_warm) = fire(&mut scripting, 250, life);
+    let (resident_end, lua_end) = fire(&mut scripting, 750, life);
+    let elapsed = started.elapsed();
+    println!(
+        "projectiles: {} spawned and destroyed in {:.1} s ({} alive at a time); with none \
+         alive, resident {resident_warm} KiB after the first 25,000 and {resident_end} KiB at \
+         the end, Lua {lua_warm} bytes then and {lua_end} bytes at the end",
+        per_frame * 1000,
+        elapsed.as_secs_f64(),
+        per_frame * life,
+    );
+    assert!(
+        lua_end <= lua_warm + 64 * 1024,
+        "Lua memory grew: {lua_warm} -> {lua_end}"
+    );
+    assert!(
+        resident_end <= resident_warm + resident_warm / 10,
+        "resident memory grew: {resident_warm} -> {resident_end} KiB"
+    );
+}

@@ -373,6 +373,31 @@ impl Behaviours {
         self.by_entity.get(&entity).map_or(&[], Vec::as_slice)
     }
 
+    /// The Lua memory the behaviours' states hold, in bytes: the main
+    /// state's (serial behaviours, tasks, the main script) and the parallel
+    /// lanes'.
+    pub fn lua_memory(&self, system: &ScriptingSystem) -> usize {
+        system.main_state().used_memory()
+            + self
+                .lanes
+                .iter()
+                .map(|lane| lane.state.used_memory())
+                .sum::<usize>()
+    }
+
+    /// Runs a full garbage collection in every state the behaviours run
+    /// in (the main state and the parallel lanes): for a host between
+    /// levels, or one measuring what its scripts hold.
+    pub fn collect_garbage(&self, system: &ScriptingSystem) {
+        let states =
+            std::iter::once(system.main_state()).chain(self.lanes.iter().map(|l| &l.state));
+        for state in states {
+            if let Err(error) = state.lua().gc_collect() {
+                tracing::warn!(target: "zephyr::behaviour", "garbage collection failed: {error}");
+            }
+        }
+    }
+
     /// How many behaviours are attached.
     pub fn len(&self) -> usize {
         self.instances.iter().filter(|i| !i.removed).count()
