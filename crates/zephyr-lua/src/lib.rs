@@ -11,16 +11,18 @@
 //! | `pattern`     | `string.find`/`match`/`gmatch`/`gsub` of the safe profile, under the budget |
 //! | [`chunk`]     | compile once per state, run in many environments; file sources          |
 //! | [`random`]    | `math.random` with one reproducible stream per instance and job          |
+//! | [`reload`]    | hot reload's memory: a chunk's top-level locals kept across versions     |
 //! | `script_error`| [`ScriptError`]: how a script failed, with chunk, line and traceback     |
 //! | `value`       | [`ScriptValue`]: a value copied out of Lua                              |
-//! | `trusted`     | the only `unsafe` in the workspace: Lua with `debug`, for the trusted profile |
+//! | `trusted`     | the only `unsafe` in the workspace: Lua with `debug`, for the trusted profile, and `debug` for hot reload's joins |
 //! | `stock`       | `run_stock_lua` (feature `stock-lua`): stock Lua 5.4, the conformance runner's reference |
 //! | [`binding`]   | for functions written in Rust that scripts call: errors at the caller's line, output, the caller's environment, halts |
 //!
 //! Modules depend on each other one way, leaves first: `value`,
 //! `script_error`, `chunk`, `random` and `trusted` on nothing of the crate
-//! (but each other's types); `budget` on `script_error`; `pattern` on
-//! `budget`; `sandbox` on those; `state` on all of them.
+//! (but each other's types); `reload` on `trusted`; `budget` on
+//! `script_error`; `pattern` on `budget`; `sandbox` on those; `state` on
+//! all of them.
 #![deny(unsafe_code)]
 
 mod budget;
@@ -28,6 +30,7 @@ pub mod chunk;
 mod error;
 mod pattern;
 pub mod random;
+pub mod reload;
 mod sandbox;
 mod script_error;
 mod state;
@@ -42,7 +45,7 @@ pub use error::{Error, Result};
 pub use random::DEFAULT_SEED;
 pub use sandbox::{Profile, ScriptFiles};
 pub use script_error::{ScriptError, ScriptErrorKind};
-pub use state::{ScriptState, StateConfig};
+pub use state::{ReloadableChunk, ScriptState, StateConfig};
 #[cfg(feature = "stock-lua")]
 pub use stock::run_stock_lua;
 pub use value::ScriptValue;

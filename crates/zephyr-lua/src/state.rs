@@ -87,6 +87,41 @@ pub struct ScriptState {
     loaded: Option<Table>,
     /// Where `math.random` finds the running instance's or job's stream.
     streams: crate::random::StreamSlot,
+    /// Hot reload's side: the base functions its joins use, the join
+    /// function (made on first use), and the instrumented sources.
+    reload: Mutex<ReloadSide>,
+}
+
+/// See [`ScriptState::keep_locals`].
+#[derive(Debug)]
+struct ReloadSide {
+    /// `require`'s captures of modules' top-level locals, by environment.
+    module_captures: Table,
+    base: crate::reload::Base,
+    joiner: Option<Function>,
+    instrumentations: crate::reload::Instrumentations,
+}
+
+/// A chunk compiled so that running it captures its top-level locals (see
+/// [`ScriptState::compile_reloadable`]).
+#[derive(Debug, Clone)]
+pub struct ReloadableChunk {
+    chunk: CompiledChunk,
+    /// The captured locals, if the chunk captures any.
+    names: Option<Arc<[String]>>,
+}
+
+impl ReloadableChunk {
+    /// The compiled chunk.
+    pub fn chunk(&self) -> &CompiledChunk {
+        &self.chunk
+    }
+
+    /// The top-level locals a run captures (none: the chunk runs as
+    /// written, and a reload keeps nothing of it).
+    pub fn captured(&self) -> &[String] {
+        self.names.as_deref().unwrap_or_default()
+    }
 }
 
 impl fmt::Debug for ScriptState {
@@ -138,10 +173,15 @@ impl ScriptState {
         let streams =
             crate::random::install(&lua, &lua.globals().get::<Table>("math")?, config.seed)?;
 
+        let module_captures = lua.create_table()?;
+        let weak_keys = lua.create_table()?;
+        weak_keys.raw_set("__mode", "k")?;
+        module_captures.set_metatable(Some(weak_keys))?;
         let setup = crate::sandbox::Setup {
             profile: config.profile,
             script_roots: &config.script_roots,
             memory_limit: config.limits.memory,
+            module_captures: &module_captures,
         };
         let new_env = crate::sandbox::build(&lua, &setup, api, &control)?;
         let persistent_env = if persistent {
@@ -162,7 +202,14 @@ impl ScriptState {
             Profile::Trusted => Some(lua.named_registry_value::<Table>("_LOADED")?),
             Profile::Safe => None,
         };
+        let reload = Mutex::new(ReloadSide {
+            module_captures,
+            base: crate::reload::Base::of(&lua)?,
+            joiner: None,
+            instrumentations: crate::reload::Instrumentations::default(),
+        });
         Ok(ScriptState {
+            reload,
             loaded,
             streams,
             lua,
@@ -424,6 +471,186 @@ impl ScriptState {
         body: impl FnOnce() -> mlua::Result<MultiValue>,
     ) -> std::result::Result<Vec<ScriptValue>, ScriptError> {
         self.control.run_values(&self.lua, chunk, body)
+    }
+
+    /// Compiles `source` so that a run of it also captures its top-level
+    /// locals, for [`keep_locals`](Self::keep_locals) to keep them at the
+    /// next reload: one more return value is added on the line of the
+    /// chunk's last statement (line numbers stay). A source that is not
+    /// UTF-8, or declares no top-level local, compiles as written.
+    pub fn compile_reloadable(
+        &self,
+        source: &[u8],
+        chunk_name: &str,
+    ) -> std::result::Result<ReloadableChunk, ScriptError> {
+        let instrumented = self.reload.lock().instrumentations.get(source);
+        if let Some(instrumented) = instrumented
+            && let Ok(chunk) = self.compile(&instrumented.text, chunk_name)
+        {
+            return Ok(ReloadableChunk {
+                chunk,
+                names: Some(instrumented.names),
+            });
+        }
+        // Nothing to capture, or the capture does not compile (too many
+        // upvalues): as written, with the error the source itself gives.
+        Ok(ReloadableChunk {
+            chunk: self.compile(source, chunk_name)?,
+            names: None,
+        })
+    }
+
+    /// Runs a [reloadable](Self::compile_reloadable) chunk in `env` under
+    /// the budget; returns its capture (`None` when it captures nothing).
+    pub fn run_reloadable(
+        &self,
+        chunk: &ReloadableChunk,
+        env: &Table,
+    ) -> std::result::Result<Option<crate::reload::Capture>, ScriptError> {
+        self.enter(env)?;
+        let name = chunk.chunk.name().to_owned();
+        let values = self.control.run(&self.lua, &name, || {
+            chunk.chunk.bind(&self.lua, env)?.call::<MultiValue>(())
+        })?;
+        let (Some(names), Some(mlua::Value::Function(capture))) = (&chunk.names, values.back())
+        else {
+            return Ok(None);
+        };
+        // The capture only reads its upvalues: a handful of instructions.
+        crate::reload::Capture::of(capture.clone(), names)
+            .map(Some)
+            .map_err(|e| ScriptError::from_lua(&e, &name))
+    }
+
+    /// Keeps a chunk's top-level locals across a reload: `old` is the
+    /// capture of the version that ran before, `new` that of the version
+    /// that just ran in `env`. Every closure the new version made
+    /// (reachable from `env`) shares the old version's variable for each
+    /// local both declare, so old and new code see one state; a local
+    /// whose initial value changed in the file takes the new value; see
+    /// [`KeptLocals`](crate::reload::KeptLocals). Runs under the budget.
+    pub fn keep_locals(
+        &self,
+        old: Option<&crate::reload::Capture>,
+        new: Option<&crate::reload::Capture>,
+        env: &Table,
+    ) -> std::result::Result<crate::reload::KeptLocals, ScriptError> {
+        self.keep_locals_from(old, new, std::slice::from_ref(env))
+    }
+
+    /// [`keep_locals`](Self::keep_locals), the new closures reachable from
+    /// any of `roots`.
+    fn keep_locals_from(
+        &self,
+        old: Option<&crate::reload::Capture>,
+        new: Option<&crate::reload::Capture>,
+        roots: &[Table],
+    ) -> std::result::Result<crate::reload::KeptLocals, ScriptError> {
+        use crate::reload::KeptLocals;
+        let (old, new) = match (old, new) {
+            (None, None) => return Ok(KeptLocals::default()),
+            (Some(old), None) => {
+                let mut dropped: Vec<String> = old.names().map(str::to_owned).collect();
+                dropped.sort();
+                return Ok(KeptLocals {
+                    dropped,
+                    ..KeptLocals::default()
+                });
+            }
+            (None, Some(new)) => {
+                return Ok(KeptLocals {
+                    added: new.names().map(str::to_owned).collect(),
+                    ..KeptLocals::default()
+                });
+            }
+            (Some(old), Some(new)) => (old, new),
+        };
+        let name = "reload";
+        let fail = |e: mlua::Error| ScriptError::from_lua(&e, name);
+        let joiner = {
+            let mut side = self.reload.lock();
+            match &side.joiner {
+                Some(joiner) => joiner.clone(),
+                None => {
+                    let joiner = side.base.joiner(&self.lua).map_err(fail)?;
+                    side.joiner = Some(joiner.clone());
+                    joiner
+                }
+            }
+        };
+        let renew = self.lua.create_table().map_err(fail)?;
+        for local in old.renewed_in(new) {
+            renew.raw_set(local, true).map_err(fail)?;
+        }
+        let roots = self
+            .lua
+            .create_sequence_from(roots.iter().cloned())
+            .map_err(fail)?;
+        self.join(&joiner, old, new, roots, renew)
+    }
+
+    /// Runs the join (see `reload.rs`) under the budget.
+    fn join(
+        &self,
+        joiner: &Function,
+        old: &crate::reload::Capture,
+        new: &crate::reload::Capture,
+        roots: Table,
+        renew: Table,
+    ) -> std::result::Result<crate::reload::KeptLocals, ScriptError> {
+        use crate::reload::KeptLocals;
+        let values = self.control.run(&self.lua, "reload", || {
+            joiner.call::<MultiValue>((
+                old.function().clone(),
+                new.function().clone(),
+                roots,
+                renew,
+            ))
+        })?;
+        let list = |i: usize| {
+            values
+                .get(i)
+                .map(crate::reload::strings)
+                .unwrap_or_default()
+        };
+        Ok(KeptLocals {
+            kept: list(0),
+            renewed: list(1),
+            added: list(2),
+            dropped: list(3),
+        })
+    }
+
+    /// Reloads module `name` in `env`, if that environment has required
+    /// it: re-runs its file there (the new fields go into the old module
+    /// table, so every `local m = require "m"` sees the new functions) and
+    /// keeps its top-level locals as [`keep_locals`](Self::keep_locals)
+    /// does. `Ok(None)` when `env` has not required it. Safe profile (the
+    /// trusted profile's `require` is Lua's own: its modules re-run, and
+    /// keep nothing).
+    pub fn reload_module(
+        &self,
+        env: &Table,
+        name: &str,
+    ) -> std::result::Result<Option<crate::reload::KeptLocals>, ScriptError> {
+        let fail = |e: mlua::Error| ScriptError::from_lua(&e, "reload");
+        let captures = self.reload.lock().module_captures.clone();
+        let old = crate::reload::module_capture(&captures, env, name).map_err(fail)?;
+        let chunk = self.compile(crate::reload::RELOAD_MODULE.as_bytes(), "reload")?;
+        self.enter(env)?;
+        let values = self.control.run(&self.lua, "reload", || {
+            chunk.bind(&self.lua, env)?.call::<MultiValue>(name)
+        })?;
+        if !matches!(values.front(), Some(mlua::Value::Boolean(true))) {
+            return Ok(None);
+        }
+        let new = crate::reload::module_capture(&captures, env, name).map_err(fail)?;
+        let mut roots = vec![env.clone()];
+        if let Some(mlua::Value::Table(module)) = values.get(1) {
+            roots.push(module.clone());
+        }
+        self.keep_locals_from(old.as_ref(), new.as_ref(), &roots)
+            .map(Some)
     }
 
     /// The host's reason for halting the last execution, if it halted it

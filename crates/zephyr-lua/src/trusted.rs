@@ -1,5 +1,7 @@
 //! The one place in the workspace that uses `unsafe`: opening Lua with its
-//! whole standard library, `debug` included, for [`Profile::Trusted`].
+//! whole standard library, `debug` included, for [`Profile::Trusted`]; and
+//! opening the `debug` library for the runtime's own use in any state (hot
+//! reload's upvalue joins, in `reload.rs`), never for a script's.
 //!
 //! mlua opens the `debug` library (and lets `package` load native C modules)
 //! only through its `unsafe` constructor, because `debug.setlocal`,
@@ -10,12 +12,14 @@
 //! with mlua's safe constructor.
 //!
 //! The workspace denies `unsafe_code`; this module alone allows it, for the
-//! one call below. A reviewer checks this file, not the workspace.
+//! two calls below. A reviewer checks this file, and where the table
+//! [`debug_library`] returns goes (`reload.rs`: into the upvalues of one
+//! function the state's Rust side holds, which no script can reach).
 //!
 //! [`Profile::Trusted`]: crate::Profile::Trusted
 #![allow(unsafe_code)]
 
-use mlua::{Lua, LuaOptions, StdLib};
+use mlua::{Lua, LuaOptions, StdLib, Table};
 
 /// A Lua state with every standard library, as the `lua` interpreter opens
 /// it (`debug`, `io`, `os`, `package` with its C searchers).
@@ -26,4 +30,23 @@ pub(crate) fn full_lua() -> Lua {
     // `Profile::Trusted` states and the conformance reference are built
     // here, and both are documented as giving scripts the whole process.
     unsafe { Lua::unsafe_new_with(StdLib::ALL, LuaOptions::default()) }
+}
+
+/// Lua's `debug` library as a table, in any state (a safe one too), for
+/// the runtime's own use: hot reload keeps a chunk's top-level locals by
+/// joining the upvalues of its new closures to the old ones
+/// (`debug.upvaluejoin`). The table is not put in any environment, global
+/// table or registry field a script can reach: `reload.rs` passes the few
+/// functions it uses to one function whose only reference is held in Rust.
+pub(crate) fn debug_library(lua: &Lua) -> mlua::Result<Table> {
+    // SAFETY: `luaopen_debug` is Lua's own opener of its `debug` library: it
+    // builds the library's table and returns it, touching nothing else of
+    // the state. What `unsafe` marks is what the library's functions can do
+    // when called (`setupvalue`, `upvaluejoin` and `setmetatable` can break
+    // invariants mlua's safe API relies on); only the runtime's reload code
+    // calls them, on closures the script's chunk made, to share upvalue
+    // cells between two versions of one chunk, which Lua itself does for
+    // closures of one activation.
+    let open = unsafe { lua.create_c_function(mlua::ffi::luaopen_debug) }?;
+    open.call(())
 }

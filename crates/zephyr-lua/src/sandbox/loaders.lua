@@ -14,6 +14,7 @@ local error_text, frozen = sandbox.error_text, sandbox.frozen
 local error, type, tostring, select, ipairs = error, type, tostring, select, ipairs
 local setmetatable, rawset = setmetatable, rawset
 local raw_load, raw_pcall, math_type = load, pcall, math.type
+local pack = table.pack
 
 -- Loaders ---------------------------------------------------------------------
 -- `load`, `loadfile`, `dofile` and `require` are shared by every environment and act in the calling script's own environment
@@ -139,10 +140,31 @@ local require = with_caller_env(function(env, ...)
     value = preload(name, data)
   else
     local source, chunkname = files.read_module(name, path_of(env))
-    local f, err = raw_load(source, "@" .. chunkname, "t", env)
+    -- With a capture of its top-level locals, for hot reload to keep them
+    -- (`reload.rs`): the module's value comes first, the capture last.
+    local text, names = files.instrument(source)
+    local f, err = raw_load(text, "@" .. chunkname, "t", env)
+    if not f and names then
+      names = nil
+      f, err = raw_load(source, "@" .. chunkname, "t", env)
+    end
     if not f then error(err, 0) end
     data = chunkname
-    value = f(name, chunkname)
+    if names then
+      local results = pack(f(name, chunkname))
+      value = results[1]
+      local capture = results[results.n]
+      if type(capture) == "function" then
+        local captures = files.module_captures[env]
+        if captures == nil then
+          captures = {}
+          files.module_captures[env] = captures
+        end
+        captures[name] = { capture, names, pack(capture()) }
+      end
+    else
+      value = f(name, chunkname)
+    end
   end
   if value == nil then value = loaded[name] end
   if value == nil then value = true end

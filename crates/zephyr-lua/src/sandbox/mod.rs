@@ -47,6 +47,10 @@ pub(crate) struct Setup<'a> {
     pub(crate) script_roots: &'a [std::path::PathBuf],
     /// The state's memory limit (0: none): reads from files stay under it.
     pub(crate) memory_limit: usize,
+    /// Where `require` keeps each environment's modules' captures of their
+    /// top-level locals (weak-keyed by environment), for hot reload; only
+    /// the loaders and the state's Rust side hold it.
+    pub(crate) module_captures: &'a Table,
 }
 
 /// Builds the sandbox of a state from its engine API table; returns its
@@ -134,6 +138,7 @@ pub(crate) fn build(
         // its own without the budget's hook, since building the loaders is the
         // sandbox's work, not the script's.
         let loader_files = files.clone();
+        let module_captures = config.module_captures.clone();
         rust.set(
             "make_loaders",
             lua.create_function(move |lua, (base, key): (Table, mlua::Value)| {
@@ -158,7 +163,9 @@ pub(crate) fn build(
                     .into_function()?;
                 let thread = lua.create_thread(chunk)?;
                 thread.remove_hook();
-                thread.resume::<()>((&base, sandbox, loader_helpers(lua, &loader_files)?))?;
+                let helpers = loader_helpers(lua, &loader_files)?;
+                helpers.set("module_captures", &module_captures)?;
+                thread.resume::<()>((&base, sandbox, helpers))?;
                 base.raw_get(key)
             })?,
         )?;
@@ -211,6 +218,21 @@ fn loader_helpers(lua: &Lua, files: &Arc<ScriptFiles>) -> mlua::Result<Table> {
         })?
     })?;
     helpers.set("package_path", ScriptFiles::PACKAGE_PATH)?;
+    // A module's source with the capture of its top-level locals (and the
+    // names it captures), or as it is (and nil): see `reload.rs`.
+    helpers.set("instrument", {
+        let instrumentations = parking_lot::Mutex::new(crate::reload::Instrumentations::default());
+        lua.create_function(move |lua, source: mlua::LuaString| {
+            let made = instrumentations.lock().get(&source.as_bytes());
+            Ok(match made {
+                Some(made) => (
+                    mlua::Value::String(lua.create_string(&made.text)?),
+                    mlua::Value::Table(lua.create_sequence_from(made.names.iter().cloned())?),
+                ),
+                None => (mlua::Value::String(source), mlua::Value::Nil),
+            })
+        })?
+    })?;
     helpers.set("check_package_path", {
         let files = files.clone();
         lua.create_function(move |_, path: String| Ok(files.check_package_path(&path).err()))?
