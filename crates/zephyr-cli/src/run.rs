@@ -214,6 +214,12 @@ impl Host {
                 report.instances
             );
         }
+        for (script, local) in &report.dropped_locals {
+            let _ = writeln!(
+                stderr,
+                "reload: {script} no longer declares `local {local}`: its value is dropped"
+            );
+        }
         for error in &report.errors {
             let _ = writeln!(stderr, "reload failed, the old code keeps running: {error}");
         }

@@ -132,3 +132,58 @@ fn an_edited_behaviour_reloads_during_a_paced_run_and_keeps_its_state() {
     let status = child.wait().unwrap();
     assert!(status.success(), "stderr:\n{}", seen_err.join("\n"));
 }
+
+#[test]
+fn a_watched_reload_keeps_top_level_locals_and_names_the_dropped_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        "name = \"watch\"\n[[entities]]\nname = \"Mover\"\nscript = \"mover.lua\"\n",
+    )
+    .unwrap();
+    let script = dir.path().join("mover.lua");
+    std::fs::write(
+        &script,
+        "local count = 0\nlocal burst = 3\n\
+         function on_update(self, dt)\n\
+           count = count + 1\n\
+           if count % 10 == 0 then print('v1 ' .. count) end\n\
+         end\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .current_dir(dir.path())
+        .args(["run", "scene.toml", "--watch", "--config", "test.cfg"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run zephyr");
+    let out = lines(child.stdout.take().unwrap());
+    let err = lines(child.stderr.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    let (mut seen_out, mut seen_err) = (Vec::new(), Vec::new());
+    let v1 = wait_for(&out, &mut seen_out, |l| l.starts_with("v1 "));
+    std::fs::write(
+        &script,
+        "local count = 0\n\
+         function on_update(self, dt)\n\
+           count = count + 1\n\
+           if count % 10 == 0 then print('v2 ' .. count) end\n\
+         end\n",
+    )
+    .unwrap();
+    let dropped = wait_for(&err, &mut seen_err, |l| l.contains("no longer declares"));
+    assert!(
+        dropped.contains("mover.lua no longer declares `local burst`"),
+        "{dropped}"
+    );
+    let v2 = wait_for(&out, &mut seen_out, |l| l.starts_with("v2 "));
+    assert!(
+        number_after(&v2, "v2 ") > number_after(&v1, "v1 "),
+        "the local count went on: {v1} then {v2}"
+    );
+    stdin.write_all(b"quit\n").unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "{}", seen_err.join("\n"));
+}

@@ -231,3 +231,135 @@ fn a_required_module_is_reloaded_in_place_for_every_instance_that_uses_it() -> R
     );
     Ok(())
 }
+
+/// The turret of issue 19: a task counting shots into a top-level local,
+/// and a table of enemies in another.
+const TURRET_V1: &str = "
+local shots = 0
+local enemies = {}
+local burst = 3
+function on_start(self)
+    enemies[#enemies + 1] = 'Enemy 1'
+    zephyr.task.every(0.1, function() shots = shots + 1 end)
+end
+function get() return 'v1', shots, #enemies, burst end
+";
+
+const TURRET_V2: &str = "
+local shots = 0
+local enemies = {}
+local alarm = 'new'
+function on_start(self) end
+function get() return 'v2', shots, #enemies, alarm end
+function on_reload(self) enemies[#enemies + 1] = 'Enemy 2' end
+";
+
+#[test]
+fn a_reload_keeps_top_level_locals_and_the_old_task_counts_into_them() -> Result {
+    let dir = tempfile::tempdir()?;
+    write(dir.path(), "turret.lua", TURRET_V1);
+    let mut system = system(dir.path())?;
+    let mut behaviours = Behaviours::new();
+    let path = dir.path().join("turret.lua");
+    let turret = system.world().write().create()?;
+    let id = behaviours.attach(
+        &system,
+        turret,
+        &ScriptSource::from_file(&path, "turret.lua")?,
+    )?;
+    // 30 frames of 1/60 s: the 0.1 s task ran 4 times (at 0.1 .. 0.4 s,
+    // give or take the frame it lands in).
+    frames(&mut system, &mut behaviours, 30);
+    let before = get(&system, &behaviours, id);
+    let shots_before: u32 = before.split(' ').nth(1).unwrap().parse()?;
+    assert!(shots_before >= 4, "{before}");
+    assert!(before.ends_with(" 1 3"), "{before}");
+
+    write(dir.path(), "turret.lua", TURRET_V2);
+    let report = behaviours.reload(&system, &path);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(
+        report.dropped_locals,
+        [("turret.lua".to_owned(), "burst".to_owned())]
+    );
+    // Kept: the count and the table (on_reload added to the same table).
+    assert_eq!(
+        get(&system, &behaviours, id),
+        format!("v2 {shots_before} 2 new")
+    );
+    // The old task keeps running with the old function, into the same
+    // `shots` the new code reads.
+    frames(&mut system, &mut behaviours, 30);
+    let after = get(&system, &behaviours, id);
+    let shots_after: u32 = after.split(' ').nth(1).unwrap().parse()?;
+    assert!(shots_after >= shots_before + 4, "{before} -> {after}");
+    Ok(())
+}
+
+#[test]
+fn parallel_behaviours_keep_their_locals_too() -> Result {
+    let dir = tempfile::tempdir()?;
+    let v1 = "local steps = 0\nlocal speed = 1\nfunction on_update(self, dt) steps = steps + speed end\nfunction get() return steps end";
+    write(dir.path(), "walker.lua", v1);
+    let mut system = system(dir.path())?;
+    let mut behaviours = Behaviours::new();
+    let path = dir.path().join("walker.lua");
+    let e = system.world().write().create()?;
+    let id =
+        behaviours.attach_parallel(&system, e, &ScriptSource::from_file(&path, "walker.lua")?)?;
+    frames(&mut system, &mut behaviours, 5);
+    assert_eq!(get(&system, &behaviours, id), "5");
+    // A changed initial value is taken; the count is kept.
+    write(
+        dir.path(),
+        "walker.lua",
+        &v1.replace("speed = 1", "speed = 10"),
+    );
+    let report = behaviours.reload(&system, &path);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    frames(&mut system, &mut behaviours, 2);
+    assert_eq!(get(&system, &behaviours, id), "25");
+    Ok(())
+}
+
+#[test]
+fn a_reloaded_module_keeps_its_top_level_locals() -> Result {
+    let dir = tempfile::tempdir()?;
+    write(
+        dir.path(),
+        "counter.lua",
+        "local hits = 0\nlocal step = 1\nlocal old_only = true\nlocal M = {}\n\
+         function M.hit() hits = hits + step return hits end\nreturn M",
+    );
+    write(
+        dir.path(),
+        "user.lua",
+        "local counter = require 'counter'\n\
+         function on_update(self, dt) counter.hit() end\n\
+         function get() return counter.hit() end",
+    );
+    let mut system = system(dir.path())?;
+    let mut behaviours = Behaviours::new();
+    let e = system.world().write().create()?;
+    let script = ScriptSource::from_file(&dir.path().join("user.lua"), "user.lua")?;
+    let id = behaviours.attach(&system, e, &script)?;
+    frames(&mut system, &mut behaviours, 4);
+    assert_eq!(get(&system, &behaviours, id), "5");
+    // The new version: `step` changed (taken), `hits` kept, `old_only`
+    // dropped, and the function the behaviour holds is the new one.
+    write(
+        dir.path(),
+        "counter.lua",
+        "local hits = 0\nlocal step = 10\nlocal M = {}\n\
+         function M.hit() hits = hits + step return hits end\nreturn M",
+    );
+    let report = behaviours.reload(&system, &dir.path().join("counter.lua"));
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.modules, ["counter"]);
+    assert_eq!(
+        report.dropped_locals,
+        [("counter".to_owned(), "old_only".to_owned())]
+    );
+    assert_eq!(get(&system, &behaviours, id), "15");
+    Ok(())
+}

@@ -63,6 +63,8 @@ pub(super) struct Cold {
     /// What traces call it: its entity's name when it was attached, else
     /// `entity <id>`, or the script for a global behaviour.
     pub(super) label: Arc<str>,
+    /// Its top-level locals, for a reload to keep.
+    pub(super) capture: Option<zephyr_lua::reload::Capture>,
 }
 
 impl Instance {
@@ -118,7 +120,7 @@ pub(super) fn load(
     home: Home,
     label: Arc<str>,
 ) -> std::result::Result<Instance, ScriptError> {
-    let chunk = state.compile(script.text(), &script.lua_chunk_name())?;
+    let chunk = state.compile_reloadable(script.text(), &script.lua_chunk_name())?;
     // Tasks its code spawns belong to it (main-state instances only).
     if home == Home::Main
         && let Some(hooks) = crate::task::Hooks::of(state.lua())
@@ -128,10 +130,10 @@ pub(super) fn load(
             .map_err(|e| ScriptError::from_lua(&e, script.name()))?;
     }
     let stream = Stream::derived(state.config().seed, StreamKind::Behaviour, id.0);
-    {
+    let capture = {
         let _stream = state.enter_stream(&stream);
-        state.run_chunk(&chunk, &env, ())?;
-    }
+        state.run_reloadable(&chunk, &env)?
+    };
     let callbacks = callbacks_of(&env);
     Ok(Instance {
         id,
@@ -141,6 +143,7 @@ pub(super) fn load(
         cold: Box::new(Cold {
             source: script.clone(),
             label,
+            capture,
         }),
         env,
         callbacks,

@@ -3,15 +3,20 @@
 //!
 //! Reloading a behaviour script runs the new file in each instance's own
 //! environment (as Defold does): its functions replace the old ones, its
-//! globals and upvalues that the new code does not reassign keep their
-//! values, and the callbacks are looked up again; then `on_reload(self)`
-//! runs, if the script defines it. Top-level code runs again, so state that
-//! must survive is initialised with `count = count or 0`.
+//! globals that the new code does not reassign keep their values, its
+//! top-level `local`s keep theirs ([`zephyr_lua::reload`]: the old and the
+//! new closures share one variable per local; a changed initial value or a
+//! function takes the new version's), and the callbacks are looked up
+//! again; then `on_reload(self)` runs, if the script defines it. Tasks and
+//! subscriptions the old version started are not cancelled: they run the
+//! old functions until they end, over the same (kept) locals.
 //!
 //! Reloading a module re-runs its file in every environment that has
-//! required it; when the old and the new module are tables, the new fields
-//! are copied into the old table, so every `local util = require "util"`
-//! sees the new functions. Those instances then get `on_reload(self)`.
+//! required it, keeping its top-level locals the same way; when the old
+//! and the new module are tables, the new fields are copied into the old
+//! table, so every `local util = require "util"` sees the new functions.
+//! Those instances then get `on_reload(self)`. Locals a new version no
+//! longer declares are named in [`ReloadReport::dropped_locals`].
 //!
 //! A new version that does not compile, or whose top-level code or
 //! `on_reload` raises, changes nothing: the instance's environment is put
@@ -81,9 +86,15 @@ impl Behaviours {
                     continue;
                 }
                 match self.reload_module(system, index, &module) {
-                    Ok(false) => {}
-                    Ok(true) => {
+                    Ok(None) => {}
+                    Ok(Some(kept)) => {
                         any = true;
+                        for local in kept.dropped {
+                            let dropped = (module.clone(), local);
+                            if !report.dropped_locals.contains(&dropped) {
+                                report.dropped_locals.push(dropped);
+                            }
+                        }
                         if !reloaded.contains(&index) {
                             self.after_reload(system, index, &mut report);
                         }
@@ -118,24 +129,36 @@ impl Behaviours {
         let state = home_state(lanes, system, instance.home);
         let during = format!("reloading {}", fresh.name());
         let result = (|| {
-            let chunk = state.compile(fresh.text(), &fresh.lua_chunk_name())?;
+            let chunk = state.compile_reloadable(fresh.text(), &fresh.lua_chunk_name())?;
             let saved = backup(state, &instance.env)?;
             let ran = {
                 let _stream = state.enter_stream(&instance.random);
-                state.run_chunk(&chunk, &instance.env, ()).map(drop)
+                state.run_reloadable(&chunk, &instance.env)
             };
-            let callbacks = ran.and_then(|()| {
+            let kept = ran.and_then(|capture| {
+                let kept = state.keep_locals(
+                    instance.cold.capture.as_ref(),
+                    capture.as_ref(),
+                    &instance.env,
+                )?;
                 let callbacks = callbacks_of(&instance.env);
                 on_reload(state, instance)?;
-                Ok(callbacks)
+                Ok((callbacks, capture, kept))
             });
-            callbacks.inspect_err(|_| restore(&instance.env, &saved))
+            kept.inspect_err(|_| restore(&instance.env, &saved))
         })();
         match result {
-            Ok(callbacks) => {
+            Ok((callbacks, capture, kept)) => {
                 instance.callbacks = callbacks;
                 instance.cold.source = fresh.clone();
+                instance.cold.capture = capture;
                 report.instances += 1;
+                for local in kept.dropped {
+                    let dropped = (fresh.name().to_owned(), local);
+                    if !report.dropped_locals.contains(&dropped) {
+                        report.dropped_locals.push(dropped);
+                    }
+                }
                 Reloaded::Yes
             }
             Err(error) => {
@@ -153,20 +176,17 @@ impl Behaviours {
     }
 
     /// Re-runs module `name` in one instance's environment, if it has
-    /// required it: whether it had.
+    /// required it, keeping the module's top-level locals: what it kept,
+    /// or `None` when the instance had not required it.
     fn reload_module(
         &self,
         system: &ScriptingSystem,
         index: usize,
         name: &str,
-    ) -> std::result::Result<bool, ScriptError> {
+    ) -> std::result::Result<Option<zephyr_lua::reload::KeptLocals>, ScriptError> {
         let instance = &self.instances[index];
         let state = home_state(&self.lanes, system, instance.home);
-        // Compiled once per state (the compile cache), run in each
-        // environment with the module's name.
-        let chunk = state.compile(RELOAD_MODULE.as_bytes(), "reload")?;
-        let values = state.run_chunk(&chunk, &instance.env, name)?;
-        Ok(values.first().is_some_and(|v| v.to_string() == "true"))
+        state.reload_module(&instance.env, name)
     }
 
     /// `on_reload(self)` after a module the instance uses was reloaded.
@@ -193,21 +213,6 @@ enum Reloaded {
     /// The new version does not compile (for any instance).
     DoesNotCompile,
 }
-
-/// Re-runs module `...` in the calling environment if it has required it:
-/// the new fields go into the old table, so references to it see them.
-const RELOAD_MODULE: &str = "local name = ...
-local loaded = package.loaded
-local old = loaded[name]
-if old == nil then return false end
-loaded[name] = nil
-local ok, new = pcall(require, name)
-if not ok then loaded[name] = old error(new, 0) end
-if type(old) == 'table' and type(new) == 'table' then
-  for k, v in pairs(new) do old[k] = v end
-  loaded[name] = old
-end
-return true";
 
 /// Calls the instance's `on_reload`, if its environment defines one.
 fn on_reload(state: &ScriptState, instance: &Instance) -> std::result::Result<(), ScriptError> {

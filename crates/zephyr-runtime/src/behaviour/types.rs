@@ -238,6 +238,10 @@ pub struct ReloadReport {
     pub instances: usize,
     /// What failed; each failed instance keeps its old code running.
     pub errors: Vec<BehaviourError>,
+    /// Top-level locals the new version of a script no longer declares:
+    /// (script, local), each once. Their values are gone with the old
+    /// version.
+    pub dropped_locals: Vec<(String, String)>,
 }
 
 impl ReloadReport {
