@@ -1,29 +1,56 @@
 //! `zephyr check`: compiles Lua files and validates scenes without running
-//! anything, printing `file:line: message` for each problem.
+//! anything, and reads each script against the API (see `lint.rs`),
+//! printing `file:line: message` for each problem.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::lint::{Api, Context, Mode, lint};
 use crate::scene::Scene;
 
 /// Checks every path; returns the number of problems (each already printed
 /// to stdout).
 pub(crate) fn check(paths: &[std::path::PathBuf]) -> Result<usize> {
     let mut problems = Vec::new();
+    let api = Api::builtin();
     for path in paths {
         match path.extension().and_then(|e| e.to_str()) {
             Some("lua") => match std::fs::read(path) {
-                Ok(bytes) => problems.extend(compile(
-                    &path.display().to_string(),
-                    &zephyr_runtime::file_source(&bytes),
-                )),
+                Ok(bytes) => {
+                    let shown = path.display().to_string();
+                    let source = zephyr_runtime::file_source(&bytes);
+                    match compile(&shown, &source) {
+                        Some(problem) => problems.push(problem),
+                        None => {
+                            let cx = Context {
+                                mode: Mode::Alone,
+                                roots: alone_roots(path),
+                                prefabs: None,
+                            };
+                            problems.extend(lint(&api, &shown, &source, &cx));
+                        }
+                    }
+                }
                 Err(e) => problems.push(format!("{}: {e}", path.display())),
             },
             Some("toml") => match Scene::load(path) {
                 Ok(scene) => {
+                    let prefabs: Vec<String> = scene.prefabs.keys().cloned().collect();
+                    let cx = Context {
+                        mode: Mode::Scene,
+                        roots: vec![if scene.dir.as_os_str().is_empty() {
+                            PathBuf::from(".")
+                        } else {
+                            scene.dir.clone()
+                        }],
+                        prefabs: Some((&prefabs, &scene.path)),
+                    };
                     for script in scene.scripts() {
-                        let shown = scene.dir.join(script.name());
-                        problems.extend(compile(&shown.display().to_string(), script.text()));
+                        let shown = scene.dir.join(script.name()).display().to_string();
+                        match compile(&shown, script.text()) {
+                            Some(problem) => problems.push(problem),
+                            None => problems.extend(lint(&api, &shown, script.text(), &cx)),
+                        }
                     }
                     problems.extend(check_cvars(&scene));
                 }
@@ -79,6 +106,19 @@ fn check_cvars(scene: &Scene) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Where a script checked on its own finds its modules: its folder, and
+/// the folder above it (it may be a behaviour of a scene there, whose
+/// folder is the script root: `scripts/player.lua` requiring
+/// `scripts.util`).
+fn alone_roots(path: &Path) -> Vec<PathBuf> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = dir.canonicalize().unwrap_or(dir);
+    dir.ancestors().take(2).map(Path::to_path_buf).collect()
 }
 
 /// `file:line: message` for scene errors that know their line.

@@ -23,6 +23,7 @@ mod conformance;
 mod console;
 mod error;
 mod input;
+mod lint;
 mod run;
 mod scene;
 mod settings;

@@ -582,6 +582,77 @@ fn scene_prefabs_and_tags_are_checked_before_anything_runs() {
 }
 
 #[test]
+fn check_knows_the_api() {
+    let dir = files(&[
+        (
+            "scene.toml",
+            "name = \"lint\"\n[prefabs.Bullet]\nscript = \"scripts/bullet.lua\"\n\
+             [[entities]]\nname = \"Turret\"\nscript = \"scripts/turret.lua\"\n",
+        ),
+        ("scripts/bullet.lua", "function on_update(self, dt) end\n"),
+        ("scripts/util.lua", "return {}\n"),
+        (
+            "scripts/turret.lua",
+            "local util = require(\"scripts.util\")\n\
+             local nope = require(\"scripts.utl\")\n\
+             function on_updte(self, dt)\n\
+               zephyr.transform.set_postion(self, 1, 2, 3)\n\
+               if zephyr.input.is_key_down(Key.Sapce) then cvar.gett('x') end\n\
+               zephyr.entity.spawn(\"Bulet\")\n\
+               zephyr.entity.spawn{prefab = \"Bullett\", position = {0, 0, 0}}\n\
+               zephyr.entity.spawn(\"Bullet\")\n\
+             end\n\
+             function onStart(self) end\n\
+             function on_start(self, dt) end\n\
+             function on_destroy(self) zephyr.task.spawn(print) zephyr.events.emit('x') end\n\
+             local mine = { transform = {} }\n\
+             print(mine.transform.whatever, util)\n",
+        ),
+        (
+            "alone.lua",
+            "-- on its own: a main script or some scene's behaviour\n\
+             function on_update(self, dt) end\n\
+             local zephyr = { mine = 1 }\n\
+             print(zephyr.mine, Mouse.Left, zephyr_like)\n",
+        ),
+    ]);
+    let run = zephyr(dir.path(), &["check", "scene.toml", "alone.lua"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let expected = [
+        "scripts/turret.lua:2: require: no module 'scripts.utl' in the script roots (.) (did you mean: scripts.util?)",
+        "scripts/turret.lua:3: function 'on_updte' is not a callback and is never called by the engine (did you mean: on_update?)",
+        "scripts/turret.lua:4: zephyr.transform has no field 'set_postion' (did you mean: set_position, set_rotation, get_position?)",
+        "scripts/turret.lua:5: Key has no field 'Sapce' (did you mean: Space?)",
+        "scripts/turret.lua:5: cvar has no field 'gett' (did you mean: get, set?)",
+        "scripts/turret.lua:6: zephyr.entity.spawn: scene.toml declares no prefab 'Bulet' (did you mean: Bullet?)",
+        "scripts/turret.lua:7: zephyr.entity.spawn: scene.toml declares no prefab 'Bullett' (did you mean: Bullet?)",
+        "scripts/turret.lua:10: function 'onStart' is not a callback and is never called by the engine (did you mean: on_start?)",
+        "scripts/turret.lua:11: on_start(self, dt) declares 2 parameters; a scene's behaviour is called on_start(self)",
+    ];
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines, expected, "{}", run.stdout);
+    // The examples and the demo: nothing to say.
+    let root = common::workspace_root();
+    let mut args = vec![
+        "check".to_owned(),
+        "examples/scenes/demo.toml".into(),
+        "examples/scenes/turret.toml".into(),
+    ];
+    for folder in ["examples/scenes/scripts", "examples/scenes/turret"] {
+        let mut scripts: Vec<String> = std::fs::read_dir(root.join(folder))
+            .unwrap()
+            .flatten()
+            .map(|e| format!("{folder}/{}", e.file_name().to_string_lossy()))
+            .collect();
+        scripts.sort();
+        args.extend(scripts);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = zephyr(&root, &args);
+    assert_eq!((run.status, run.stdout.as_str()), (0, ""), "{}", run.stderr);
+}
+
+#[test]
 fn check_reports_problems_as_file_line_message() {
     let dir = files(&[
         ("good.lua", "print('fine')"),

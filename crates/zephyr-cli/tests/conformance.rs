@@ -73,3 +73,30 @@ fn a_folder_without_the_suite_is_refused_by_name() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/testes"));
 }
+
+#[test]
+#[allow(clippy::print_stderr)]
+fn check_finds_nothing_wrong_in_the_official_suite() {
+    let Some(dir) = suite() else {
+        eprintln!("notice: Lua's test suite not found at ../shared/lua-testes: not checked");
+        return;
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("suite")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "lua"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 28, "{files:?}");
+    let output = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .arg("check")
+        .args(&files)
+        .output()
+        .expect("run zephyr check");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.is_empty(),
+        "false positives on Lua's own tests:\n{stdout}"
+    );
+}
