@@ -17,7 +17,7 @@ use crate::input::Replay;
 use crate::scene::{CvarSetting, Scene};
 use crate::settings::Settings;
 use crate::watch::Watcher;
-use zephyr_world::{SharedWorld, World};
+use zephyr_world::{EntityId, SharedWorld, World};
 
 /// Options of `zephyr run` (its command line).
 #[derive(Debug, Clone, clap::Args)]
@@ -261,6 +261,18 @@ impl Host {
                     }
                     if values.is_empty() {
                         line.extend_from_slice(b"nil");
+                    }
+                    // An integer that is an entity's id: which entity.
+                    let entities: Vec<String> = values
+                        .iter()
+                        .filter_map(|value| match value {
+                            zephyr_runtime::ScriptValue::Integer(i) => EntityId::from_lua(*i),
+                            _ => None,
+                        })
+                        .filter_map(|id| self.scripting.system().describe_entity(id))
+                        .collect();
+                    if !entities.is_empty() {
+                        line.extend_from_slice(format!("\t-- {}", entities.join(", ")).as_bytes());
                     }
                     line.push(b'\n');
                     crate::console::write_output(&line);

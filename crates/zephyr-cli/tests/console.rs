@@ -74,6 +74,43 @@ fn the_console_runs_on_an_empty_world_until_its_input_ends() {
     assert_eq!(run.stdout, "console\ntrue\n", "{}", run.stderr);
 }
 
+/// `= expr` says which entity an id is (scripts still see the integer);
+/// a behaviour's error names its entity the same way.
+#[test]
+fn the_console_shows_which_entity_an_id_is() {
+    let dir = files(&[]);
+    let run = zephyr_with_input(
+        dir.path(),
+        &["console"],
+        "lua a = zephyr.entity.create()
+lua b = zephyr.entity.create()
+         lua zephyr.entity.set_name(b, 'Box')
+lua zephyr.entity.destroy(a)
+         = b, math.type(b), a, 7
+",
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout, "4294967297\tinteger\t4294967296\t7\t-- entity 1:1 \"Box\"\n",
+        "{}",
+        run.stderr
+    );
+    let scene = files(&[
+        (
+            "scene.toml",
+            "name = \"s\"\n[[entities]]\n[[entities]]\nname = \"Barrel\"\nscript = \"boom.lua\"\n",
+        ),
+        ("boom.lua", "function on_update(self) error('boom') end"),
+    ]);
+    let run = zephyr(scene.path(), &["run", "scene.toml", "--frames", "1"]);
+    assert!(
+        run.stderr
+            .contains("boom.lua:1: boom (callback on_update, entity 1:1 \"Barrel\")"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// `--no-console` reads nothing: a batch run with stdin open to a pipe
 /// that says `quit` runs all its frames.
 #[test]

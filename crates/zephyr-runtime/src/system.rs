@@ -403,6 +403,22 @@ impl ScriptingSystem {
         }
     }
 
+    /// The entity as people read it, `entity 3:1 "Player"` (the world's
+    /// [label](zephyr_world::WorldRead::label) and its name), or `None`
+    /// when no such entity exists: for a console or a log showing a value
+    /// that is an entity id (scripts see the id, an integer).
+    pub fn describe_entity(&self, id: EntityId) -> Option<String> {
+        let world = self.host.world.read();
+        if !world.exists(id) {
+            return None;
+        }
+        let mut text = format!("entity {}", world.label(id));
+        if let Ok(Some(name)) = world.name(id) {
+            text.push_str(&format!(" {name:?}"));
+        }
+        Some(text)
+    }
+
     /// Declares a prefab scripts spawn by name (`zephyr.entity.spawn("Bullet")`),
     /// or replaces the one of that name. Its values are checked here: the
     /// error names the prefab and the key.

@@ -110,6 +110,12 @@ pub trait WorldRead {
         let _ = query;
         Err(Error::NoSupport("spatial queries"))
     }
+    /// How messages show the entity to people (`3:1`: index and
+    /// generation, in Zephyr's world); by default its id. Scripts always
+    /// see the id itself, an integer.
+    fn label(&self, entity: EntityId) -> String {
+        entity.to_string()
+    }
     /// The input state.
     fn input(&self) -> &Input;
     /// The frame time.

@@ -170,6 +170,7 @@ pub(super) fn load_failure(
         behaviour: None,
         entity,
         entity_name: entity.and_then(|e| entity_name(system, e)),
+        entity_label: entity.map(|e| entity_label(system, e)),
         during: "loading".into(),
         error: Box::new(error),
     }
@@ -177,6 +178,12 @@ pub(super) fn load_failure(
 
 pub(super) fn entity_name(system: &ScriptingSystem, entity: EntityId) -> Option<String> {
     system.world().read().name(entity).ok().flatten()
+}
+
+/// How messages show the entity: `3:1` in Zephyr's world (index and
+/// generation), the id elsewhere.
+pub(super) fn entity_label(system: &ScriptingSystem, entity: EntityId) -> String {
+    system.world().read().label(entity)
 }
 
 pub(super) fn callback_error(
@@ -204,6 +211,7 @@ pub(super) fn instance_error(
         behaviour: Some(instance.id),
         entity: instance.entity,
         entity_name: instance.entity.and_then(|e| entity_name(system, e)),
+        entity_label: instance.entity.map(|e| entity_label(system, e)),
         during,
         error: Box::new(error),
     }

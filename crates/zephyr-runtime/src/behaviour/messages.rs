@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use mlua::Value;
 
-use super::instance::{Instance, entity_name, plain_error};
+use super::instance::{Instance, entity_label, entity_name, plain_error};
 use super::{BehaviourError, BehaviourId, Behaviours, FrameReport, home_state};
 use crate::system::ScriptingSystem;
 use zephyr_lua::ScriptError;
@@ -205,6 +205,7 @@ fn event_error(
         behaviour: instance.map(|i| i.id),
         entity,
         entity_name: entity.and_then(|e| entity_name(system, e)),
+        entity_label: entity.map(|e| entity_label(system, e)),
         during: during.to_owned(),
         error: Box::new(error),
     }

@@ -42,7 +42,8 @@ use zephyr_world::EntityId;
 pub use crate::source::ScriptSource;
 use crate::system::ScriptingSystem;
 use instance::{
-    Callback, Home, Instance, callback_error, entity_name, load, load_failure, plain_error,
+    Callback, Home, Instance, callback_error, entity_label, entity_name, load, load_failure,
+    plain_error,
 };
 use parallel::{Handoff, Lane};
 pub use types::{BehaviourError, BehaviourId, BehaviourInfo, FrameReport, ReloadReport, Stage};
@@ -253,7 +254,8 @@ impl Behaviours {
             ))
         })?;
         let id = BehaviourId(self.next_id);
-        let label = entity_name(system, entity).unwrap_or_else(|| format!("entity {entity}"));
+        let label = entity_name(system, entity)
+            .unwrap_or_else(|| format!("entity {}", entity_label(system, entity)));
         let instance =
             load(state, env, Some(entity), script, id, home, label.into()).map_err(fail)?;
         self.next_id += 1;
@@ -424,6 +426,7 @@ impl Behaviours {
                 behaviour: Some(id),
                 entity: None,
                 entity_name: None,
+                entity_label: None,
                 during,
                 error: Box::new(plain_error("behaviours", format!("no behaviour {id}"))),
             });
@@ -432,6 +435,7 @@ impl Behaviours {
             behaviour: Some(id),
             entity: instance.entity,
             entity_name: instance.entity.and_then(|e| entity_name(system, e)),
+            entity_label: instance.entity.map(|e| entity_label(system, e)),
             during: during.clone(),
             error: Box::new(error),
         };

@@ -43,7 +43,9 @@ pub struct BehaviourInfo {
 
 /// A behaviour that failed: loading its script, or in a callback. Its text
 /// is the script error followed by what was running and for which entity:
-/// `player.lua:12: attempt to index a nil value (callback on_update, entity 4294967296 "Player")`.
+/// `player.lua:12: attempt to index a nil value (callback on_update, entity 3:1 "Player")`
+/// (the world's [label](zephyr_world::WorldRead::label) of the entity:
+/// index and generation in Zephyr's world; its name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BehaviourError {
     /// The instance (`None` when it failed to load, so never got one).
@@ -52,6 +54,9 @@ pub struct BehaviourError {
     pub entity: Option<EntityId>,
     /// The entity's name, if it had one when the error happened.
     pub entity_name: Option<String>,
+    /// How the world labels the entity (`3:1`; the id when it has no
+    /// label of its own).
+    pub entity_label: Option<String>,
     /// What was running: `loading`, `callback on_update`, `call f`.
     pub during: String,
     /// The script error, with chunk name, line and traceback.
@@ -62,7 +67,10 @@ impl fmt::Display for BehaviourError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({}", self.error.message, self.during)?;
         if let Some(entity) = self.entity {
-            write!(f, ", entity {entity}")?;
+            match &self.entity_label {
+                Some(label) => write!(f, ", entity {label}")?,
+                None => write!(f, ", entity {entity}")?,
+            }
             if let Some(name) = &self.entity_name {
                 write!(f, " \"{name}\"")?;
             }

@@ -395,6 +395,15 @@ impl WorldRead for World {
         Ok(self.query_grid(query))
     }
 
+    /// `index:generation` of the hecs entity (`3:1`): hecs keeps the
+    /// generation in the id's high 32 bits (a test pins it).
+    fn label(&self, id: EntityId) -> String {
+        match id.entity() {
+            Some(entity) => format!("{}:{}", entity.id(), id.bits() >> 32),
+            None => id.to_string(),
+        }
+    }
+
     fn input(&self) -> &Input {
         &self.input
     }
@@ -663,6 +672,25 @@ mod tests {
         );
         world.spawn(id).unwrap();
         assert!(world.transform_mut(id).is_ok());
+    }
+
+    #[test]
+    fn labels_are_index_and_generation() {
+        let mut world = World::new("t");
+        let a = world.create();
+        let b = world.create();
+        assert_eq!(
+            (world.label(a), world.label(b)),
+            ("0:1".into(), "1:1".into())
+        );
+        world.despawn(a).unwrap();
+        let again = world.create();
+        assert_eq!(
+            world.label(again),
+            "0:2",
+            "the index reused, a new generation"
+        );
+        assert_eq!(world.label(EntityId::from_lua(42).unwrap()), "42");
     }
 
     #[test]
