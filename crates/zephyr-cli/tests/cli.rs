@@ -518,6 +518,39 @@ fn the_turret_scene_is_the_same_for_any_worker_count() {
 }
 
 #[test]
+fn a_bad_spawn_names_the_prefab_the_key_and_the_line() {
+    let dir = files(&[
+        (
+            "scene.toml",
+            "name = \"s\"\n[prefabs.Bullet]\ntags = [\"bullet\"]\n\
+             [[entities]]\nname = \"Turret\"\nscript = \"turret.lua\"\n",
+        ),
+        (
+            "turret.lua",
+            "function on_update(self, dt)\n\
+               local ok, err = pcall(function() zephyr.entity.spawn('Bulet') end)\n\
+               print(err)\n\
+               zephyr.entity.spawn{prefab = 'Bullet', light = {intensity = 'bright'}}\n\
+             end\n",
+        ),
+    ]);
+    let run = zephyr(dir.path(), &["run", "scene.toml", "--frames", "1"]);
+    assert_eq!(
+        run.stdout,
+        "turret.lua:2: zephyr.entity.spawn: no prefab 'Bulet' (did you mean: Bullet?)\n"
+    );
+    assert!(
+        run.stderr.contains(
+            "turret.lua:4: zephyr.entity.spawn: prefab 'Bullet': key 'light.intensity' must be a \
+             finite number, got string (callback on_update, entity 0:1 \"Turret\")"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("errors: 1"), "{}", run.stderr);
+}
+
+#[test]
 fn scene_prefabs_and_tags_are_checked_before_anything_runs() {
     let cases: &[(&str, &str)] = &[
         (

@@ -144,10 +144,11 @@ fn a_watched_reload_keeps_top_level_locals_and_names_the_dropped_ones() {
     let script = dir.path().join("mover.lua");
     std::fs::write(
         &script,
-        "local count = 0\nlocal burst = 3\n\
+        "local count = 0\nlocal burst = 3\nlocal shots = 0\n\
+         function on_start(self) zephyr.task.every(0.05, function() shots = shots + 1 end) end\n\
          function on_update(self, dt)\n\
            count = count + 1\n\
-           if count % 10 == 0 then print('v1 ' .. count) end\n\
+           if count % 10 == 0 then print('v1 ' .. count .. ' ' .. shots) end\n\
          end\n",
     )
     .unwrap();
@@ -166,10 +167,11 @@ fn a_watched_reload_keeps_top_level_locals_and_names_the_dropped_ones() {
     let v1 = wait_for(&out, &mut seen_out, |l| l.starts_with("v1 "));
     std::fs::write(
         &script,
-        "local count = 0\n\
+        "local count = 0\nlocal shots = 0\n\
+         function on_start(self) end\n\
          function on_update(self, dt)\n\
            count = count + 1\n\
-           if count % 10 == 0 then print('v2 ' .. count) end\n\
+           if count % 10 == 0 then print('v2 ' .. count .. ' ' .. shots) end\n\
          end\n",
     )
     .unwrap();
@@ -182,6 +184,14 @@ fn a_watched_reload_keeps_top_level_locals_and_names_the_dropped_ones() {
     assert!(
         number_after(&v2, "v2 ") > number_after(&v1, "v1 "),
         "the local count went on: {v1} then {v2}"
+    );
+    // The old version's task (not cancelled by the reload) counts into the
+    // same `shots` the new version prints.
+    let shots = |line: &str| -> u64 { line.rsplit(' ').next().unwrap().parse().unwrap() };
+    let later = wait_for(&out, &mut seen_out, |l| l.starts_with("v2 ") && l != v2);
+    assert!(
+        shots(&later) > shots(&v2) && shots(&v2) >= shots(&v1),
+        "{v1} / {v2} / {later}"
     );
     stdin.write_all(b"quit\n").unwrap();
     drop(stdin);
