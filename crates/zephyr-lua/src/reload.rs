@@ -6,8 +6,10 @@
 //! (`return ..., function() return a, b end`, added on the line of the
 //! chunk's last statement, so line numbers stay). That function, a
 //! [`Capture`], holds the locals as its upvalues. When a new version of the
-//! chunk has run, [`ScriptState::keep_locals`] finds every closure the new
-//! version made (reachable from the environment it ran in) and joins its
+//! chunk has run,
+//! [`ScriptState::keep_locals`](crate::ScriptState::keep_locals) finds
+//! every closure the new version made (reachable from the environment it
+//! ran in) and joins its
 //! upvalue for each local both versions declare to the old version's cell
 //! (`debug.upvaluejoin`): the new functions then read and write the very
 //! variables the old ones do (an old task still running counts into the
@@ -21,7 +23,7 @@
 //!
 //! The joins need Lua's `debug` library, which no script of the safe
 //! profile has: it is opened for the runtime alone (`trusted.rs`) and
-//! handed to one function, [`JOIN`], whose only reference the state's Rust
+//! handed to one function, `JOIN`, whose only reference the state's Rust
 //! side holds. It walks tables with raw `next` (no `__pairs`, no
 //! `__index`), so no script code runs during a walk except a collector's
 //! `__gc`, which can reach nothing of the walk's.
@@ -337,7 +339,7 @@ impl Base {
         })
     }
 
-    /// The state's join function (see [`JOIN`]).
+    /// The state's join function (see `JOIN`).
     pub(crate) fn joiner(&self, lua: &Lua) -> mlua::Result<Function> {
         let debug = crate::trusted::debug_library(lua)?;
         let make = lua

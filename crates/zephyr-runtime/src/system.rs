@@ -481,6 +481,16 @@ impl ScriptingSystem {
             .map_err(|e| Error::Config(format!("prefab '{name}': {e}")))
     }
 
+    /// A hot reload's part for spawns: the prefabs' and spawn scripts'
+    /// copies of the file at `path` are read again (entities spawned from
+    /// now on run the new version). The script's name, if any had it.
+    pub(crate) fn reread_spawn_scripts(
+        &self,
+        path: &std::path::Path,
+    ) -> Option<std::result::Result<String, Error>> {
+        self.host.spawns.reread(path)
+    }
+
     /// The spawned behaviours waiting for the start phase, in spawn order.
     pub(crate) fn take_pending_behaviours(&self) -> Vec<crate::prefab::PendingBehaviour> {
         self.host.spawns.take_pending()

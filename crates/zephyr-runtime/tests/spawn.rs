@@ -309,3 +309,47 @@ fn a_spawn_destroyed_before_its_start_gets_no_callbacks() -> Result {
     assert!(!scripting.world_ref::<World>().unwrap().exists(e));
     Ok(())
 }
+
+#[test]
+fn a_reload_reaches_prefabs_so_later_spawns_run_the_new_version() -> Result {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("mine.lua");
+    std::fs::write(&path, "function on_start(self) print('v1') end")?;
+    let (mut scripting, lines) = scripting(1, Some(dir.path()))?;
+    scripting.add_prefab(
+        "Mine",
+        EntityTemplate {
+            script: Some(ScriptSource::from_file(&path, "mine.lua")?),
+            ..EntityTemplate::default()
+        },
+    )?;
+    // Spawned by name, and by path (the spawn script cache).
+    scripting.execute(
+        "zephyr.entity.spawn('Mine') zephyr.entity.spawn{script = 'mine.lua'}",
+        "level.lua",
+    );
+    assert!(scripting.frame(0.1).is_clean());
+    std::fs::write(&path, "function on_start(self) print('v2') end")?;
+    let (behaviours, system) = scripting.parts_mut();
+    let report = behaviours.reload(system, &path);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.scripts, ["mine.lua"]);
+    scripting.execute(
+        "zephyr.entity.spawn('Mine') zephyr.entity.spawn{script = 'mine.lua'}",
+        "level.lua",
+    );
+    assert!(scripting.frame(0.1).is_clean());
+    assert_eq!(*lines.lock(), ["v1", "v1", "v2", "v2"]);
+    // The prefab takes every new version.
+    std::fs::write(&path, "function on_start(self) print('v3') end")?;
+    let fresh = scripting.system().prefab("Mine").expect("prefab");
+    assert_eq!(
+        fresh.script.as_ref().map(|s| s.text().to_vec()),
+        Some(b"function on_start(self) print('v2') end".to_vec())
+    );
+    let (behaviours, system) = scripting.parts_mut();
+    behaviours.reload(system, &path);
+    let fresh = scripting.system().prefab("Mine").expect("prefab");
+    assert!(String::from_utf8_lossy(fresh.script.as_ref().unwrap().text()).contains("v3"));
+    Ok(())
+}

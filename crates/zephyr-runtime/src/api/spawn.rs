@@ -3,6 +3,7 @@
 //! leave for the next start phase.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use glam::DVec3;
@@ -75,6 +76,49 @@ impl Spawns {
         Ok(script)
     }
 
+    /// Puts the file at `path` as it reads now in place of every prefab's
+    /// and every read spawn script's copy of it (a hot reload: entities
+    /// spawned after it run the new version). Returns the script's name
+    /// when there was one; an error when the file cannot be read.
+    pub(crate) fn reread(&self, path: &Path) -> Option<Result<String, crate::Error>> {
+        let wanted = canonical(path);
+        let same = |script: &ScriptSource| script.path().is_some_and(|p| canonical(p) == wanted);
+        let mut fresh: Option<ScriptSource> = None;
+        let mut read = |old: &ScriptSource| -> Result<ScriptSource, crate::Error> {
+            if let Some(fresh) = &fresh {
+                return Ok(fresh.clone());
+            }
+            let made = old.reread()?;
+            fresh = Some(made.clone());
+            Ok(made)
+        };
+        let mut name = None;
+        {
+            let mut prefabs = self.prefabs.write();
+            for template in prefabs.values_mut() {
+                if let Some(script) = template.script.as_ref().filter(|s| same(s)) {
+                    let new = match read(script) {
+                        Ok(new) => new,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    name = Some(new.name().to_owned());
+                    Arc::make_mut(template).script = Some(new);
+                }
+            }
+        }
+        for script in self.scripts.lock().values_mut() {
+            if same(script) {
+                let new = match read(script) {
+                    Ok(new) => new,
+                    Err(e) => return Some(Err(e)),
+                };
+                name = Some(new.name().to_owned());
+                *script = new;
+            }
+        }
+        name.map(Ok)
+    }
+
     pub(crate) fn push_pending(&self, pending: PendingBehaviour) {
         self.pending.lock().push(pending);
     }
@@ -82,6 +126,10 @@ impl Spawns {
     pub(crate) fn take_pending(&self) -> Vec<PendingBehaviour> {
         std::mem::take(&mut *self.pending.lock())
     }
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The keys a spawn table may give.

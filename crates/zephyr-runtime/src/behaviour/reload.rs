@@ -78,6 +78,20 @@ impl Behaviours {
                 )),
             }
         }
+        // Prefabs (and scripts spawns read) run the new version from now
+        // on, also when no instance of it is alive.
+        match system.reread_spawn_scripts(path) {
+            Some(Ok(name)) if !report.scripts.contains(&name) => report.scripts.push(name),
+            Some(Err(e)) => report.errors.push(crate::behaviour::BehaviourError {
+                behaviour: None,
+                entity: None,
+                entity_name: None,
+                entity_label: None,
+                during: "reloading a prefab's script".into(),
+                error: Box::new(plain_error(&path.display().to_string(), e.to_string())),
+            }),
+            _ => {}
+        }
         let roots = system.main_state().config().script_roots.clone();
         for module in module_names(&roots, &wanted) {
             let mut any = false;
