@@ -197,3 +197,51 @@ fn a_watched_reload_keeps_top_level_locals_and_names_the_dropped_ones() {
     drop(stdin);
     assert!(child.wait().unwrap().success(), "{}", seen_err.join("\n"));
 }
+
+#[test]
+fn a_watched_module_reload_keeps_the_module_locals() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("scene.toml"),
+        "name = \"watch\"\n[[entities]]\nname = \"User\"\nscript = \"user.lua\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("user.lua"),
+        "local counter = require 'counter'\n\
+         function on_update(self, dt) local line = counter.next() if line then print(line) end end\n",
+    )
+    .unwrap();
+    let module = dir.path().join("counter.lua");
+    let version = |tag: &str| {
+        format!(
+            "local n = 0\nlocal M = {{}}\n\
+             function M.next() n = n + 1 if n % 10 == 0 then return '{tag} ' .. n end end\n\
+             return M\n"
+        )
+    };
+    std::fs::write(&module, version("m1")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .current_dir(dir.path())
+        .args(["run", "scene.toml", "--watch", "--config", "test.cfg"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run zephyr");
+    let out = lines(child.stdout.take().unwrap());
+    let err = lines(child.stderr.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    let (mut seen_out, mut seen_err) = (Vec::new(), Vec::new());
+    let m1 = wait_for(&out, &mut seen_out, |l| l.starts_with("m1 "));
+    std::fs::write(&module, version("m2")).unwrap();
+    wait_for(&err, &mut seen_err, |l| l.contains("reloaded counter"));
+    let m2 = wait_for(&out, &mut seen_out, |l| l.starts_with("m2 "));
+    assert!(
+        number_after(&m2, "m2 ") > number_after(&m1, "m1 "),
+        "the module's local went on: {m1} then {m2}"
+    );
+    stdin.write_all(b"quit\n").unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "{}", seen_err.join("\n"));
+}
