@@ -290,3 +290,46 @@ fn lending_a_world_of_another_type_is_refused_naming_both() -> Result {
     );
     Ok(())
 }
+
+#[test]
+fn a_world_without_tags_or_places_says_so_and_spawns_still_work() -> Result {
+    let (mut system, e) = arena(2)?;
+    for (source, message) in [
+        (
+            "return zephyr.entity.find_all('enemy')",
+            "main.lua:1: zephyr.entity.find_all: this world does not support tags",
+        ),
+        (
+            "return zephyr.entity.within(0, 0, 0, 5)",
+            "main.lua:1: zephyr.entity.within: this world does not support spatial queries",
+        ),
+        (
+            &format!("zephyr.entity.add_tag({e}, 'enemy')"),
+            "main.lua:1: zephyr.entity.add_tag: this world does not support tags",
+        ),
+    ] {
+        let outcome = system.execute(source, "main.lua");
+        let error = outcome
+            .error()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        assert!(error.starts_with(message), "{source}: {outcome}");
+    }
+    // Reads that have an answer without tags: none.
+    assert_eq!(
+        system
+            .execute(
+                &format!("return zephyr.entity.has_tag({e}, 'x'), #zephyr.entity.get_tags({e})"),
+                "main.lua"
+            )
+            .to_string(),
+        "false\t0"
+    );
+    // A spawn without tags works on any world.
+    let spawned = job(
+        &mut system,
+        "local s = zephyr.entity.spawn{position = {1, 2, 3}} return zephyr.entity.exists(s)",
+    )?;
+    assert_eq!(spawned, "true");
+    Ok(())
+}
