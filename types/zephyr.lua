@@ -21,6 +21,20 @@ function Task:status() end
 ---@return boolean
 function Task:cancel() end
 
+---What `zephyr.entity.spawn` makes an entity of: a prefab's keys, each one given replacing the prefab's.
+---@class zephyr.Spawn
+---@field prefab? string The prefab the entity is made from
+---@field name? string
+---@field position? number[] {x, y, z}
+---@field rotation? number[] {pitch, yaw, roll} in radians
+---@field scale? number[] {x, y, z}
+---@field light? {color?: number[], intensity?: number, range?: number}
+---@field particles? {rate?: number, color?: number[], active?: boolean}
+---@field body? {mass?: number, velocity?: number[]}
+---@field tags? string[]
+---@field script? string A behaviour script, under the script roots
+---@field parallel? boolean Whether its on_update runs in the parallel phase
+
 ---A subscription made by `zephyr.events.on`.
 ---@class zephyr.Subscription
 local Subscription = {}
@@ -151,7 +165,7 @@ function zephyr.entity.create() end
 
 ---Spawns an entity from a prefab: `spawn("Bullet" [, x, y, z])`, or from a table of keys over one (every key optional): `spawn{prefab = "Bullet", name = ..., position = {x, y, z}, rotation = {pitch, yaw, roll}, scale = {x, y, z}, light = {color = {r, g, b}, intensity = 1, range = 10}, particles = {rate = 10, color = {r, g, b}, active = true}, body = {mass = 1, velocity = {x, y, z}}, tags = {"enemy"}, script = "scripts/bullet.lua", parallel = true}`; a key given replaces the prefab's. The entity exists at once (on a worker too); its behaviour, if it has a script, is attached at the next frame's start phase, in spawn order, and its `on_start` runs there.
 ---On a worker, the write is applied by the next `update()`.
----@param prefab any
+---@param prefab string|zephyr.Spawn
 ---@param x? number
 ---@param y? number
 ---@param z? number

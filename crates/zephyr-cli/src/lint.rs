@@ -3,8 +3,9 @@
 //! that do not exist (`zephyr.transform.set_postion`, `Key.Sapce`),
 //! top-level functions one slip away from a callback (`on_updte`), a
 //! callback declared with more parameters than it is called with (in a
-//! scene), `require` of a module the script roots do not have, and in a
-//! scene, `zephyr.entity.spawn` of a prefab the scene does not declare.
+//! scene), `require` of a module the script roots do not have, a spawn
+//! table's unknown keys, and in a scene, `zephyr.entity.spawn` of a prefab
+//! the scene does not declare.
 //!
 //! It reports only what it is sure of: a name the script declares as a
 //! local anywhere, or assigns as a global, is the script's own and is not
@@ -19,6 +20,7 @@ use full_moon::node::Node;
 use full_moon::tokenizer::{TokenReference, TokenType};
 use full_moon::visitors::Visitor;
 use zephyr_runtime::api::did_you_mean;
+use zephyr_runtime::prefab::KEYS;
 
 /// How the script runs, as far as `check` can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,9 +309,24 @@ impl Lint<'_> {
         }
     }
 
-    /// `zephyr.entity.spawn("Name")` or `spawn{prefab = "Name"}` in a
-    /// scene: the scene must declare the prefab.
+    /// `zephyr.entity.spawn{...}`: its keys must be a spawn table's; and
+    /// `spawn("Name")` or `spawn{prefab = "Name"}` in a scene: the scene
+    /// must declare the prefab.
     fn spawn(&mut self, args: &FunctionArgs) {
+        if let Some(table) = table_argument(args) {
+            for field in table.fields() {
+                if let Field::NameKey { key, .. } = field {
+                    let name = key.token().to_string();
+                    if !KEYS.contains(&name.as_str()) {
+                        let message = format!(
+                            "zephyr.entity.spawn: a spawn table has no key '{name}'{}",
+                            did_you_mean(&name, &KEYS)
+                        );
+                        self.report(line_of(key), message);
+                    }
+                }
+            }
+        }
         let Some((prefabs, scene)) = self.cx.prefabs else {
             return;
         };
@@ -443,25 +460,32 @@ fn first_string(args: &FunctionArgs) -> Option<(String, usize)> {
     }
 }
 
+/// The table constructor passed as the only argument, if it is one.
+fn table_argument(args: &FunctionArgs) -> Option<&ast::TableConstructor> {
+    match args {
+        FunctionArgs::TableConstructor(table) => Some(table),
+        FunctionArgs::Parentheses { arguments, .. } => match arguments.iter().next()? {
+            Expression::TableConstructor(table) => Some(table),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// `prefab = "Name"` in a table argument.
 fn prefab_field(args: &FunctionArgs) -> Option<(String, usize)> {
-    let table = match args {
-        FunctionArgs::TableConstructor(table) => table,
-        FunctionArgs::Parentheses { arguments, .. } => match arguments.iter().next()? {
-            Expression::TableConstructor(table) => table,
-            _ => return None,
-        },
-        _ => return None,
-    };
-    table.fields().iter().find_map(|field| match field {
-        Field::NameKey { key, value, .. } if key.token().to_string() == "prefab" => {
-            match &**value {
-                Expression::String(token) => Some((literal(token)?, line_of(token))),
-                _ => None,
+    table_argument(args)?
+        .fields()
+        .iter()
+        .find_map(|field| match field {
+            Field::NameKey { key, value, .. } if key.token().to_string() == "prefab" => {
+                match &**value {
+                    Expression::String(token) => Some((literal(token)?, line_of(token))),
+                    _ => None,
+                }
             }
-        }
-        _ => None,
-    })
+            _ => None,
+        })
 }
 
 /// The module names of the `.lua` files under the roots (a bounded walk).

@@ -637,7 +637,7 @@ fn check_knows_the_api() {
              end\n\
              function onStart(self) end\n\
              function on_start(self, dt) end\n\
-             function on_destroy(self) zephyr.task.spawn(print) zephyr.events.emit('x') end\n\
+             function on_destroy(self) zephyr.task.spawn(print) zephyr.entity.spawn{prefab = 'Bullet', tagz = {}} end\n\
              local mine = { transform = {} }\n\
              print(mine.transform.whatever, util)\n",
         ),
@@ -661,6 +661,7 @@ fn check_knows_the_api() {
         "scripts/turret.lua:7: zephyr.entity.spawn: scene.toml declares no prefab 'Bullett' (did you mean: Bullet?)",
         "scripts/turret.lua:10: function 'onStart' is not a callback and is never called by the engine (did you mean: on_start?)",
         "scripts/turret.lua:11: on_start(self, dt) declares 2 parameters; a scene's behaviour is called on_start(self)",
+        "scripts/turret.lua:12: zephyr.entity.spawn: a spawn table has no key 'tagz' (did you mean: tags?)",
     ];
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines, expected, "{}", run.stdout);

@@ -16,6 +16,22 @@ use zephyr_world::{
 
 use crate::source::ScriptSource;
 
+/// The keys of an entity template, as a scene's tables and a spawn table
+/// name them (a spawn table adds `prefab`).
+pub const KEYS: [&str; 11] = [
+    "prefab",
+    "name",
+    "position",
+    "rotation",
+    "scale",
+    "light",
+    "particles",
+    "body",
+    "tags",
+    "script",
+    "parallel",
+];
+
 /// An entity as a scene or a script describes it: every key is optional,
 /// and a spawn's keys replace its prefab's ([`over`](Self::over)).
 ///

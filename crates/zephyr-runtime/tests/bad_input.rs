@@ -18,6 +18,7 @@ fn valid(ty: Type) -> &'static str {
         Type::Table => "{}",
         Type::Scalar => "1",
         Type::Handler => "'H'",
+        Type::Spawn => "{}",
         _ => "1",
     }
 }
@@ -34,6 +35,7 @@ fn invalid(ty: Type) -> &'static [&'static str] {
         Type::Table => &["1", "'x'", "true"],
         Type::Scalar => &["{}", "print", "0/0"],
         Type::Handler => &["1", "{}", "true"],
+        Type::Spawn => &["1", "true", "print"],
         _ => &[],
     }
 }

@@ -36,6 +36,9 @@ pub enum Type {
     Entities,
     /// An array of strings (a table).
     Strings,
+    /// What `zephyr.entity.spawn` takes: a prefab's name, or a table of
+    /// an entity's keys (`zephyr.Spawn` in the editor definitions).
+    Spawn,
     /// A string, number or boolean (a cvar value).
     Scalar,
     /// A handler: the name of a global function, or a function.
@@ -57,6 +60,7 @@ impl Type {
             Type::Table => "table",
             Type::Entities => "entity[]",
             Type::Strings => "string[]",
+            Type::Spawn => "string|zephyr.Spawn",
             Type::Scalar => "string|number|boolean",
             Type::Handler => "string|function",
             Type::Any => "any",
@@ -74,6 +78,7 @@ impl Type {
             Type::Table => "a table",
             Type::Entities => "an array of entity ids",
             Type::Strings => "an array of strings",
+            Type::Spawn => "a prefab name or a table of keys",
             Type::Scalar => "a string, number or boolean",
             Type::Handler => "a function name or a function",
             Type::Any => "a value",
@@ -89,6 +94,7 @@ impl Type {
             (Type::Boolean, Value::Boolean(_)) => true,
             (Type::Key, Value::String(s)) => s.to_str().is_ok_and(|s| s.parse::<Key>().is_ok()),
             (Type::Table | Type::Entities | Type::Strings, Value::Table(_)) => true,
+            (Type::Spawn, Value::String(_) | Value::Table(_)) => true,
             (Type::Scalar, Value::String(_) | Value::Boolean(_)) => true,
             (Type::Handler, Value::String(_) | Value::Function(_)) => true,
             _ => false,

@@ -8,7 +8,8 @@ use super::package::Imp::{
     Vec3PairToVec3, Vec3ToVec3,
 };
 use super::package::Type::{
-    Any, Boolean, Entities, Entity, Handler, Integer, Key, Number, Scalar, String, Strings, Table,
+    Any, Boolean, Entities, Entity, Handler, Integer, Key, Number, Scalar, Spawn, String, Strings,
+    Table,
 };
 use super::package::{Access, ConstValue, Constant, Function, Package, Param, opt, req};
 use super::{console, cvar, ecs, game, math};
@@ -258,7 +259,7 @@ pub static API: &[Function] = &[
         "zephyr.entity",
         "spawn",
         &[
-            req("prefab", Any),
+            req("prefab", Spawn),
             opt("x", Number),
             opt("y", Number),
             opt("z", Number),

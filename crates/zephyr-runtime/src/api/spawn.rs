@@ -16,7 +16,7 @@ use zephyr_world::{ParticleEmitter, PointLight, RigidBody};
 use super::call::Call;
 use super::did_you_mean;
 use super::package::Ret;
-use crate::prefab::{EntityTemplate, PendingBehaviour};
+use crate::prefab::{EntityTemplate, KEYS, PendingBehaviour};
 use crate::source::ScriptSource;
 
 /// The spawns' side of a host.
@@ -131,21 +131,6 @@ impl Spawns {
 fn canonical(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
-
-/// The keys a spawn table may give.
-const KEYS: [&str; 11] = [
-    "prefab",
-    "name",
-    "position",
-    "rotation",
-    "scale",
-    "light",
-    "particles",
-    "body",
-    "tags",
-    "script",
-    "parallel",
-];
 
 pub(super) fn entity_spawn(c: &Call<'_>) -> mlua::Result<Ret> {
     let (template, prefab) = match c.value(1) {

@@ -68,6 +68,19 @@ const BUILTIN_PRELUDE: &str = "---An entity id: a positive integer (`self` in a 
      ---Ends the task; true if it was alive.\n\
      ---@return boolean\n\
      function Task:cancel() end\n\n\
+     ---What `zephyr.entity.spawn` makes an entity of: a prefab's keys, each one given replacing the prefab's.\n\
+     ---@class zephyr.Spawn\n\
+     ---@field prefab? string The prefab the entity is made from\n\
+     ---@field name? string\n\
+     ---@field position? number[] {x, y, z}\n\
+     ---@field rotation? number[] {pitch, yaw, roll} in radians\n\
+     ---@field scale? number[] {x, y, z}\n\
+     ---@field light? {color?: number[], intensity?: number, range?: number}\n\
+     ---@field particles? {rate?: number, color?: number[], active?: boolean}\n\
+     ---@field body? {mass?: number, velocity?: number[]}\n\
+     ---@field tags? string[]\n\
+     ---@field script? string A behaviour script, under the script roots\n\
+     ---@field parallel? boolean Whether its on_update runs in the parallel phase\n\n\
      ---A subscription made by `zephyr.events.on`.\n\
      ---@class zephyr.Subscription\n\
      local Subscription = {}\n\
