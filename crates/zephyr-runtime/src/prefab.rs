@@ -3,13 +3,22 @@
 //! the behaviours that spawns leave for the next start phase
 //! ([`PendingBehaviour`]).
 //!
+//! The host keeps the declared prefabs, the scripts spawns read by path
+//! and the pending behaviours in one [`Spawns`].
+//!
 //! A spawn makes its entity at once (its id is usable at once, also on a
 //! worker, where the writes are recorded like every other write); its
 //! behaviour, if the template has a script, is attached by the next
 //! [`Stage::Start`](crate::Stage::Start), in the order the spawns took
 //! effect, and its `on_start` runs there.
 
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use glam::DVec3;
+use parking_lot::{Mutex, RwLock};
+use zephyr_lua::ScriptFiles;
 use zephyr_world::{
     EntityId, ParticleEmitter, PointLight, RigidBody, Transform, WorldCommand, validate_tag,
 };
@@ -180,6 +189,120 @@ pub struct PendingBehaviour {
     pub script: ScriptSource,
     /// Whether it is a parallel behaviour.
     pub parallel: bool,
+}
+
+/// The spawns' side of a host: the declared prefabs, the scripts spawns
+/// read by path, and the behaviours waiting for the next start phase.
+#[derive(Debug, Default)]
+pub(crate) struct Spawns {
+    prefabs: RwLock<BTreeMap<String, Arc<EntityTemplate>>>,
+    /// Where a spawn's `script` path is read (the states' script roots).
+    files: Option<ScriptFiles>,
+    /// Scripts spawns read, by the path they were given: read once.
+    scripts: Mutex<HashMap<String, ScriptSource>>,
+    pending: Mutex<Vec<PendingBehaviour>>,
+}
+
+impl Spawns {
+    /// Reads spawns' scripts through `files`.
+    pub(crate) fn set_files(&mut self, files: ScriptFiles) {
+        self.files = Some(files);
+    }
+
+    /// Declares (or replaces) a prefab, its values checked.
+    pub(crate) fn add_prefab(&self, name: &str, template: EntityTemplate) -> Result<(), String> {
+        if name.is_empty() {
+            return Err("a prefab needs a name".into());
+        }
+        template
+            .validate()
+            .map_err(|e| format!("prefab '{name}': {e}"))?;
+        self.prefabs
+            .write()
+            .insert(name.to_owned(), Arc::new(template));
+        Ok(())
+    }
+
+    pub(crate) fn prefab(&self, name: &str) -> Option<Arc<EntityTemplate>> {
+        self.prefabs.read().get(name).cloned()
+    }
+
+    pub(crate) fn prefab_names(&self) -> Vec<String> {
+        self.prefabs.read().keys().cloned().collect()
+    }
+
+    /// The script at `path` (under the script roots), read once.
+    pub(crate) fn script(&self, path: &str) -> Result<ScriptSource, String> {
+        if let Some(script) = self.scripts.lock().get(path) {
+            return Ok(script.clone());
+        }
+        let files = self
+            .files
+            .as_ref()
+            .ok_or_else(|| format!("cannot read '{path}': no script roots are configured"))?;
+        let file = files.resolve(path)?;
+        let script = ScriptSource::from_file(&file, path).map_err(|e| match e {
+            crate::Error::Io { message, .. } => format!("cannot read '{path}': {message}"),
+            other => other.to_string(),
+        })?;
+        self.scripts.lock().insert(path.to_owned(), script.clone());
+        Ok(script)
+    }
+
+    /// Puts the file at `path` as it reads now in place of every prefab's
+    /// and every read spawn script's copy of it (a hot reload: entities
+    /// spawned after it run the new version). Returns the script's name
+    /// when there was one; an error when the file cannot be read.
+    pub(crate) fn reread(&self, path: &Path) -> Option<Result<String, crate::Error>> {
+        let wanted = canonical(path);
+        let same = |script: &ScriptSource| script.path().is_some_and(|p| canonical(p) == wanted);
+        let mut fresh: Option<ScriptSource> = None;
+        let mut read = |old: &ScriptSource| -> Result<ScriptSource, crate::Error> {
+            if let Some(fresh) = &fresh {
+                return Ok(fresh.clone());
+            }
+            let made = old.reread()?;
+            fresh = Some(made.clone());
+            Ok(made)
+        };
+        let mut name = None;
+        {
+            let mut prefabs = self.prefabs.write();
+            for template in prefabs.values_mut() {
+                if let Some(script) = template.script.as_ref().filter(|s| same(s)) {
+                    let new = match read(script) {
+                        Ok(new) => new,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    name = Some(new.name().to_owned());
+                    Arc::make_mut(template).script = Some(new);
+                }
+            }
+        }
+        for script in self.scripts.lock().values_mut() {
+            if same(script) {
+                let new = match read(script) {
+                    Ok(new) => new,
+                    Err(e) => return Some(Err(e)),
+                };
+                name = Some(new.name().to_owned());
+                *script = new;
+            }
+        }
+        name.map(Ok)
+    }
+
+    pub(crate) fn push_pending(&self, pending: PendingBehaviour) {
+        self.pending.lock().push(pending);
+    }
+
+    pub(crate) fn take_pending(&self) -> Vec<PendingBehaviour> {
+        std::mem::take(&mut *self.pending.lock())
+    }
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
 #[cfg(test)]

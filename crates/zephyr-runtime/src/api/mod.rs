@@ -16,6 +16,7 @@
 //! | `ecs`      | the legacy `ecs` and `input` modules                              |
 //! | `scripted` | declarations of the functions written in Lua (tasks, events)      |
 //! | `spawn`    | `zephyr.entity.spawn`: prefabs, spawn tables, pending behaviours  |
+//! | `suggest`  | the names near a misspelt one (`did you mean: ...?`)              |
 //! | `markdown` | the Markdown reference (`docs/API.md`), feature `docs`             |
 //! | `types`    | the LuaLS/EmmyLua definition file (`zephyr types`), feature `docs` |
 //!
@@ -40,6 +41,7 @@ mod package;
 mod registry;
 mod scripted;
 mod spawn;
+mod suggest;
 mod typed;
 #[cfg(feature = "docs")]
 mod types;
@@ -64,6 +66,7 @@ pub use package::{
 };
 pub use registry::{API, builtin_packages};
 pub use scripted::{SCRIPTED, ScriptedFunction};
+pub use suggest::did_you_mean;
 pub use typed::{Arg, Args, Return, Returns};
 #[cfg(feature = "docs")]
 pub use types::{definitions, lua_definitions};
@@ -127,7 +130,7 @@ pub struct Host {
     pub(crate) packages: Vec<Package>,
     /// The spawns' side: prefabs, scripts read for spawns, and the
     /// behaviours waiting for the next start phase.
-    pub(crate) spawns: spawn::Spawns,
+    pub(crate) spawns: crate::prefab::Spawns,
 }
 
 impl fmt::Debug for Host {
@@ -152,7 +155,7 @@ impl Host {
             events: crate::event::Queues::default(),
             cvar_handlers: parking_lot::Mutex::default(),
             packages: builtin_packages(),
-            spawns: spawn::Spawns::default(),
+            spawns: crate::prefab::Spawns::default(),
         }
     }
 
@@ -298,24 +301,6 @@ pub fn install(lua: &Lua, api: &Table, host: &Arc<Host>, main: bool) -> mlua::Re
         })?,
     )?;
     Ok(())
-}
-
-/// ` (did you mean: a, b?)`: the (at most three) names of `candidates`
-/// nearest to `wanted`, nearest first, or nothing when none is near.
-pub fn did_you_mean(wanted: &str, candidates: &[impl AsRef<str>]) -> String {
-    let mut near: Vec<(f64, &str)> = candidates
-        .iter()
-        .map(AsRef::as_ref)
-        .map(|name| (strsim::jaro_winkler(wanted, name), name))
-        .filter(|(score, name)| *score >= 0.8 || strsim::levenshtein(wanted, name) <= 2)
-        .collect();
-    near.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    near.dedup_by(|a, b| a.1 == b.1);
-    if near.is_empty() {
-        return String::new();
-    }
-    let names: Vec<&str> = near.into_iter().take(3).map(|(_, n)| n).collect();
-    format!(" (did you mean: {}?)", names.join(", "))
 }
 
 /// The error for reading a missing name from an engine table: it names the
