@@ -1,7 +1,8 @@
 //! What `zephyr check` reads in a script beyond its syntax, against the
 //! API the runtime declares (nothing runs): fields of the engine's tables
 //! that do not exist (`zephyr.transform.set_postion`, `Key.Sapce`),
-//! top-level functions one slip away from a callback (`on_updte`), a
+//! top-level functions one slip away from a callback (`on_updte`) or
+//! declared `local` (which the engine never sees), a
 //! callback declared with more parameters than it is called with (in a
 //! scene), `require` of a module the script roots do not have, a spawn
 //! table's unknown keys, and in a scene, `zephyr.entity.spawn` of a prefab
@@ -352,6 +353,31 @@ impl Lint<'_> {
     /// scene) callbacks with more parameters than they are called with.
     fn callbacks(&mut self, block: &ast::Block) {
         for stmt in block.stmts() {
+            // A local callback is the script's alone: the engine looks
+            // callbacks up in the instance's globals.
+            let local = match stmt {
+                Stmt::LocalFunction(f) => Some(f.name()),
+                Stmt::LocalAssignment(a) => a
+                    .names()
+                    .iter()
+                    .zip(a.expressions().iter())
+                    .find(|(_, e)| matches!(e, Expression::Function(_)))
+                    .map(|(n, _)| n),
+                _ => None,
+            };
+            if let Some(name) = local {
+                let text = name.token().to_string();
+                if CALLBACKS.iter().any(|(c, _)| *c == text) {
+                    self.report(
+                        line_of(name),
+                        format!(
+                            "'{text}' is declared local, so the engine never calls it \
+                             (callbacks are global: drop the `local`)"
+                        ),
+                    );
+                }
+                continue;
+            }
             let (name, body) = match stmt {
                 Stmt::FunctionDeclaration(f) => {
                     let names = f.name().names();

@@ -639,7 +639,8 @@ fn check_knows_the_api() {
              function on_start(self, dt) end\n\
              function on_destroy(self) zephyr.task.spawn(print) zephyr.entity.spawn{prefab = 'Bullet', tagz = {}} end\n\
              local mine = { transform = {} }\n\
-             print(mine.transform.whatever, util)\n",
+             print(mine.transform.whatever, util)\n\
+             local function on_reload(self) end\n",
         ),
         (
             "alone.lua",
@@ -662,6 +663,7 @@ fn check_knows_the_api() {
         "scripts/turret.lua:10: function 'onStart' is not a callback and is never called by the engine (did you mean: on_start?)",
         "scripts/turret.lua:11: on_start(self, dt) declares 2 parameters; a scene's behaviour is called on_start(self)",
         "scripts/turret.lua:12: zephyr.entity.spawn: a spawn table has no key 'tagz' (did you mean: tags?)",
+        "scripts/turret.lua:15: 'on_reload' is declared local, so the engine never calls it (callbacks are global: drop the `local`)",
     ];
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines, expected, "{}", run.stdout);
