@@ -225,8 +225,8 @@ impl Capture {
 pub struct KeptLocals {
     /// Locals both versions declare, sharing one variable now.
     pub kept: Vec<String>,
-    /// Kept locals whose initial value changed in the file: they took the
-    /// new version's value.
+    /// Kept locals that took the new version's value: their initial value
+    /// changed in the file, or they hold a function.
     pub renewed: Vec<String>,
     /// Locals only the new version declares.
     pub added: Vec<String>,
@@ -241,7 +241,7 @@ pub struct KeptLocals {
 const JOIN: &str = r#"
 local getupvalue, setupvalue, upvalueid, upvaluejoin, getmetatable, next, type, sort = ...
 return function(old, new, roots, renew)
-  local old_at, names = {}, {}
+  local old_at = {}
   local i = 1
   while true do
     local name = getupvalue(old, i)
