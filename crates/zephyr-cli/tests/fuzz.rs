@@ -230,6 +230,10 @@ const SCENE_WORDS: &[&str] = &[
     "=",
     "\"",
     "#",
+    "[prefabs.B]\n",
+    "prefab",
+    "tags",
+    "\"B\"",
 ];
 
 fn scene_toml(cases: u32) {
@@ -439,6 +443,14 @@ fn lua_value() -> impl Strategy<Value = String> {
                 "[0]",
                 "[1.5]",
                 "['']",
+                "prefab",
+                "name",
+                "tags",
+                "light",
+                "particles",
+                "body",
+                "parallel",
+                "script",
             ][..],
         );
         prop::collection::vec((prop::option::of(key), inner), 0..6).prop_map(|fields| {
@@ -487,6 +499,61 @@ fn lua_components(cases: u32) {
             Ok(())
         })
         .unwrap();
+}
+
+/// `zephyr.entity.spawn` and the queries with random tables and values:
+/// an entity or a clear error, never a panic.
+fn lua_spawns(cases: u32) {
+    let system = ScriptingSystem::new(ScriptingConfig {
+        workers: 1,
+        ..ScriptingConfig::default()
+    })
+    .unwrap();
+    system
+        .add_prefab(
+            "B",
+            zephyr_runtime::prefab::EntityTemplate {
+                tags: Some(vec!["b".into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let calls = [
+        "zephyr.entity.spawn(V)",
+        "zephyr.entity.spawn('B', V, V, V)",
+        "zephyr.entity.within(V, V, V, V, V)",
+        "zephyr.entity.find_all(V)",
+        "zephyr.entity.add_tag(zephyr.entity.create(), V)",
+    ];
+    runner(cases)
+        .run(
+            &(lua_value(), lua_value(), 0..calls.len()),
+            |(value, other, k)| {
+                let call = calls[k].replacen('V', &value, 1).replace('V', &other);
+                let source = format!(
+                    "local ok, err = pcall(function() return {call} end)
+                     return ok or (type(err) == 'string' and err:find('zephyr.entity.', 1, true) ~= nil)"
+                );
+                let outcome = system.execute(&source, "fuzz");
+                prop_assert!(
+                    matches!(outcome.values(), [v] if v.to_string() == "true"),
+                    "{call}: {outcome}"
+                );
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
+#[test]
+fn lua_spawns_smoke() {
+    lua_spawns(SMOKE);
+}
+
+#[test]
+#[ignore = "long: run with --ignored (FUZZING.md)"]
+fn lua_spawns_fuzz() {
+    lua_spawns(long_cases());
 }
 
 #[test]
