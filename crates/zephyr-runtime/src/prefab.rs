@@ -4,7 +4,7 @@
 //! ([`PendingBehaviour`]).
 //!
 //! The host keeps the declared prefabs, the scripts spawns read by path
-//! and the pending behaviours in one [`Spawns`].
+//! and the pending behaviours in one `Spawns`.
 //!
 //! A spawn makes its entity at once (its id is usable at once, also on a
 //! worker, where the writes are recorded like every other write); its
