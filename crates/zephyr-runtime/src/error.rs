@@ -84,6 +84,10 @@ pub enum Error {
     /// A configuration value that cannot work (for example zero workers).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A spawn that cannot be made: an unknown prefab, a value the
+    /// template refuses (the message names the prefab and the key).
+    #[error("cannot spawn: {0}")]
+    Spawn(String),
     /// A file could not be read.
     #[error("{path}: {message}")]
     Io {

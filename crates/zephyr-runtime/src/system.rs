@@ -444,7 +444,7 @@ impl ScriptingSystem {
     /// behaviour (if the template has a script) is attached by the next
     /// start phase ([`Stage::Start`](crate::Stage::Start)).
     pub fn spawn(&self, template: &crate::prefab::EntityTemplate) -> Result<EntityId> {
-        template.validate().map_err(Error::Config)?;
+        template.validate().map_err(Error::Spawn)?;
         let mut world = self.host.world.write();
         let id = world.create().map_err(Error::World)?;
         let made = template
@@ -465,7 +465,7 @@ impl ScriptingSystem {
     /// it); see [`spawn`](Self::spawn).
     pub fn spawn_prefab(&self, name: &str, position: Option<glam::DVec3>) -> Result<EntityId> {
         let prefab = self.prefab(name).ok_or_else(|| {
-            Error::Config(format!(
+            Error::Spawn(format!(
                 "no prefab '{name}'{}",
                 api::did_you_mean(name, &self.prefab_names())
             ))
@@ -477,8 +477,13 @@ impl ScriptingSystem {
             },
             None => (*prefab).clone(),
         };
-        self.spawn(&template)
-            .map_err(|e| Error::Config(format!("prefab '{name}': {e}")))
+        self.spawn(&template).map_err(|e| {
+            let why = match e {
+                Error::Spawn(why) => why,
+                other => other.to_string(),
+            };
+            Error::Spawn(format!("prefab '{name}': {why}"))
+        })
     }
 
     /// A hot reload's part for spawns: the prefabs' and spawn scripts'

@@ -353,3 +353,29 @@ fn a_reload_reaches_prefabs_so_later_spawns_run_the_new_version() -> Result {
     assert!(String::from_utf8_lossy(fresh.script.as_ref().unwrap().text()).contains("v3"));
     Ok(())
 }
+
+#[test]
+fn spawns_from_rust_fail_with_a_spawn_error_naming_the_prefab() -> Result {
+    let (scripting, _) = scripting(1, None)?;
+    match scripting.spawn("Bulet", None) {
+        Err(zephyr_runtime::Error::Spawn(why)) => {
+            assert_eq!(why, "no prefab 'Bulet' (did you mean: Bullet?)")
+        }
+        other => panic!("{other:?}"),
+    }
+    let far = DVec3::new(f64::NAN, 0.0, 0.0);
+    let error = scripting.spawn("Enemy", Some(far)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot spawn: prefab 'Enemy': position must be finite (not NaN or infinite)"
+    );
+    let template = EntityTemplate {
+        parallel: Some(true),
+        ..EntityTemplate::default()
+    };
+    assert!(matches!(
+        scripting.spawn_template(&template),
+        Err(zephyr_runtime::Error::Spawn(why)) if why == "'parallel' needs a 'script'"
+    ));
+    Ok(())
+}
