@@ -219,6 +219,33 @@ impl<'a, E, M: FnMut(u64) -> Result<(), E>> Matcher<'a, E, M> {
         }
     }
 
+    /// The class at `p..ep`, decoded.
+    fn single(&self, p: usize) -> Single {
+        match self.pat[p] {
+            b'.' => Single::Any,
+            ESC => match class_of(self.p(p + 1)) {
+                Some((bit, negated)) => Single::Class(bit, negated),
+                None => Single::Byte(self.p(p + 1)),
+            },
+            b'[' => Single::Bracket,
+            other => Single::Byte(other),
+        }
+    }
+
+    /// [`single_match`](Self::single_match) with the class decoded.
+    #[inline]
+    fn single_matches(&self, single: Single, s: usize, p: usize, ep: usize) -> bool {
+        let Some(&c) = self.src.get(s) else {
+            return false;
+        };
+        match single {
+            Single::Any => true,
+            Single::Byte(b) => b == c,
+            Single::Class(bit, negated) => (CLASSES[usize::from(c)] & bit != 0) != negated,
+            Single::Bracket => self.match_bracket_class(c, p, ep - 1),
+        }
+    }
+
     /// Lua's `singlematch`: does the class at `p..ep` match subject byte `s`?
     fn single_match(&self, s: usize, p: usize, ep: usize) -> bool {
         if s >= self.src.len() {
@@ -293,8 +320,9 @@ impl<'a, E, M: FnMut(u64) -> Result<(), E>> Matcher<'a, E, M> {
 
     /// Lua's `max_expand`: the longest run first, then shorter ones.
     fn max_expand(&mut self, s: usize, p: usize, ep: usize) -> Step<Option<usize>, E> {
+        let single = self.single(p);
         let mut i = 0;
-        while self.single_match(s + i, p, ep) {
+        while self.single_matches(single, s + i, p, ep) {
             self.step()?;
             i += 1;
         }
@@ -311,11 +339,12 @@ impl<'a, E, M: FnMut(u64) -> Result<(), E>> Matcher<'a, E, M> {
 
     /// Lua's `min_expand`: the shortest run first, then longer ones.
     fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> Step<Option<usize>, E> {
+        let single = self.single(p);
         loop {
             if let Some(end) = self.do_match(s, ep + 1)? {
                 return Ok(Some(end));
             }
-            if self.single_match(s, p, ep) {
+            if self.single_matches(single, s, p, ep) {
                 s += 1;
             } else {
                 return Ok(None);
@@ -410,27 +439,106 @@ pub(crate) enum Captured {
     Position(usize),
 }
 
+/// The classes each byte belongs to (`%a`, `%c`, ... in the C locale), one
+/// bit per class letter: a class test is a table read, not a chain of
+/// comparisons.
+static CLASSES: [u16; 256] = classes();
+
+const CLASS_A: u16 = 1;
+const CLASS_C: u16 = 1 << 1;
+const CLASS_D: u16 = 1 << 2;
+const CLASS_G: u16 = 1 << 3;
+const CLASS_L: u16 = 1 << 4;
+const CLASS_P: u16 = 1 << 5;
+const CLASS_S: u16 = 1 << 6;
+const CLASS_U: u16 = 1 << 7;
+const CLASS_W: u16 = 1 << 8;
+const CLASS_X: u16 = 1 << 9;
+const CLASS_Z: u16 = 1 << 10;
+
+const fn classes() -> [u16; 256] {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut bits = 0;
+        if c.is_ascii_alphabetic() {
+            bits |= CLASS_A;
+        }
+        if c.is_ascii_control() {
+            bits |= CLASS_C;
+        }
+        if c.is_ascii_digit() {
+            bits |= CLASS_D;
+        }
+        if c.is_ascii_graphic() {
+            bits |= CLASS_G;
+        }
+        if c.is_ascii_lowercase() {
+            bits |= CLASS_L;
+        }
+        if c.is_ascii_punctuation() {
+            bits |= CLASS_P;
+        }
+        if matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+            bits |= CLASS_S;
+        }
+        if c.is_ascii_uppercase() {
+            bits |= CLASS_U;
+        }
+        if c.is_ascii_alphanumeric() {
+            bits |= CLASS_W;
+        }
+        if c.is_ascii_hexdigit() {
+            bits |= CLASS_X;
+        }
+        if c == 0 {
+            // `%z`: deprecated in Lua, still matched.
+            bits |= CLASS_Z;
+        }
+        table[i] = bits;
+        i += 1;
+    }
+    table
+}
+
+/// The class a `%` letter names: its bit, and whether it is negated (an
+/// upper-case letter); `None` for a letter that names no class (`%.`
+/// matches the character itself).
+fn class_of(class: u8) -> Option<(u16, bool)> {
+    let bit = match class.to_ascii_lowercase() {
+        b'a' => CLASS_A,
+        b'c' => CLASS_C,
+        b'd' => CLASS_D,
+        b'g' => CLASS_G,
+        b'l' => CLASS_L,
+        b'p' => CLASS_P,
+        b's' => CLASS_S,
+        b'u' => CLASS_U,
+        b'w' => CLASS_W,
+        b'x' => CLASS_X,
+        b'z' => CLASS_Z,
+        _ => return None,
+    };
+    Some((bit, class.is_ascii_uppercase()))
+}
+
 /// Lua's `match_class` in the C locale.
 fn match_class(c: u8, class: u8) -> bool {
-    let result = match class.to_ascii_lowercase() {
-        b'a' => c.is_ascii_alphabetic(),
-        b'c' => c.is_ascii_control(),
-        b'd' => c.is_ascii_digit(),
-        b'g' => c.is_ascii_graphic(),
-        b'l' => c.is_ascii_lowercase(),
-        b'p' => c.is_ascii_punctuation(),
-        b's' => matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'),
-        b'u' => c.is_ascii_uppercase(),
-        b'w' => c.is_ascii_alphanumeric(),
-        b'x' => c.is_ascii_hexdigit(),
-        b'z' => c == 0, // deprecated in Lua, still matched
-        _ => return class == c,
-    };
-    if class.is_ascii_uppercase() {
-        !result
-    } else {
-        result
+    match class_of(class) {
+        Some((bit, negated)) => (CLASSES[usize::from(c)] & bit != 0) != negated,
+        None => class == c,
     }
+}
+
+/// A single-character class decoded once, for the loops that test it
+/// against many characters (`max_expand`, `min_expand`).
+#[derive(Debug, Clone, Copy)]
+enum Single {
+    Any,
+    Byte(u8),
+    Class(u16, bool),
+    Bracket,
 }
 
 /// Lua's `nospecials`: the pattern has none of `^$*+?.([%-`.
@@ -446,5 +554,48 @@ pub(crate) fn start_position(pos: i64, len: usize) -> usize {
         1
     } else {
         len - (pos.unsigned_abs() as usize) + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `match_class` as Lua's C code reads: a chain of the C library's
+    /// `is*` tests, the reference the table must agree with.
+    fn by_tests(c: u8, class: u8) -> bool {
+        let result = match class.to_ascii_lowercase() {
+            b'a' => c.is_ascii_alphabetic(),
+            b'c' => c.is_ascii_control(),
+            b'd' => c.is_ascii_digit(),
+            b'g' => c.is_ascii_graphic(),
+            b'l' => c.is_ascii_lowercase(),
+            b'p' => c.is_ascii_punctuation(),
+            b's' => matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'),
+            b'u' => c.is_ascii_uppercase(),
+            b'w' => c.is_ascii_alphanumeric(),
+            b'x' => c.is_ascii_hexdigit(),
+            b'z' => c == 0,
+            _ => return class == c,
+        };
+        if class.is_ascii_uppercase() {
+            !result
+        } else {
+            result
+        }
+    }
+
+    #[test]
+    fn the_class_table_agrees_with_the_tests_for_every_byte_and_class() {
+        for class in 0..=u8::MAX {
+            for c in 0..=u8::MAX {
+                assert_eq!(
+                    match_class(c, class),
+                    by_tests(c, class),
+                    "%{} on {c}",
+                    class as char
+                );
+            }
+        }
     }
 }
