@@ -7,6 +7,41 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
+/// `zephyr run scene.toml --watch` in `dir`, its output read line by line.
+struct Watched {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    out: Receiver<String>,
+    err: Receiver<String>,
+}
+
+impl Watched {
+    fn start(dir: &std::path::Path) -> Watched {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+            .current_dir(dir)
+            .args(["run", "scene.toml", "--watch", "--config", "test.cfg"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run zephyr");
+        Watched {
+            out: lines(child.stdout.take().unwrap()),
+            err: lines(child.stderr.take().unwrap()),
+            stdin: child.stdin.take().unwrap(),
+            child,
+        }
+    }
+
+    /// Types `quit` and requires a clean exit.
+    fn quit(mut self, seen_err: &[String]) {
+        self.stdin.write_all(b"quit\n").unwrap();
+        drop(self.stdin);
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "stderr:\n{}", seen_err.join("\n"));
+    }
+}
+
 fn lines(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
     let (tx, rx) = channel();
     std::thread::spawn(move || {
@@ -67,20 +102,11 @@ fn an_edited_behaviour_reloads_during_a_paced_run_and_keeps_its_state() {
          end\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zephyr"))
-        .current_dir(dir.path())
-        .args(["run", "scene.toml", "--watch", "--config", "test.cfg"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run zephyr");
-    let out = lines(child.stdout.take().unwrap());
-    let err = lines(child.stderr.take().unwrap());
-    let mut stdin = child.stdin.take().unwrap();
+    let watched = Watched::start(dir.path());
+    let (out, err) = (&watched.out, &watched.err);
     let (mut seen_out, mut seen_err) = (Vec::new(), Vec::new());
 
-    wait_for(&out, &mut seen_out, |l| l.starts_with("v1 "));
+    wait_for(out, &mut seen_out, |l| l.starts_with("v1 "));
     std::fs::write(
         &script,
         "count = count or 0\n\
@@ -91,28 +117,28 @@ fn an_edited_behaviour_reloads_during_a_paced_run_and_keeps_its_state() {
          function on_reload(self) print('reloaded at ' .. count) end\n",
     )
     .unwrap();
-    let reloaded = wait_for(&out, &mut seen_out, |l| l.starts_with("reloaded at "));
+    let reloaded = wait_for(out, &mut seen_out, |l| l.starts_with("reloaded at "));
     let at = number_after(&reloaded, "reloaded at ");
     assert!(at >= 10, "the count went on from v1: {reloaded}");
-    let v2 = wait_for(&out, &mut seen_out, |l| l.starts_with("v2 "));
+    let v2 = wait_for(out, &mut seen_out, |l| l.starts_with("v2 "));
     assert!(
         number_after(&v2, "v2 ") > at,
         "state kept across the reload: {v2}"
     );
-    wait_for(&err, &mut seen_err, |l| {
+    wait_for(err, &mut seen_err, |l| {
         l.contains("reloaded scripts/mover.lua")
     });
 
     // A broken edit: the error is printed and v2 keeps running.
     std::fs::write(&script, "function on_update(self, dt)\n  if then\nend\n").unwrap();
-    let failed = wait_for(&err, &mut seen_err, |l| l.contains("reload failed"));
+    let failed = wait_for(err, &mut seen_err, |l| l.contains("reload failed"));
     assert!(failed.contains("scripts/mover.lua:2:"), "{failed}");
     assert!(
         !seen_err.iter().any(|l| l.contains("(0 instance(s)")),
         "a failed reload is not announced as a reload: {seen_err:?}"
     );
     let before = seen_out.len();
-    wait_for(&out, &mut seen_out, |l| l.starts_with("v2 "));
+    wait_for(out, &mut seen_out, |l| l.starts_with("v2 "));
     assert!(seen_out[before..].iter().all(|l| !l.starts_with("v1")));
 
     // Fixed again: it loads.
@@ -124,13 +150,10 @@ fn an_edited_behaviour_reloads_during_a_paced_run_and_keeps_its_state() {
          end\n",
     )
     .unwrap();
-    let v3 = wait_for(&out, &mut seen_out, |l| l.starts_with("v3 "));
+    let v3 = wait_for(out, &mut seen_out, |l| l.starts_with("v3 "));
     assert!(number_after(&v3, "v3 ") > at);
 
-    stdin.write_all(b"quit\n").unwrap();
-    drop(stdin);
-    let status = child.wait().unwrap();
-    assert!(status.success(), "stderr:\n{}", seen_err.join("\n"));
+    watched.quit(&seen_err);
 }
 
 #[test]
@@ -152,19 +175,10 @@ fn a_watched_reload_keeps_top_level_locals_and_names_the_dropped_ones() {
          end\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zephyr"))
-        .current_dir(dir.path())
-        .args(["run", "scene.toml", "--watch", "--config", "test.cfg"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run zephyr");
-    let out = lines(child.stdout.take().unwrap());
-    let err = lines(child.stderr.take().unwrap());
-    let mut stdin = child.stdin.take().unwrap();
+    let watched = Watched::start(dir.path());
+    let (out, err) = (&watched.out, &watched.err);
     let (mut seen_out, mut seen_err) = (Vec::new(), Vec::new());
-    let v1 = wait_for(&out, &mut seen_out, |l| l.starts_with("v1 "));
+    let v1 = wait_for(out, &mut seen_out, |l| l.starts_with("v1 "));
     std::fs::write(
         &script,
         "local count = 0\nlocal shots = 0\n\
@@ -175,12 +189,12 @@ fn a_watched_reload_keeps_top_level_locals_and_names_the_dropped_ones() {
          end\n",
     )
     .unwrap();
-    let dropped = wait_for(&err, &mut seen_err, |l| l.contains("no longer declares"));
+    let dropped = wait_for(err, &mut seen_err, |l| l.contains("no longer declares"));
     assert!(
         dropped.contains("mover.lua no longer declares `local burst`"),
         "{dropped}"
     );
-    let v2 = wait_for(&out, &mut seen_out, |l| l.starts_with("v2 "));
+    let v2 = wait_for(out, &mut seen_out, |l| l.starts_with("v2 "));
     assert!(
         number_after(&v2, "v2 ") > number_after(&v1, "v1 "),
         "the local count went on: {v1} then {v2}"
@@ -188,14 +202,12 @@ fn a_watched_reload_keeps_top_level_locals_and_names_the_dropped_ones() {
     // The old version's task (not cancelled by the reload) counts into the
     // same `shots` the new version prints.
     let shots = |line: &str| -> u64 { line.rsplit(' ').next().unwrap().parse().unwrap() };
-    let later = wait_for(&out, &mut seen_out, |l| l.starts_with("v2 ") && l != v2);
+    let later = wait_for(out, &mut seen_out, |l| l.starts_with("v2 ") && l != v2);
     assert!(
         shots(&later) > shots(&v2) && shots(&v2) >= shots(&v1),
         "{v1} / {v2} / {later}"
     );
-    stdin.write_all(b"quit\n").unwrap();
-    drop(stdin);
-    assert!(child.wait().unwrap().success(), "{}", seen_err.join("\n"));
+    watched.quit(&seen_err);
 }
 
 #[test]
@@ -221,27 +233,16 @@ fn a_watched_module_reload_keeps_the_module_locals() {
         )
     };
     std::fs::write(&module, version("m1")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zephyr"))
-        .current_dir(dir.path())
-        .args(["run", "scene.toml", "--watch", "--config", "test.cfg"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run zephyr");
-    let out = lines(child.stdout.take().unwrap());
-    let err = lines(child.stderr.take().unwrap());
-    let mut stdin = child.stdin.take().unwrap();
+    let watched = Watched::start(dir.path());
+    let (out, err) = (&watched.out, &watched.err);
     let (mut seen_out, mut seen_err) = (Vec::new(), Vec::new());
-    let m1 = wait_for(&out, &mut seen_out, |l| l.starts_with("m1 "));
+    let m1 = wait_for(out, &mut seen_out, |l| l.starts_with("m1 "));
     std::fs::write(&module, version("m2")).unwrap();
-    wait_for(&err, &mut seen_err, |l| l.contains("reloaded counter"));
-    let m2 = wait_for(&out, &mut seen_out, |l| l.starts_with("m2 "));
+    wait_for(err, &mut seen_err, |l| l.contains("reloaded counter"));
+    let m2 = wait_for(out, &mut seen_out, |l| l.starts_with("m2 "));
     assert!(
         number_after(&m2, "m2 ") > number_after(&m1, "m1 "),
         "the module's local went on: {m1} then {m2}"
     );
-    stdin.write_all(b"quit\n").unwrap();
-    drop(stdin);
-    assert!(child.wait().unwrap().success(), "{}", seen_err.join("\n"));
+    watched.quit(&seen_err);
 }

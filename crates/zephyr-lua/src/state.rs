@@ -99,7 +99,7 @@ struct ReloadSide {
     module_captures: Table,
     base: crate::reload::Base,
     joiner: Option<Function>,
-    instrumentations: crate::reload::Instrumentations,
+    instrumentations: Arc<Mutex<crate::reload::Instrumentations>>,
 }
 
 /// A chunk compiled so that running it captures its top-level locals (see
@@ -173,6 +173,7 @@ impl ScriptState {
         let streams =
             crate::random::install(&lua, &lua.globals().get::<Table>("math")?, config.seed)?;
 
+        let instrumentations = Arc::default();
         let module_captures = lua.create_table()?;
         let weak_keys = lua.create_table()?;
         weak_keys.raw_set("__mode", "k")?;
@@ -182,6 +183,7 @@ impl ScriptState {
             script_roots: &config.script_roots,
             memory_limit: config.limits.memory,
             module_captures: &module_captures,
+            instrumentations: &instrumentations,
         };
         let new_env = crate::sandbox::build(&lua, &setup, api, &control)?;
         let persistent_env = if persistent {
@@ -206,7 +208,7 @@ impl ScriptState {
             module_captures,
             base: crate::reload::Base::of(&lua)?,
             joiner: None,
-            instrumentations: crate::reload::Instrumentations::default(),
+            instrumentations,
         });
         Ok(ScriptState {
             reload,
@@ -483,7 +485,8 @@ impl ScriptState {
         source: &[u8],
         chunk_name: &str,
     ) -> std::result::Result<ReloadableChunk, ScriptError> {
-        let instrumented = self.reload.lock().instrumentations.get(source);
+        let instrumentations = self.reload.lock().instrumentations.clone();
+        let instrumented = instrumentations.lock().get(source);
         if let Some(instrumented) = instrumented
             && let Ok(chunk) = self.compile(&instrumented.text, chunk_name)
         {

@@ -51,6 +51,9 @@ pub(crate) struct Setup<'a> {
     /// top-level locals (weak-keyed by environment), for hot reload; only
     /// the loaders and the state's Rust side hold it.
     pub(crate) module_captures: &'a Table,
+    /// The state's instrumented sources (`reload.rs`), shared by `require`
+    /// and the state's own reloadable chunks: a file is parsed once.
+    pub(crate) instrumentations: &'a Arc<parking_lot::Mutex<crate::reload::Instrumentations>>,
 }
 
 /// Builds the sandbox of a state from its engine API table; returns its
@@ -139,6 +142,7 @@ pub(crate) fn build(
         // sandbox's work, not the script's.
         let loader_files = files.clone();
         let module_captures = config.module_captures.clone();
+        let instrumentations = config.instrumentations.clone();
         rust.set(
             "make_loaders",
             lua.create_function(move |lua, (base, key): (Table, mlua::Value)| {
@@ -165,6 +169,7 @@ pub(crate) fn build(
                 thread.remove_hook();
                 let helpers = loader_helpers(lua, &loader_files)?;
                 helpers.set("module_captures", &module_captures)?;
+                helpers.set("instrument", instrument(lua, instrumentations.clone())?)?;
                 thread.resume::<()>((&base, sandbox, helpers))?;
                 base.raw_get(key)
             })?,
@@ -186,6 +191,25 @@ pub(crate) fn build(
         .set_name(SANDBOX_SOURCE)
         .set_mode(ChunkMode::Text)
         .call((rust, api))
+}
+
+/// `require`'s `files.instrument(source)`: a module's source with the
+/// capture of its top-level locals (and the names it captures), or as it
+/// is (and nil); see `reload.rs`.
+fn instrument(
+    lua: &Lua,
+    instrumentations: Arc<parking_lot::Mutex<crate::reload::Instrumentations>>,
+) -> mlua::Result<Function> {
+    lua.create_function(move |lua, source: mlua::LuaString| {
+        let made = instrumentations.lock().get(&source.as_bytes());
+        Ok(match made {
+            Some(made) => (
+                mlua::Value::String(lua.create_string(&made.text)?),
+                mlua::Value::Table(lua.create_sequence_from(made.names.iter().cloned())?),
+            ),
+            None => (mlua::Value::String(source), mlua::Value::Nil),
+        })
+    })
 }
 
 /// What `loaders.lua` needs from Rust: made with the loaders, on first use.
@@ -218,21 +242,6 @@ fn loader_helpers(lua: &Lua, files: &Arc<ScriptFiles>) -> mlua::Result<Table> {
         })?
     })?;
     helpers.set("package_path", ScriptFiles::PACKAGE_PATH)?;
-    // A module's source with the capture of its top-level locals (and the
-    // names it captures), or as it is (and nil): see `reload.rs`.
-    helpers.set("instrument", {
-        let instrumentations = parking_lot::Mutex::new(crate::reload::Instrumentations::default());
-        lua.create_function(move |lua, source: mlua::LuaString| {
-            let made = instrumentations.lock().get(&source.as_bytes());
-            Ok(match made {
-                Some(made) => (
-                    mlua::Value::String(lua.create_string(&made.text)?),
-                    mlua::Value::Table(lua.create_sequence_from(made.names.iter().cloned())?),
-                ),
-                None => (mlua::Value::String(source), mlua::Value::Nil),
-            })
-        })?
-    })?;
     helpers.set("check_package_path", {
         let files = files.clone();
         lua.create_function(move |_, path: String| Ok(files.check_package_path(&path).err()))?

@@ -37,12 +37,8 @@ pub(super) fn entity_spawn(c: &Call<'_>) -> mlua::Result<Ret> {
             }
             from_table(c, &table)?
         }
-        other => {
-            return Err(c.error(format!(
-                "argument 1 (prefab) must be a prefab name or a table of keys, got {}",
-                type_name(&other)
-            )));
-        }
+        // The declaration (`Type::Spawn`) takes strings and tables only.
+        _ => unreachable!("checked as a prefab name or a table"),
     };
     let about = |message: String| match &prefab {
         Some(name) => c.error(format!("prefab '{name}': {message}")),

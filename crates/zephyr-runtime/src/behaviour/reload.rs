@@ -103,12 +103,7 @@ impl Behaviours {
                     Ok(None) => {}
                     Ok(Some(kept)) => {
                         any = true;
-                        for local in kept.dropped {
-                            let dropped = (module.clone(), local);
-                            if !report.dropped_locals.contains(&dropped) {
-                                report.dropped_locals.push(dropped);
-                            }
-                        }
+                        report.note_dropped(&module, kept.dropped);
                         if !reloaded.contains(&index) {
                             self.after_reload(system, index, &mut report);
                         }
@@ -167,12 +162,7 @@ impl Behaviours {
                 instance.cold.source = fresh.clone();
                 instance.cold.capture = capture;
                 report.instances += 1;
-                for local in kept.dropped {
-                    let dropped = (fresh.name().to_owned(), local);
-                    if !report.dropped_locals.contains(&dropped) {
-                        report.dropped_locals.push(dropped);
-                    }
-                }
+                report.note_dropped(fresh.name(), kept.dropped);
                 Reloaded::Yes
             }
             Err(error) => {

@@ -253,6 +253,17 @@ pub struct ReloadReport {
 }
 
 impl ReloadReport {
+    /// Notes the locals `script` no longer declares, each once (every
+    /// instance of the script reports the same ones).
+    pub(super) fn note_dropped(&mut self, script: &str, locals: Vec<String>) {
+        for local in locals {
+            let dropped = (script.to_owned(), local);
+            if !self.dropped_locals.contains(&dropped) {
+                self.dropped_locals.push(dropped);
+            }
+        }
+    }
+
     /// Whether the path was nothing the behaviours run.
     pub fn is_empty(&self) -> bool {
         self.scripts.is_empty() && self.modules.is_empty() && self.errors.is_empty()

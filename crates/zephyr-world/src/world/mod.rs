@@ -26,8 +26,8 @@ use crate::id::EntityId;
 use crate::input::Input;
 use crate::query::{Nearby, Within};
 use holds::{DespawnHold, Doomed};
-use snapshot::NameIndex;
 pub use snapshot::{EntityRecord, Snapshot};
+use snapshot::{NameIndex, file, filed, unfile};
 use tracking::NEXT_IDENTITY;
 
 /// When an entity was created, in creation order. Gives `find` and world
@@ -217,14 +217,11 @@ impl World {
         let Ok((created, name)) = self.ecs.query_one_mut::<(&Created, &Name)>(entity) else {
             return;
         };
-        let created = created.0;
-        let names = std::sync::Arc::make_mut(&mut self.names);
-        if let Some(entities) = names.get_mut(&name.0) {
-            entities.remove(&created);
-            if entities.is_empty() {
-                names.remove(&name.0);
-            }
-        }
+        unfile(
+            std::sync::Arc::make_mut(&mut self.names),
+            &name.0,
+            created.0,
+        );
         self.names_version += 1;
     }
 
@@ -233,15 +230,9 @@ impl World {
         let Ok((created, tags)) = self.ecs.query_one_mut::<(&Created, &Tags)>(entity) else {
             return;
         };
-        let created = created.0;
         let index = std::sync::Arc::make_mut(&mut self.tags);
         for tag in &tags.0 {
-            if let Some(entities) = index.get_mut(tag) {
-                entities.remove(&created);
-                if entities.is_empty() {
-                    index.remove(tag);
-                }
-            }
+            unfile(index, tag, created.0);
         }
         self.tags_version += 1;
     }
@@ -377,17 +368,7 @@ impl WorldRead for World {
     fn tagged(&self, tag: &str) -> Result<Vec<(u64, EntityId)>> {
         // An entity that engine code despawned through `ecs_mut` may still
         // be indexed: skip it.
-        Ok(self
-            .tags
-            .get(tag)
-            .map(|entities| {
-                entities
-                    .iter()
-                    .filter(|(_, id)| self.exists(**id))
-                    .map(|(c, id)| (*c, *id))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(filed(&self.tags, tag, |id| self.exists(id)))
     }
 
     fn within(&self, query: &Within<'_>) -> Result<Vec<Nearby>> {
@@ -419,10 +400,7 @@ impl WorldRead for World {
 
 impl crate::engine::WorldView for World {
     fn named(&self, name: &str) -> Vec<(u64, EntityId)> {
-        self.names
-            .get(name)
-            .map(|entities| entities.iter().map(|(c, id)| (*c, *id)).collect())
-            .unwrap_or_default()
+        filed(&self.names, name, |_| true)
     }
 
     fn created(&self, id: EntityId) -> Option<u64> {
@@ -528,10 +506,12 @@ impl WorldWrite for World {
                 let created = self.ecs.get::<&Created>(entity).map(|c| c.0);
                 if let Ok(created) = created {
                     self.names_version += 1;
-                    std::sync::Arc::make_mut(&mut self.names)
-                        .entry(name.clone())
-                        .or_default()
-                        .insert(created, id);
+                    file(
+                        std::sync::Arc::make_mut(&mut self.names),
+                        &name,
+                        created,
+                        id,
+                    );
                 }
                 self.ecs.insert_one(entity, Name(name))
             }
@@ -586,10 +566,7 @@ impl WorldWrite for World {
         }
         if let Ok(created) = created {
             self.tags_version += 1;
-            std::sync::Arc::make_mut(&mut self.tags)
-                .entry(tag.to_owned())
-                .or_default()
-                .insert(created, id);
+            file(std::sync::Arc::make_mut(&mut self.tags), tag, created, id);
         }
         Ok(())
     }
@@ -606,13 +583,7 @@ impl WorldWrite for World {
         }
         if let Ok(created) = created {
             self.tags_version += 1;
-            let index = std::sync::Arc::make_mut(&mut self.tags);
-            if let Some(entities) = index.get_mut(tag) {
-                entities.remove(&created);
-                if entities.is_empty() {
-                    index.remove(tag);
-                }
-            }
+            unfile(std::sync::Arc::make_mut(&mut self.tags), tag, created);
         }
         Ok(())
     }

@@ -74,6 +74,41 @@ impl Chunk {
 /// Named entities by name, each name's in creation order.
 pub(crate) type NameIndex = HashMap<String, BTreeMap<u64, EntityId>>;
 
+/// Files entity `id`, created `created`, under `key` (a name or a tag).
+pub(crate) fn file(index: &mut NameIndex, key: &str, created: u64, id: EntityId) {
+    index.entry(key.to_owned()).or_default().insert(created, id);
+}
+
+/// Takes the entity created `created` out of `key`'s entry; the key goes
+/// with its last entity.
+pub(crate) fn unfile(index: &mut NameIndex, key: &str, created: u64) {
+    if let Some(entities) = index.get_mut(key) {
+        entities.remove(&created);
+        if entities.is_empty() {
+            index.remove(key);
+        }
+    }
+}
+
+/// The entities filed under `key` that `live` keeps, as (creation number,
+/// id), in creation order.
+pub(crate) fn filed(
+    index: &NameIndex,
+    key: &str,
+    live: impl Fn(EntityId) -> bool,
+) -> Vec<(u64, EntityId)> {
+    index
+        .get(key)
+        .map(|entities| {
+            entities
+                .iter()
+                .filter(|(_, id)| live(**id))
+                .map(|(c, id)| (*c, *id))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// An immutable copy of the world at one moment: what worker scripts read.
 ///
 /// A snapshot is a list of shared chunks of 64 entities each: the next
@@ -148,16 +183,7 @@ pub(crate) fn missing(entity: EntityId, component: &'static str) -> Error {
 impl Snapshot {
     /// Every entity named `name`, as (creation order, id).
     pub(crate) fn named(&self, name: &str) -> Vec<(u64, EntityId)> {
-        self.names
-            .get(name)
-            .map(|entities| {
-                entities
-                    .iter()
-                    .filter(|(_, id)| self.lookup(**id).is_some())
-                    .map(|(c, id)| (*c, *id))
-                    .collect()
-            })
-            .unwrap_or_default()
+        filed(&self.names, name, |id| self.lookup(id).is_some())
     }
 }
 
@@ -207,17 +233,7 @@ impl WorldRead for Snapshot {
     }
 
     fn tagged(&self, tag: &str) -> Result<Vec<(u64, EntityId)>> {
-        Ok(self
-            .tags
-            .get(tag)
-            .map(|entities| {
-                entities
-                    .iter()
-                    .filter(|(_, id)| self.lookup(**id).is_some())
-                    .map(|(c, id)| (*c, *id))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(filed(&self.tags, tag, |id| self.lookup(id).is_some()))
     }
 
     /// A scan of the copied entities: a worker job's query reads a
