@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use mlua::debug::DebugEvent;
 use mlua::{HookTriggers, Lua, VmState};
 
 /// Loops, calls into Lua and C functions, closures, varargs and a
@@ -33,17 +34,21 @@ return total + i
 /// How many times a hook every `step` instructions fires while `PROGRAM`
 /// runs (compiled before the hook is set, so only execution counts).
 fn hook_calls(step: u32) -> u64 {
+    count_events(HookTriggers::new().every_nth_instruction(step))
+}
+
+/// How many count events a hook with `triggers` sees while `PROGRAM` runs.
+fn count_events(triggers: HookTriggers) -> u64 {
     let lua = Lua::new();
     let program = lua.load(PROGRAM).into_function().expect("compiles");
     let calls = Arc::new(AtomicU64::new(0));
     let counter = calls.clone();
-    lua.set_global_hook(
-        HookTriggers::new().every_nth_instruction(step),
-        move |_, _| {
+    lua.set_global_hook(triggers, move |_, debug| {
+        if debug.event() == DebugEvent::Count {
             counter.fetch_add(1, Ordering::Relaxed);
-            Ok(VmState::Continue)
-        },
-    )
+        }
+        Ok(VmState::Continue)
+    })
     .expect("hook");
     let result: i64 = program.call(()).expect("runs");
     assert!(result > 0);
@@ -62,6 +67,25 @@ fn a_count_hook_fires_once_every_step_instructions_as_stock_lua_s() {
             hook_calls(step),
             instructions / u64::from(step),
             "a hook every {step} instructions over {instructions} instructions"
+        );
+    }
+}
+
+#[test]
+fn call_and_return_hooks_beside_it_do_not_move_the_count() {
+    // The profiler's mask: count, call and return. The patch counts inline
+    // for it too; the count events land where they land without the others.
+    let instructions = hook_calls(1);
+    for step in [1, 7, 1000] {
+        assert_eq!(
+            count_events(
+                HookTriggers::new()
+                    .every_nth_instruction(step)
+                    .on_calls()
+                    .on_returns()
+            ),
+            instructions / u64::from(step),
+            "a hook every {step} instructions, with call and return hooks"
         );
     }
 }

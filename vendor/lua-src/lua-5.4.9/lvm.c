@@ -1152,8 +1152,9 @@ void luaV_finishOp (lua_State *L) {
 */
 #define vmfetch()	{ \
   if (l_unlikely(trap)) {  /* stack reallocation or hooks? */ \
-    if (L->hookmask == LUA_MASKCOUNT && L->hookcount > 1) \
-      L->hookcount--;  /* count hook not due yet */ \
+    if ((L->hookmask & (LUA_MASKLINE | LUA_MASKCOUNT)) == LUA_MASKCOUNT && \
+        L->hookcount > 1) \
+      L->hookcount--;  /* count hook not due yet, no line hook */ \
     else \
       trap = luaG_traceexec(L, pc);  /* handle hooks */ \
     updatebase(ci);  /* correct stack */ \
