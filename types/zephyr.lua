@@ -576,6 +576,17 @@ zephyr.scene = {}
 ---@return string name
 function zephyr.scene.get_name() end
 
+---Labelled sections of code, for the profiler and the trace.
+---@class zephyr.profile
+zephyr.profile = {}
+
+---Begins a labelled section: a frame `[label] name` in `--profile`'s output and a span in `--trace`, until `finish`. Sections nest; one still open when the callback or script returns ends there.
+---@param label string
+function zephyr.profile.begin(label) end
+
+---Ends the innermost section `begin` started in this callback or script (an error if none is open).
+function zephyr.profile.finish() end
+
 ---Key names for `zephyr.input.is_key_down` and the `was_*` functions (`Key.W == "W"`).
 ---@class Key
 ---@field A key "A"

@@ -217,6 +217,7 @@ impl ConsoleOptions {
             seed: self.seed,
             prelude: None,
             trace: None,
+            profile: None,
             config: self.config,
             no_console: false,
             no_config: false,

@@ -61,6 +61,12 @@ pub struct RunOptions {
     /// Write a Chrome trace-event JSON file (open in Perfetto or chrome://tracing).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Record where the Lua time goes: FILE gets the collapsed stacks (one
+    /// `outer;inner N` line per stack, N microseconds of self time; for
+    /// flame-graph tools) and the summary lists the ten functions with the
+    /// most self time.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
     /// The saved settings: ARCHIVE cvars load from it at start and are
     /// saved to it at exit [default: config.cfg beside the scene or script].
     #[arg(long, value_name = "FILE")]
@@ -107,6 +113,8 @@ pub struct Summary {
     /// Each distinct error printed so far, and how many times it happened
     /// (an error repeated every frame is printed once, then counted).
     seen_errors: Vec<(String, usize)>,
+    /// With `--profile`: where the stacks went and the top functions.
+    profile: Option<String>,
 }
 
 impl Summary {
@@ -181,12 +189,53 @@ impl Summary {
             text.push('\n');
             text.push_str(warning);
         }
+        if let Some(profile) = &self.profile {
+            text.push('\n');
+            text.push_str(profile);
+        }
         text
+    }
+}
+
+/// `--profile`: the profiler every state records into, and the file its
+/// stacks go to (created before the run, so a bad path fails first).
+struct ProfileOutput {
+    profiler: zephyr_lua::profile::Profiler,
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl ProfileOutput {
+    fn create(path: &Path) -> Result<Self> {
+        let file = std::fs::File::create(path)
+            .map_err(|e| Error::bad_file(path, format!("cannot write the profile: {e}")))?;
+        Ok(ProfileOutput {
+            profiler: zephyr_lua::profile::Profiler::new(),
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Writes the collapsed stacks; the summary's lines about them.
+    fn finish(mut self) -> Result<String> {
+        let report = self.profiler.report();
+        let mut out = std::io::BufWriter::new(&mut self.file);
+        let written = report
+            .write_collapsed(&mut out)
+            .and_then(|lines| out.flush().map(|()| lines));
+        let lines = written
+            .map_err(|e| Error::bad_file(&self.path, format!("cannot write the profile: {e}")))?;
+        Ok(format!(
+            "profile: {lines} stack(s) written to {} (microseconds of self time); the functions with the most self time:\n{}",
+            self.path.display(),
+            report.summary(10)
+        ))
     }
 }
 
 struct Host {
     scripting: Scripting,
+    profile: Option<ProfileOutput>,
     world: Arc<parking_lot::RwLock<World>>,
     options: RunOptions,
     summary: Summary,
@@ -328,7 +377,13 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     validate(&options)?;
     let program = load_program(&options)?;
     let world = zephyr_world::share(World::default());
-    let scripting = build(&options, &program.dir, world.clone())?;
+    let profile = options
+        .profile
+        .as_deref()
+        .map(ProfileOutput::create)
+        .transpose()?;
+    let profiler = profile.as_ref().map(|p| p.profiler.clone());
+    let scripting = build(&options, &program.dir, world.clone(), profiler)?;
     let mut settings = Settings::new(options.config.as_deref(), &program.dir, options.no_config);
     settings.register_command(scripting.console())?;
     apply_settings(&scripting, program.scene.as_ref(), &options, &mut settings)?;
@@ -342,6 +397,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     }
     let mut host = Host {
         scripting,
+        profile,
         world,
         options,
         summary: Summary::default(),
@@ -445,7 +501,12 @@ fn load_program(options: &RunOptions) -> Result<Program> {
 
 /// The scripting over the run's world: the options' profile, budget,
 /// roots and seed; output on stdout; the frame with Zephyr's physics.
-fn build(options: &RunOptions, dir: &Path, world: SharedWorld) -> Result<Scripting> {
+fn build(
+    options: &RunOptions,
+    dir: &Path,
+    world: SharedWorld,
+    profiler: Option<zephyr_lua::profile::Profiler>,
+) -> Result<Scripting> {
     let workers = options
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -465,6 +526,7 @@ fn build(options: &RunOptions, dir: &Path, world: SharedWorld) -> Result<Scripti
                 .chain(options.roots.iter().cloned())
                 .collect(),
             seed: options.seed,
+            profiler,
         },
         print: Some(Arc::new(crate::console::write_output)),
         ..ScriptingConfig::default()
@@ -724,6 +786,14 @@ impl Host {
         }
         self.summary.worker_scripts = self.scripting.system().runner().stats().enqueued;
         self.summary.seed = self.options.seed;
+        if let Some(profile) = self.profile.take() {
+            match profile.finish() {
+                Ok(text) => self.summary.profile = Some(text),
+                Err(error) => {
+                    self.summary.save_error.get_or_insert(error);
+                }
+            }
+        }
         let _ = std::io::stdout().flush();
         self.summary
     }

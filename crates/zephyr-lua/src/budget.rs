@@ -5,9 +5,12 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
-use mlua::{HookTriggers, Lua, MultiValue, VmState};
+use std::sync::Arc;
+
+use mlua::{Lua, MultiValue, VmState};
 use parking_lot::Mutex;
 
+use crate::profile::Labels;
 use crate::script_error::{BudgetExceeded, ScriptError, ScriptErrorKind};
 use crate::value::ScriptValue;
 
@@ -64,7 +67,7 @@ impl Default for Limits {
 }
 
 /// How often (in VM instructions) the budget hook runs.
-const HOOK_STEP: u32 = 1000;
+pub(crate) const HOOK_STEP: u32 = 1000;
 
 /// Why the current execution was halted.
 #[derive(Debug, Clone)]
@@ -98,12 +101,15 @@ pub(crate) struct ExecControl {
     /// so the mutex is only taken once something halted.
     halted: AtomicBool,
     halt: Mutex<Option<Halt>>,
+    /// Labels and the profiler's frames end with the outermost execution.
+    labels: Arc<Labels>,
 }
 
 impl ExecControl {
     /// Control for executions of at most `budget` instructions (0: no limit).
-    pub(crate) fn new(budget: u64) -> Self {
+    pub(crate) fn new(budget: u64, labels: Arc<Labels>) -> Self {
         ExecControl {
+            labels,
             used: AtomicU64::new(0),
             limit: if budget == 0 { u64::MAX } else { budget },
             depth: AtomicU32::new(0),
@@ -112,22 +118,14 @@ impl ExecControl {
         }
     }
 
-    /// Installs the count hook that enforces the budget (none without one).
-    ///
-    /// Its cost: while a count hook is set, Lua 5.4 checks it at every VM
-    /// instruction. Stock Lua does that with a call per instruction; the
-    /// Lua built here (`vendor/lua-src`, see its ZEPHYR.md) counts inline
-    /// until the hook is due, which takes budgeted code from about 1.55x
-    /// to 1.16x the same code without a budget (BENCHMARKS.md).
-    pub(crate) fn install_hook(self: &std::sync::Arc<Self>, lua: &Lua) -> mlua::Result<()> {
-        if self.limit == u64::MAX {
-            return Ok(());
-        }
-        let control = self.clone();
-        lua.set_global_hook(
-            HookTriggers::new().every_nth_instruction(HOOK_STEP),
-            move |_lua, debug| control.tick(debug),
-        )
+    /// Whether an execution is running on the state.
+    pub(crate) fn in_execution(&self) -> bool {
+        self.depth.load(Ordering::Relaxed) > 0
+    }
+
+    /// Whether executions have a budget (a count hook to enforce it).
+    pub(crate) fn is_limited(&self) -> bool {
+        self.limit != u64::MAX
     }
 
     fn set_halt(&self, halt: Halt) {
@@ -138,7 +136,9 @@ impl ExecControl {
         self.halted.store(true, Ordering::Release);
     }
 
-    fn tick(&self, debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
+    /// The count hook: charges [`HOOK_STEP`] instructions, and stops the
+    /// execution past the budget or once halted.
+    pub(crate) fn tick(&self, debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
         if self.halted.load(Ordering::Acquire)
             && let Some(halt) = &*self.halt.lock()
         {
@@ -307,6 +307,9 @@ impl Drop for DepthGuard<'_> {
     fn drop(&mut self) {
         let depth = self.0.depth.load(Ordering::Relaxed);
         self.0.depth.store(depth - 1, Ordering::Relaxed);
+        if depth == 1 {
+            self.0.labels.execution_ended();
+        }
     }
 }
 

@@ -68,7 +68,7 @@ impl CompiledChunk {
     /// The chunk's body as a function over `env`: call it to run the chunk.
     pub(crate) fn bind(&self, lua: &Lua, env: &mlua::Table) -> mlua::Result<Function> {
         match &self.body {
-            Body::Factory(factory) => factory.call(env),
+            Body::Factory(factory) => crate::profile::binding(|| factory.call(env)),
             Body::Source(source) => lua
                 .load(&source[..])
                 .set_name(chunk_name(&self.name))

@@ -6,7 +6,9 @@
 //! | module        | its one job                                                              |
 //! |---------------|--------------------------------------------------------------------------|
 //! | `state`       | [`ScriptState`]: one Lua state, its executions, compile cache, memory limit |
-//! | `budget`      | the instruction budget's hook, [`Limits`], and halts `pcall` cannot swallow |
+//! | `budget`      | the instruction budget's count, [`Limits`], and halts `pcall` cannot swallow |
+//! | `hook`        | a state's one hook: the budget's count and the profiler's calls and returns |
+//! | [`profile`]   | the profiler (time per function and per stack) and scripts' labels     |
 //! | `sandbox`     | the safe profile: environments, shared loaders, the `io` subset, file access inside the script roots |
 //! | `pattern`     | `string.find`/`match`/`gmatch`/`gsub` of the safe profile, under the budget |
 //! | [`chunk`]     | compile once per state, run in many environments; file sources          |
@@ -19,16 +21,18 @@
 //! | [`binding`]   | for functions written in Rust that scripts call: errors at the caller's line, output, the caller's environment, halts |
 //!
 //! Modules depend on each other one way, leaves first: `value`,
-//! `script_error`, `chunk`, `random` and `trusted` on nothing of the crate
-//! (but each other's types); `reload` on `trusted`; `budget` on
-//! `script_error`; `pattern` on `budget`; `sandbox` on those; `state` on
-//! all of them.
+//! `script_error`, `chunk`, `random`, `profile` and `trusted` on nothing of
+//! the crate (but each other's types); `reload` on `trusted`; `budget` on
+//! `script_error` and `profile`; `hook` on `budget` and `profile`;
+//! `pattern` on `budget`; `sandbox` on those; `state` on all of them.
 #![deny(unsafe_code)]
 
 mod budget;
 pub mod chunk;
 mod error;
+mod hook;
 mod pattern;
+pub mod profile;
 pub mod random;
 pub mod reload;
 mod sandbox;

@@ -40,6 +40,11 @@ pub struct StateConfig {
     /// order, so a run's numbers depend on the seed alone. Default:
     /// [`DEFAULT_SEED`](crate::DEFAULT_SEED).
     pub seed: u64,
+    /// Records where the Lua time goes (see [`Profiler`]); one profiler
+    /// may record many states. Default: none (no call or return hook).
+    ///
+    /// [`Profiler`]: crate::profile::Profiler
+    pub profiler: Option<crate::profile::Profiler>,
 }
 
 impl Default for StateConfig {
@@ -49,6 +54,7 @@ impl Default for StateConfig {
             limits: Limits::default(),
             script_roots: vec![PathBuf::from(".")],
             seed: crate::random::DEFAULT_SEED,
+            profiler: None,
         }
     }
 }
@@ -164,7 +170,13 @@ impl ScriptState {
             Profile::Safe => Lua::new(),
             Profile::Trusted => crate::trusted::full_lua(),
         };
-        let control = Arc::new(ExecControl::new(config.limits.instructions));
+        let recorder = config
+            .profiler
+            .as_ref()
+            .map(|profiler| profiler.recorder(config.profile == Profile::Safe));
+        let labels = Arc::new(crate::profile::Labels::new(recorder.clone()));
+        lua.set_app_data(labels.clone());
+        let control = Arc::new(ExecControl::new(config.limits.instructions, labels));
         lua.set_app_data(control.clone());
 
         let api = lua.create_table()?;
@@ -199,7 +211,7 @@ impl ScriptState {
         lua.gc_collect()?;
         // Last: building the sandbox is the runtime's work, not a script's,
         // and runs outside the budget (however small the budget).
-        control.install_hook(&lua)?;
+        crate::hook::install(&lua, &control, recorder)?;
         let loaded = match config.profile {
             Profile::Trusted => Some(lua.named_registry_value::<Table>("_LOADED")?),
             Profile::Safe => None,

@@ -1,7 +1,8 @@
 //! The one place in the workspace that uses `unsafe`: opening Lua with its
-//! whole standard library, `debug` included, for [`Profile::Trusted`]; and
+//! whole standard library, `debug` included, for [`Profile::Trusted`];
 //! opening the `debug` library for the runtime's own use in any state (hot
-//! reload's upvalue joins, in `reload.rs`), never for a script's.
+//! reload's upvalue joins, in `reload.rs`), never for a script's; and one
+//! bit of a state's hook mask for the profiler (`hook.rs`).
 //!
 //! mlua opens the `debug` library (and lets `package` load native C modules)
 //! only through its `unsafe` constructor, because `debug.setlocal`,
@@ -12,7 +13,7 @@
 //! with mlua's safe constructor.
 //!
 //! The workspace denies `unsafe_code`; this module alone allows it, for the
-//! two calls below. A reviewer checks this file, and where the table
+//! three blocks below. A reviewer checks this file, and where the table
 //! [`debug_library`] returns goes (`reload.rs`: into the upvalues of one
 //! function the state's Rust side holds, which no script can reach).
 //!
@@ -49,4 +50,35 @@ pub(crate) fn debug_library(lua: &Lua) -> mlua::Result<Table> {
     // closures of one activation.
     let open = unsafe { lua.create_c_function(mlua::ffi::luaopen_debug) }?;
     open.call(())
+}
+
+/// Lua's `LUA_MASKLUAONLY` (`vendor/lua-src`'s `lua.h`): call and return
+/// hooks for Lua functions only.
+const LUA_MASKLUAONLY: std::ffi::c_int = 1 << 4;
+
+/// Makes the hook set on `lua`'s main thread (and every thread it creates
+/// from then on in Lua: `coroutine.create` copies the mask) skip the call
+/// and return events of C functions: the profiler times Lua functions, and
+/// most calls a game script makes are to C functions (`vendor/lua-src`'s
+/// ZEPHYR.md has the patch and why). Threads mlua creates set their hook
+/// again without the bit: the profiler still tells C functions apart
+/// itself, only slower.
+pub(crate) fn hook_lua_functions_only(lua: &Lua) -> mlua::Result<()> {
+    // SAFETY: `exec_raw` hands the closure the state it runs on (the main
+    // thread's, outside any callback), with a checked stack. The closure
+    // reads the hook Lua has (set through mlua's safe API just before) and
+    // sets it again, the same function and count, with one more mask bit:
+    // `lua_sethook` only stores the three values, and the patched `ldo.c`
+    // reads the bit to skip hooks, never to call anything. mlua keeps no
+    // copy of the mask that could disagree (it reads `lua_gethook` only).
+    unsafe {
+        lua.exec_raw::<()>((), |state| {
+            let hook = mlua::ffi::lua_gethook(state);
+            let mask = mlua::ffi::lua_gethookmask(state);
+            let count = mlua::ffi::lua_gethookcount(state);
+            if hook.is_some() && mask != 0 {
+                mlua::ffi::lua_sethook(state, hook, mask | LUA_MASKLUAONLY, count);
+            }
+        })
+    }
 }

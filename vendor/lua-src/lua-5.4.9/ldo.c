@@ -411,7 +411,8 @@ void luaD_hookcall (lua_State *L, CallInfo *ci) {
 ** is done even when return hooks are off.)
 */
 static void rethook (lua_State *L, CallInfo *ci, int nres) {
-  if (L->hookmask & LUA_MASKRET) {  /* is return hook on? */
+  if ((L->hookmask & LUA_MASKRET) &&  /* is return hook on... */
+      (isLua(ci) || !(L->hookmask & LUA_MASKLUAONLY))) {  /* ...for it? */
     StkId firstres = L->top.p - nres;  /* index of first result */
     int delta = 0;  /* correction for vararg functions */
     int ftransfer;
@@ -547,7 +548,8 @@ l_sinline int precallC (lua_State *L, StkId func, int nresults,
   L->ci = ci = prepCallInfo(L, func, nresults, CIST_C,
                                L->top.p + LUA_MINSTACK);
   lua_assert(ci->top.p <= L->stack_last.p);
-  if (l_unlikely(L->hookmask & LUA_MASKCALL)) {
+  if (l_unlikely((L->hookmask & (LUA_MASKCALL | LUA_MASKLUAONLY)) ==
+                 LUA_MASKCALL)) {  /* call hook on, for C functions too? */
     int narg = cast_int(L->top.p - func) - 1;
     luaD_hook(L, LUA_HOOKCALL, -1, 1, narg);
   }

@@ -452,6 +452,9 @@ LUA_API void (lua_closeslot) (lua_State *L, int idx);
 #define LUA_MASKRET	(1 << LUA_HOOKRET)
 #define LUA_MASKLINE	(1 << LUA_HOOKLINE)
 #define LUA_MASKCOUNT	(1 << LUA_HOOKCOUNT)
+/* Zephyr: with this bit, call and return hooks are raised for Lua
+** functions only, not for C functions (vendor/lua-src/ZEPHYR.md) */
+#define LUA_MASKLUAONLY	(1 << 4)
 
 
 LUA_API int (lua_getstack) (lua_State *L, int level, lua_Debug *ar);

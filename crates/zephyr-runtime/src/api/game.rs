@@ -242,3 +242,18 @@ pub(super) fn particles_set_active(c: &Call<'_>) -> R {
 pub(super) fn get_velocity(w: &dyn WorldRead, e: EntityId) -> world::Result<DVec3> {
     Ok(w.body(e)?.velocity)
 }
+
+pub(super) fn profile_begin(c: &Call<'_>) -> R {
+    zephyr_lua::profile::begin_label(c.lua, &c.string(1));
+    Ok(Ret::None)
+}
+
+pub(super) fn profile_finish(c: &Call<'_>) -> R {
+    if zephyr_lua::profile::finish_label(c.lua) {
+        Ok(Ret::None)
+    } else {
+        Err(c.error(
+            "no section is open (zephyr.profile.begin was not called in this callback or script)",
+        ))
+    }
+}

@@ -812,6 +812,25 @@ pub static API: &[Function] = &[
         "The current scene's name.",
         General(game::scene_get_name),
     ),
+    // zephyr.profile
+    f(
+        "zephyr.profile",
+        "begin",
+        &[req("label", String)],
+        NOTHING,
+        false,
+        "Begins a labelled section: a frame `[label] name` in `--profile`'s output and a span in `--trace`, until `finish`. Sections nest; one still open when the callback or script returns ends there.",
+        General(game::profile_begin),
+    ),
+    f(
+        "zephyr.profile",
+        "finish",
+        NOTHING,
+        NOTHING,
+        false,
+        "Ends the innermost section `begin` started in this callback or script (an error if none is open).",
+        General(game::profile_finish),
+    ),
 ];
 
 /// One line about each built-in module, for the reference and the editor
@@ -851,6 +870,10 @@ const MODULE_DOCS: &[(&str, &str)] = &[
     ),
     ("zephyr.math", "Vector math on plain numbers."),
     ("zephyr.scene", "The running scene."),
+    (
+        "zephyr.profile",
+        "Labelled sections of code, for the profiler and the trace.",
+    ),
 ];
 
 /// The built-in packages: the [`API`] grouped by module, with their
