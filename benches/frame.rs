@@ -26,7 +26,8 @@ use zephyr::world::glam::DVec3;
 use zephyr::world::{EntityId, RigidBody, World};
 
 mod support;
-use support::{Variant, interleave, ms, table, us};
+use support::{Variant, interleave, ms, pair_table, table, us};
+use zephyr::runtime::lua::profile::Profiler;
 
 /// An engine's own world (plain `Vec`s), from the example.
 #[allow(dead_code, unreachable_pub)]
@@ -52,6 +53,11 @@ function on_update(self, dt)
 end";
 
 fn system(workers: usize, budget: u64) -> ScriptingSystem {
+    system_profiled(workers, budget, None)
+}
+
+/// [`system`], its states recording into `profiler`.
+fn system_profiled(workers: usize, budget: u64, profiler: Option<Profiler>) -> ScriptingSystem {
     ScriptingSystem::new(ScriptingConfig {
         workers,
         state: StateConfig {
@@ -59,6 +65,7 @@ fn system(workers: usize, budget: u64) -> ScriptingSystem {
                 instructions: budget,
                 ..Limits::default()
             },
+            profiler,
             ..StateConfig::default()
         },
         ..ScriptingConfig::default()
@@ -100,6 +107,19 @@ function on_update(self, dt)
     set_position(self, x + (w[1] - x) * dt * 0.1, y, z + (w[3] - z) * dt * 0.1)
 end";
 
+/// A behaviour whose update calls four small Lua functions (the profiler's
+/// worst case: a call and a return hook per call).
+const CALLER: &str = "
+local get_position, set_position = zephyr.transform.get_position, zephyr.transform.set_position
+local function add(a, b) return a + b end
+local function scale(v, k) return v * k end
+local function step(x, dt) return add(x, scale(dt, 2)) end
+local function clamp(v) if v > 1000 then return 0 end return v end
+function on_update(self, dt)
+    local x, y, z = get_position(self)
+    set_position(self, clamp(step(x, dt)), y, z)
+end";
+
 /// `n` entities with a body, each running `source`, parallel or not.
 fn scene_of(
     n: usize,
@@ -108,7 +128,19 @@ fn scene_of(
     parallel: bool,
     source: &str,
 ) -> (ScriptingSystem, Behaviours) {
-    let system = system(workers, budget);
+    scene_profiled(n, workers, budget, parallel, source, None)
+}
+
+/// [`scene_of`], recording into `profiler`.
+fn scene_profiled(
+    n: usize,
+    workers: usize,
+    budget: u64,
+    parallel: bool,
+    source: &str,
+    profiler: Option<Profiler>,
+) -> (ScriptingSystem, Behaviours) {
+    let system = system_profiled(workers, budget, profiler);
     let mut behaviours = Behaviours::new();
     let script = ScriptSource::new("mover.lua", source);
     for _ in 0..n {
@@ -586,6 +618,48 @@ fn tiny_jobs(sizes: &Sizes) {
         &variants,
         &medians,
         us,
+    );
+}
+
+/// `--profile`'s cost: whole serial frames of three behaviours, each
+/// without a profiler and with one recording every call.
+fn profiled_frames(sizes: &Sizes) {
+    let n = sizes.entities / 5;
+    let budget = zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET;
+    let frames = sizes.frames_per_round * 2;
+    let dt = 1.0 / 60.0;
+    let cases = [
+        ("movers (three engine calls)", MOVER),
+        ("waypoint scorers (~400 instructions)", SCORER),
+        ("callers (four small Lua functions)", CALLER),
+    ];
+    let mut scenes: Vec<(&str, ScriptingSystem, Behaviours)> = Vec::new();
+    for (what, source) in cases {
+        for profiler in [None, Some(Profiler::new())] {
+            let (system, behaviours) = scene_profiled(n, 1, budget, false, source, profiler);
+            scenes.push((what, system, behaviours));
+        }
+    }
+    let mut variants: Vec<Variant<'_>> = scenes
+        .iter_mut()
+        .map(|(what, system, behaviours)| -> Variant<'_> {
+            (
+                *what,
+                Box::new(move || {
+                    timed(frames, || {
+                        black_box(behaviours.frame(system, dt));
+                    })
+                }),
+            )
+        })
+        .collect();
+    let medians = interleave(sizes.rounds, &mut variants);
+    pair_table(
+        &format!("--profile: whole serial frames of {n} behaviours, without and with the profiler"),
+        ["no profiler", "profiler"],
+        &variants,
+        &medians,
+        ms,
     );
 }
 
@@ -1156,7 +1230,7 @@ fn main() {
         sizes.rounds
     );
     type Section<'a> = (&'a str, &'a dyn Fn(&Sizes));
-    let sections: [Section<'_>; 11] = [
+    let sections: [Section<'_>; 12] = [
         ("serial", &serial_behaviours),
         ("parallel", &parallel_scenes),
         ("own", &own_world_rows),
@@ -1168,6 +1242,7 @@ fn main() {
         ("queries", &queries),
         ("engine", &engine_functions),
         ("memory", &|_| memory()),
+        ("profile", &profiled_frames),
     ];
     // `-- --only NAME` runs one section (for profiling).
     for (name, section) in sections {
