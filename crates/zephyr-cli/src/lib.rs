@@ -236,6 +236,7 @@ fn execute(cli: Cli) -> Result<()> {
             summary.take_error().map_or(Ok(()), Err)
         }
         Command::Run(options) => {
+            run::refuse_overwriting_inputs(&options)?;
             let _guard = init_logging(options.trace.as_ref())?;
             let mut summary = run::run(options)?;
             say(&mut std::io::stderr(), &summary.render());

@@ -198,11 +198,29 @@ impl Summary {
 }
 
 /// `--profile`: the profiler every state records into, and the file its
-/// stacks go to (created before the run, so a bad path fails first).
+/// stacks go to (created before the run, so a bad path fails first). A run
+/// that ends early (a script that does not load, `--strict`) still writes
+/// what it recorded, when this is dropped.
 struct ProfileOutput {
     profiler: zephyr_lua::profile::Profiler,
     file: std::fs::File,
     path: PathBuf,
+    written: bool,
+}
+
+impl Drop for ProfileOutput {
+    fn drop(&mut self) {
+        if !self.written {
+            let line = match self.write() {
+                Ok((lines, _)) => format!(
+                    "profile: {lines} stack(s) written to {}",
+                    self.path.display()
+                ),
+                Err(error) => error.to_string(),
+            };
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
+    }
 }
 
 impl ProfileOutput {
@@ -213,11 +231,13 @@ impl ProfileOutput {
             profiler: zephyr_lua::profile::Profiler::new(),
             file,
             path: path.to_path_buf(),
+            written: false,
         })
     }
 
-    /// Writes the collapsed stacks; the summary's lines about them.
-    fn finish(mut self) -> Result<String> {
+    /// Writes the collapsed stacks: how many, and the report.
+    fn write(&mut self) -> Result<(usize, zephyr_lua::profile::Report)> {
+        self.written = true;
         let report = self.profiler.report();
         let mut out = std::io::BufWriter::new(&mut self.file);
         let written = report
@@ -225,6 +245,12 @@ impl ProfileOutput {
             .and_then(|lines| out.flush().map(|()| lines));
         let lines = written
             .map_err(|e| Error::bad_file(&self.path, format!("cannot write the profile: {e}")))?;
+        Ok((lines, report))
+    }
+
+    /// Writes the collapsed stacks; the summary's lines about them.
+    fn finish(mut self) -> Result<String> {
+        let (lines, report) = self.write()?;
         Ok(format!(
             "profile: {lines} stack(s) written to {} (microseconds of self time); the functions with the most self time:\n{}",
             self.path.display(),
@@ -416,6 +442,42 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     host.report(last)?;
     host.summary.total_time = started.elapsed();
     Ok(host.end(&settings))
+}
+
+/// Refuses output files (`--trace`, `--profile`) that are files the run
+/// reads (the script or scene, the input replay, the settings) or each
+/// other: writing one would destroy it. Checked before any is created.
+pub(crate) fn refuse_overwriting_inputs(options: &RunOptions) -> Result<()> {
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    let outputs = [("--trace", &options.trace), ("--profile", &options.profile)];
+    let inputs = [
+        ("the script or scene", Some(&options.path)),
+        ("the input replay", options.input.as_ref()),
+        ("the settings file", options.config.as_ref()),
+    ];
+    for (i, (flag, output)) in outputs.iter().enumerate() {
+        let Some(output) = output else { continue };
+        for (what, input) in inputs {
+            if input.is_some_and(|input| same(output, input)) {
+                return Err(Error::Usage(format!(
+                    "{flag} {}: that is {what} this run reads; give another file",
+                    output.display()
+                )));
+            }
+        }
+        for (other_flag, other) in &outputs[i + 1..] {
+            if other.as_ref().is_some_and(|other| same(output, other)) {
+                return Err(Error::Usage(format!(
+                    "{flag} and {other_flag} name one file ({}); give each its own",
+                    output.display()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Refuses options that cannot work, before anything is loaded.

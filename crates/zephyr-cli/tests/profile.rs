@@ -207,3 +207,71 @@ fn finishing_a_section_never_begun_names_the_line() {
         run.stderr
     );
 }
+
+#[test]
+fn an_output_file_that_is_an_input_is_refused_and_left_alone() {
+    let script = "print('ran')\n";
+    let dir = files(&[("s.lua", script), ("walk.input", "0 key_down W\n")]);
+    for args in [
+        &["run", "s.lua", "--profile", "s.lua"][..],
+        &["run", "s.lua", "--trace", "./s.lua"],
+        &[
+            "run",
+            "s.lua",
+            "--input",
+            "walk.input",
+            "--profile",
+            "walk.input",
+        ],
+        &["run", "s.lua", "--trace", "out.txt", "--profile", "out.txt"],
+    ] {
+        let run = zephyr(dir.path(), args);
+        assert_eq!(run.status, 2, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("give another file") || run.stderr.contains("give each its own"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(run.stdout, "", "{args:?}: nothing ran");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("s.lua")).unwrap(),
+        script
+    );
+    assert!(!dir.path().join("out.txt").exists());
+}
+
+#[test]
+fn a_run_that_ends_early_still_writes_its_profile() {
+    let dir = files(&[(
+        "s.lua",
+        "local function work() local s = 0 for i = 1, 5000 do s = s + i end return s end
+function on_update()
+  work()
+  if zephyr.time.frame() == 3 then error('stop here') end
+end
+",
+    )]);
+    let run = zephyr(
+        dir.path(),
+        &[
+            "run",
+            "s.lua",
+            "--frames",
+            "10",
+            "--strict",
+            "--profile",
+            "p.folded",
+        ],
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("s.lua:4: stop here"), "{}", run.stderr);
+    assert!(run.stderr.contains("written to p.folded"), "{}", run.stderr);
+    let text = std::fs::read_to_string(dir.path().join("p.folded")).expect("the profile");
+    assert!(
+        stacks(&text)
+            .iter()
+            .any(|(f, _)| f == &["on_update (s.lua:2)", "work (s.lua:1)"]),
+        "{text}"
+    );
+}
