@@ -1,60 +1,130 @@
 //! A state's one hook. Lua keeps one hook function per thread, so the
-//! budget's instruction count and the profiler's calls and returns share it:
-//! this module sets the events the state needs and sends each to its owner.
+//! budget's instruction count, the profiler's calls and returns and the
+//! debugger's calls, returns and lines share it: this module sets the events
+//! the state needs and sends each to its owner.
 //!
 //! | events          | set when                 | goes to                          |
 //! |-----------------|--------------------------|----------------------------------|
-//! | count, every [`HOOK_STEP`] instructions | the state has a budget | [`ExecControl::tick`] |
-//! | call, tail call, return | the state has a profiler | [`Recorder`], inside executions |
+//! | count, every [`HOOK_STEP`] instructions | the state has a budget or a debugger | [`ExecControl::tick`]; the debugger (pause, evaluations' own budget) |
+//! | call, tail call, return of Lua functions | the state has a profiler or a debugger | [`Recorder`] (inside executions), the debugger |
+//! | line | a function of a file with breakpoints runs, or a step or pause is on | the debugger |
 //!
 //! The Lua built here counts the instructions of a count hook that is not
-//! due inline, with or without call and return hooks beside it
-//! (`vendor/lua-src/ZEPHYR.md`), so a profiled state keeps the budget's cheap
-//! count. A state with neither gets no hook.
+//! due inline, with or without call and return hooks beside it, and raises
+//! no call or return hook for C functions when asked
+//! (`vendor/lua-src/ZEPHYR.md`): a profiled or debugged state keeps the
+//! budget's cheap count, and crosses into Rust only at Lua functions' calls
+//! and returns. A state with none of the three gets no hook.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-use mlua::debug::DebugEvent;
+use mlua::debug::{Debug, DebugEvent};
 use mlua::{HookTriggers, Lua, VmState};
 
 use crate::budget::{ExecControl, HOOK_STEP};
+use crate::debugger::{Lines, StateDebugger};
 use crate::profile::Recorder;
 
-/// Sets the state's hook for its budget and its profiler (on the main
-/// thread and every thread created after, coroutines included).
+/// Sets the state's hook for its budget, its profiler and its debugger (on
+/// the main thread and every thread created after, coroutines included).
 pub(crate) fn install(
     lua: &Lua,
     control: &Arc<ExecControl>,
     recorder: Option<Arc<Recorder>>,
+    debugger: Option<Arc<StateDebugger>>,
 ) -> mlua::Result<()> {
-    let control = control.clone();
-    let counted = control.is_limited();
-    match recorder {
-        None if !counted => Ok(()),
-        None => lua.set_global_hook(
+    let counted = control.is_limited() || debugger.is_some();
+    if recorder.is_none() && debugger.is_none() {
+        if !counted {
+            return Ok(());
+        }
+        let control = control.clone();
+        return lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(HOOK_STEP),
             move |_lua, debug| control.tick(debug),
-        ),
-        Some(recorder) => {
-            let mut triggers = HookTriggers::new().on_calls().on_returns();
-            if counted {
-                triggers = triggers.every_nth_instruction(HOOK_STEP);
-            }
-            let recorder_hook = lua.set_global_hook(triggers, move |_lua, debug| {
-                match debug.event() {
-                    DebugEvent::Count => return control.tick(debug),
-                    // The runtime's own calls between executions (reload's
-                    // captures) are not the scripts' time.
-                    _ if !control.in_execution() => {}
-                    DebugEvent::Call => recorder.call(debug, false),
-                    DebugEvent::TailCall => recorder.call(debug, true),
-                    DebugEvent::Ret => recorder.ret(debug),
-                    _ => {}
+        );
+    }
+    let mut base = HookTriggers::new().on_calls().on_returns();
+    if counted {
+        base = base.every_nth_instruction(HOOK_STEP);
+    }
+    let dispatch = Arc::new_cyclic(|me| Dispatch {
+        control: control.clone(),
+        recorder,
+        debugger,
+        base,
+        me: me.clone(),
+    });
+    dispatch.set(lua, false)
+}
+
+/// The hook of a profiled or debugged state.
+struct Dispatch {
+    control: Arc<ExecControl>,
+    recorder: Option<Arc<Recorder>>,
+    debugger: Option<Arc<StateDebugger>>,
+    base: HookTriggers,
+    me: Weak<Dispatch>,
+}
+
+impl Dispatch {
+    /// Sets the hook on the running thread, with or without lines.
+    fn set(self: &Arc<Self>, lua: &Lua, lines: bool) -> mlua::Result<()> {
+        let triggers = if lines {
+            self.base.every_line()
+        } else {
+            self.base
+        };
+        let me = self.clone();
+        lua.set_global_hook(triggers, move |lua, debug| me.event(lua, debug))?;
+        crate::trusted::hook_lua_functions_only(lua)
+    }
+
+    fn event(&self, lua: &Lua, debug: &Debug<'_>) -> mlua::Result<VmState> {
+        let event = debug.event();
+        let debugger = self.debugger.as_deref();
+        if event == DebugEvent::Count {
+            if let Some(debugger) = debugger {
+                if debugger.is_evaluating() {
+                    return debugger.charge_evaluation();
                 }
-                Ok(VmState::Continue)
-            });
-            recorder_hook?;
-            crate::trusted::hook_lua_functions_only(lua)
+                self.lines(lua, event, debugger.count())?;
+            }
+            return self.control.tick(debug);
+        }
+        if let Some(recorder) = &self.recorder
+            && self.control.in_execution()
+            && !debugger.is_some_and(StateDebugger::is_evaluating)
+        {
+            match event {
+                DebugEvent::Call => recorder.call(debug, false),
+                DebugEvent::TailCall => recorder.call(debug, true),
+                DebugEvent::Ret => recorder.ret(debug),
+                _ => {}
+            }
+        }
+        if let Some(debugger) = debugger {
+            let lines = match event {
+                DebugEvent::Call | DebugEvent::TailCall => debugger.call(debug),
+                DebugEvent::Ret => debugger.ret(lua, debug),
+                DebugEvent::Line => debugger.line(lua, debug)?,
+                _ => Lines::Keep,
+            };
+            self.lines(lua, event, lines)?;
+        }
+        Ok(VmState::Continue)
+    }
+
+    /// Turns the running thread's line hook on or off, as the debugger
+    /// decided.
+    fn lines(&self, lua: &Lua, event: DebugEvent, lines: Lines) -> mlua::Result<()> {
+        let Some(me) = self.me.upgrade() else {
+            return Ok(());
+        };
+        match (lines, event) {
+            (Lines::Keep, _) | (Lines::On, DebugEvent::Line) => Ok(()),
+            (Lines::On, _) => me.set(lua, true),
+            (Lines::Off, _) => me.set(lua, false),
         }
     }
 }

@@ -7,7 +7,8 @@
 //! |---------------|--------------------------------------------------------------------------|
 //! | `state`       | [`ScriptState`]: one Lua state, its executions, compile cache, memory limit |
 //! | `budget`      | the instruction budget's count, [`Limits`], and halts `pcall` cannot swallow |
-//! | `hook`        | a state's one hook: the budget's count and the profiler's calls and returns |
+//! | `hook`        | a state's one hook: the budget's count, the profiler's and the debugger's events |
+//! | [`debugger`]  | breakpoints, stepping, pausing; a stopped thread's stack, variables, evaluation |
 //! | [`profile`]   | the profiler (time per function and per stack) and scripts' labels     |
 //! | `sandbox`     | the safe profile: environments, shared loaders, the `io` subset, file access inside the script roots |
 //! | `pattern`     | `string.find`/`match`/`gmatch`/`gsub` of the safe profile, under the budget |
@@ -29,6 +30,7 @@
 
 mod budget;
 pub mod chunk;
+pub mod debugger;
 mod error;
 mod hook;
 mod pattern;

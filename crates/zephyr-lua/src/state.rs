@@ -45,6 +45,11 @@ pub struct StateConfig {
     ///
     /// [`Profiler`]: crate::profile::Profiler
     pub profiler: Option<crate::profile::Profiler>,
+    /// A debugging session the state takes part in (see [`Debugger`]).
+    /// Default: none.
+    ///
+    /// [`Debugger`]: crate::debugger::Debugger
+    pub debugger: Option<crate::debugger::Debugger>,
 }
 
 impl Default for StateConfig {
@@ -55,6 +60,7 @@ impl Default for StateConfig {
             script_roots: vec![PathBuf::from(".")],
             seed: crate::random::DEFAULT_SEED,
             profiler: None,
+            debugger: None,
         }
     }
 }
@@ -211,7 +217,11 @@ impl ScriptState {
         lua.gc_collect()?;
         // Last: building the sandbox is the runtime's work, not a script's,
         // and runs outside the budget (however small the budget).
-        crate::hook::install(&lua, &control, recorder)?;
+        let debugger = config
+            .debugger
+            .as_ref()
+            .map(crate::debugger::Debugger::attach);
+        crate::hook::install(&lua, &control, recorder, debugger)?;
         let loaded = match config.profile {
             Profile::Trusted => Some(lua.named_registry_value::<Table>("_LOADED")?),
             Profile::Safe => None,
