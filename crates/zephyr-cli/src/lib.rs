@@ -21,6 +21,7 @@
 mod check;
 mod conformance;
 mod console;
+mod dap;
 mod error;
 mod input;
 mod lint;
@@ -74,6 +75,10 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Serves the Debug Adapter Protocol on stdin/stdout for an editor
+    /// (VS Code, nvim-dap, Helix, Zed): `launch` runs a scene or script
+    /// with breakpoints, stepping and variables (docs/DEBUGGING.md).
+    Dap,
     /// Runs the official Lua 5.4 test suite (its `testes/` folder) file by
     /// file through `zephyr run --trusted` and through stock Lua, and
     /// compares the results (exit status 1 if any file differs).
@@ -218,6 +223,8 @@ impl ConsoleOptions {
             prelude: None,
             trace: None,
             profile: None,
+            debug_connect: None,
+            debug_stop_on_entry: false,
             config: self.config,
             no_console: false,
             no_config: false,
@@ -260,5 +267,9 @@ fn execute(cli: Cli) -> Result<()> {
             n => Err(Error::CheckFailed(n)),
         },
         Command::Conformance(options) => conformance::conformance(&options),
+        Command::Dap => {
+            let _guard = init_logging(None)?;
+            dap::serve()
+        }
     }
 }

@@ -67,6 +67,12 @@ pub struct RunOptions {
     /// most self time.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+    /// Debugged by `zephyr dap`: the address to connect back to.
+    #[arg(long, value_name = "ADDRESS", hide = true)]
+    pub debug_connect: Option<String>,
+    /// Debugged by `zephyr dap`: stop before the first line of Lua.
+    #[arg(long, hide = true, requires = "debug_connect")]
+    pub debug_stop_on_entry: bool,
     /// The saved settings: ARCHIVE cvars load from it at start and are
     /// saved to it at exit [default: config.cfg beside the scene or script].
     #[arg(long, value_name = "FILE")]
@@ -409,7 +415,20 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
         .map(ProfileOutput::create)
         .transpose()?;
     let profiler = profile.as_ref().map(|p| p.profiler.clone());
-    let scripting = build(&options, &program.dir, world.clone(), profiler)?;
+    let debuggee = match &options.debug_connect {
+        Some(address) => {
+            let mut folders = vec![PathBuf::from("."), program.dir.clone()];
+            folders.extend(options.roots.iter().cloned());
+            let debuggee =
+                crate::dap::Debuggee::connect(address, options.debug_stop_on_entry, folders)?;
+            debuggee.wait_configured();
+            debuggee.set_world(world.clone());
+            Some(debuggee)
+        }
+        None => None,
+    };
+    let debugger = debuggee.as_ref().map(crate::dap::Debuggee::debugger);
+    let scripting = build(&options, &program.dir, world.clone(), profiler, debugger)?;
     let mut settings = Settings::new(options.config.as_deref(), &program.dir, options.no_config);
     settings.register_command(scripting.console())?;
     apply_settings(&scripting, program.scene.as_ref(), &options, &mut settings)?;
@@ -568,6 +587,7 @@ fn build(
     dir: &Path,
     world: SharedWorld,
     profiler: Option<zephyr_lua::profile::Profiler>,
+    debugger: Option<zephyr_lua::debugger::Debugger>,
 ) -> Result<Scripting> {
     let workers = options
         .workers
@@ -589,6 +609,7 @@ fn build(
                 .collect(),
             seed: options.seed,
             profiler,
+            debugger,
         },
         print: Some(Arc::new(crate::console::write_output)),
         ..ScriptingConfig::default()

@@ -63,6 +63,7 @@ function M.frames()
       what = info.what,
       source = info.short_src,
       line = info.currentline,
+      defined = info.linedefined,
     }
     level = level + 1
   end

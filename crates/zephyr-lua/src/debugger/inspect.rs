@@ -143,6 +143,9 @@ pub struct Frame {
     pub source: String,
     /// The line it is at; `None` for a C function.
     pub line: Option<u32>,
+    /// The line its definition starts on; `None` for a main chunk or a C
+    /// function.
+    pub defined: Option<u32>,
     /// Whether it is a C (or Rust) function.
     pub native: bool,
 }
@@ -226,10 +229,12 @@ impl<'a> Stop<'a> {
             .map(|frame| {
                 let what: String = frame.get("what").unwrap_or_default();
                 let line: Option<i64> = frame.get("line").ok().flatten();
+                let defined: Option<i64> = frame.get("defined").ok().flatten();
                 Frame {
                     name: frame.get("name").ok().flatten(),
                     source: frame.get("source").unwrap_or_default(),
                     line: line.filter(|l| *l > 0).map(|l| l as u32),
+                    defined: defined.filter(|l| *l > 0).map(|l| l as u32),
                     native: what == "C",
                 }
             })

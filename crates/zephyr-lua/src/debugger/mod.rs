@@ -43,8 +43,8 @@ pub struct Breakpoint {
     /// Stop only when this Lua expression, evaluated in the frame, is true
     /// (neither `nil` nor `false`).
     pub condition: Option<String>,
-    /// Stop only on hits that satisfy this: `N` or `>= N` (from the N-th
-    /// hit on), `> N`, `== N`, `% N` (every N-th).
+    /// Stop only on hits that satisfy this: `N` or `== N` (the N-th hit),
+    /// `>= N` (from the N-th on), `> N`, `% N` (every N-th).
     pub hit_condition: Option<String>,
     /// Instead of stopping, log this message, `{expression}`s replaced by
     /// their values in the frame.
@@ -62,6 +62,8 @@ pub enum StopReason {
     Step,
     /// The host asked to pause.
     Pause,
+    /// A script error was raised (the message).
+    Exception(String),
 }
 
 /// How a stopped thread goes on.
@@ -483,14 +485,14 @@ impl StateDebugger {
     }
 }
 
-/// Whether the `hit`-th hit satisfies a hit condition (`5`, `>= 5`, `> 5`,
-/// `== 5`, `% 5`); one that does not parse never holds.
+/// Whether the `hit`-th hit satisfies a hit condition (`5` and `== 5`: the
+/// fifth; `>= 5`, `> 5`, `% 5`); one that does not parse never holds.
 fn hit_matches(rule: &str, hit: u64) -> bool {
     let rule = rule.trim();
     let (op, number) = ["%", ">=", ">", "==", "="]
         .iter()
         .find_map(|op| rule.strip_prefix(op).map(|rest| (*op, rest)))
-        .unwrap_or((">=", rule));
+        .unwrap_or(("==", rule));
     let Ok(n) = number.trim().parse::<u64>() else {
         return false;
     };
@@ -531,7 +533,7 @@ mod tests {
     #[test]
     fn hit_conditions_read_as_editors_write_them() {
         assert!(!hit_matches("3", 2));
-        assert!(hit_matches("3", 3) && hit_matches("3", 4));
+        assert!(hit_matches("3", 3) && !hit_matches("3", 4));
         assert!(hit_matches(">= 3", 3) && !hit_matches(">=3", 2));
         assert!(hit_matches("> 3", 4) && !hit_matches(">3", 3));
         assert!(hit_matches("== 3", 3) && !hit_matches("==3", 4));

@@ -1,0 +1,460 @@
+//! `zephyr dap`, driven over stdio by a Debug Adapter Protocol client the
+//! way an editor drives it: launch, breakpoints, stops, the stack, scopes,
+//! variables, evaluation, steps, pause, output and the end of the run.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+mod common;
+use common::files;
+
+/// How long any one answer may take before the test fails (not hangs).
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// An editor's side of a session with `zephyr dap`.
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    messages: Receiver<Value>,
+    /// Events read while waiting for something else, in order.
+    events: VecDeque<Value>,
+    seq: u64,
+}
+
+impl Client {
+    fn start(dir: &Path) -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zephyr"))
+            .arg("dap")
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("zephyr dap");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (send, messages) = channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            while let Some(message) = read_message(&mut reader) {
+                if send.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        Client {
+            child,
+            stdin,
+            messages,
+            events: VecDeque::new(),
+            seq: 0,
+        }
+    }
+
+    fn next(&mut self) -> Value {
+        match self.messages.recv_timeout(PATIENCE) {
+            Ok(message) => message,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("no message in {PATIENCE:?}; events: {:#?}", self.events)
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("the adapter ended; events: {:#?}", self.events)
+            }
+        }
+    }
+
+    /// Sends a request; its response (success or not).
+    fn request(&mut self, command: &str, arguments: Value) -> Value {
+        self.seq += 1;
+        let seq = self.seq;
+        let body = serde_json::to_vec(&json!({
+            "seq": seq, "type": "request", "command": command, "arguments": arguments,
+        }))
+        .unwrap();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
+        self.stdin.write_all(&body).unwrap();
+        self.stdin.flush().unwrap();
+        loop {
+            let message = self.next();
+            if message["type"] == "response" && message["request_seq"] == seq {
+                assert_eq!(message["command"], command, "{message}");
+                return message;
+            }
+            assert_eq!(message["type"], "event", "{message}");
+            self.events.push_back(message);
+        }
+    }
+
+    /// A request that must succeed: its body.
+    fn ok(&mut self, command: &str, arguments: Value) -> Value {
+        let response = self.request(command, arguments);
+        assert_eq!(response["success"], true, "{command}: {response}");
+        response["body"].clone()
+    }
+
+    /// Waits for the event `name` (earlier events are kept); its body.
+    fn event(&mut self, name: &str) -> Value {
+        if let Some(at) = self.events.iter().position(|e| e["event"] == name) {
+            return self.events.remove(at).unwrap()["body"].clone();
+        }
+        let started = Instant::now();
+        loop {
+            assert!(started.elapsed() < PATIENCE, "no {name} event");
+            let message = self.next();
+            if message["type"] == "event" && message["event"] == name {
+                return message["body"].clone();
+            }
+            self.events.push_back(message);
+        }
+    }
+
+    /// Everything the run printed so far, in `category`.
+    fn output(&self, category: &str) -> String {
+        self.events
+            .iter()
+            .filter(|e| e["event"] == "output" && e["body"]["category"] == category)
+            .map(|e| e["body"]["output"].as_str().unwrap_or_default())
+            .collect()
+    }
+
+    /// initialize and launch; the capabilities.
+    fn launch(&mut self, arguments: Value) -> Value {
+        let capabilities = self.ok(
+            "initialize",
+            json!({ "adapterID": "zephyr", "linesStartAt1": true, "columnsStartAt1": true }),
+        );
+        self.ok("launch", arguments);
+        self.event("initialized");
+        capabilities
+    }
+
+    /// Stack frames of thread `thread`: (name, line, path's file name).
+    fn stack(&mut self, thread: &Value) -> Vec<(String, u64, String)> {
+        let body = self.ok("stackTrace", json!({ "threadId": thread }));
+        body["stackFrames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let file = f["source"]["path"]
+                    .as_str()
+                    .map(|p| {
+                        Path::new(p)
+                            .file_name()
+                            .unwrap()
+                            .to_string_lossy()
+                            .into_owned()
+                    })
+                    .unwrap_or_default();
+                (
+                    f["name"].as_str().unwrap().to_owned(),
+                    f["line"].as_u64().unwrap(),
+                    file,
+                )
+            })
+            .collect()
+    }
+
+    /// `name = value` of the variables under `reference`.
+    fn variables(&mut self, reference: &Value) -> Vec<String> {
+        let body = self.ok("variables", json!({ "variablesReference": reference }));
+        body["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                format!(
+                    "{} = {}",
+                    v["name"].as_str().unwrap(),
+                    v["value"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+
+    /// The scope `name` of frame `frame_id`.
+    fn scope(&mut self, frame_id: &Value, name: &str) -> Value {
+        let body = self.ok("scopes", json!({ "frameId": frame_id }));
+        body["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no scope {name}: {body}"))["variablesReference"]
+            .clone()
+    }
+
+    fn frame_id(&mut self, thread: &Value, index: usize) -> Value {
+        let body = self.ok("stackTrace", json!({ "threadId": thread }));
+        body["stackFrames"][index]["id"].clone()
+    }
+
+    /// Waits for the run to end: its exit status.
+    fn finish(mut self) -> (i64, Client) {
+        let exited = self.event("exited");
+        self.event("terminated");
+        let code = exited["exitCode"].as_i64().unwrap();
+        (code, self)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_message(reader: &mut impl BufRead) -> Option<Value> {
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(value) = line.strip_prefix("Content-Length:") {
+            length = value.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+const COUNTER: &str = "local count = 0
+local function bump(n)
+  -- adds n
+  count = count + n
+  return count
+end
+function on_update(dt)
+  local total = bump(2)
+  print('total', total)
+end
+";
+
+#[test]
+fn a_script_stops_at_a_breakpoint_shows_its_stack_and_variables_and_steps() {
+    let dir = files(&[("counter.lua", COUNTER)]);
+    let path = dir.path().join("counter.lua");
+    let mut client = Client::start(dir.path());
+    let capabilities = client.launch(json!({
+        "program": "counter.lua",
+        "args": ["--frames", "3"],
+        "cwd": dir.path(),
+    }));
+    assert_eq!(capabilities["supportsConditionalBreakpoints"], true);
+    // Line 3 is a comment: the breakpoint moves to line 4. Line 40 is past
+    // the end.
+    let set = client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": path }, "breakpoints": [{ "line": 3 }, { "line": 40 }] }),
+    );
+    assert_eq!(set["breakpoints"][0]["verified"], true, "{set}");
+    assert_eq!(set["breakpoints"][0]["line"], 4);
+    assert_eq!(set["breakpoints"][1]["verified"], false);
+    client.ok("configurationDone", json!({}));
+
+    let stopped = client.event("stopped");
+    assert_eq!(stopped["reason"], "breakpoint", "{stopped}");
+    let thread = stopped["threadId"].clone();
+    let threads = client.ok("threads", json!({}));
+    assert_eq!(threads["threads"][0]["name"], "main");
+    assert_eq!(
+        client.stack(&thread),
+        [
+            ("bump".to_owned(), 4, "counter.lua".to_owned()),
+            ("on_update".to_owned(), 8, "counter.lua".to_owned()),
+        ]
+    );
+    let frame = client.frame_id(&thread, 0);
+    let locals = client.scope(&frame, "Locals");
+    assert_eq!(client.variables(&locals), ["n = 2"]);
+    let upvalues = client.scope(&frame, "Upvalues");
+    assert_eq!(client.variables(&upvalues), ["count = 0"]);
+    let globals = client.scope(&frame, "Globals");
+    assert!(
+        client
+            .variables(&globals)
+            .iter()
+            .any(|v| v.starts_with("on_update = function: ")),
+        "the script's globals"
+    );
+    for (expression, context, result) in [
+        ("count + n", "watch", "2"),
+        ("n", "hover", "2"),
+        ("string.format('%d!', n * 10)", "repl", "\"20!\""),
+        ("zephyr.time.frame()", "repl", "1"),
+    ] {
+        let body = client.ok(
+            "evaluate",
+            json!({ "expression": expression, "frameId": frame, "context": context }),
+        );
+        assert_eq!(body["result"], result, "{expression}");
+    }
+    let failed = client.request(
+        "evaluate",
+        json!({ "expression": "nope.x", "frameId": frame }),
+    );
+    assert_eq!(failed["success"], false);
+    assert!(
+        failed["message"].as_str().unwrap().contains("nope"),
+        "{failed}"
+    );
+
+    // Step over: line 5, then back in on_update (line 9, after the call).
+    client.ok("next", json!({ "threadId": thread }));
+    assert_eq!(client.event("stopped")["reason"], "step");
+    assert_eq!(client.stack(&thread)[0].1, 5);
+    client.ok("next", json!({ "threadId": thread }));
+    client.event("stopped");
+    assert_eq!(
+        client.stack(&thread)[0],
+        ("on_update".to_owned(), 9, "counter.lua".to_owned())
+    );
+    // The print of frame 1 reaches the editor as output.
+    client.ok("continue", json!({ "threadId": thread }));
+    client.event("stopped");
+    assert!(
+        client.output("stdout").contains("total\t2\n"),
+        "{:?}",
+        client.events
+    );
+
+    // Clear the breakpoints and let the run end.
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": path }, "breakpoints": [] }),
+    );
+    client.ok("continue", json!({ "threadId": thread }));
+    let (code, client) = client.finish();
+    assert_eq!(code, 0);
+    assert!(client.output("stdout").contains("total\t6\n"));
+}
+
+#[test]
+fn conditions_hit_counts_and_logpoints() {
+    let dir = files(&[("counter.lua", COUNTER)]);
+    let path = dir.path().join("counter.lua");
+    let mut client = Client::start(dir.path());
+    client
+        .launch(json!({ "program": "counter.lua", "args": ["--frames", "6"], "cwd": dir.path() }));
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": path }, "breakpoints": [
+            { "line": 4, "condition": "count == 6" },
+            { "line": 5, "logMessage": "count is {count}" },
+            { "line": 9, "hitCondition": "5" },
+        ] }),
+    );
+    client.ok("configurationDone", json!({}));
+    let stopped = client.event("stopped");
+    let thread = stopped["threadId"].clone();
+    // count == 6 before the 4th bump.
+    let frame = client.frame_id(&thread, 0);
+    let body = client.ok(
+        "evaluate",
+        json!({ "expression": "count", "frameId": frame }),
+    );
+    assert_eq!(body["result"], "6");
+    client.ok("continue", json!({ "threadId": thread }));
+    // The 5th time line 9 runs.
+    client.event("stopped");
+    assert_eq!(client.stack(&thread)[0].1, 9);
+    let frame = client.frame_id(&thread, 0);
+    assert_eq!(
+        client.ok(
+            "evaluate",
+            json!({ "expression": "total", "frameId": frame })
+        )["result"],
+        "10"
+    );
+    client.ok("continue", json!({ "threadId": thread }));
+    let (code, client) = client.finish();
+    assert_eq!(code, 0);
+    let logs = client.output("console");
+    assert!(logs.starts_with("count is 2\ncount is 4\n"), "{logs:?}");
+    assert_eq!(logs.lines().count(), 6, "{logs:?}");
+}
+
+#[test]
+fn stop_on_entry_pause_and_a_scene_s_behaviour_named_for_its_entity() {
+    let dir = files(&[
+        (
+            "scene.toml",
+            "name = \"s\"\n[[entities]]\nname = \"Player\"\nscript = \"player.lua\"\n",
+        ),
+        (
+            "player.lua",
+            "local steps = 0\nfunction on_update(self, dt)\n  steps = steps + 1\n  while steps > 2 do steps = steps + 1 end\nend\n",
+        ),
+    ]);
+    let mut client = Client::start(dir.path());
+    client.launch(json!({ "program": "scene.toml", "stopOnEntry": true, "cwd": dir.path() }));
+    client.ok("configurationDone", json!({}));
+    let stopped = client.event("stopped");
+    assert_eq!(stopped["reason"], "entry");
+    let thread = stopped["threadId"].clone();
+    assert_eq!(client.stack(&thread)[0].1, 1);
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": dir.path().join("player.lua") }, "breakpoints": [{ "line": 3 }] }),
+    );
+    client.ok("continue", json!({ "threadId": thread }));
+    client.event("stopped");
+    assert_eq!(
+        client.stack(&thread)[0],
+        ("on_update (Player)".to_owned(), 3, "player.lua".to_owned())
+    );
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": dir.path().join("player.lua") }, "breakpoints": [] }),
+    );
+    client.ok("continue", json!({ "threadId": thread }));
+    // The third update loops forever (until the budget stops it): pause
+    // stops it where it is.
+    std::thread::sleep(Duration::from_millis(100));
+    client.ok("pause", json!({ "threadId": thread }));
+    let stopped = client.event("stopped");
+    assert_eq!(stopped["reason"], "pause");
+    assert_eq!(client.stack(&thread)[0].1, 4);
+    client.ok("disconnect", json!({ "terminateDebuggee": true }));
+}
+
+#[test]
+fn a_launch_that_cannot_start_says_why() {
+    let dir = files(&[("ok.lua", "print(1)\n")]);
+    let mut client = Client::start(dir.path());
+    client.ok("initialize", json!({ "adapterID": "zephyr" }));
+    let response = client.request(
+        "launch",
+        json!({ "program": "missing.lua", "cwd": dir.path() }),
+    );
+    assert_eq!(response["success"], false);
+    assert!(
+        response["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing.lua"),
+        "{response}"
+    );
+    let response = client.request("launch", json!({ "cwd": dir.path() }));
+    assert_eq!(response["success"], false);
+    assert!(
+        response["message"].as_str().unwrap().contains("program"),
+        "{response}"
+    );
+    let response = client.request("stackTrace", json!({ "threadId": 1 }));
+    assert_eq!(response["success"], false);
+    client.ok("disconnect", json!({}));
+}
