@@ -458,3 +458,142 @@ fn a_launch_that_cannot_start_says_why() {
     assert_eq!(response["success"], false);
     client.ok("disconnect", json!({}));
 }
+
+#[test]
+fn parallel_behaviours_tasks_cvar_handlers_and_errors_stop_too() {
+    let dir = files(&[
+        (
+            "scene.toml",
+            "name = \"d\"\n\
+             [[entities]]\nname = \"Walker\"\nscript = \"walker.lua\"\nparallel = true\n\
+             [[entities]]\nname = \"Boss\"\nscript = \"boss.lua\"\n",
+        ),
+        (
+            "walker.lua",
+            "function on_update(self, dt)\n\
+             \x20 local x, y, z = zephyr.transform.get_position(self)\n\
+             \x20 zephyr.transform.set_position(self, x + 1, y, z)\n\
+             end\n",
+        ),
+        (
+            "boss.lua",
+            "cvar.register('g_rage', 0)\n\
+             cvar.on_change('g_rage', function(name, old, new)\n\
+             \x20 print('rage', new)\n\
+             end)\n\
+             function on_start(self)\n\
+             \x20 zephyr.task.spawn(function()\n\
+             \x20   zephyr.task.wait(0.02)\n\
+             \x20   local wave = 1\n\
+             \x20   cvar.set('g_rage', wave)\n\
+             \x20   error('the boss gave up')\n\
+             \x20 end)\n\
+             end\n",
+        ),
+    ]);
+    let walker = dir.path().join("walker.lua");
+    let boss = dir.path().join("boss.lua");
+    let mut client = Client::start(dir.path());
+    client.launch(json!({ "program": "scene.toml", "args": ["--frames", "10", "--workers", "2"], "cwd": dir.path() }));
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": walker }, "breakpoints": [{ "line": 3 }] }),
+    );
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": boss }, "breakpoints": [{ "line": 3 }, { "line": 8 }] }),
+    );
+    client.ok(
+        "setExceptionBreakpoints",
+        json!({ "filters": ["uncaught"] }),
+    );
+    client.ok("configurationDone", json!({}));
+
+    // The parallel behaviour, on whichever thread ran it.
+    let stopped = client.event("stopped");
+    let thread = stopped["threadId"].clone();
+    let names: Vec<String> = client.ok("threads", json!({}))["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.contains(&"main".to_owned()), "{names:?}");
+    assert_eq!(
+        client.stack(&thread)[0],
+        ("on_update (Walker)".to_owned(), 3, "walker.lua".to_owned())
+    );
+    let frame = client.frame_id(&thread, 0);
+    assert_eq!(
+        client.ok(
+            "evaluate",
+            json!({ "expression": "x + 1", "frameId": frame })
+        )["result"],
+        "1.0"
+    );
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": walker }, "breakpoints": [] }),
+    );
+    client.ok("continue", json!({ "threadId": thread }));
+
+    // The task, two frames later.
+    let stopped = client.event("stopped");
+    let thread = stopped["threadId"].clone();
+    let stack = client.stack(&thread);
+    assert_eq!(
+        (stack[0].1, stack[0].2.as_str()),
+        (8, "boss.lua"),
+        "{stack:?}"
+    );
+    client.ok("continue", json!({ "threadId": thread }));
+
+    // The task's error, where it is raised (in the same step).
+    let stopped = client.event("stopped");
+    assert_eq!(stopped["reason"], "exception", "{stopped}");
+    assert!(
+        stopped["text"]
+            .as_str()
+            .unwrap()
+            .contains("the boss gave up"),
+        "{stopped}"
+    );
+    let thread = stopped["threadId"].clone();
+    let info = client.ok("exceptionInfo", json!({ "threadId": thread }));
+    assert!(
+        info["description"]
+            .as_str()
+            .unwrap()
+            .contains("boss.lua:10: the boss gave up"),
+        "{info}"
+    );
+    assert_eq!(client.stack(&thread)[0].1, 10);
+    client.ok("continue", json!({ "threadId": thread }));
+
+    // Then the cvar handler the task's cvar.set runs, at the frame's update.
+    let stopped = client.event("stopped");
+    let thread = stopped["threadId"].clone();
+    let frame = client.frame_id(&thread, 0);
+    let stack = client.stack(&thread);
+    assert_eq!(
+        (stack[0].1, stack[0].2.as_str()),
+        (3, "boss.lua"),
+        "{stack:?}"
+    );
+    let locals = client.scope(&frame, "Locals");
+    // Handlers get the values as the console shows them: strings.
+    assert_eq!(
+        client.variables(&locals),
+        ["name = \"g_rage\"", "old = \"0\"", "new = \"1\""],
+        "{stack:?}"
+    );
+    client.ok("continue", json!({ "threadId": thread }));
+
+    let (code, client) = client.finish();
+    assert_eq!(code, 0, "{:?}", client.events);
+    assert!(client.output("stdout").contains("rage\t1\n"));
+    assert!(
+        client.output("stderr").contains("the boss gave up"),
+        "the error is still reported"
+    );
+}

@@ -8,6 +8,7 @@
 //! | count, every [`HOOK_STEP`] instructions | the state has a budget or a debugger | [`ExecControl::tick`]; the debugger (pause, evaluations' own budget) |
 //! | call, tail call, return of Lua functions | the state has a profiler or a debugger | [`Recorder`] (inside executions), the debugger |
 //! | line | a function of a file with breakpoints runs, or a step or pause is on | the debugger |
+//! | error (Zephyr's `LUA_HOOKERROR`), where an error is raised | the state has a debugger | the debugger |
 //!
 //! The Lua built here counts the instructions of a count hook that is not
 //! due inline, with or without call and return hooks beside it, and raises
@@ -77,7 +78,7 @@ impl Dispatch {
         };
         let me = self.clone();
         lua.set_global_hook(triggers, move |lua, debug| me.event(lua, debug))?;
-        crate::trusted::hook_lua_functions_only(lua)
+        crate::trusted::set_hook_bits(lua, self.debugger.is_some())
     }
 
     fn event(&self, lua: &Lua, debug: &Debug<'_>) -> mlua::Result<VmState> {
@@ -108,6 +109,7 @@ impl Dispatch {
                 DebugEvent::Call | DebugEvent::TailCall => debugger.call(debug),
                 DebugEvent::Ret => debugger.ret(lua, debug),
                 DebugEvent::Line => debugger.line(lua, debug)?,
+                DebugEvent::Unknown(crate::trusted::LUA_HOOKERROR) => debugger.error(lua),
                 _ => Lines::Keep,
             };
             self.lines(lua, event, lines)?;
@@ -154,7 +156,7 @@ mod tests {
         )
         .expect("hook");
         if lua_only {
-            crate::trusted::hook_lua_functions_only(&lua).expect("bit");
+            crate::trusted::set_hook_bits(&lua, false).expect("bit");
         }
         // Only the code's events (setting the bit is a C call of its own).
         seen.lock().clear();

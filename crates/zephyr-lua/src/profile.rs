@@ -374,7 +374,7 @@ impl Recording {
             return Seen::Native;
         }
         // C functions' events come only on threads mlua made (the VM skips
-        // them elsewhere, see `trusted::hook_lua_functions_only`).
+        // them elsewhere, see `trusted::set_hook_bits`).
         let source = debug.source();
         if source.what == "C" {
             return Seen::Native;

@@ -1,8 +1,9 @@
 //! The one place in the workspace that uses `unsafe`: opening Lua with its
 //! whole standard library, `debug` included, for [`Profile::Trusted`];
 //! opening the `debug` library for the runtime's own use in any state (hot
-//! reload's upvalue joins, in `reload.rs`), never for a script's; and one
-//! bit of a state's hook mask for the profiler (`hook.rs`).
+//! reload's upvalue joins, in `reload.rs`, and the debugger's inspection,
+//! in `debugger/`), never for a script's; and Zephyr's bits of a state's
+//! hook mask for the profiler and the debugger (`hook.rs`).
 //!
 //! mlua opens the `debug` library (and lets `package` load native C modules)
 //! only through its `unsafe` constructor, because `debug.setlocal`,
@@ -56,28 +57,40 @@ pub(crate) fn debug_library(lua: &Lua) -> mlua::Result<Table> {
 /// hooks for Lua functions only.
 const LUA_MASKLUAONLY: std::ffi::c_int = 1 << 4;
 
-/// Makes the hook set on `lua`'s main thread (and every thread it creates
-/// from then on in Lua: `coroutine.create` copies the mask) skip the call
-/// and return events of C functions: the profiler times Lua functions, and
-/// most calls a game script makes are to C functions (`vendor/lua-src`'s
-/// ZEPHYR.md has the patch and why). Threads mlua creates set their hook
-/// again without the bit: the profiler still tells C functions apart
-/// itself, only slower.
-pub(crate) fn hook_lua_functions_only(lua: &Lua) -> mlua::Result<()> {
-    // SAFETY: `exec_raw` hands the closure the state it runs on (the main
-    // thread's, outside any callback), with a checked stack. The closure
-    // reads the hook Lua has (set through mlua's safe API just before) and
-    // sets it again, the same function and count, with one more mask bit:
-    // `lua_sethook` only stores the three values, and the patched `ldo.c`
-    // reads the bit to skip hooks, never to call anything. mlua keeps no
-    // copy of the mask that could disagree (it reads `lua_gethook` only).
+/// Lua's `LUA_MASKERROR` (`vendor/lua-src`'s `lua.h`): the hook is called
+/// (event `LUA_HOOKERROR`) where an error is raised.
+const LUA_MASKERROR: std::ffi::c_int = 1 << 5;
+
+/// `LUA_HOOKERROR`: the error hook's event.
+pub(crate) const LUA_HOOKERROR: std::ffi::c_int = 5;
+
+/// Adds Zephyr's bits to the hook set on `lua`'s running thread (and every
+/// thread created from it in Lua from then on: `coroutine.create` copies
+/// the mask): call and return events of Lua functions only (the profiler
+/// and the debugger time and follow Lua functions, and most calls a game
+/// script makes are to C functions), and, with `errors`, the error hook
+/// (the debugger stops where an error is raised). `vendor/lua-src`'s
+/// ZEPHYR.md has the patches and why. Threads mlua creates set their hook
+/// again without the bits: C functions' events are then told apart in Rust,
+/// only slower, and errors raised there do not stop.
+pub(crate) fn set_hook_bits(lua: &Lua, errors: bool) -> mlua::Result<()> {
+    let bits = LUA_MASKLUAONLY | if errors { LUA_MASKERROR } else { 0 };
+    // SAFETY: `exec_raw` hands the closure the state it runs on (the
+    // running thread's: the main thread outside any callback, the hooked
+    // thread inside a hook), with a checked stack. The closure reads the
+    // hook Lua has (set through mlua's safe API just before) and sets it
+    // again, the same function and count, with more mask bits:
+    // `lua_sethook` only stores the three values, and the patched VM reads
+    // the bits to skip hooks or to call this same hook function, with an
+    // event mlua passes through (`DebugEvent::Unknown`). mlua keeps no copy
+    // of the mask that could disagree (it reads `lua_gethook` only).
     unsafe {
         lua.exec_raw::<()>((), |state| {
             let hook = mlua::ffi::lua_gethook(state);
             let mask = mlua::ffi::lua_gethookmask(state);
             let count = mlua::ffi::lua_gethookcount(state);
             if hook.is_some() && mask != 0 {
-                mlua::ffi::lua_sethook(state, hook, mask | LUA_MASKLUAONLY, count);
+                mlua::ffi::lua_sethook(state, hook, mask | bits, count);
             }
         })
     }

@@ -299,3 +299,72 @@ fn scripts_never_reach_the_debuggers_functions() {
     // The evaluation environment's metatable is hidden.
     assert_eq!(seen.stops.lock()[0].evaluated[0], Ok("false".into()));
 }
+
+#[test]
+fn errors_stop_where_they_are_raised_as_the_filters_say() {
+    let script = "local function check(v)\n\
+                  \x20 if v > 2 then error('too big: ' .. v) end\n\
+                  \x20 return v\n\
+                  end\n\
+                  local ok = pcall(check, 5)\n\
+                  local t = nil\n\
+                  local n = check(1) + t.field\n";
+    for (uncaught, caught, expected) in [
+        (false, false, vec![]),
+        (true, false, vec!["t@7"]),
+        (true, true, vec!["?@2", "t@7"]),
+    ] {
+        let (state, debugger, seen) = session(Limits::default());
+        debugger.stop_on_errors(uncaught, caught);
+        seen.ask.lock().push("v or 'none'".into());
+        let error = state.execute(script, "errors.lua").expect_err("fails");
+        assert!(
+            error.message.contains("attempt to index"),
+            "{}",
+            error.message
+        );
+        let stops = seen.stops.lock();
+        let places: Vec<String> = stops
+            .iter()
+            .map(|s| {
+                // Frame 0: the script's line that raised it (the sandbox's
+                // `error` and the C function under it are left out).
+                let at = &s.frames[0];
+                let name = if at.starts_with("main chunk") {
+                    "t"
+                } else {
+                    at.split('@').next().unwrap()
+                };
+                format!("{name}@{}", at.split('@').nth(1).unwrap())
+            })
+            .collect();
+        assert_eq!(places, expected, "{stops:#?}");
+        if caught {
+            // In the function that raised it: its locals.
+            assert_eq!(stops[0].evaluated[0], Ok("5".into()));
+        }
+        for stop in stops.iter() {
+            let StopReason::Exception(message) = &stop.reason else {
+                panic!("{stop:?}");
+            };
+            assert!(
+                message.contains("too big: 5") || message.contains("attempt to index"),
+                "{message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_budget_stop_is_not_an_error_stop() {
+    let (state, debugger, seen) = session(Limits {
+        instructions: 100_000,
+        ..Limits::default()
+    });
+    debugger.stop_on_errors(true, true);
+    let error = state
+        .execute("while true do end", "spin.lua")
+        .expect_err("stopped");
+    assert_eq!(error.kind, zephyr_lua::ScriptErrorKind::BudgetExceeded);
+    assert!(seen.stops.lock().is_empty());
+}

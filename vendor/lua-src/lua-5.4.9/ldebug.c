@@ -832,7 +832,47 @@ const char *luaG_addinfo (lua_State *L, const char *msg, TString *src,
 }
 
 
+/*
+** Zephyr: whether a 'pcall' or 'xpcall' of the script will catch the error
+** being raised: one in this coroutine (marked CIST_YPCALL), or, on the main
+** thread, an innermost protected call without a handler (the host's calls
+** always pass one).
+*/
+static int zephyr_caught (lua_State *L) {
+  CallInfo *ci;
+  for (ci = L->ci; ci != &L->base_ci; ci = ci->previous)
+    if (ci->callstatus & CIST_YPCALL)
+      return 1;
+  return L->errfunc == 0 && L == G(L)->mainthread;
+}
+
+
+/*
+** Zephyr: the error hook (vendor/lua-src/ZEPHYR.md). Keeps the error object,
+** and whether the script will catch it, in the registry, then calls the
+** hook where the error is raised, with event LUA_HOOKERROR.
+*/
+static void errorhook (lua_State *L) {
+  if (L->hook != NULL && L->allowhook) {
+    CallInfo *ci = L->ci;
+    ptrdiff_t ci_top;
+    luaD_checkstack(L, 4);  /* room for the copies below */
+    ci_top = savestack(L, ci->top.p);
+    if (ci->top.p < L->top.p + 4)
+      ci->top.p = L->top.p + 4;  /* what the API's checks ask of 'ci' */
+    lua_pushvalue(L, -1);  /* the error object */
+    lua_setfield(L, LUA_REGISTRYINDEX, "zephyr.error");
+    lua_pushboolean(L, zephyr_caught(L));
+    lua_setfield(L, LUA_REGISTRYINDEX, "zephyr.error_caught");
+    ci->top.p = restorestack(L, ci_top);
+    luaD_hook(L, LUA_HOOKERROR, -1, 0, 0);
+  }
+}
+
+
 l_noret luaG_errormsg (lua_State *L) {
+  if (L->hookmask & LUA_MASKERROR)  /* Zephyr: an error hook? */
+    errorhook(L);
   if (L->errfunc != 0) {  /* is there an error handling function? */
     StkId errfunc = restorestack(L, L->errfunc);
     lua_assert(ttisfunction(s2v(errfunc)));

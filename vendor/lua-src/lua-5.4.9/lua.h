@@ -455,6 +455,10 @@ LUA_API void (lua_closeslot) (lua_State *L, int idx);
 /* Zephyr: with this bit, call and return hooks are raised for Lua
 ** functions only, not for C functions (vendor/lua-src/ZEPHYR.md) */
 #define LUA_MASKLUAONLY	(1 << 4)
+/* Zephyr: with this bit, the hook is called with LUA_HOOKERROR where an
+** error is raised, its object kept in the registry (ZEPHYR.md) */
+#define LUA_HOOKERROR	5
+#define LUA_MASKERROR	(1 << 5)
 
 
 LUA_API int (lua_getstack) (lua_State *L, int level, lua_Debug *ar);

@@ -139,7 +139,14 @@ impl Shared {
         let arguments = &request["arguments"];
         let answer = match request["command"].as_str().unwrap_or_default() {
             "setBreakpoints" => Ok(self.set_breakpoints(arguments, debugger)),
-            "setExceptionBreakpoints" => Ok(json!({})),
+            "setExceptionBreakpoints" => {
+                let filters: Vec<&str> = arguments["filters"]
+                    .as_array()
+                    .map(|f| f.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                debugger.stop_on_errors(filters.contains(&"uncaught"), filters.contains(&"caught"));
+                Ok(json!({}))
+            }
             "configurationDone" => {
                 self.configure();
                 Ok(json!({}))

@@ -26,4 +26,7 @@ pub(crate) use debuggee::Debuggee;
 const TOKEN_VARIABLE: &str = "ZEPHYR_DAP_TOKEN";
 
 /// The exception breakpoint filters: id, label, on by default.
-const EXCEPTION_FILTERS: &[(&str, &str, bool)] = &[];
+const EXCEPTION_FILTERS: &[(&str, &str, bool)] = &[
+    ("uncaught", "Uncaught errors", true),
+    ("caught", "Errors a pcall catches", false),
+];

@@ -188,6 +188,10 @@ pub struct Stop<'a> {
     inspector: &'a Inspector,
     reason: StopReason,
     held: Vec<Held>,
+    /// Frames on top that are the runtime's (C functions, `=zephyr.*`
+    /// chunks: where `error` raises) and not shown: frame 0 is the
+    /// script's.
+    skip: usize,
 }
 
 impl std::fmt::Debug for Stop<'_> {
@@ -201,12 +205,19 @@ impl std::fmt::Debug for Stop<'_> {
 
 impl<'a> Stop<'a> {
     pub(crate) fn new(lua: &'a Lua, inspector: &'a Inspector, reason: StopReason) -> Self {
-        Stop {
+        let mut stop = Stop {
             lua,
             inspector,
             reason,
             held: Vec::new(),
+            skip: 0,
+        };
+        let frames = stop.all_frames();
+        let runtime = |f: &Frame| f.native || f.source.starts_with("zephyr.");
+        if frames.iter().any(|f| !runtime(f)) {
+            stop.skip = frames.iter().take_while(|f| runtime(f)).count();
         }
+        stop
     }
 
     /// Why the thread stopped.
@@ -214,8 +225,16 @@ impl<'a> Stop<'a> {
         &self.reason
     }
 
-    /// The stack, innermost frame first.
+    /// The stack, innermost frame first (from the script's frame: the C
+    /// functions and the runtime's Lua an error was raised through are
+    /// left out on top).
     pub fn frames(&mut self) -> Vec<Frame> {
+        let mut frames = self.all_frames();
+        frames.drain(..self.skip.min(frames.len()));
+        frames
+    }
+
+    fn all_frames(&self) -> Vec<Frame> {
         let Ok(frames) = self
             .inspector
             .helper("frames")
@@ -250,7 +269,7 @@ impl<'a> Stop<'a> {
         let Ok((names, values, count)) = self
             .inspector
             .helper(helper)
-            .and_then(|f| f.call::<(Table, Table, usize)>(frame))
+            .and_then(|f| f.call::<(Table, Table, usize)>(frame + self.skip))
         else {
             return Vec::new();
         };
@@ -282,7 +301,7 @@ impl<'a> Stop<'a> {
         let globals = self
             .inspector
             .helper("globals")
-            .and_then(|f| f.call::<Value>(frame));
+            .and_then(|f| f.call::<Value>(frame + self.skip));
         if let Ok(Value::Table(env)) = globals {
             let count = env.pairs::<Value, Value>().count();
             let reference = self.hold(Held::Value(Value::Table(env)));
@@ -331,7 +350,7 @@ impl<'a> Stop<'a> {
     /// globals; an assignment changes the variable). `zephyr.*` calls work.
     /// The first value, or the message of what went wrong.
     pub fn evaluate(&mut self, frame: usize, expression: &str) -> Result<Variable, String> {
-        match self.inspector.evaluate(frame, expression) {
+        match self.inspector.evaluate(frame + self.skip, expression) {
             Ok(Ok(values)) => {
                 let value = values.into_iter().next().unwrap_or(Value::Nil);
                 Ok(self.variable(expression.to_owned(), value))

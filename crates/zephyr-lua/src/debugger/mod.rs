@@ -128,6 +128,10 @@ struct Shared {
     /// The next line any thread runs stops (pause, stop on entry).
     pause: AtomicBool,
     entry: AtomicBool,
+    /// Which raised errors stop: those a `pcall` catches too, those none
+    /// does.
+    caught_errors: AtomicBool,
+    uncaught_errors: AtomicBool,
     /// A step in progress.
     step: Mutex<Option<Step>>,
     stepping: AtomicBool,
@@ -170,6 +174,8 @@ impl Debugger {
                 generation: AtomicU64::new(0),
                 pause: AtomicBool::new(false),
                 entry: AtomicBool::new(false),
+                caught_errors: AtomicBool::new(false),
+                uncaught_errors: AtomicBool::new(false),
                 step: Mutex::new(None),
                 stepping: AtomicBool::new(false),
                 stopping: Mutex::new(()),
@@ -191,6 +197,17 @@ impl Debugger {
             all.insert(file, Arc::new(FileBreakpoints { lines }));
         }
         self.shared.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Which script errors stop where they are raised, with
+    /// [`StopReason::Exception`]: `uncaught` ones (no `pcall` of the script
+    /// catches them), and `caught` ones too. (On the main thread, an
+    /// `xpcall` with a message handler counts as not catching.)
+    pub fn stop_on_errors(&self, uncaught: bool, caught: bool) {
+        self.shared
+            .uncaught_errors
+            .store(uncaught, Ordering::Release);
+        self.shared.caught_errors.store(caught, Ordering::Release);
     }
 
     /// The next line of Lua any thread runs stops, with [`StopReason::Pause`].
@@ -393,6 +410,42 @@ impl StateDebugger {
         Ok(if wanted { Lines::Keep } else { Lines::Off })
     }
 
+    /// An error is being raised: stop here, if the filters say so.
+    pub(crate) fn error(&self, lua: &Lua) -> Lines {
+        let error: mlua::Value = lua
+            .named_registry_value(ERROR_KEY)
+            .unwrap_or(mlua::Value::Nil);
+        let caught: bool = lua.named_registry_value(CAUGHT_KEY).unwrap_or(false);
+        let _ = lua.unset_named_registry_value(ERROR_KEY);
+        if self.evaluating.load(Ordering::Relaxed) {
+            return Lines::Keep;
+        }
+        let wanted = if caught {
+            self.shared.caught_errors.load(Ordering::Acquire)
+        } else {
+            self.shared.uncaught_errors.load(Ordering::Acquire)
+        };
+        // A halt (the budget's, a host's) is not the script's error.
+        let halted = lua
+            .app_data_ref::<Arc<crate::budget::ExecControl>>()
+            .is_some_and(|control| control.is_halted());
+        // An error the runtime's own Lua raises with no script on the stack
+        // (the task scheduler passing a task's error on) stopped already,
+        // where the script raised it.
+        if wanted && !halted && script_on_stack(lua) {
+            let message = match &error {
+                mlua::Value::String(s) => s.to_string_lossy(),
+                mlua::Value::Nil => "nil".to_owned(),
+                other => other
+                    .to_string()
+                    .map(|text| crate::script_error::root_message(lua, &mlua::Error::runtime(text)))
+                    .unwrap_or_else(|_| format!("a {} error object", other.type_name())),
+            };
+            self.stop(lua, StopReason::Exception(message));
+        }
+        Lines::Keep
+    }
+
     fn step_ends(&self, lua: &Lua) -> bool {
         let step = *self.shared.step.lock();
         let Some(step) = step else {
@@ -504,12 +557,33 @@ fn hit_matches(rule: &str, hit: u64) -> bool {
     }
 }
 
+/// Where the VM's error hook leaves the error object and whether a `pcall`
+/// will catch it (`vendor/lua-src/ZEPHYR.md`, the third change).
+const ERROR_KEY: &str = "zephyr.error";
+const CAUGHT_KEY: &str = "zephyr.error_caught";
+
 /// Whether the function at `debug` is the runtime's own Lua.
 fn is_runtime_code(debug: &Debug<'_>) -> bool {
     debug
         .source()
         .source
         .is_some_and(|name| name.starts_with("=zephyr."))
+}
+
+/// Whether any function on the running thread's stack is a script's (not
+/// C, not the runtime's `=zephyr.*` chunks).
+fn script_on_stack(lua: &Lua) -> bool {
+    (0..)
+        .map_while(|level| {
+            lua.inspect_stack(level, |debug| {
+                let source = debug.source();
+                source.what != "C"
+                    && !source
+                        .source
+                        .is_some_and(|name| name.starts_with("=zephyr."))
+            })
+        })
+        .any(|script| script)
 }
 
 /// The running Lua thread, as an address (coroutines told apart).
