@@ -597,3 +597,69 @@ fn parallel_behaviours_tasks_cvar_handlers_and_errors_stop_too() {
         "the error is still reported"
     );
 }
+
+#[test]
+fn terminate_ends_a_run_that_would_go_on_forever() {
+    let dir = files(&[("forever.lua", "function on_update(dt) end\n")]);
+    let mut client = Client::start(dir.path());
+    // No --frames: a paced game that runs until it is stopped.
+    client.launch(json!({ "program": "forever.lua", "cwd": dir.path() }));
+    client.ok("configurationDone", json!({}));
+    std::thread::sleep(Duration::from_millis(200));
+    client.ok("terminate", json!({}));
+    let (code, _client) = client.finish();
+    assert_ne!(code, 0, "killed, not a normal end");
+}
+
+/// The `json` code blocks of a Markdown file that are launch configurations.
+fn launch_configurations(markdown: &str) -> Vec<Value> {
+    markdown
+        .split("```json")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .map(|text| serde_json::from_str::<Value>(text).expect("a json block parses"))
+        .flat_map(|json| {
+            json["configurations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn the_vs_code_extension_declares_what_the_adapter_reads() {
+    let root = common::workspace_root();
+    let package: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("editors/vscode/package.json")).unwrap(),
+    )
+    .expect("package.json parses");
+    let debugger = &package["contributes"]["debuggers"][0];
+    assert_eq!(debugger["type"], "zephyr");
+    let properties = debugger["configurationAttributes"]["launch"]["properties"]
+        .as_object()
+        .unwrap();
+    for key in ["program", "args", "cwd", "stopOnEntry", "zephyrPath"] {
+        assert!(properties.contains_key(key), "{key}");
+    }
+    let extension = std::fs::read_to_string(root.join("editors/vscode/extension.js")).unwrap();
+    assert!(extension.contains("DebugAdapterExecutable(zephyr, ['dap'])"));
+    assert!(extension.contains("registerDebugAdapterDescriptorFactory('zephyr'"));
+    // Every launch.json the docs show uses only what the extension declares.
+    for doc in ["editors/vscode/README.md", "docs/DEBUGGING.md", "README.md"] {
+        let configurations =
+            launch_configurations(&std::fs::read_to_string(root.join(doc)).unwrap());
+        assert!(!configurations.is_empty(), "{doc} shows a launch.json");
+        for configuration in configurations {
+            assert_eq!(configuration["type"], "zephyr", "{doc}");
+            assert_eq!(configuration["request"], "launch", "{doc}");
+            for key in configuration.as_object().unwrap().keys() {
+                assert!(
+                    ["type", "request", "name"].contains(&key.as_str())
+                        || properties.contains_key(key),
+                    "{doc}: {key} is not a launch attribute"
+                );
+            }
+        }
+    }
+}
