@@ -27,6 +27,7 @@ use zephyr::world::{EntityId, RigidBody, World};
 
 mod support;
 use support::{Variant, interleave, ms, pair_table, table, us};
+use zephyr::runtime::lua::debugger::{Breakpoint, Controller, Debugger, Resume, Stop};
 use zephyr::runtime::lua::profile::Profiler;
 
 /// An engine's own world (plain `Vec`s), from the example.
@@ -53,21 +54,23 @@ function on_update(self, dt)
 end";
 
 fn system(workers: usize, budget: u64) -> ScriptingSystem {
-    system_profiled(workers, budget, None)
-}
-
-/// [`system`], its states recording into `profiler`.
-fn system_profiled(workers: usize, budget: u64, profiler: Option<Profiler>) -> ScriptingSystem {
-    ScriptingSystem::new(ScriptingConfig {
+    system_with(
         workers,
-        state: StateConfig {
+        StateConfig {
             limits: Limits {
                 instructions: budget,
                 ..Limits::default()
             },
-            profiler,
             ..StateConfig::default()
         },
+    )
+}
+
+/// A system whose states are built with `state`.
+fn system_with(workers: usize, state: StateConfig) -> ScriptingSystem {
+    ScriptingSystem::new(ScriptingConfig {
+        workers,
+        state,
         ..ScriptingConfig::default()
     })
     .expect("system")
@@ -128,19 +131,25 @@ fn scene_of(
     parallel: bool,
     source: &str,
 ) -> (ScriptingSystem, Behaviours) {
-    scene_profiled(n, workers, budget, parallel, source, None)
+    let state = StateConfig {
+        limits: Limits {
+            instructions: budget,
+            ..Limits::default()
+        },
+        ..StateConfig::default()
+    };
+    scene_with(n, workers, state, parallel, source)
 }
 
-/// [`scene_of`], recording into `profiler`.
-fn scene_profiled(
+/// [`scene_of`], its states built with `state`.
+fn scene_with(
     n: usize,
     workers: usize,
-    budget: u64,
+    state: StateConfig,
     parallel: bool,
     source: &str,
-    profiler: Option<Profiler>,
 ) -> (ScriptingSystem, Behaviours) {
-    let system = system_profiled(workers, budget, profiler);
+    let system = system_with(workers, state);
     let mut behaviours = Behaviours::new();
     let script = ScriptSource::new("mover.lua", source);
     for _ in 0..n {
@@ -624,6 +633,53 @@ fn tiny_jobs(sizes: &Sizes) {
 /// `--profile`'s cost: whole serial frames of three behaviours, each
 /// without a profiler and with one recording every call.
 fn profiled_frames(sizes: &Sizes) {
+    instrumented_frames(sizes, "--profile", ["no profiler", "profiler"], |config| {
+        config.profiler = Some(Profiler::new());
+    });
+}
+
+/// A debugging session's cost when it does not stop: the same scenes, with
+/// a breakpoint set in a file none of them runs.
+fn debugged_frames(sizes: &Sizes) {
+    instrumented_frames(
+        sizes,
+        "A debug session with a breakpoint in an unused file",
+        ["no debugger", "debugger"],
+        |config| {
+            let debugger = Debugger::new(Arc::new(NeverStops), |chunk| {
+                Some(std::path::PathBuf::from(chunk))
+            });
+            debugger.set_breakpoints(
+                Path::new("unused.lua"),
+                vec![Breakpoint {
+                    line: 1,
+                    ..Breakpoint::default()
+                }],
+            );
+            config.debugger = Some(debugger);
+        },
+    );
+}
+
+/// The controller of a session that never stops.
+struct NeverStops;
+
+impl Controller for NeverStops {
+    fn stopped(&self, _stop: &mut Stop<'_>) -> Resume {
+        Resume::Continue
+    }
+    fn log(&self, _message: &str, _place: &str) {}
+}
+
+/// Whole serial frames of three behaviours (2,000 instances each), each
+/// scene built twice: as is and with `instrument` applied to its states'
+/// configuration; pairs interleaved round by round.
+fn instrumented_frames(
+    sizes: &Sizes,
+    what: &str,
+    columns: [&str; 2],
+    instrument: impl Fn(&mut StateConfig),
+) {
     let n = sizes.entities / 5;
     let budget = zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET;
     let frames = sizes.frames_per_round * 2;
@@ -634,17 +690,27 @@ fn profiled_frames(sizes: &Sizes) {
         ("callers (four small Lua functions)", CALLER),
     ];
     let mut scenes: Vec<(&str, ScriptingSystem, Behaviours)> = Vec::new();
-    for (what, source) in cases {
-        for profiler in [None, Some(Profiler::new())] {
-            let (system, behaviours) = scene_profiled(n, 1, budget, false, source, profiler);
-            scenes.push((what, system, behaviours));
+    for (name, source) in cases {
+        for instrumented in [false, true] {
+            let mut state = StateConfig {
+                limits: Limits {
+                    instructions: budget,
+                    ..Limits::default()
+                },
+                ..StateConfig::default()
+            };
+            if instrumented {
+                instrument(&mut state);
+            }
+            let (system, behaviours) = scene_with(n, 1, state, false, source);
+            scenes.push((name, system, behaviours));
         }
     }
     let mut variants: Vec<Variant<'_>> = scenes
         .iter_mut()
-        .map(|(what, system, behaviours)| -> Variant<'_> {
+        .map(|(name, system, behaviours)| -> Variant<'_> {
             (
-                *what,
+                *name,
                 Box::new(move || {
                     timed(frames, || {
                         black_box(behaviours.frame(system, dt));
@@ -655,8 +721,8 @@ fn profiled_frames(sizes: &Sizes) {
         .collect();
     let medians = interleave(sizes.rounds, &mut variants);
     pair_table(
-        &format!("--profile: whole serial frames of {n} behaviours, without and with the profiler"),
-        ["no profiler", "profiler"],
+        &format!("{what}: whole serial frames of {n} behaviours, without and with it"),
+        columns,
         &variants,
         &medians,
         ms,
@@ -1230,7 +1296,7 @@ fn main() {
         sizes.rounds
     );
     type Section<'a> = (&'a str, &'a dyn Fn(&Sizes));
-    let sections: [Section<'_>; 12] = [
+    let sections: [Section<'_>; 13] = [
         ("serial", &serial_behaviours),
         ("parallel", &parallel_scenes),
         ("own", &own_world_rows),
@@ -1243,6 +1309,7 @@ fn main() {
         ("engine", &engine_functions),
         ("memory", &|_| memory()),
         ("profile", &profiled_frames),
+        ("debug", &debugged_frames),
     ];
     // `-- --only NAME` runs one section (for profiling).
     for (name, section) in sections {

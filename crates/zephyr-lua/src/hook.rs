@@ -6,7 +6,8 @@
 //! | events          | set when                 | goes to                          |
 //! |-----------------|--------------------------|----------------------------------|
 //! | count, every [`HOOK_STEP`] instructions | the state has a budget or a debugger | [`ExecControl::tick`]; the debugger (pause, evaluations' own budget) |
-//! | call, tail call, return of Lua functions | the state has a profiler or a debugger | [`Recorder`] (inside executions), the debugger |
+//! | call, tail call of Lua functions | the state has a profiler or a debugger | [`Recorder`] (inside executions), the debugger |
+//! | return of Lua functions | the state has a profiler, or lines are on | [`Recorder`], the debugger |
 //! | line | a function of a file with breakpoints runs, or a step or pause is on | the debugger |
 //! | error (Zephyr's `LUA_HOOKERROR`), where an error is raised | the state has a debugger | the debugger |
 //!
@@ -45,7 +46,12 @@ pub(crate) fn install(
             move |_lua, debug| control.tick(debug),
         );
     }
-    let mut base = HookTriggers::new().on_calls().on_returns();
+    // Returns are the profiler's always; the debugger's only while a
+    // function of a file with breakpoints runs or a step is on (with lines).
+    let mut base = HookTriggers::new().on_calls();
+    if recorder.is_some() {
+        base = base.on_returns();
+    }
     if counted {
         base = base.every_nth_instruction(HOOK_STEP);
     }
@@ -69,10 +75,11 @@ struct Dispatch {
 }
 
 impl Dispatch {
-    /// Sets the hook on the running thread, with or without lines.
+    /// Sets the hook on the running thread, with or without lines (and the
+    /// returns the debugger follows while lines are on).
     fn set(self: &Arc<Self>, lua: &Lua, lines: bool) -> mlua::Result<()> {
         let triggers = if lines {
-            self.base.every_line()
+            self.base.on_returns().every_line()
         } else {
             self.base
         };

@@ -1,6 +1,8 @@
 //! Running the `zephyr` binary as a user would, shared by the binary's tests.
 #![allow(dead_code)] // each test file uses its own part
 
+pub(crate) mod dap;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -61,5 +63,12 @@ pub(crate) fn zephyr_with_input(dir: &Path, args: &[&str], input: &str) -> Run {
         status: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+impl dap::Client {
+    /// `zephyr dap` started in `dir`.
+    pub(crate) fn start(dir: &Path) -> dap::Client {
+        dap::Client::start_with(Path::new(env!("CARGO_BIN_EXE_zephyr")), dir)
     }
 }

@@ -343,10 +343,14 @@ impl StateDebugger {
             }
             return Lines::On;
         }
-        if self.breakpoints_of(debug).is_some() {
-            let before = self.active.load(Ordering::Relaxed);
-            if before > 0 {
-                self.active.store(before - 1, Ordering::Relaxed);
+        // Only a function of a file with breakpoints counted itself in: with
+        // none running, a return costs no lookup.
+        let before = self.active.load(Ordering::Relaxed);
+        if before > 0 && self.breakpoints_of(debug).is_some() {
+            self.active.store(before - 1, Ordering::Relaxed);
+            if before == 1 && !self.debugger().wants_lines() {
+                // The last one returned: back to calls only.
+                return Lines::Off;
             }
         }
         Lines::Keep
