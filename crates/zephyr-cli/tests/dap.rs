@@ -442,3 +442,160 @@ fn the_vs_code_extension_declares_what_the_adapter_reads() {
         }
     }
 }
+
+const LOOT: &str = "local inventory = { gold = 3, items = { 'sword', 'shield' } }
+local function count(t)
+  local n = #t
+  return n
+end
+zephyr.events.on('loot', function(amount)
+  inventory.gold = inventory.gold + amount
+end)
+function on_update(dt)
+  local n = count(inventory.items)
+  zephyr.events.emit('loot', n)
+end
+";
+
+#[test]
+fn step_in_and_out_tables_that_expand_and_an_event_handler() {
+    let dir = files(&[("loot.lua", LOOT)]);
+    let path = dir.path().join("loot.lua");
+    let mut client = Client::start(dir.path());
+    client.launch(json!({ "program": "loot.lua", "args": ["--frames", "2"], "cwd": dir.path() }));
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": path }, "breakpoints": [{ "line": 10 }, { "line": 7 }] }),
+    );
+    client.ok("configurationDone", json!({}));
+    let thread = client.event("stopped")["threadId"].clone();
+    assert_eq!(client.stack(&thread)[0].1, 10);
+    client.ok("stepIn", json!({ "threadId": thread }));
+    client.event("stopped");
+    assert_eq!(
+        client.stack(&thread)[0],
+        ("count".to_owned(), 3, "loot.lua".to_owned())
+    );
+    client.ok("stepOut", json!({ "threadId": thread }));
+    client.event("stopped");
+    assert_eq!(
+        client.stack(&thread)[0],
+        ("on_update".to_owned(), 11, "loot.lua".to_owned())
+    );
+    let frame = client.frame_id(&thread, 0);
+    let locals = client.scope(&frame, "Locals");
+    assert_eq!(
+        client.variables(&locals),
+        ["dt = 0.016666666666667", "n = 2"]
+    );
+    client.ok("continue", json!({ "threadId": thread }));
+
+    // The event handler, after the frame's sync point.
+    let stopped = client.event("stopped");
+    assert_eq!(stopped["reason"], "breakpoint");
+    assert_eq!(client.stack(&thread)[0].1, 7);
+    let frame = client.frame_id(&thread, 0);
+    let upvalues = client.scope(&frame, "Upvalues");
+    let body = client.ok("variables", json!({ "variablesReference": upvalues }));
+    let inventory = &body["variables"][0];
+    assert_eq!(inventory["name"], "inventory");
+    assert!(
+        inventory["value"].as_str().unwrap().starts_with("table: "),
+        "{inventory}"
+    );
+    let fields = client.variables(&inventory["variablesReference"]);
+    assert_eq!(fields[0], "gold = 3");
+    assert!(fields[1].starts_with("items = table: "), "{fields:?}");
+    let body = client.ok(
+        "variables",
+        json!({ "variablesReference": inventory["variablesReference"] }),
+    );
+    let items = client.variables(&body["variables"][1]["variablesReference"]);
+    assert_eq!(items, ["[1] = \"sword\"", "[2] = \"shield\""]);
+    // An assignment in the debug console changes the game.
+    client.ok(
+        "evaluate",
+        json!({ "expression": "amount = 40", "frameId": frame, "context": "repl" }),
+    );
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": path }, "breakpoints": [] }),
+    );
+    client.ok("continue", json!({ "threadId": thread }));
+    let (code, _client) = client.finish();
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn odd_requests_get_answers_that_say_what_is_wrong() {
+    let dir = files(&[
+        ("ok.lua", "function on_update(dt) end\n"),
+        ("broken.lua", "local = 1\n"),
+    ]);
+    let mut client = Client::start(dir.path());
+    client.launch(json!({ "program": "ok.lua", "args": ["--frames", "2"], "cwd": dir.path() }));
+    let missing = client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": dir.path().join("nope.lua") }, "breakpoints": [{ "line": 1 }] }),
+    );
+    assert_eq!(missing["breakpoints"][0]["verified"], false);
+    assert!(
+        missing["breakpoints"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nope.lua"),
+        "{missing}"
+    );
+    let broken = client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": dir.path().join("broken.lua") }, "breakpoints": [{ "line": 1 }] }),
+    );
+    assert!(
+        broken["breakpoints"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not parse"),
+        "{broken}"
+    );
+    let unknown = client.request("restartFrame", json!({ "frameId": 1 }));
+    assert_eq!(unknown["success"], false);
+    assert!(
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .contains("restartFrame"),
+        "{unknown}"
+    );
+    let again = client.request("launch", json!({ "program": "ok.lua" }));
+    assert_eq!(again["success"], false);
+    client.ok("configurationDone", json!({}));
+    let (code, _client) = client.finish();
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn input_that_is_not_the_protocol_ends_the_adapter_with_a_message() {
+    use std::io::Write as _;
+    let dir = files(&[]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zephyr"))
+        .arg("dap")
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Content-Length: 7\r\n\r\nnot json")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("zephyr dap: bad input"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
