@@ -1,6 +1,7 @@
 //! The `zephyr` host: a headless game loop that runs Lua scripts and TOML
 //! scenes on the Zephyr scripting runtime, replays recorded input, writes
-//! frame traces, and checks mods. This is the only crate that prints to the
+//! frame traces, profiles and debugs scripts (`--profile`, `zephyr dap`),
+//! and checks mods. This is the only crate that prints to the
 //! terminal or exits.
 //!
 //! | module  | its one job                                                   |
@@ -14,6 +15,7 @@
 //! | `trace` | `--trace`: span names for the Chrome trace                    |
 //! | `watch` | `--watch`: the file watcher behind hot reload                 |
 //! | `conformance` | `zephyr conformance`: Lua's own test suite, stock vs trusted |
+//! | `dap`   | `zephyr dap`: the debug adapter, and the run's side of a session (`--debug-connect`) |
 //! | `error` | errors and exit statuses                                      |
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is this crate's job

@@ -268,6 +268,8 @@ impl ProfileOutput {
 struct Host {
     scripting: Scripting,
     profile: Option<ProfileOutput>,
+    /// With `zephyr dap`: the session, and its debug console's lines.
+    debuggee: Option<crate::dap::Debuggee>,
     world: Arc<parking_lot::RwLock<World>>,
     options: RunOptions,
     summary: Summary,
@@ -365,6 +367,42 @@ impl Host {
         }
     }
 
+    /// Runs the debug console's lines (`zephyr dap`, `evaluate` while the
+    /// game runs), between frames: an expression's values are the answer;
+    /// anything else is a console line (a command, `lua code`), whose
+    /// output goes where the live console's does.
+    fn debug_console(&mut self) {
+        let Some(debuggee) = &self.debuggee else {
+            return;
+        };
+        for (request, line) in debuggee.console_lines() {
+            let trimmed = line.trim();
+            let expression = trimmed.strip_prefix('=').unwrap_or(trimmed);
+            let is_expression = !trimmed.starts_with("lua ")
+                && zephyr_lua::check_syntax(format!("return {expression}").as_bytes(), "console")
+                    .is_ok();
+            let result = if is_expression {
+                match self
+                    .scripting
+                    .execute(&format!("return {expression}"), "console")
+                {
+                    zephyr_runtime::Outcome::Returned(values) => Ok(values
+                        .iter()
+                        .map(|v| String::from_utf8_lossy(&v.to_bytes()).into_owned())
+                        .collect::<Vec<_>>()
+                        .join("\t")),
+                    other => Err(other.to_string()),
+                }
+            } else {
+                self.console_line(trimmed);
+                Ok(String::new())
+            };
+            if let Some(debuggee) = &self.debuggee {
+                debuggee.answer(&request, result);
+            }
+        }
+    }
+
     /// Prints a frame's (or phase's) errors and counts them; with
     /// `--strict`, the first ends the run.
     fn report(&mut self, report: FrameReport) -> Result<()> {
@@ -443,6 +481,7 @@ pub(crate) fn run(options: RunOptions) -> Result<Summary> {
     let mut host = Host {
         scripting,
         profile,
+        debuggee,
         world,
         options,
         summary: Summary::default(),
@@ -772,6 +811,8 @@ impl Host {
                     self.reload(&path);
                 }
             }
+            // The debugger's console lines typed since the last frame.
+            self.debug_console();
             // Console commands typed (or piped) since the last frame.
             if let Some(live) = &live {
                 let (lines, ended) = live.take_lines();

@@ -599,3 +599,45 @@ fn input_that_is_not_the_protocol_ends_the_adapter_with_a_message() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn the_debug_console_runs_lines_while_the_game_runs_and_they_can_stop_too() {
+    let dir = files(&[(
+        "game.lua",
+        "hits = 0\nfunction poke()\n  hits = hits + 1\n  return hits\nend\nfunction on_update(dt) end\n",
+    )]);
+    let path = dir.path().join("game.lua");
+    let mut client = Client::start(dir.path());
+    // A paced game: it runs until it is ended.
+    client.launch(json!({ "program": "game.lua", "cwd": dir.path() }));
+    client.ok("configurationDone", json!({}));
+    let repl = |expression: &str| json!({ "expression": expression, "context": "repl" });
+    assert_eq!(client.ok("evaluate", repl("1 + 2"))["result"], "3");
+    assert_eq!(client.ok("evaluate", repl("= hits, 'x'"))["result"], "0\tx");
+    assert_eq!(
+        client.ok("evaluate", repl("lua print('from the console')"))["result"],
+        ""
+    );
+    let failed = client.request("evaluate", repl("nope.field"));
+    assert_eq!(failed["success"], false);
+    // A console line that reaches a breakpoint stops there.
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": path }, "breakpoints": [{ "line": 3 }] }),
+    );
+    client.seq += 1;
+    let seq = client.seq;
+    client.send_raw(json!({ "seq": seq, "type": "request", "command": "evaluate", "arguments": repl("poke()") }));
+    let stopped = client.event("stopped");
+    let thread = stopped["threadId"].clone();
+    assert_eq!(
+        client.stack(&thread)[0],
+        ("poke".to_owned(), 3, "game.lua".to_owned())
+    );
+    client.ok("continue", json!({ "threadId": thread }));
+    let answer = client.response(seq);
+    assert_eq!(answer["body"]["result"], "1");
+    assert!(client.output("stdout").contains("from the console\n"));
+    client.ok("terminate", json!({}));
+    client.finish();
+}

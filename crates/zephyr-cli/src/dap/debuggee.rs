@@ -40,6 +40,9 @@ struct Shared {
     /// Thread ids for the protocol: the main thread is 1.
     threads: Mutex<HashMap<std::thread::ThreadId, (u64, String)>>,
     world: Mutex<Option<SharedWorld>>,
+    /// The debug console's lines typed while the run is running (`evaluate`
+    /// in the `repl` context), for the run loop to run between frames.
+    console: Mutex<Vec<Value>>,
 }
 
 impl Debuggee {
@@ -69,6 +72,7 @@ impl Debuggee {
             stopped: Mutex::new(None),
             threads: Mutex::new(threads),
             world: Mutex::new(None),
+            console: Mutex::new(Vec::new()),
         });
         let resolver = shared.clone();
         let debugger = Debugger::new(shared.clone(), move |chunk| resolver.resolve(chunk));
@@ -101,6 +105,30 @@ impl Debuggee {
     /// The run's world, for naming entities in the stack.
     pub(crate) fn set_world(&self, world: SharedWorld) {
         *self.shared.world.lock() = Some(world);
+    }
+
+    /// The debug console's lines typed since the last call, each with the
+    /// request to answer once it ran (see [`answer`](Self::answer)).
+    pub(crate) fn console_lines(&self) -> Vec<(Value, String)> {
+        std::mem::take(&mut *self.shared.console.lock())
+            .into_iter()
+            .map(|request| {
+                let line = request["arguments"]["expression"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                (request, line)
+            })
+            .collect()
+    }
+
+    /// Answers a debug console line: what it printed or returned, or its
+    /// error.
+    pub(crate) fn answer(&self, request: &Value, result: std::result::Result<String, String>) {
+        self.shared.adapter.respond(
+            request,
+            result.map(|text| json!({ "result": text, "variablesReference": 0 })),
+        );
     }
 }
 
@@ -172,6 +200,14 @@ impl Shared {
                         return;
                     }
                     None if request["command"] == "continue" => Ok(json!({})),
+                    // The debug console while the game runs: the run loop
+                    // takes the line between frames, as the live console's.
+                    None if request["command"] == "evaluate"
+                        && request["arguments"]["context"] == "repl" =>
+                    {
+                        self.console.lock().push(request.clone());
+                        return;
+                    }
                     None => Err("the program is running (pause it first)".to_owned()),
                 }
             }
@@ -445,10 +481,15 @@ impl Controller for Shared {
     }
 
     fn log(&self, message: &str, place: &str) {
-        let _ = place;
-        self.adapter.event(
-            "output",
-            json!({ "category": "console", "output": format!("{message}\n") }),
-        );
+        let mut body = json!({ "category": "console", "output": format!("{message}\n") });
+        // Where the logpoint is, for the editor to link the line to.
+        if let Some((chunk, line)) = place.rsplit_once(':')
+            && let Some(path) = self.resolve(chunk)
+        {
+            let path = std::fs::canonicalize(&path).unwrap_or(path);
+            body["source"] = json!({ "path": path.display().to_string() });
+            body["line"] = json!(line.parse::<u64>().unwrap_or(0));
+        }
+        self.adapter.event("output", body);
     }
 }

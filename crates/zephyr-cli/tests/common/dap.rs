@@ -21,7 +21,7 @@ pub(crate) struct Client {
     messages: Receiver<Value>,
     /// Events read while waiting for something else, in order.
     pub(crate) events: VecDeque<Value>,
-    seq: u64,
+    pub(crate) seq: u64,
 }
 
 impl Client {
@@ -67,24 +67,41 @@ impl Client {
         }
     }
 
+    /// Writes one message as it is.
+    pub(crate) fn send_raw(&mut self, message: Value) {
+        let body = serde_json::to_vec(&message).unwrap();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
+        self.stdin.write_all(&body).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
     /// Sends a request; its response (success or not).
     pub(crate) fn request(&mut self, command: &str, arguments: Value) -> Value {
         self.seq += 1;
         let seq = self.seq;
-        let body = serde_json::to_vec(&json!({
+        self.send_raw(json!({
             "seq": seq, "type": "request", "command": command, "arguments": arguments,
-        }))
-        .unwrap();
-        write!(self.stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
-        self.stdin.write_all(&body).unwrap();
-        self.stdin.flush().unwrap();
+        }));
+        let message = self.response(seq);
+        assert_eq!(message["command"], command, "{message}");
+        message
+    }
+
+    /// Waits for the response to request `seq` (events read meanwhile are
+    /// kept; so is a response to another request).
+    pub(crate) fn response(&mut self, seq: u64) -> Value {
+        if let Some(at) = self
+            .events
+            .iter()
+            .position(|m| m["type"] == "response" && m["request_seq"] == seq)
+        {
+            return self.events.remove(at).unwrap();
+        }
         loop {
             let message = self.next();
             if message["type"] == "response" && message["request_seq"] == seq {
-                assert_eq!(message["command"], command, "{message}");
                 return message;
             }
-            assert_eq!(message["type"], "event", "{message}");
             self.events.push_back(message);
         }
     }
