@@ -321,9 +321,9 @@ fn parallel_behaviours_tasks_cvar_handlers_and_errors_stop_too() {
     let thread = stopped["threadId"].clone();
     let stack = client.stack(&thread);
     assert_eq!(
-        (stack[0].1, stack[0].2.as_str()),
-        (8, "boss.lua"),
-        "{stack:?}"
+        stack[0],
+        ("function".to_owned(), 8, "boss.lua".to_owned()),
+        "the task's function, not the scheduler's name for it: {stack:?}"
     );
     client.ok("continue", json!({ "threadId": thread }));
 

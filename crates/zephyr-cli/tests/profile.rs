@@ -157,6 +157,15 @@ end
             .any(|(f, _)| f.last().is_some_and(|l| l == "spawn_wave (boss.lua:1)")),
         "the task's work: {text}"
     );
+    // The task's function has no name of its own (the scheduler's `fn` is
+    // not one).
+    assert!(
+        stacks
+            .iter()
+            .any(|(f, _)| f.iter().any(|frame| frame == "function (boss.lua:5)")),
+        "{text}"
+    );
+    assert!(!text.contains("fn ("), "{text}");
     assert!(
         stacks
             .iter()

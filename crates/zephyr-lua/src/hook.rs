@@ -105,9 +105,9 @@ impl Dispatch {
             && !debugger.is_some_and(StateDebugger::is_evaluating)
         {
             match event {
-                DebugEvent::Call => recorder.call(debug, false),
-                DebugEvent::TailCall => recorder.call(debug, true),
-                DebugEvent::Ret => recorder.ret(debug),
+                DebugEvent::Call => recorder.call(lua, debug, false),
+                DebugEvent::TailCall => recorder.call(lua, debug, true),
+                DebugEvent::Ret => recorder.ret(lua, debug),
                 _ => {}
             }
         }

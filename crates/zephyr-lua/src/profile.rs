@@ -299,9 +299,9 @@ enum Seen {
 impl Recorder {
     /// A call of the function `debug` describes (a tail call replaces the
     /// frame it came from).
-    pub(crate) fn call(&self, debug: &Debug<'_>, tail: bool) {
+    pub(crate) fn call(&self, lua: &Lua, debug: &Debug<'_>, tail: bool) {
         let mut recording = self.recording.lock();
-        let seen = recording.identify(debug);
+        let seen = recording.identify(lua, debug);
         if !tail && matches!(seen, Seen::Native) {
             return;
         }
@@ -318,9 +318,9 @@ impl Recorder {
 
     /// A return from the function `debug` describes: its frame ends, and
     /// any frame still above it (unwound by an error, or a label left open).
-    pub(crate) fn ret(&self, debug: &Debug<'_>) {
+    pub(crate) fn ret(&self, lua: &Lua, debug: &Debug<'_>) {
         let mut recording = self.recording.lock();
-        let Seen::Lua(function) = recording.identify(debug) else {
+        let Seen::Lua(function) = recording.identify(lua, debug) else {
             return;
         };
         let now = Instant::now();
@@ -369,7 +369,7 @@ impl Recorder {
 }
 
 impl Recording {
-    fn identify(&mut self, debug: &Debug<'_>) -> Seen {
+    fn identify(&mut self, lua: &Lua, debug: &Debug<'_>) -> Seen {
         if BINDING.get() {
             return Seen::Native;
         }
@@ -398,8 +398,8 @@ impl Recording {
                 // Nameless where first seen (a tail call, a call from C):
                 // a later call site may name it.
                 function.name_tries -= 1;
-                if let Some(name) = debug.names().name {
-                    function.name = name.into_owned();
+                if let Some(name) = call_site_name(lua, debug) {
+                    function.name = name;
                     function.name_tries = 0;
                 }
             }
@@ -407,7 +407,7 @@ impl Recording {
         }
         let name = match source.what {
             "main" => None,
-            _ => function_name(debug, line == 1 && self.wrapped_chunks),
+            _ => function_name(lua, debug, line == 1 && self.wrapped_chunks),
         };
         let (key, place, name) = match name {
             Some(name) => {
@@ -499,9 +499,9 @@ impl Recording {
 /// from Rust, has no calling instruction to name it), or `function`; `None`
 /// for a chunk's body (`maybe_body`: it starts on line 1, and the factory's
 /// `function(...)` takes no named parameter and has no name).
-fn function_name(debug: &Debug<'_>, maybe_body: bool) -> Option<String> {
-    if let Some(name) = debug.names().name {
-        return Some(name.into_owned());
+fn function_name(lua: &Lua, debug: &Debug<'_>, maybe_body: bool) -> Option<String> {
+    if let Some(name) = call_site_name(lua, debug) {
+        return Some(name);
     }
     let function = debug.function();
     if let Some(env) = function.environment() {
@@ -518,6 +518,22 @@ fn function_name(debug: &Debug<'_>, maybe_body: bool) -> Option<String> {
         return None;
     }
     Some(UNNAMED.to_owned())
+}
+
+/// The name the calling instruction gives the called function, unless a
+/// script's function is called by the runtime's own Lua (`=zephyr.*`): the
+/// task scheduler calls every task's function `fn`, which names none of
+/// them.
+pub(crate) fn call_site_name(lua: &Lua, debug: &Debug<'_>) -> Option<String> {
+    let name = debug.names().name?.into_owned();
+    let runtime = |source: Option<&str>| source.is_some_and(|s| s.starts_with("=zephyr."));
+    if runtime(debug.source().source.as_deref()) {
+        return Some(name);
+    }
+    let runtime_caller = lua
+        .inspect_stack(1, |caller| runtime(caller.source().source.as_deref()))
+        .unwrap_or(false);
+    (!runtime_caller).then_some(name)
 }
 
 /// The recordings of many states as one report.

@@ -56,6 +56,13 @@ function M.frames()
     local info = getinfo(level, "nSlf")
     if info == nil then break end
     local name = info.name
+    -- The runtime's own Lua names what it calls for itself (the task
+    -- scheduler calls every task's function `fn`): not the script's name.
+    local caller = getinfo(level + 1, "S")
+    if caller and caller.source:sub(1, 8) == "=zephyr."
+        and info.source:sub(1, 8) ~= "=zephyr." then
+      name = nil
+    end
     if name == nil and info.what == "Lua" then name = global_name(info.func) end
     if name == nil and info.what == "main" then name = "main chunk" end
     frames[#frames + 1] = {
