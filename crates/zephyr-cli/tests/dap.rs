@@ -641,3 +641,49 @@ fn the_debug_console_runs_lines_while_the_game_runs_and_they_can_stop_too() {
     client.ok("terminate", json!({}));
     client.finish();
 }
+
+#[test]
+fn a_paced_game_does_not_catch_up_the_frames_it_spent_stopped() {
+    let dir = files(&[(
+        "paced.lua",
+        "function on_update(dt)\n  if zephyr.time.frame() == 3 then\n    local here = true\n  end\nend\n",
+    )]);
+    let path = dir.path().join("paced.lua");
+    let mut client = Client::start(dir.path());
+    // 100 frames a second, paced (no --frames).
+    client.launch(json!({ "program": "paced.lua", "args": ["--dt", "0.01"], "cwd": dir.path() }));
+    client.ok(
+        "setBreakpoints",
+        json!({ "source": { "path": path }, "breakpoints": [{ "line": 3 }] }),
+    );
+    client.ok("configurationDone", json!({}));
+    let thread = client.event("stopped")["threadId"].clone();
+    // Stopped for a second: a hundred frames' worth.
+    std::thread::sleep(Duration::from_secs(1));
+    let frame = client.frame_id(&thread, 0);
+    assert_eq!(
+        client.ok(
+            "evaluate",
+            json!({ "expression": "zephyr.time.frame()", "frameId": frame })
+        )["result"],
+        "3",
+        "no frame ran while stopped"
+    );
+    client.ok("continue", json!({ "threadId": thread }));
+    let resumed = std::time::Instant::now();
+    std::thread::sleep(Duration::from_millis(200));
+    let now: u64 = client.ok(
+        "evaluate",
+        json!({ "expression": "zephyr.time.frame()", "context": "repl" }),
+    )["result"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let paced = 3 + (resumed.elapsed().as_secs_f64() / 0.01) as u64;
+    // About 20 frames later, at its pace: not the hundred it missed.
+    assert!(now <= paced + 10, "frame {now}, paced {paced}");
+    assert!(now > 3, "it went on");
+    client.ok("terminate", json!({}));
+    client.finish();
+}

@@ -368,3 +368,26 @@ fn a_budget_stop_is_not_an_error_stop() {
     assert_eq!(error.kind, zephyr_lua::ScriptErrorKind::BudgetExceeded);
     assert!(seen.stops.lock().is_empty());
 }
+
+#[test]
+fn an_error_object_s_tostring_never_runs_inside_the_hook() {
+    let (state, debugger, seen) = session(Limits::default());
+    debugger.stop_on_errors(true, false);
+    // A __tostring that never returns: run inside the hook, nothing would
+    // stop it.
+    let error = state
+        .execute(
+            "error(setmetatable({}, { __tostring = function() while true do end end }))",
+            "hostile.lua",
+        )
+        .expect_err("fails");
+    let _ = error;
+    let stops = seen.stops.lock();
+    let StopReason::Exception(message) = &stops[0].reason else {
+        panic!("{stops:?}");
+    };
+    assert!(
+        message.starts_with("a table error object (table: "),
+        "{message}"
+    );
+}

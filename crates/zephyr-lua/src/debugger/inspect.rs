@@ -449,7 +449,7 @@ fn quoted(bytes: &[u8]) -> String {
 }
 
 /// A value as `tostring` shows it without metamethods (strings bare).
-fn plain(value: &Value) -> String {
+pub(crate) fn plain(value: &Value) -> String {
     match value {
         Value::String(s) => s.to_string_lossy(),
         other => shown_raw(other),

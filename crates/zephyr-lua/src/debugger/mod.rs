@@ -439,11 +439,18 @@ impl StateDebugger {
         if wanted && !halted && script_on_stack(lua) {
             let message = match &error {
                 mlua::Value::String(s) => s.to_string_lossy(),
-                mlua::Value::Nil => "nil".to_owned(),
-                other => other
+                // The engine's errors (Rust's, as mlua raises them): their own
+                // text. Never a script's `__tostring`: it would run inside the
+                // hook, where no budget stops it.
+                mlua::Value::UserData(_) => error
                     .to_string()
                     .map(|text| crate::script_error::root_message(lua, &mlua::Error::runtime(text)))
-                    .unwrap_or_else(|_| format!("a {} error object", other.type_name())),
+                    .unwrap_or_else(|_| "an error".to_owned()),
+                other => format!(
+                    "a {} error object ({})",
+                    other.type_name(),
+                    inspect::plain(other)
+                ),
             };
             self.stop(lua, StopReason::Exception(message));
         }
