@@ -173,7 +173,16 @@ impl Shared {
                     .map(|f| f.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
                 debugger.stop_on_errors(filters.contains(&"uncaught"), filters.contains(&"caught"));
-                Ok(json!({}))
+                if !filters.is_empty() && !zephyr_lua::debugger::errors_supported() {
+                    // Loud, not silent: a build whose Lua lacks the patch.
+                    let message =
+                        "this zephyr's Lua lacks vendor/lua-src's patch: it cannot stop on errors";
+                    Ok(
+                        json!({ "breakpoints": filters.iter().map(|_| json!({ "verified": false, "message": message })).collect::<Vec<_>>() }),
+                    )
+                } else {
+                    Ok(json!({}))
+                }
             }
             "configurationDone" => {
                 self.configure();

@@ -202,7 +202,8 @@ impl Debugger {
     /// Which script errors stop where they are raised, with
     /// [`StopReason::Exception`]: `uncaught` ones (no `pcall` of the script
     /// catches them), and `caught` ones too. (On the main thread, an
-    /// `xpcall` with a message handler counts as not catching.)
+    /// `xpcall` with a message handler counts as not catching.) Needs the
+    /// patched Lua: see [`errors_supported`].
     pub fn stop_on_errors(&self, uncaught: bool, caught: bool) {
         self.shared
             .uncaught_errors
@@ -568,6 +569,31 @@ fn hit_matches(rule: &str, hit: u64) -> bool {
     }
 }
 
+/// Whether the Lua this build links raises Zephyr's error hook: it is the
+/// patched Lua of `vendor/lua-src` (Zephyr's own workspace, or an engine
+/// whose workspace patches `lua-src` the same way: EMBEDDING.md). Without
+/// it, [`Debugger::stop_on_errors`] has nothing to stop on (everything else
+/// works). Found out once, by raising an error under the hook.
+pub fn errors_supported() -> bool {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        let lua = Lua::new();
+        let seen = Arc::new(AtomicBool::new(false));
+        let flag = seen.clone();
+        let hooked = lua.set_global_hook(mlua::HookTriggers::new().on_calls(), move |_, debug| {
+            if debug.event() == mlua::debug::DebugEvent::Unknown(crate::trusted::LUA_HOOKERROR) {
+                flag.store(true, Ordering::Relaxed);
+            }
+            Ok(VmState::Continue)
+        });
+        if hooked.is_err() || crate::trusted::set_hook_bits(&lua, true).is_err() {
+            return false;
+        }
+        let _ = lua.load("pcall(error, 'probe')").exec();
+        seen.load(Ordering::Relaxed)
+    })
+}
+
 /// Where the VM's error hook leaves the error object and whether a `pcall`
 /// will catch it (`vendor/lua-src/ZEPHYR.md`, the third change).
 const ERROR_KEY: &str = "zephyr.error";
@@ -614,6 +640,11 @@ fn depth(lua: &Lua) -> usize {
 #[cfg(test)]
 mod tests {
     use super::hit_matches;
+
+    #[test]
+    fn this_workspace_builds_the_lua_that_raises_the_error_hook() {
+        assert!(super::errors_supported());
+    }
 
     #[test]
     fn hit_conditions_read_as_editors_write_them() {
