@@ -391,3 +391,27 @@ fn an_error_object_s_tostring_never_runs_inside_the_hook() {
         "{message}"
     );
 }
+
+#[test]
+fn a_breakpoint_set_while_its_function_runs_is_reached_in_that_call() {
+    let (state, debugger, seen) = session(Limits::default());
+    // Something from another thread sets the breakpoint while the loop runs
+    // (as an editor does), then the loop reaches it.
+    let setter = {
+        let debugger = debugger.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            debugger.set_breakpoints(&file("late.lua"), vec![at(4)]);
+        })
+    };
+    seen.ask.lock().push("done = true".into());
+    state
+        .execute(
+            "done = false\nlocal n = 0\nwhile not done do\n  n = n + 1\nend\nreturn n",
+            "late.lua",
+        )
+        .expect("the evaluation ended the loop");
+    setter.join().unwrap();
+    let stops = seen.stops.lock();
+    assert_eq!(stops[0].reason, StopReason::Breakpoint(4), "{stops:?}");
+}

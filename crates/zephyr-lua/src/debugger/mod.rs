@@ -368,9 +368,14 @@ impl StateDebugger {
         inspect::charge_evaluation(&self.evaluated).map(|()| VmState::Continue)
     }
 
-    /// A count event: a pause or a step reaches loops without calls.
+    /// A count event: a pause or a step reaches loops without calls, and
+    /// breakpoints set since this state last looked reach a function that
+    /// is already running (its lines are looked at from here on; its next
+    /// line event turns them off again if its file has none).
     pub(crate) fn count(&self) -> Lines {
-        if self.debugger().wants_lines() {
+        let changed =
+            self.cache.lock().generation != self.shared.generation.load(Ordering::Acquire);
+        if changed || self.debugger().wants_lines() {
             Lines::On
         } else {
             Lines::Keep
