@@ -512,10 +512,33 @@ fn step_in_and_out_tables_that_expand_and_an_event_handler() {
     );
     let items = client.variables(&body["variables"][1]["variablesReference"]);
     assert_eq!(items, ["[1] = \"sword\"", "[2] = \"shield\""]);
-    // An assignment in the debug console changes the game.
-    client.ok(
-        "evaluate",
-        json!({ "expression": "amount = 40", "frameId": frame, "context": "repl" }),
+    // Set from the variables view: a local, a table's field.
+    let locals = client.scope(&frame, "Locals");
+    let set = client.ok(
+        "setVariable",
+        json!({ "variablesReference": locals, "name": "amount", "value": "amount * 10" }),
+    );
+    assert_eq!(set["value"], "20");
+    let set = client.ok(
+        "setVariable",
+        json!({ "variablesReference": inventory["variablesReference"], "name": "gold", "value": "100" }),
+    );
+    assert_eq!(set["value"], "100");
+    let wrong = client.request(
+        "setVariable",
+        json!({ "variablesReference": locals, "name": "amount", "value": "nope(" }),
+    );
+    assert_eq!(wrong["success"], false);
+    // Line 7 then adds the new amount to the new gold.
+    client.ok("next", json!({ "threadId": thread }));
+    client.event("stopped");
+    let frame = client.frame_id(&thread, 0);
+    assert_eq!(
+        client.ok(
+            "evaluate",
+            json!({ "expression": "inventory.gold", "frameId": frame })
+        )["result"],
+        "120"
     );
     client.ok(
         "setBreakpoints",

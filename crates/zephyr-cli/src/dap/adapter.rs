@@ -30,6 +30,7 @@ fn capabilities() -> Value {
         "supportsHitConditionalBreakpoints": true,
         "supportsLogPoints": true,
         "supportsEvaluateForHovers": true,
+        "supportsSetVariable": true,
         "supportsTerminateRequest": true,
         "supportsExceptionInfoRequest": true,
         "exceptionBreakpointFilters": super::EXCEPTION_FILTERS.iter().map(|(filter, label, default)| json!({

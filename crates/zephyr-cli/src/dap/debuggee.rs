@@ -200,8 +200,8 @@ impl Shared {
                 debugger.pause();
                 Ok(json!({}))
             }
-            "stackTrace" | "scopes" | "variables" | "evaluate" | "continue" | "next" | "stepIn"
-            | "stepOut" | "exceptionInfo" => {
+            "stackTrace" | "scopes" | "variables" | "setVariable" | "evaluate" | "continue"
+            | "next" | "stepIn" | "stepOut" | "exceptionInfo" => {
                 let stopped = self.stopped.lock();
                 match &*stopped {
                     Some(inbox) => {
@@ -388,6 +388,19 @@ impl Shared {
                     .collect();
                 Ok(json!({ "variables": variables }))
             }
+            "setVariable" => stop
+                .set_variable(
+                    arguments["variablesReference"].as_u64().unwrap_or(0),
+                    arguments["name"].as_str().unwrap_or_default(),
+                    arguments["value"].as_str().unwrap_or_default(),
+                )
+                .map(|v| {
+                    json!({
+                        "value": v.value,
+                        "type": v.kind,
+                        "variablesReference": v.reference,
+                    })
+                }),
             "evaluate" => {
                 let frame = frame_index(arguments["frameId"].as_u64());
                 let expression = arguments["expression"].as_str().unwrap_or_default();

@@ -177,7 +177,9 @@ pub struct Variable {
 
 /// What [`Stop::variables`] can list.
 enum Held {
-    List(Vec<(String, Value)>),
+    /// A frame's `Locals` or `Upvalues` (the frame, as [`Stop::frames`]
+    /// counts them).
+    List(usize, Vec<(String, Value)>),
     Value(Value),
 }
 
@@ -291,7 +293,7 @@ impl<'a> Stop<'a> {
         for (name, helper) in [("Locals", "locals"), ("Upvalues", "upvalues")] {
             let list = self.list(helper, frame);
             let count = list.len();
-            let reference = self.hold(Held::List(list));
+            let reference = self.hold(Held::List(frame, list));
             scopes.push(Scope {
                 name,
                 reference,
@@ -322,7 +324,7 @@ impl<'a> Stop<'a> {
             .checked_sub(1)
             .and_then(|i| self.held.get(i as usize))
         {
-            Some(Held::List(list)) => list.clone(),
+            Some(Held::List(_, list)) => list.clone(),
             Some(Held::Value(Value::Table(table))) => fields(table),
             _ => return Vec::new(),
         };
@@ -357,6 +359,63 @@ impl<'a> Stop<'a> {
             }
             Ok(Err(message)) => Err(message),
             Err(e) => Err(crate::script_error::root_message(self.lua, &e)),
+        }
+    }
+
+    /// Sets the variable `name` under `reference` (a frame's local or
+    /// upvalue, a global, a table's field: `x`, `[2]`) to the value of
+    /// `expression`, evaluated in that frame (frame 0 for a table's
+    /// field); the variable as it now is.
+    pub fn set_variable(
+        &mut self,
+        reference: u64,
+        name: &str,
+        expression: &str,
+    ) -> Result<Variable, String> {
+        let held = reference
+            .checked_sub(1)
+            .and_then(|i| self.held.get(i as usize));
+        match held {
+            Some(Held::List(frame, _)) => {
+                let frame = *frame;
+                if !is_identifier(name) {
+                    return Err(format!("{name}: not a variable name"));
+                }
+                self.evaluate(frame, &format!("{name} = ({expression})"))?;
+                self.evaluate(frame, name).map(|mut v| {
+                    v.name = name.to_owned();
+                    v
+                })
+            }
+            Some(Held::Value(Value::Table(table))) => {
+                let table = table.clone();
+                let key = if is_identifier(name) {
+                    Value::String(self.lua.create_string(name).map_err(|e| e.to_string())?)
+                } else {
+                    match name
+                        .strip_prefix('[')
+                        .and_then(|n| n.strip_suffix(']'))
+                        .and_then(|n| n.parse::<i64>().ok())
+                    {
+                        Some(index) => Value::Integer(index),
+                        None => {
+                            return Err(format!(
+                                "{name}: only names and [integer] fields can be set"
+                            ));
+                        }
+                    }
+                };
+                let value = match self.inspector.evaluate(self.skip, expression) {
+                    Ok(Ok(values)) => values.into_iter().next().unwrap_or(Value::Nil),
+                    Ok(Err(message)) => return Err(message),
+                    Err(e) => return Err(crate::script_error::root_message(self.lua, &e)),
+                };
+                table
+                    .raw_set(key, value.clone())
+                    .map_err(|e| e.to_string())?;
+                Ok(self.variable(name.to_owned(), value))
+            }
+            _ => Err("no such variables".to_owned()),
         }
     }
 
