@@ -179,7 +179,14 @@ fn stop_on_entry_pause_and_a_scene_s_behaviour_named_for_its_entity() {
         ),
     ]);
     let mut client = Client::start(dir.path());
-    client.launch(json!({ "program": "scene.toml", "stopOnEntry": true, "cwd": dir.path() }));
+    // No budget: the loop below runs until it is paused (with one, each
+    // frame's loop would end, and a pause between frames stop elsewhere).
+    client.launch(json!({
+        "program": "scene.toml",
+        "args": ["--budget", "0"],
+        "stopOnEntry": true,
+        "cwd": dir.path(),
+    }));
     client.ok("configurationDone", json!({}));
     let stopped = client.event("stopped");
     assert_eq!(stopped["reason"], "entry");
@@ -200,8 +207,7 @@ fn stop_on_entry_pause_and_a_scene_s_behaviour_named_for_its_entity() {
         json!({ "source": { "path": dir.path().join("player.lua") }, "breakpoints": [] }),
     );
     client.ok("continue", json!({ "threadId": thread }));
-    // The third update loops forever (until the budget stops it): pause
-    // stops it where it is.
+    // The third update loops forever: pause stops it where it is.
     std::thread::sleep(Duration::from_millis(100));
     client.ok("pause", json!({ "threadId": thread }));
     let stopped = client.event("stopped");

@@ -197,7 +197,8 @@ fn steps_go_over_in_and_out() {
 
 #[test]
 fn pause_and_entry_stop_at_the_next_line_even_in_a_loop_without_calls() {
-    let (state, debugger, seen) = session(Limits::default());
+    // No budget: the loop runs until the pause, however fast the machine.
+    let (state, debugger, seen) = session(Limits::NONE);
     debugger.stop_on_entry();
     state
         .execute("local x = 1\nlocal y = 2\nreturn x + y", "entry.lua")
@@ -394,7 +395,8 @@ fn an_error_object_s_tostring_never_runs_inside_the_hook() {
 
 #[test]
 fn a_breakpoint_set_while_its_function_runs_is_reached_in_that_call() {
-    let (state, debugger, seen) = session(Limits::default());
+    // No budget: the loop runs until it reaches the breakpoint.
+    let (state, debugger, seen) = session(Limits::NONE);
     // Something from another thread sets the breakpoint while the loop runs
     // (as an editor does), then the loop reaches it.
     let setter = {
