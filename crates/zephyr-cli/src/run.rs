@@ -334,14 +334,7 @@ impl Host {
         match self.scripting.execute(&code, "console") {
             zephyr_runtime::Outcome::Returned(values) => {
                 if show || !values.is_empty() {
-                    // The values as `print` would write them, byte for byte.
-                    let mut line = Vec::new();
-                    for (i, value) in values.iter().enumerate() {
-                        if i > 0 {
-                            line.push(b'\t');
-                        }
-                        line.extend_from_slice(&value.to_bytes());
-                    }
+                    let mut line = printed(&values);
                     if values.is_empty() {
                         line.extend_from_slice(b"nil");
                     }
@@ -386,11 +379,9 @@ impl Host {
                     .scripting
                     .execute(&format!("return {expression}"), "console")
                 {
-                    zephyr_runtime::Outcome::Returned(values) => Ok(values
-                        .iter()
-                        .map(|v| String::from_utf8_lossy(&v.to_bytes()).into_owned())
-                        .collect::<Vec<_>>()
-                        .join("\t")),
+                    zephyr_runtime::Outcome::Returned(values) => {
+                        Ok(String::from_utf8_lossy(&printed(&values)).into_owned())
+                    }
                     other => Err(other.to_string()),
                 }
             } else {
@@ -430,6 +421,18 @@ impl Host {
         }
         Ok(())
     }
+}
+
+/// Values as `print` writes them, byte for byte: tab-separated.
+fn printed(values: &[zephyr_runtime::ScriptValue]) -> Vec<u8> {
+    let mut line = Vec::new();
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            line.push(b'\t');
+        }
+        line.extend_from_slice(&value.to_bytes());
+    }
+    line
 }
 
 /// What a run loads before anything runs: the scene or the script, the

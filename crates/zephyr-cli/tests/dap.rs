@@ -604,28 +604,13 @@ fn odd_requests_get_answers_that_say_what_is_wrong() {
 
 #[test]
 fn input_that_is_not_the_protocol_ends_the_adapter_with_a_message() {
-    use std::io::Write as _;
     let dir = files(&[]);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zephyr"))
-        .arg("dap")
-        .current_dir(dir.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"Content-Length: 7\r\n\r\nnot json")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
+    let run = common::zephyr_with_input(dir.path(), &["dap"], "Content-Length: 7\r\n\r\nnot json");
+    assert_eq!(run.status, 2);
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("zephyr dap: bad input"),
+        run.stderr.contains("zephyr dap: bad input"),
         "{}",
-        String::from_utf8_lossy(&output.stderr)
+        run.stderr
     );
 }
 

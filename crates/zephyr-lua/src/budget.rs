@@ -287,7 +287,7 @@ fn script_place(lua: &Lua) -> String {
         let Some(place) = lua.inspect_stack(level, |frame| {
             let line = frame.current_line()?;
             let source = frame.source();
-            if source.source.as_deref()?.starts_with("=zephyr.") {
+            if crate::chunk::is_runtime_chunk(source.source.as_deref()) {
                 return None;
             }
             Some(format!("{}:{line}: ", source.short_src.as_deref()?))

@@ -172,6 +172,26 @@ pub fn chunk_name(name: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether `source` (a chunk's name as Lua keeps it) is the runtime's own
+/// Lua: `=zephyr.sandbox`, `=zephyr.task`, `=zephyr.debugger`. Errors,
+/// stacks, profiles and stops look past these to the script's code.
+pub(crate) fn is_runtime_chunk(source: Option<&str>) -> bool {
+    source.is_some_and(|s| s.starts_with("=zephyr."))
+}
+
+/// A key for a chunk, for a hook's per-event lookups: the address where Lua
+/// keeps the chunk's name (one per name while the chunk lives, no string
+/// made). A name that is not UTF-8 arrives as a copy, a new address each
+/// time: a hash of its text stands in.
+pub(crate) fn chunk_key(source: Option<&Cow<'_, str>>) -> usize {
+    use std::hash::BuildHasher as _;
+    match source {
+        Some(Cow::Borrowed(name)) => name.as_ptr() as usize,
+        Some(Cow::Owned(name)) => rustc_hash::FxBuildHasher.hash_one(name) as usize,
+        None => 0,
+    }
+}
+
 /// A chunk name as errors show it: without Lua's `@` (file) or `=` mark.
 pub fn display_name(name: &str) -> &str {
     name.strip_prefix('@')

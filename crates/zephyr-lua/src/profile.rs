@@ -33,10 +33,8 @@
 //! and return at once. BENCHMARKS.md has the figures. A state built without
 //! a profiler has no call or return hook at all.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::BuildHasher as _;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -146,14 +144,19 @@ impl FunctionTime {
     /// The frame's text in collapsed stacks: `name (place)`, or
     /// `[label] name`.
     pub fn frame(&self) -> String {
-        let text = if self.place == LABEL_PLACE {
-            format!("[label] {}", self.name)
-        } else {
-            format!("{} ({})", self.name, self.place)
-        };
-        // `;` separates frames and a line ends a stack.
-        text.replace(';', ":").replace(['\n', '\r'], " ")
+        frame_text(&self.name, &self.place)
     }
+}
+
+/// [`FunctionTime::frame`] of a function or label named `name` at `place`.
+fn frame_text(name: &str, place: &str) -> String {
+    let text = if place == LABEL_PLACE {
+        format!("[label] {name}")
+    } else {
+        format!("{name} ({place})")
+    };
+    // `;` separates frames and a line ends a stack.
+    text.replace(';', ":").replace(['\n', '\r'], " ")
 }
 
 const LABEL_PLACE: &str = "label";
@@ -382,14 +385,7 @@ impl Recording {
         let line = source.line_defined.unwrap_or(0);
         let last = source.last_line_defined.unwrap_or(0);
         let chunk = source.short_src.as_deref().unwrap_or("?");
-        // Where Lua keeps the chunk's name: one address per name while the
-        // chunk lives. A name that is not UTF-8 arrives as a copy, a new
-        // address each time: its text stands in.
-        let address = match &source.source {
-            Some(Cow::Borrowed(name)) => name.as_ptr() as usize,
-            Some(Cow::Owned(name)) => rustc_hash::FxBuildHasher.hash_one(name) as usize,
-            None => 0,
-        };
+        let address = crate::chunk::chunk_key(source.source.as_ref());
         if let Some(&id) = self.by_address.get(&(address, line, last))
             && self.functions[id as usize].chunk == chunk
         {
@@ -526,7 +522,7 @@ fn function_name(lua: &Lua, debug: &Debug<'_>, maybe_body: bool) -> Option<Strin
 /// them.
 pub(crate) fn call_site_name(lua: &Lua, debug: &Debug<'_>) -> Option<String> {
     let name = debug.names().name?.into_owned();
-    let runtime = |source: Option<&str>| source.is_some_and(|s| s.starts_with("=zephyr."));
+    let runtime = crate::chunk::is_runtime_chunk;
     if runtime(debug.source().source.as_deref()) {
         return Some(name);
     }
@@ -562,19 +558,10 @@ impl Merge {
             merged.self_time += function.self_time;
             merged.total_time += function.total_time;
         }
-        let frame_text: Vec<String> = recording
+        let texts: Vec<String> = recording
             .functions
             .iter()
-            .map(|function| {
-                FunctionTime {
-                    name: function.name.clone(),
-                    place: function.place.clone(),
-                    calls: 0,
-                    self_time: Duration::ZERO,
-                    total_time: Duration::ZERO,
-                }
-                .frame()
-            })
+            .map(|function| frame_text(&function.name, &function.place))
             .collect();
         for (index, node) in recording.nodes.iter().enumerate().skip(1) {
             if node.self_time.is_zero() {
@@ -584,7 +571,7 @@ impl Merge {
             let mut at = index;
             while at != 0 {
                 let node = &recording.nodes[at];
-                frames.push(frame_text[node.function as usize].clone());
+                frames.push(texts[node.function as usize].clone());
                 at = node.parent as usize;
             }
             frames.reverse();

@@ -133,16 +133,19 @@ impl Debuggee {
 }
 
 impl Shared {
-    /// The file a chunk was read from.
+    /// The file a chunk was read from, as a canonical path (how the
+    /// editor's paths and the debugger's breakpoints compare).
     fn resolve(&self, chunk: &str) -> Option<PathBuf> {
         let path = Path::new(chunk);
-        if path.is_absolute() {
-            return path.is_file().then(|| path.to_path_buf());
-        }
-        self.folders
-            .iter()
-            .map(|folder| folder.join(path))
-            .find(|candidate| candidate.is_file())
+        let file = if path.is_absolute() {
+            path.is_file().then(|| path.to_path_buf())
+        } else {
+            self.folders
+                .iter()
+                .map(|folder| folder.join(path))
+                .find(|candidate| candidate.is_file())
+        }?;
+        Some(std::fs::canonicalize(&file).unwrap_or(file))
     }
 
     /// Answers the adapter's requests until it goes away.
@@ -291,14 +294,14 @@ impl Shared {
         index: usize,
         frame: &zephyr_lua::debugger::Frame,
     ) -> String {
-        let defined = frame
-            .defined
-            .zip(self.resolve(&frame.source))
-            .and_then(|(line, path)| defined_name(&path, line));
+        // The definition's line is read only when Lua has no name.
         let name = frame
             .name
             .clone()
-            .or(defined)
+            .or_else(|| {
+                let (line, path) = frame.defined.zip(self.resolve(&frame.source))?;
+                defined_name(&path, line)
+            })
             .unwrap_or_else(|| "function".into());
         if name.starts_with("on_")
             && let Some(zephyr_lua::ScriptValue::Integer(id)) = stop.local(index, "self")
@@ -342,7 +345,6 @@ impl Shared {
                         if !frame.native {
                             let mut source = json!({ "name": frame.source });
                             if let Some(path) = self.resolve(&frame.source) {
-                                let path = std::fs::canonicalize(&path).unwrap_or(path);
                                 source["path"] = json!(path.display().to_string());
                             } else {
                                 source["presentationHint"] = json!("deemphasize");
@@ -508,7 +510,6 @@ impl Controller for Shared {
         if let Some((chunk, line)) = place.rsplit_once(':')
             && let Some(path) = self.resolve(chunk)
         {
-            let path = std::fs::canonicalize(&path).unwrap_or(path);
             body["source"] = json!({ "path": path.display().to_string() });
             body["line"] = json!(line.parse::<u64>().unwrap_or(0));
         }

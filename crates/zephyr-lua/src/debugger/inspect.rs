@@ -335,7 +335,9 @@ impl<'a> Stop<'a> {
     }
 
     fn variable(&mut self, name: String, value: Value) -> Variable {
-        let expandable = matches!(&value, Value::Table(t) if !fields(t).is_empty());
+        // Whether it has fields, without listing them.
+        let expandable = matches!(&value, Value::Table(t)
+            if t.metatable().is_some() || t.pairs::<Value, Value>().next().is_some());
         Variable {
             name,
             value: shown(self.lua, &value),

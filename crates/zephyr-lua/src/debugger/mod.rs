@@ -233,11 +233,15 @@ impl Debugger {
             inspector: Mutex::new(None),
         })
     }
+}
 
+impl Shared {
+    /// Whether every thread should look at its lines: a pause, a stop on
+    /// entry or a step is on.
     fn wants_lines(&self) -> bool {
-        self.shared.pause.load(Ordering::Acquire)
-            || self.shared.entry.load(Ordering::Acquire)
-            || self.shared.stepping.load(Ordering::Acquire)
+        self.pause.load(Ordering::Acquire)
+            || self.entry.load(Ordering::Acquire)
+            || self.stepping.load(Ordering::Acquire)
     }
 }
 
@@ -275,22 +279,13 @@ pub(crate) enum Lines {
 }
 
 impl StateDebugger {
-    fn debugger(&self) -> Debugger {
-        Debugger {
-            shared: self.shared.clone(),
-        }
-    }
-
     /// The breakpoints of the chunk the function at `debug` belongs to.
     fn breakpoints_of(&self, debug: &Debug<'_>) -> Option<Arc<FileBreakpoints>> {
         let source = debug.source();
         if source.what == "C" {
             return None;
         }
-        let address = match &source.source {
-            Some(std::borrow::Cow::Borrowed(name)) => name.as_ptr() as usize,
-            _ => 0,
-        };
+        let address = crate::chunk::chunk_key(source.source.as_ref());
         let generation = self.shared.generation.load(Ordering::Acquire);
         let mut cache = self.cache.lock();
         if cache.generation != generation {
@@ -322,7 +317,7 @@ impl StateDebugger {
             self.active.fetch_add(1, Ordering::Relaxed);
             return Lines::On;
         }
-        if self.debugger().wants_lines() {
+        if self.shared.wants_lines() {
             return Lines::On;
         }
         Lines::Keep
@@ -349,7 +344,7 @@ impl StateDebugger {
         let before = self.active.load(Ordering::Relaxed);
         if before > 0 && self.breakpoints_of(debug).is_some() {
             self.active.store(before - 1, Ordering::Relaxed);
-            if before == 1 && !self.debugger().wants_lines() {
+            if before == 1 && !self.shared.wants_lines() {
                 // The last one returned: back to calls only.
                 return Lines::Off;
             }
@@ -375,7 +370,7 @@ impl StateDebugger {
     pub(crate) fn count(&self) -> Lines {
         let changed =
             self.cache.lock().generation != self.shared.generation.load(Ordering::Acquire);
-        if changed || self.debugger().wants_lines() {
+        if changed || self.shared.wants_lines() {
             Lines::On
         } else {
             Lines::Keep
@@ -416,7 +411,7 @@ impl StateDebugger {
         }
         let wanted = breakpoints.is_some()
             || self.active.load(Ordering::Relaxed) > 0
-            || self.debugger().wants_lines();
+            || self.shared.wants_lines();
         Ok(if wanted { Lines::Keep } else { Lines::Off })
     }
 
@@ -606,10 +601,7 @@ const CAUGHT_KEY: &str = "zephyr.error_caught";
 
 /// Whether the function at `debug` is the runtime's own Lua.
 fn is_runtime_code(debug: &Debug<'_>) -> bool {
-    debug
-        .source()
-        .source
-        .is_some_and(|name| name.starts_with("=zephyr."))
+    crate::chunk::is_runtime_chunk(debug.source().source.as_deref())
 }
 
 /// Whether any function on the running thread's stack is a script's (not
@@ -619,10 +611,7 @@ fn script_on_stack(lua: &Lua) -> bool {
         .map_while(|level| {
             lua.inspect_stack(level, |debug| {
                 let source = debug.source();
-                source.what != "C"
-                    && !source
-                        .source
-                        .is_some_and(|name| name.starts_with("=zephyr."))
+                source.what != "C" && !crate::chunk::is_runtime_chunk(source.source.as_deref())
             })
         })
         .any(|script| script)

@@ -296,12 +296,7 @@ pub fn caller_env(lua: &Lua) -> Option<Table> {
     for level in 1.. {
         let found = lua.inspect_stack(level, |frame| {
             // The runtime's own chunks (`=zephyr.sandbox`, `=zephyr.task`).
-            if frame
-                .source()
-                .source
-                .as_deref()
-                .is_some_and(|s| s.starts_with("=zephyr."))
-            {
+            if crate::chunk::is_runtime_chunk(frame.source().source.as_deref()) {
                 return None;
             }
             frame.function().environment()
@@ -324,10 +319,7 @@ fn caller_site(lua: &Lua, c_frames: usize) -> (Option<String>, CallSite) {
     for level in 1.. {
         let Some((own, c, place, this)) = lua.inspect_stack(level, |frame| {
             let source = frame.source();
-            let own = source
-                .source
-                .as_deref()
-                .is_some_and(|s| s.starts_with("=zephyr."));
+            let own = crate::chunk::is_runtime_chunk(source.source.as_deref());
             let place = frame
                 .current_line()
                 .and_then(|line| Some(format!("{}:{line}: ", source.short_src.as_deref()?)));
