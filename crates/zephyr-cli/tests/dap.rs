@@ -141,23 +141,13 @@ fn conditions_hit_counts_and_logpoints() {
     let thread = stopped["threadId"].clone();
     // count == 6 before the 4th bump.
     let frame = client.frame_id(&thread, 0);
-    let body = client.ok(
-        "evaluate",
-        json!({ "expression": "count", "frameId": frame }),
-    );
-    assert_eq!(body["result"], "6");
+    assert_eq!(client.evaluate(&frame, "count"), "6");
     client.ok("continue", json!({ "threadId": thread }));
     // The 5th time line 9 runs.
     client.event("stopped");
     assert_eq!(client.stack(&thread)[0].1, 9);
     let frame = client.frame_id(&thread, 0);
-    assert_eq!(
-        client.ok(
-            "evaluate",
-            json!({ "expression": "total", "frameId": frame })
-        )["result"],
-        "10"
-    );
+    assert_eq!(client.evaluate(&frame, "total"), "10");
     client.ok("continue", json!({ "threadId": thread }));
     let (code, client) = client.finish();
     assert_eq!(code, 0);
@@ -309,13 +299,7 @@ fn parallel_behaviours_tasks_cvar_handlers_and_errors_stop_too() {
         ("on_update (Walker)".to_owned(), 3, "walker.lua".to_owned())
     );
     let frame = client.frame_id(&thread, 0);
-    assert_eq!(
-        client.ok(
-            "evaluate",
-            json!({ "expression": "x + 1", "frameId": frame })
-        )["result"],
-        "1.0"
-    );
+    assert_eq!(client.evaluate(&frame, "x + 1"), "1.0");
     client.ok(
         "setBreakpoints",
         json!({ "source": { "path": walker }, "breakpoints": [] }),
@@ -539,13 +523,7 @@ fn step_in_and_out_tables_that_expand_and_an_event_handler() {
     client.ok("next", json!({ "threadId": thread }));
     client.event("stopped");
     let frame = client.frame_id(&thread, 0);
-    assert_eq!(
-        client.ok(
-            "evaluate",
-            json!({ "expression": "inventory.gold", "frameId": frame })
-        )["result"],
-        "120"
-    );
+    assert_eq!(client.evaluate(&frame, "inventory.gold"), "120");
     client.ok(
         "setBreakpoints",
         json!({ "source": { "path": path }, "breakpoints": [] }),
@@ -676,10 +654,7 @@ fn a_paced_game_does_not_catch_up_the_frames_it_spent_stopped() {
     std::thread::sleep(Duration::from_secs(1));
     let frame = client.frame_id(&thread, 0);
     assert_eq!(
-        client.ok(
-            "evaluate",
-            json!({ "expression": "zephyr.time.frame()", "frameId": frame })
-        )["result"],
+        client.evaluate(&frame, "zephyr.time.frame()"),
         "3",
         "no frame ran while stopped"
     );

@@ -207,7 +207,6 @@ fn pause_and_entry_stop_at_the_next_line_even_in_a_loop_without_calls() {
     assert_eq!(seen.stops.lock()[0].frames, ["main chunk@1"]);
 
     // Paused from another thread while a loop without calls spins.
-    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let pauser = {
         let debugger = debugger.clone();
         std::thread::spawn(move || {
@@ -226,7 +225,6 @@ fn pause_and_entry_stop_at_the_next_line_even_in_a_loop_without_calls() {
     let stops = seen.stops.lock();
     assert_eq!(stops[1].reason, StopReason::Pause);
     assert_eq!(stops[1].frames, ["main chunk@3"]);
-    drop(flag);
 }
 
 #[test]

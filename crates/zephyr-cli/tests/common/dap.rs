@@ -205,6 +205,15 @@ impl Client {
             .clone()
     }
 
+    /// The value `expression` evaluates to in frame `frame_id`, as shown.
+    pub(crate) fn evaluate(&mut self, frame_id: &Value, expression: &str) -> Value {
+        self.ok(
+            "evaluate",
+            json!({ "expression": expression, "frameId": frame_id }),
+        )["result"]
+            .clone()
+    }
+
     pub(crate) fn frame_id(&mut self, thread: &Value, index: usize) -> Value {
         let body = self.ok("stackTrace", json!({ "threadId": thread }));
         body["stackFrames"][index]["id"].clone()

@@ -34,18 +34,12 @@ end
 -- A function's name as its script knows it: a field of its environment
 -- that holds it (the engine calls `on_update` by name, from Rust).
 local function global_name(func)
-  local i = 1
-  while true do
-    local name, value = getupvalue(func, i)
-    if name == nil then return nil end
-    if name == "_ENV" and type(value) == "table" then
-      for key, v in next, value do
-        if v == func and type(key) == "string" then return key end
-      end
-      return nil
-    end
-    i = i + 1
+  local env = env_of(func)
+  if type(env) ~= "table" then return nil end
+  for key, v in next, env do
+    if v == func and type(key) == "string" then return key end
   end
+  return nil
 end
 
 function M.frames()
