@@ -1,10 +1,13 @@
 //! The sandbox's own costs against stock Lua, measured in one process:
 //!
-//! - **patterns**: the safe profile's budgeted pattern functions against
-//!   Lua's C matcher (the trusted profile's `string` library is stock), the
-//!   same Lua loop calling each, both states under the default budget;
+//! - **patterns**: the safe profile's budgeted pattern functions (Lua's C
+//!   functions in their counted variants, `vendor/lua-src`) against stock
+//!   Lua's (the trusted profile's `string` library), the same Lua loop
+//!   calling each, both states under the default budget;
+//! - **own**: the same against Zephyr's own matcher, what the safe profile
+//!   uses on a Lua without Zephyr's patch;
 //! - **floor**: what one call of an mlua function taking those arguments
-//!   costs before it does any work;
+//!   costs before it does any work (the own matcher's floor);
 //! - **budget**: small pure-Lua programs in the safe profile with the
 //!   instruction budget on (the default) against the same state kind with
 //!   it off.
@@ -13,7 +16,7 @@
 //! records the figures.
 //!
 //! `cargo bench --bench sandbox` (`-- --rounds 11`, `-- --quick`,
-//! `-- --only patterns|floor|budget`)
+//! `-- --only patterns|own|floor|budget`)
 
 #![allow(clippy::print_stdout)] // printing the table is this bench's job
 
@@ -141,7 +144,9 @@ const PATTERNS: &[(&str, &str)] = &[
     ),
 ];
 
-fn patterns(rounds: usize, quick: bool) {
+/// The pattern programs on stock's functions and the safe profile's: the
+/// counted C functions, or with `own` Zephyr's own matcher.
+fn patterns(rounds: usize, quick: bool, own: bool) {
     let calls = if quick { 2_000 } else { 20_000 };
     let mut programs = Vec::new();
     for (i, (name, body)) in PATTERNS.iter().enumerate() {
@@ -154,23 +159,31 @@ fn patterns(rounds: usize, quick: bool) {
         let chunk = format!("pattern{i}");
         for profile in [Profile::Trusted, Profile::Safe] {
             let state = state(profile, Limits::default());
+            if own && profile == Profile::Safe {
+                state.use_own_pattern_matcher().expect("own matcher");
+            }
             programs.push((*name, Program::new(state, &source, &chunk, n)));
         }
     }
     let (variants, medians) = measure(rounds, &programs);
-    pair_table(
-        "Pattern functions, per call: stock Lua's C matcher (trusted) against the safe profile's budgeted matcher, default budget on both",
-        ["stock C", "safe"],
-        &variants,
-        &medians,
-        ns,
-    );
+    let (title, safe) = if own {
+        (
+            "Pattern functions, per call: stock Lua's (trusted) against Zephyr's own matcher (the safe profile on a Lua without Zephyr's patch), default budget on both",
+            "own matcher",
+        )
+    } else {
+        (
+            "Pattern functions, per call: stock Lua's (trusted) against the safe profile's counted C functions, default budget on both",
+            "safe",
+        )
+    };
+    pair_table(title, ["stock C", safe], &variants, &medians, ns);
 }
 
-/// What bounds a pattern function's call: stock's C `find` against an mlua
-/// function that takes the same arguments the way the safe `find` does (the
+/// What bounds the own matcher's call: stock's C `find` against an mlua
+/// function that takes the same arguments the way the own `find` does (the
 /// subject as a reference, the pattern copied off the stack) and does
-/// nothing, and against the safe `find` itself, all on the same loop.
+/// nothing, and against the own `find` itself, all on the same loop.
 fn floor(rounds: usize, quick: bool) {
     let calls = if quick { 2_000 } else { 20_000 };
     let with_floor = |profile| {
@@ -209,9 +222,13 @@ fn floor(rounds: usize, quick: bool) {
             ),
         ),
         (
-            "the safe `find`",
+            "the own matcher's `find`",
             Program::new(
-                with_floor(Profile::Safe),
+                {
+                    let state = with_floor(Profile::Safe);
+                    state.use_own_pattern_matcher().expect("own matcher");
+                    state
+                },
                 &body("string.find(s, 'river', 1, true)"),
                 "floor2",
                 calls,
@@ -220,7 +237,7 @@ fn floor(rounds: usize, quick: bool) {
     ];
     let (variants, medians) = measure(rounds, &programs);
     table(
-        "What bounds a pattern call: plain `find(s, 'river', 1, true)` against an empty mlua function taking the same arguments",
+        "What bounds the own matcher's call: plain `find(s, 'river', 1, true)` against an empty mlua function taking the same arguments",
         "per call",
         &variants,
         &medians,
@@ -317,7 +334,10 @@ fn main() {
     let rounds = args.rounds.unwrap_or(if args.quick { 3 } else { 7 });
     println!("# zephyr sandbox costs ({rounds} rounds, medians)");
     if args.runs("patterns") {
-        patterns(rounds, args.quick);
+        patterns(rounds, args.quick, false);
+    }
+    if args.runs("own") {
+        patterns(rounds, args.quick, true);
     }
     if args.runs("floor") {
         floor(rounds, args.quick);

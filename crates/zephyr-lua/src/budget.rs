@@ -66,6 +66,10 @@ impl Default for Limits {
     }
 }
 
+/// The registry field where a counted pattern function names itself before
+/// it runs the count hook (`vendor/lua-src/lua-5.4.9/lstrlib.c`).
+const STEPS_OF_KEY: &str = "zephyr.steps_of";
+
 /// How often (in VM instructions) the budget hook runs.
 pub(crate) const HOOK_STEP: u32 = 1000;
 
@@ -128,21 +132,43 @@ impl ExecControl {
         self.limit != u64::MAX
     }
 
-    fn set_halt(&self, halt: Halt) {
+    /// Halts the execution (the first halt stands): the error that stops it.
+    fn set_halt(&self, halt: Halt) -> mlua::Error {
+        let err = halt.to_lua_error();
         let mut slot = self.halt.lock();
         if slot.is_none() {
             *slot = Some(halt);
         }
         self.halted.store(true, Ordering::Release);
+        err
+    }
+
+    /// The error of the halt in force, if the execution was halted.
+    fn halted_error(&self) -> Option<mlua::Error> {
+        if !self.is_halted() {
+            return None;
+        }
+        self.halt.lock().as_ref().map(Halt::to_lua_error)
+    }
+
+    /// Halts the execution for running past its budget at `location`.
+    fn over_budget(&self, location: String) -> mlua::Error {
+        self.set_halt(Halt::Budget(BudgetExceeded {
+            budget: self.limit,
+            location,
+        }))
     }
 
     /// The count hook: charges [`HOOK_STEP`] instructions, and stops the
     /// execution past the budget or once halted.
-    pub(crate) fn tick(&self, debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
-        if self.halted.load(Ordering::Acquire)
-            && let Some(halt) = &*self.halt.lock()
-        {
-            return Err(halt.to_lua_error());
+    ///
+    /// The hook also fires inside the string library's counted pattern
+    /// functions (`vendor/lua-src`'s fourth change), which charge their
+    /// matching steps to the count: there the stop names the script's line
+    /// and the function, as [`ExecControl::charge`] does.
+    pub(crate) fn tick(&self, lua: &Lua, debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
+        if let Some(err) = self.halted_error() {
+            return Err(err);
         }
         let used = self.used.fetch_add(u64::from(HOOK_STEP), Ordering::Relaxed);
         if used < self.limit {
@@ -151,15 +177,12 @@ impl ExecControl {
         let source = debug.source();
         let location = match debug.current_line() {
             Some(line) => format!("{}:{line}: ", source.short_src.as_deref().unwrap_or("?")),
-            None => String::new(),
+            None => match lua.named_registry_value::<Option<String>>(STEPS_OF_KEY) {
+                Ok(Some(function)) => format!("{}{function}: ", script_place(lua)),
+                _ => String::new(),
+            },
         };
-        let halt = Halt::Budget(BudgetExceeded {
-            budget: self.limit,
-            location,
-        });
-        let err = halt.to_lua_error();
-        self.set_halt(halt);
-        Err(err)
+        Err(self.over_budget(location))
     }
 
     /// Charges `steps` of work done inside a Rust function (the pattern
@@ -169,10 +192,8 @@ impl ExecControl {
         if self.limit == u64::MAX {
             return Ok(());
         }
-        if self.halted.load(Ordering::Acquire)
-            && let Some(halt) = &*self.halt.lock()
-        {
-            return Err(halt.to_lua_error());
+        if let Some(err) = self.halted_error() {
+            return Err(err);
         }
         let used = self
             .used
@@ -181,22 +202,12 @@ impl ExecControl {
         if used < self.limit {
             return Ok(());
         }
-        let place = script_place(lua);
-        let halt = Halt::Budget(BudgetExceeded {
-            budget: self.limit,
-            location: format!("{place}{function}: "),
-        });
-        let err = halt.to_lua_error();
-        self.set_halt(halt);
-        Err(err)
+        Err(self.over_budget(format!("{}{function}: ", script_place(lua))))
     }
 
     /// Halts the current execution for the host's `reason`.
     fn host_halt(&self, reason: HaltReason) -> mlua::Error {
-        let halt = Halt::Host(reason);
-        let err = halt.to_lua_error();
-        self.set_halt(halt);
-        err
+        self.set_halt(Halt::Host(reason))
     }
 
     /// The host's reason for halting the last execution, if it did.

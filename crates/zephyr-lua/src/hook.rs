@@ -43,7 +43,7 @@ pub(crate) fn install(
         let control = control.clone();
         return lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(HOOK_STEP),
-            move |_lua, debug| control.tick(debug),
+            move |lua, debug| control.tick(lua, debug),
         );
     }
     // Returns are the profiler's always; the debugger's only while a
@@ -98,7 +98,7 @@ impl Dispatch {
                 }
                 self.lines(lua, event, debugger.count())?;
             }
-            return self.control.tick(debug);
+            return self.control.tick(lua, debug);
         }
         if let Some(recorder) = &self.recorder
             && self.control.in_execution()

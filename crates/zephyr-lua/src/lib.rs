@@ -11,7 +11,7 @@
 //! | [`debugger`]  | breakpoints, stepping, pausing; a stopped thread's stack, variables, evaluation |
 //! | [`profile`]   | the profiler (time per function and per stack) and scripts' labels     |
 //! | `sandbox`     | the safe profile: environments, shared loaders, the `io` subset, file access inside the script roots |
-//! | `pattern`     | `string.find`/`match`/`gmatch`/`gsub` of the safe profile, under the budget |
+//! | `pattern`     | `string.find`/`match`/`gmatch`/`gsub` of the safe profile, under the budget (Lua's counted C functions, or our matcher) |
 //! | [`chunk`]     | compile once per state, run in many environments; file sources          |
 //! | [`random`]    | `math.random` with one reproducible stream per instance and job          |
 //! | [`reload`]    | hot reload's memory: a chunk's top-level locals kept across versions     |

@@ -688,6 +688,16 @@ impl ScriptState {
     pub fn used_memory(&self) -> usize {
         self.lua.used_memory()
     }
+
+    /// Puts Zephyr's own pattern matcher (the one a Lua without Zephyr's
+    /// patch gets) in place of the counted C functions, so that tests run
+    /// both on one build. Not for hosts.
+    #[doc(hidden)]
+    pub fn use_own_pattern_matcher(&self) -> Result<()> {
+        let string = self.lua.globals().get::<mlua::Table>("string")?;
+        crate::pattern::install_own(&self.lua, &string, &self.control)?;
+        Ok(())
+    }
 }
 
 fn internal_error(chunk: &str, err: &Error) -> ScriptError {

@@ -1,7 +1,9 @@
-//! The safe profile's pattern functions run on Zephyr's own matcher (so the
-//! instruction budget bounds them); these properties compare it with stock
-//! Lua's C matcher, which the trusted profile keeps, on generated subjects
-//! and patterns: the same results, the same captures, the same errors.
+//! The safe profile's pattern functions count their steps against the
+//! instruction budget: Lua's own C functions in their counted variants (the
+//! Lua Zephyr builds), or Zephyr's own matcher (for a Lua without that
+//! patch). These properties compare both with stock Lua's C functions,
+//! which the trusted profile keeps, on generated subjects and patterns: the
+//! same results, the same captures, the same errors.
 
 use proptest::prelude::*;
 use zephyr_lua::{CompiledChunk, Profile, ScriptErrorKind, ScriptState, StateConfig};
@@ -45,8 +47,20 @@ struct Side {
 }
 
 impl Side {
-    fn new(profile: Profile) -> Self {
-        Side::with(profile, HARNESS)
+    /// The safe profile on Zephyr's own matcher.
+    fn own(source: &str) -> Self {
+        let side = Side::with(Profile::Safe, source);
+        side.state.use_own_pattern_matcher().expect("own matcher");
+        side
+    }
+
+    /// Safe (counted C functions), safe on the own matcher, and stock.
+    fn three(source: &str) -> [Self; 3] {
+        [
+            Side::with(Profile::Safe, source),
+            Side::own(source),
+            Side::with(Profile::Trusted, source),
+        ]
     }
 
     fn with(profile: Profile, source: &str) -> Self {
@@ -124,14 +138,17 @@ proptest! {
         n in -1i64..4,
     ) {
         thread_local! {
-            static SIDES: (Side, Side) = (Side::new(Profile::Safe), Side::new(Profile::Trusted));
+            static SIDES: [Side; 3] = Side::three(HARNESS);
         }
-        SIDES.with(|(ours, stock)| {
-            let (a, b) = (ours.run(&s, &p, init, n), stock.run(&s, &p, init, n));
-            prop_assert_eq!(
-                &a, &b,
-                "subject {:?} pattern {:?}", String::from_utf8_lossy(&s), String::from_utf8_lossy(&p)
-            );
+        SIDES.with(|[counted, own, stock]| {
+            let expected = stock.run(&s, &p, init, n);
+            for (which, ours) in [("counted", counted), ("own", own)] {
+                prop_assert_eq!(
+                    &ours.run(&s, &p, init, n), &expected,
+                    "{}: subject {:?} pattern {:?}", which,
+                    String::from_utf8_lossy(&s), String::from_utf8_lossy(&p)
+                );
+            }
             Ok(())
         })?;
     }
@@ -139,7 +156,7 @@ proptest! {
 
 #[test]
 fn known_corner_cases_agree() {
-    let (ours, stock) = (Side::new(Profile::Safe), Side::new(Profile::Trusted));
+    let [counted, own, stock] = Side::three(HARNESS);
     let cases: &[(&[u8], &[u8])] = &[
         (b"hello world", b"(o)(.-)(%1)"),
         (b"THE (quick) fox", b"%f[%a]%a+"),
@@ -162,13 +179,15 @@ fn known_corner_cases_agree() {
     ];
     for (s, p) in cases {
         for init in [1, -1, 0, 2, 100] {
-            assert_eq!(
-                ours.run(s, p, init, 2),
-                stock.run(s, p, init, 2),
-                "{:?} {:?} {init}",
-                String::from_utf8_lossy(s),
-                String::from_utf8_lossy(p)
-            );
+            for ours in [&counted, &own] {
+                assert_eq!(
+                    ours.run(s, p, init, 2),
+                    stock.run(s, p, init, 2),
+                    "{:?} {:?} {init}",
+                    String::from_utf8_lossy(s),
+                    String::from_utf8_lossy(p)
+                );
+            }
         }
     }
 }
@@ -224,39 +243,61 @@ return table.concat(out, "\n")
 
 #[test]
 fn arguments_and_replacement_values_agree_with_stock_lua() {
-    let (ours, stock) = (
-        Side::with(Profile::Safe, ARGUMENTS),
-        Side::with(Profile::Trusted, ARGUMENTS),
-    );
-    let (a, b) = (ours.run(b"", b"", 0, 0), stock.run(b"", b"", 0, 0));
-    assert!(a.lines().count() > 30, "{a}");
-    for (line, (a, b)) in a.lines().zip(b.lines()).enumerate() {
-        assert_eq!(a, b, "call {}", line + 1);
+    let [counted, own, stock] = Side::three(ARGUMENTS);
+    let b = stock.run(b"", b"", 0, 0);
+    for ours in [counted, own] {
+        let a = ours.run(b"", b"", 0, 0);
+        assert!(a.lines().count() > 30, "{a}");
+        for (line, (a, b)) in a.lines().zip(b.lines()).enumerate() {
+            assert_eq!(a, b, "call {}", line + 1);
+        }
     }
 }
 
-/// The one message the typed arguments change: an argument left out reads
-/// as `nil` (stock Lua says "no value").
+/// The one message the own matcher's typed arguments change: an argument
+/// left out reads as `nil` (stock Lua, and the counted C functions, say
+/// "no value").
 #[test]
 fn an_argument_left_out_is_named_nil() {
     let source = "return select(2, pcall(string.gsub, 'x', 'x'))";
-    let (ours, stock) = (
-        Side::with(Profile::Safe, source),
-        Side::with(Profile::Trusted, source),
-    );
+    let [counted, own, stock] = Side::three(source);
     let expected = "bad argument #3 to 'string.gsub' (string/function/table expected, got";
-    assert_eq!(ours.run(b"", b"", 0, 0), format!("{expected} nil)"));
+    assert_eq!(own.run(b"", b"", 0, 0), format!("{expected} nil)"));
     assert_eq!(stock.run(b"", b"", 0, 0), format!("{expected} no value)"));
+    assert_eq!(counted.run(b"", b"", 0, 0), format!("{expected} no value)"));
 }
 
 #[test]
 fn a_runaway_pattern_stops_within_the_budget_naming_the_function() {
-    let state = ScriptState::new(&StateConfig::default(), |_, _| Ok(())).expect("state");
+    let counted = ScriptState::new(&StateConfig::default(), |_, _| Ok(())).expect("state");
+    let own = ScriptState::new(&StateConfig::default(), |_, _| Ok(())).expect("state");
+    own.use_own_pattern_matcher().expect("own matcher");
     for (function, call) in [
         ("string.find", "local _ = string.find(s, p)"),
         ("string.match", "local _ = s:match(p)"),
         ("string.gsub", "local _ = s:gsub(p, 'x')"),
         ("string.gmatch", "for _ in s:gmatch(p) do end"),
+        // The work inside one call that is not a step of the pattern: a
+        // long class tried at every character, a plain search scanning a
+        // large subject, a balance scan, a back reference, a replacement
+        // string read at every match.
+        (
+            "string.find",
+            "local c = '[' .. ('%d'):rep(20000) .. ']' s:find(c .. 'x')",
+        ),
+        (
+            "string.find",
+            "local big = s:rep(100) for _ = 1, 1e7 do big:find('zz', 1, true) end",
+        ),
+        (
+            "string.find",
+            "local b = ('('):rep(30000) for i = 1, 1e7 do b:find('%b()') end",
+        ),
+        (
+            "string.match",
+            "for _ = 1, 1e7 do s:match('^(' .. s .. ')%1') end",
+        ),
+        ("string.gsub", "s:sub(1, 1000):gsub('', ('%0'):rep(1e6))"),
     ] {
         let source = format!(
             "local s, p = string.rep('a', 30000), string.rep('.-', 6) .. 'b'\n\
@@ -264,12 +305,54 @@ fn a_runaway_pattern_stops_within_the_budget_naming_the_function() {
              local ok = pcall(function() {call} end)\n\
              return 'not stopped'"
         );
-        let error = state.execute(&source, "hostile.lua").unwrap_err();
-        assert_eq!(error.kind, ScriptErrorKind::BudgetExceeded, "{error}");
-        assert!(
-            error.message.contains(function),
-            "{function}: {}",
-            error.message
-        );
+        for (which, state) in [("counted", &counted), ("own", &own)] {
+            let error = match state.execute(&source, "hostile.lua") {
+                Ok(values) => panic!("{which}: {call}: not stopped: {values:?}"),
+                Err(error) => error,
+            };
+            assert_eq!(
+                error.kind,
+                ScriptErrorKind::BudgetExceeded,
+                "{which}: {error}"
+            );
+            assert!(
+                error
+                    .message
+                    .starts_with(&format!("hostile.lua:3: {function}: ")),
+                "{which}: {function}: {}",
+                error.message
+            );
+        }
     }
+}
+
+/// Lua's own pattern tests (`pm.lua` of the official test suite, read from
+/// `../shared/lua-testes` beside the project, as `zephyr conformance` does)
+/// on the own matcher; the conformance run covers the counted C functions.
+#[test]
+#[allow(clippy::print_stderr)] // the notice when the suite is not beside the project
+fn lua_s_pattern_tests_pass_on_the_own_matcher() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/lua-testes/pm.lua");
+    let Ok(source) = std::fs::read(&path) else {
+        eprintln!("notice: {} not found: pm.lua not run", path.display());
+        return;
+    };
+    let state = ScriptState::new(&StateConfig::default(), |_, _| Ok(())).expect("state");
+    state.use_own_pattern_matcher().expect("own matcher");
+    let printed = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let into = printed.clone();
+    zephyr_lua::binding::set_output(state.lua(), move |_, bytes| {
+        into.lock().extend_from_slice(bytes)
+    });
+    let mut chunk = b"_soft=true _port=true _nomsg=true ".to_vec();
+    chunk.extend_from_slice(&source);
+    let compiled = state.compile(&chunk, "pm.lua").expect("pm.lua compiles");
+    let env = state.new_env().expect("env");
+    if let Err(error) = state.run_chunk(&compiled, &env, ()) {
+        panic!("pm.lua on the own matcher: {error}");
+    }
+    // It ran to its end.
+    let printed = String::from_utf8_lossy(&printed.lock()).into_owned();
+    assert!(printed.ends_with("OK\n"), "{printed}");
 }

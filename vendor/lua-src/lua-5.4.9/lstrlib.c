@@ -25,6 +25,11 @@
 #include "lauxlib.h"
 #include "lualib.h"
 
+/* Zephyr: the count hook's counter, for the counted pattern functions */
+#include "ldebug.h"
+#include "ldo.h"
+#include "lstate.h"
+
 
 /*
 ** maximum number of captures that a pattern can do during
@@ -366,7 +371,63 @@ typedef struct MatchState {
     const char *init;
     ptrdiff_t len;
   } capture[LUA_MAXCAPTURES];
+  const char *counted;  /* Zephyr: a counted function's name, or NULL */
+  int counting;  /* Zephyr: steps are charged to the count hook now */
 } MatchState;
+
+
+/*
+** {======================================================
+** Zephyr: counted pattern functions (vendor/lua-src/ZEPHYR.md, the
+** fourth change). The counted variants of 'find', 'match', 'gmatch' and
+** 'gsub' charge their matching steps to the count hook, as the VM charges
+** instructions, so that a count hook (an instruction budget) also bounds
+** the time spent inside one call. The stock functions charge nothing.
+** =======================================================
+*/
+
+/* whether a count hook is set on 'L' */
+#define hookcounts(L)	(((L)->hookmask & LUA_MASKCOUNT) && (L)->basehookcount > 0)
+
+/* starts or stops charging 'ms''s steps, as 'L''s hook asks */
+static void countstate (MatchState *ms, lua_State *L) {
+  ms->L = L;
+  ms->counting = (ms->counted != NULL && hookcounts(L));
+}
+
+/* runs the count hook for the steps charged (ms->counting) */
+static void stepshook (MatchState *ms) {
+  lua_State *L = ms->L;
+  if (!hookcounts(L)) {  /* hook removed or changed? */
+    ms->counting = 0;
+    return;
+  }
+  resethookcount(L);
+  if (lua_checkstack(L, 1)) {  /* tell the hook which function runs */
+    lua_pushstring(L, ms->counted);
+    lua_setfield(L, LUA_REGISTRYINDEX, "zephyr.steps_of");
+  }
+  luaD_hook(L, LUA_HOOKCOUNT, -1, 0, 0);
+}
+
+/* charges 'n' steps, when 'n' reaches or passes the hook's count */
+static void chargesteps (MatchState *ms, size_t n) {
+  while (ms->counting && n >= (size_t)ms->L->hookcount) {
+    n -= (size_t)ms->L->hookcount;
+    stepshook(ms);  /* the hook is due (it may raise an error) */
+  }
+  if (ms->counting)
+    ms->L->hookcount -= (int)n;
+}
+
+/* 'n' steps of work; the hook runs when they make its count due */
+#define countsteps(ms,n)	{ if ((ms)->counting) { \
+  size_t n_ = (size_t)(n); \
+  if (l_likely(n_ < (size_t)(ms)->L->hookcount)) \
+    (ms)->L->hookcount -= (int)n_; \
+  else chargesteps(ms, n_); } }
+
+/* }====================================================== */
 
 
 /* recursive function */
@@ -408,6 +469,7 @@ static const char *classend (MatchState *ms, const char *p) {
       return p+1;
     }
     case '[': {
+      const char *start = p;
       if (*p == '^') p++;
       do {  /* look for a ']' */
         if (l_unlikely(p == ms->p_end))
@@ -415,6 +477,7 @@ static const char *classend (MatchState *ms, const char *p) {
         if (*(p++) == L_ESC && p < ms->p_end)
           p++;  /* skip escapes (e.g. '%]') */
       } while (*p != ']');
+      countsteps(ms, (p - start) >> 4);  /* Zephyr: a long class */
       return p+1;
     }
     default: {
@@ -476,7 +539,9 @@ static int singlematch (MatchState *ms, const char *s, const char *p,
     switch (*p) {
       case '.': return 1;  /* matches any char */
       case L_ESC: return match_class(c, uchar(*(p+1)));
-      case '[': return matchbracketclass(c, p, ep-1);
+      case '[':
+        countsteps(ms, (ep - p) >> 4);  /* Zephyr: a long class */
+        return matchbracketclass(c, p, ep-1);
       default:  return (uchar(*p) == c);
     }
   }
@@ -489,15 +554,20 @@ static const char *matchbalance (MatchState *ms, const char *s,
     luaL_error(ms->L, "malformed pattern (missing arguments to '%%b')");
   if (*s != *p) return NULL;
   else {
+    const char *start = s;
     int b = *p;
     int e = *(p+1);
     int cont = 1;
     while (++s < ms->src_end) {
       if (*s == e) {
-        if (--cont == 0) return s+1;
+        if (--cont == 0) {
+          countsteps(ms, s - start);  /* Zephyr */
+          return s+1;
+        }
       }
       else if (*s == b) cont++;
     }
+    countsteps(ms, s - start);  /* Zephyr */
   }
   return NULL;  /* string ends out of balance */
 }
@@ -508,6 +578,7 @@ static const char *max_expand (MatchState *ms, const char *s,
   ptrdiff_t i = 0;  /* counts maximum expand for item */
   while (singlematch(ms, s + i, p, ep))
     i++;
+  countsteps(ms, i);  /* Zephyr: the characters tried */
   /* keeps trying to match with the maximum repetitions */
   while (i>=0) {
     const char *res = match(ms, (s+i), ep+1);
@@ -560,10 +631,12 @@ static const char *match_capture (MatchState *ms, const char *s, int l) {
   size_t len;
   l = check_capture(ms, l);
   len = ms->capture[l].len;
-  if ((size_t)(ms->src_end-s) >= len &&
-      memcmp(ms->capture[l].init, s, len) == 0)
-    return s+len;
-  else return NULL;
+  if ((size_t)(ms->src_end-s) >= len) {
+    countsteps(ms, len >> 4);  /* Zephyr: the comparison */
+    if (memcmp(ms->capture[l].init, s, len) == 0)
+      return s+len;
+  }
+  return NULL;
 }
 
 
@@ -571,6 +644,7 @@ static const char *match (MatchState *ms, const char *s, const char *p) {
   if (l_unlikely(ms->matchdepth-- == 0))
     luaL_error(ms->L, "pattern too complex");
   init: /* using goto to optimize tail recursion */
+  countsteps(ms, 1);  /* Zephyr: one step of the pattern */
   if (p != ms->p_end) {  /* end of pattern? */
     switch (*p) {
       case '(': {  /* start capture */
@@ -670,7 +744,8 @@ static const char *match (MatchState *ms, const char *s, const char *p) {
 
 
 
-static const char *lmemfind (const char *s1, size_t l1,
+/* Zephyr: 'ms' is charged for the bytes scanned and compared */
+static const char *lmemfind (MatchState *ms, const char *s1, size_t l1,
                                const char *s2, size_t l2) {
   if (l2 == 0) return s1;  /* empty strings are everywhere */
   else if (l2 > l1) return NULL;  /* avoids a negative 'l1' */
@@ -680,6 +755,7 @@ static const char *lmemfind (const char *s1, size_t l1,
     l1 = l1-l2;  /* 's2' cannot be found after that */
     while (l1 > 0 && (init = (const char *)memchr(s1, *s2, l1)) != NULL) {
       init++;   /* 1st char is already checked */
+      countsteps(ms, 1 + ((init - s1) >> 6) + (l2 >> 4));  /* Zephyr */
       if (memcmp(init, s2+1, l2) == 0)
         return init-1;
       else {  /* correct 'l1' and 's1' to try again */
@@ -687,6 +763,7 @@ static const char *lmemfind (const char *s1, size_t l1,
         s1 = init;
       }
     }
+    countsteps(ms, l1 >> 6);  /* Zephyr: the bytes scanned last */
     return NULL;  /* not found */
   }
 }
@@ -769,19 +846,24 @@ static void reprepstate (MatchState *ms) {
 }
 
 
-static int str_find_aux (lua_State *L, int find) {
+/* Zephyr: 'counted', the counted function's name (NULL: stock's) */
+static int str_find_aux (lua_State *L, int find, const char *counted) {
   size_t ls, lp;
   const char *s = luaL_checklstring(L, 1, &ls);
   const char *p = luaL_checklstring(L, 2, &lp);
   size_t init = posrelatI(luaL_optinteger(L, 3, 1), ls) - 1;
+  MatchState ms;
+  ms.counted = counted;
+  countstate(&ms, L);
   if (init > ls) {  /* start after string's end? */
     luaL_pushfail(L);  /* cannot find anything */
     return 1;
   }
+  countsteps(&ms, lp >> 6);  /* Zephyr: looking for specials */
   /* explicit request or no special characters? */
   if (find && (lua_toboolean(L, 4) || nospecials(p, lp))) {
     /* do a plain search */
-    const char *s2 = lmemfind(s + init, ls - init, p, lp);
+    const char *s2 = lmemfind(&ms, s + init, ls - init, p, lp);
     if (s2) {
       lua_pushinteger(L, (s2 - s) + 1);
       lua_pushinteger(L, (s2 - s) + lp);
@@ -789,7 +871,6 @@ static int str_find_aux (lua_State *L, int find) {
     }
   }
   else {
-    MatchState ms;
     const char *s1 = s + init;
     int anchor = (*p == '^');
     if (anchor) {
@@ -816,12 +897,12 @@ static int str_find_aux (lua_State *L, int find) {
 
 
 static int str_find (lua_State *L) {
-  return str_find_aux(L, 1);
+  return str_find_aux(L, 1, NULL);
 }
 
 
 static int str_match (lua_State *L) {
-  return str_find_aux(L, 0);
+  return str_find_aux(L, 0, NULL);
 }
 
 
@@ -837,7 +918,7 @@ typedef struct GMatchState {
 static int gmatch_aux (lua_State *L) {
   GMatchState *gm = (GMatchState *)lua_touserdata(L, lua_upvalueindex(3));
   const char *src;
-  gm->ms.L = L;
+  countstate(&gm->ms, L);  /* Zephyr (sets 'gm->ms.L') */
   for (src = gm->src; src <= gm->ms.src_end; src++) {
     const char *e;
     reprepstate(&gm->ms);
@@ -850,7 +931,8 @@ static int gmatch_aux (lua_State *L) {
 }
 
 
-static int gmatch (lua_State *L) {
+/* Zephyr: 'counted', the counted function's name (NULL: stock's) */
+static int gmatch_aux_counted (lua_State *L, const char *counted) {
   size_t ls, lp;
   const char *s = luaL_checklstring(L, 1, &ls);
   const char *p = luaL_checklstring(L, 2, &lp);
@@ -861,9 +943,15 @@ static int gmatch (lua_State *L) {
   if (init > ls)  /* start after string's end? */
     init = ls + 1;  /* avoid overflows in 's + init' */
   prepstate(&gm->ms, L, s, ls, p, lp);
+  gm->ms.counted = counted;
   gm->src = s + init; gm->p = p; gm->lastmatch = NULL;
   lua_pushcclosure(L, gmatch_aux, 3);
   return 1;
+}
+
+
+static int gmatch (lua_State *L) {
+  return gmatch_aux_counted(L, NULL);
 }
 
 
@@ -873,6 +961,7 @@ static void add_s (MatchState *ms, luaL_Buffer *b, const char *s,
   lua_State *L = ms->L;
   const char *news = lua_tolstring(L, 3, &l);
   const char *p;
+  countsteps(ms, l >> 4);  /* Zephyr: the replacement string */
   while ((p = (char *)memchr(news, L_ESC, l)) != NULL) {
     luaL_addlstring(b, news, p - news);
     p++;  /* skip ESC */
@@ -938,7 +1027,8 @@ static int add_value (MatchState *ms, luaL_Buffer *b, const char *s,
 }
 
 
-static int str_gsub (lua_State *L) {
+/* Zephyr: 'counted', the counted function's name (NULL: stock's) */
+static int str_gsub_aux (lua_State *L, const char *counted) {
   size_t srcl, lp;
   const char *src = luaL_checklstring(L, 1, &srcl);  /* subject */
   const char *p = luaL_checklstring(L, 2, &lp);  /* pattern */
@@ -958,6 +1048,8 @@ static int str_gsub (lua_State *L) {
     p++; lp--;  /* skip anchor character */
   }
   prepstate(&ms, L, src, srcl, p, lp);
+  ms.counted = counted;
+  countstate(&ms, L);
   while (n < max_s) {
     const char *e;
     reprepstate(&ms);  /* (re)prepare state for new match */
@@ -980,6 +1072,40 @@ static int str_gsub (lua_State *L) {
   lua_pushinteger(L, n);  /* number of substitutions */
   return 2;
 }
+
+
+static int str_gsub (lua_State *L) {
+  return str_gsub_aux(L, NULL);
+}
+
+
+/*
+** Zephyr: the counted variants, which 'luaopen_string' keeps in the
+** registry (field "zephyr.counted_string") for a host to install.
+*/
+static int str_find_counted (lua_State *L) {
+  return str_find_aux(L, 1, "string.find");
+}
+
+static int str_match_counted (lua_State *L) {
+  return str_find_aux(L, 0, "string.match");
+}
+
+static int gmatch_counted (lua_State *L) {
+  return gmatch_aux_counted(L, "string.gmatch");
+}
+
+static int str_gsub_counted (lua_State *L) {
+  return str_gsub_aux(L, "string.gsub");
+}
+
+static const luaL_Reg countedlib[] = {
+  {"find", str_find_counted},
+  {"match", str_match_counted},
+  {"gmatch", gmatch_counted},
+  {"gsub", str_gsub_counted},
+  {NULL, NULL}
+};
 
 /* }====================================================== */
 
@@ -1866,6 +1992,8 @@ static void createmetatable (lua_State *L) {
 ** Open string library
 */
 LUAMOD_API int luaopen_string (lua_State *L) {
+  luaL_newlib(L, countedlib);  /* Zephyr: the counted variants */
+  lua_setfield(L, LUA_REGISTRYINDEX, "zephyr.counted_string");
   luaL_newlib(L, strlib);
   createmetatable(L);
   return 1;

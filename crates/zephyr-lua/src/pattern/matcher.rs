@@ -1,6 +1,8 @@
 //! Lua 5.4's pattern matcher (`lstrlib.c`), in Rust, over bytes, with a
-//! step meter: every call of the recursive matcher and every character a
-//! repetition tries counts one step, and the meter can stop the match. The
+//! step meter: every item of the pattern the matcher takes and every
+//! character a repetition tries counts one step, as do long classes (a
+//! step per 16 bytes of class at every test) and back references (per 16
+//! bytes compared), and the meter can stop the match. The
 //! semantics follow Lua's source line by line, including its error
 //! messages; reads past the end of the pattern or subject see a `0` byte,
 //! as Lua's do (its strings end in `'\0'`).
@@ -84,7 +86,14 @@ impl<'a, E, M: FnMut(u64) -> Result<(), E>> Matcher<'a, E, M> {
     }
 
     fn step(&mut self) -> Step<(), E> {
-        self.steps += 1;
+        self.charge(1)
+    }
+
+    /// `n` steps of work.
+    pub(crate) fn charge(&mut self, n: usize) -> Step<(), E> {
+        self.steps = self
+            .steps
+            .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
         if self.steps >= METER_BATCH {
             self.flush().map_err(Stop::Meter)?;
         }
@@ -106,8 +115,8 @@ impl<'a, E, M: FnMut(u64) -> Result<(), E>> Matcher<'a, E, M> {
             return Err("pattern too complex".to_owned().into());
         }
         self.depth -= 1;
-        self.step()?;
         let result = loop {
+            self.step()?;
             if p == self.pat.len() {
                 break Some(s);
             }
@@ -136,6 +145,7 @@ impl<'a, E, M: FnMut(u64) -> Result<(), E>> Matcher<'a, E, M> {
                         return Err("missing '[' after '%f' in pattern".to_owned().into());
                     }
                     let ep = self.class_end(p)?;
+                    self.charge((ep - p) >> 4)?;
                     let previous = if s == 0 { 0 } else { self.s(s - 1) };
                     let current = self.s(s);
                     if !self.match_bracket_class(previous, p, ep - 1)
@@ -157,6 +167,7 @@ impl<'a, E, M: FnMut(u64) -> Result<(), E>> Matcher<'a, E, M> {
                 }
                 _ => {
                     let ep = self.class_end(p)?;
+                    self.charge((ep - p) >> 4)?;
                     let next = self.p(ep);
                     if !self.single_match(s, p, ep) {
                         if matches!(next, b'*' | b'?' | b'-') {
@@ -321,9 +332,10 @@ impl<'a, E, M: FnMut(u64) -> Result<(), E>> Matcher<'a, E, M> {
     /// Lua's `max_expand`: the longest run first, then shorter ones.
     fn max_expand(&mut self, s: usize, p: usize, ep: usize) -> Step<Option<usize>, E> {
         let single = self.single(p);
+        let cost = 1 + ((ep - p) >> 4);
         let mut i = 0;
         while self.single_matches(single, s + i, p, ep) {
-            self.step()?;
+            self.charge(cost)?;
             i += 1;
         }
         loop {
@@ -340,10 +352,12 @@ impl<'a, E, M: FnMut(u64) -> Result<(), E>> Matcher<'a, E, M> {
     /// Lua's `min_expand`: the shortest run first, then longer ones.
     fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> Step<Option<usize>, E> {
         let single = self.single(p);
+        let cost = (ep - p) >> 4;
         loop {
             if let Some(end) = self.do_match(s, ep + 1)? {
                 return Ok(Some(end));
             }
+            self.charge(cost)?;
             if self.single_matches(single, s, p, ep) {
                 s += 1;
             } else {
@@ -399,6 +413,7 @@ impl<'a, E, M: FnMut(u64) -> Result<(), E>> Matcher<'a, E, M> {
         let Capture::Span(start, len) = self.captures[l] else {
             return Ok(None); // a position capture matches nothing
         };
+        self.charge(len >> 4)?;
         let matched = self.src.len() - s.min(self.src.len()) >= len
             && self.src[start..start + len] == self.src[s..s + len];
         Ok(matched.then_some(s + len))

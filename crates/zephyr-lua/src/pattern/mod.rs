@@ -1,10 +1,21 @@
 //! `string.find`, `string.match`, `string.gmatch` and `string.gsub` for the
-//! safe profile, on our own Lua-pattern matcher ([`matcher`]): the same
-//! semantics and messages as Lua's, but every step of a match counts
-//! against the instruction budget, which Lua's C matcher never does (its
-//! instruction hook cannot fire inside a C function, so one pattern could
-//! stall a worker for minutes). A match that runs out of budget stops the
-//! execution with an error naming the function, like the hook would.
+//! safe profile: every step of a match counts against the instruction
+//! budget, which stock Lua's C matcher never does (its instruction hook
+//! cannot fire inside a C function, so one pattern could stall a worker for
+//! minutes). A match that runs out of budget stops the execution with an
+//! error naming the script's line and the function, like the hook would.
+//!
+//! Two implementations, one behaviour:
+//! - **Lua's own C functions, counted.** The Lua Zephyr builds
+//!   (`vendor/lua-src`, its fourth change) has counted variants of the four
+//!   functions that charge their matching steps to the count hook, as the
+//!   VM charges instructions; its `luaopen_string` leaves them in the
+//!   registry. They are stock Lua's code, so the safe profile's patterns
+//!   run at C speed with stock's exact results and messages.
+//! - **Zephyr's own matcher** ([`matcher`]), in Rust, for a host whose Lua
+//!   lacks that patch (a workspace that builds the published `lua-src`):
+//!   the same results, the same errors but one ("got nil" for an argument
+//!   left out), slower per call.
 
 mod matcher;
 
@@ -16,9 +27,31 @@ use crate::budget::ExecControl;
 use crate::script_error::lua_error;
 use matcher::{Captured, Matcher, Stop, no_specials, start_position};
 
+/// The registry field where the patched `luaopen_string` leaves its counted
+/// pattern functions.
+const COUNTED_KEY: &str = "zephyr.counted_string";
+
+/// The four function names, as both implementations spell them.
+const FUNCTIONS: [&str; 4] = ["find", "match", "gmatch", "gsub"];
+
 /// Replaces the pattern functions of the state's `string` table (the one
-/// string values reach through their metatable); their steps go to
-/// `control`'s budget.
+/// string values reach through their metatable) with ones whose steps go
+/// to `control`'s budget: the counted C functions when the Lua built has
+/// them, else Zephyr's matcher ([`install_own`]).
+pub(crate) fn install(lua: &Lua, string: &Table, control: &Arc<ExecControl>) -> mlua::Result<()> {
+    match lua.named_registry_value::<Option<Table>>(COUNTED_KEY)? {
+        Some(counted) => {
+            for name in FUNCTIONS {
+                string.raw_set(name, counted.raw_get::<Function>(name)?)?;
+            }
+            Ok(())
+        }
+        None => install_own(lua, string, control),
+    }
+}
+
+/// Installs Zephyr's own matcher ([`install`] when Lua has no counted
+/// functions; tests compare both).
 ///
 /// The arguments arrive typed rather than as a [`MultiValue`]: a Lua string
 /// held as a reference costs mlua a slot in its reference thread, a shared
@@ -29,7 +62,11 @@ use matcher::{Captured, Matcher, Stop, no_specials, start_position};
 /// of one large string: a copy would make it quadratic). The one cost of
 /// typed arguments: an absent argument reads as `nil`, so "got no value"
 /// becomes "got nil".
-pub(crate) fn install(lua: &Lua, string: &Table, control: &Arc<ExecControl>) -> mlua::Result<()> {
+pub(crate) fn install_own(
+    lua: &Lua,
+    string: &Table,
+    control: &Arc<ExecControl>,
+) -> mlua::Result<()> {
     for (name, find) in [("find", true), ("match", false)] {
         let control = control.clone();
         string.set(
@@ -200,7 +237,13 @@ fn find_aux(
         return Ok(no_match());
     }
     if find && (truthy(&plain) || no_specials(&p)) {
-        return Ok(match memchr::memmem::find(&s[init..], &p) {
+        let found = memchr::memmem::find(&s[init..], &p);
+        // A step per 64 bytes scanned, as the counted C function charges.
+        let scanned = found.map_or(s.len() - init, |at| at + p.len());
+        if scanned >= 64 {
+            control.charge(lua, (scanned >> 6) as u64, full)?;
+        }
+        return Ok(match found {
             Some(at) => MultiValue::from_vec(vec![
                 Value::Integer((init + at + 1) as i64),
                 Value::Integer((init + at + p.len()) as i64),
@@ -350,6 +393,9 @@ fn add_value<M: FnMut(u64) -> mlua::Result<()>>(
     // its string), never as a reference.
     let value = match replacement {
         Replacement::Text(text) => {
+            // A step per 16 bytes of replacement read, as in C.
+            m.charge(text.len() >> 4)
+                .map_err(|stop| stopped(lua, stop))?;
             add_text(lua, m, out, s, e, text)?;
             return Ok(true);
         }
