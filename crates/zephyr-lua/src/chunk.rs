@@ -65,6 +65,14 @@ impl CompiledChunk {
         display_name(&self.name)
     }
 
+    /// The factory, for a chunk that has one (not the trusted profile's).
+    pub(crate) fn factory(&self) -> Option<&Function> {
+        match &self.body {
+            Body::Factory(factory) => Some(factory),
+            Body::Source(_) => None,
+        }
+    }
+
     /// The chunk's body as a function over `env`: call it to run the chunk.
     pub(crate) fn bind(&self, lua: &Lua, env: &mlua::Table) -> mlua::Result<Function> {
         match &self.body {

@@ -90,6 +90,10 @@ impl Default for StateConfig {
 pub struct ScriptState {
     lua: Lua,
     new_env: Function,
+    /// `bind_fresh(factory)`: a compiled chunk's body over a fresh
+    /// environment, in one call where `new_env` then the factory are two
+    /// (a job's setup, safe profile).
+    bind_fresh: Function,
     persistent_env: Option<Table>,
     control: Arc<ExecControl>,
     config: StateConfig,
@@ -204,6 +208,10 @@ impl ScriptState {
             instrumentations: &instrumentations,
         };
         let new_env = crate::sandbox::build(&lua, &setup, api, &control)?;
+        let bind_fresh = lua
+            .load("local new_env = ... return function(factory) return (factory(new_env())) end")
+            .set_name("=zephyr.jobs")
+            .call::<Function>(&new_env)?;
         let persistent_env = if persistent {
             Some(new_env.call::<Table>(())?)
         } else {
@@ -238,6 +246,7 @@ impl ScriptState {
             streams,
             lua,
             new_env,
+            bind_fresh,
             persistent_env,
             control,
             config: config.clone(),
@@ -411,19 +420,32 @@ impl ScriptState {
             Ok(chunk) => chunk,
             Err(error) => return (Err(error), hit),
         };
+        let values = match args
+            .iter()
+            .map(|a| a.to_lua(&self.lua))
+            .collect::<mlua::Result<MultiValue>>()
+        {
+            Ok(values) => values,
+            Err(e) => return (Err(ScriptError::from_lua(&e, chunk_name)), hit),
+        };
+        // A safe state's fresh environment needs nothing but the chunk's
+        // body over it: one call makes both (a tiny job's setup was three
+        // calls through mlua, each a protected call).
+        if self.persistent_env.is_none()
+            && self.loaded.is_none()
+            && let Some(factory) = chunk.factory()
+        {
+            let body = match self.bind_fresh.call::<Function>(factory) {
+                Ok(body) => body,
+                Err(e) => return (Err(internal_error(chunk_name, &e.into())), hit),
+            };
+            return (self.run(chunk.name(), || body.call(values)), hit);
+        }
         let env = match self.execution_env() {
             Ok(env) => env,
             Err(e) => return (Err(internal_error(chunk_name, &e)), hit),
         };
-        let values = args
-            .iter()
-            .map(|a| a.to_lua(&self.lua))
-            .collect::<mlua::Result<MultiValue>>();
-        let result = match values {
-            Ok(values) => self.run_chunk(&chunk, &env, values),
-            Err(e) => Err(ScriptError::from_lua(&e, chunk_name)),
-        };
-        (result, hit)
+        (self.run_chunk(&chunk, &env, values), hit)
     }
 
     /// Hits and misses of this state's compile cache.

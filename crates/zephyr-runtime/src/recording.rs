@@ -4,7 +4,7 @@
 //! recordings; the API's bindings record into them.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,10 +19,12 @@ use crate::action::Command;
 pub(crate) struct Recording {
     /// Every write, in call order.
     pub(crate) commands: Vec<Command>,
-    /// Values this job set, by cvar name (string form).
-    pub(crate) cvar_values: HashMap<String, String>,
+    /// Values this job set, by cvar name (string form). (Ordered maps: a
+    /// job sets few cvars if any, and an empty `BTreeMap` is made without
+    /// a hasher's random keys, once per job.)
+    pub(crate) cvar_values: BTreeMap<String, String>,
     /// Cvars this job registered.
-    pub(crate) cvar_defs: HashMap<String, CVarDef>,
+    pub(crate) cvar_defs: BTreeMap<String, CVarDef>,
     /// The world as the job sees it (its snapshot plus its own writes).
     pub(crate) world: Option<WorkerWorld>,
     /// What a main-thread-only function does here: a worker job moves to

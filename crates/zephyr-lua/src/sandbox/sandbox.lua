@@ -470,7 +470,8 @@ setmetatable(base, {
 })
 
 return function()
-  local env = setmetatable({}, env_mt)
+  -- Made with its one field's slot, so setting `_G` does not resize it.
+  local env = { _G = false }
   env._G = env
-  return env
+  return setmetatable(env, env_mt)
 end
