@@ -26,7 +26,7 @@ use zephyr::world::glam::DVec3;
 use zephyr::world::{EntityId, RigidBody, World};
 
 mod support;
-use support::{Variant, interleave, ms, pair_table, table, us};
+use support::{Variant, interleave, ms, ns, pair_table, table, us};
 use zephyr::runtime::lua::debugger::{Breakpoint, Controller, Debugger, Resume, Stop};
 use zephyr::runtime::lua::profile::Profiler;
 
@@ -626,7 +626,7 @@ fn tiny_jobs(sizes: &Sizes) {
         "time / job",
         &variants,
         &medians,
-        us,
+        ns,
     );
 }
 
