@@ -117,6 +117,9 @@ pub struct WorkerWorld {
     /// integers, and this map is on every worker read and write).
     touched: FxHashMap<EntityId, Overlay>,
     next_created: u64,
+    /// The base's own next creation number: the base does not change while
+    /// the view lives (a snapshot, or the live world under a read lock).
+    base_next_created: u64,
     /// Ids reserved in the live world, so they can be released if the
     /// script's writes are never applied.
     reserved: Vec<EntityId>,
@@ -143,6 +146,7 @@ impl WorkerWorld {
             live,
             touched: FxHashMap::default(),
             next_created,
+            base_next_created: next_created,
             reserved: Vec::new(),
         }
     }
@@ -157,6 +161,7 @@ impl WorkerWorld {
             live,
             touched: FxHashMap::default(),
             next_created,
+            base_next_created: next_created,
             reserved: Vec::new(),
         }
     }
@@ -204,8 +209,10 @@ impl WorkerWorld {
     /// reserved ids): it reads its base as it is again. For a view reused
     /// by one callback after another.
     pub fn forget_writes(&mut self) {
-        self.touched.clear();
-        self.next_created = self.base().next_created();
+        if !self.touched.is_empty() {
+            self.touched.clear();
+        }
+        self.next_created = self.base_next_created;
     }
 
     fn base(&self) -> &dyn WorldView {
@@ -218,6 +225,10 @@ impl WorkerWorld {
     /// The view's writes to `id`: `Some(Ok)` its overlay, `Some(Err)`
     /// destroyed, `None` untouched.
     fn own(&self, id: EntityId) -> Option<Result<&Overlay>> {
+        // Most reads come before a callback's first write.
+        if self.touched.is_empty() {
+            return None;
+        }
         self.touched.get(&id).map(|o| {
             if o.destroyed {
                 Err(Error::NoSuchEntity(id))
