@@ -740,19 +740,48 @@ impl ScriptingSystem {
     /// full action queue that only the main thread drains).
     ///
     /// Once it returns, the job's own effects have been applied.
-    pub fn wait(&mut self, mut handle: ScriptHandle) -> Outcome {
+    pub fn wait(&mut self, handle: ScriptHandle) -> Outcome {
         loop {
-            if handle.try_outcome().is_some() && self.next_job > handle.job() {
+            if self.next_job > handle.job() {
+                // Applied: its worker fulfils the handle right after its
+                // last push, if it has not yet.
                 return handle.wait();
             }
-            if let Some(action) = self.queue.pop_timeout(Duration::from_millis(5)) {
-                // What this applies is reported by the next update().
-                let mut report = std::mem::take(&mut self.carried);
-                self.dispatch(action, &mut report);
-                self.dispatch_waiting(&mut report);
-                self.apply_finished_jobs(&mut report);
-                self.carried = report;
+            // What this applies is reported by the next update().
+            let mut report = std::mem::take(&mut self.carried);
+            self.dispatch_waiting(&mut report);
+            self.apply_finished_jobs(&mut report);
+            if self.next_job <= handle.job() && self.queue.is_empty() {
+                // The jobs up to this one whose outcomes have not arrived:
+                // at least this many (jobs that arrived but wait for an
+                // earlier one are all counted off).
+                let up_to = (handle.job().0 + 1).saturating_sub(self.next_job.0);
+                let unarrived = usize::try_from(up_to)
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(self.jobs.len());
+                self.wait_for_actions(unarrived, Duration::from_millis(5), &mut report);
             }
+            self.carried = report;
+        }
+    }
+
+    /// Waits at most `timeout` for the workers' next actions, `unarrived`
+    /// of which are owed. While half a queue or more is owed (a burst of
+    /// jobs), asleep until that many have arrived: the workers run on with
+    /// both cores, and the one whose push completes the batch wakes this
+    /// thread (4,000 tiny jobs at once: about 10% less time a job than with
+    /// a main thread spinning in the channel's wait between results, which
+    /// took a third of two cores from the two workers). For fewer, the
+    /// channel's own wait, which spins a little first: a frame's results
+    /// are taken as they come, where sleeping for a batch of a quarter of
+    /// the queue made frames of 100 tiny jobs about 12% slower (the wake-up
+    /// came when the frame was nearly over).
+    fn wait_for_actions(&mut self, unarrived: usize, timeout: Duration, report: &mut UpdateReport) {
+        let batch = (self.queue.capacity() / 2).max(1);
+        if unarrived >= batch {
+            self.queue.wait_for(batch, timeout);
+        } else if let Some(action) = self.queue.pop_timeout(timeout) {
+            self.dispatch(action, report);
         }
     }
 
@@ -767,14 +796,23 @@ impl ScriptingSystem {
     /// for the frame's scripts.
     pub fn sync(&mut self) -> UpdateReport {
         let mut report = self.update();
-        while self.jobs_in_flight() > 0 {
-            if let Some(action) = self.queue.pop_timeout(Duration::from_millis(20)) {
-                self.dispatch(action, &mut report);
-                self.dispatch_waiting(&mut report);
-            }
+        loop {
+            self.dispatch_waiting(&mut report);
             self.apply_finished_jobs(&mut report);
+            let in_flight = usize::try_from(self.jobs_in_flight()).unwrap_or(usize::MAX);
+            if in_flight == 0 {
+                return report;
+            }
+            if self.queue.is_empty() {
+                // Every job in flight but those that arrived and wait for
+                // an earlier one still owes an action.
+                self.wait_for_actions(
+                    in_flight.saturating_sub(self.jobs.len()),
+                    Duration::from_millis(20),
+                    &mut report,
+                );
+            }
         }
-        report
     }
 
     /// Dispatches the actions in the queue now (not those pushed meanwhile,

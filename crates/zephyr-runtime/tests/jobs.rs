@@ -132,3 +132,53 @@ fn a_job_moved_to_the_main_thread_keeps_its_arguments() -> Result {
     assert_eq!(system.runner().stats().moved_to_main, 1);
     Ok(())
 }
+
+/// Runs `f` on a thread of its own and fails the test if it takes longer
+/// than a generous bound: a main thread that waits for an action that never
+/// comes would otherwise hang the suite.
+fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(f());
+    });
+    result
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the main thread's wait never returned")
+}
+
+#[test]
+fn waits_and_syncs_return_once_every_job_is_applied_however_the_actions_come() {
+    // Bursts that fill the action queue many times over (the main thread
+    // takes results in batches while they are many, one by one at the
+    // end), single jobs, and frames of a few jobs: every wait returns its
+    // job's outcome with the job applied, every sync leaves nothing in
+    // flight, and every job is counted once.
+    let (applied, enqueued) = within_a_minute(|| -> (u64, u64) {
+        let mut system = system(2).expect("system");
+        let mut enqueued = 0;
+        for burst in [1usize, 2, 63, 64, 65, 1000, 3000] {
+            let mut last = None;
+            for i in 0..burst {
+                let job = Job::new("local n = ... return n * 2").args([(i as i64).into()]);
+                last = Some(system.enqueue(job).expect("enqueue"));
+                enqueued += 1;
+            }
+            let last = last.expect("a job");
+            let outcome = system.wait(last);
+            assert_eq!(outcome.to_string(), ((burst as i64 - 1) * 2).to_string());
+            system.sync();
+            assert_eq!(system.jobs_in_flight(), 0, "after a burst of {burst}");
+        }
+        for frame in 0..200 {
+            for _ in 0..(frame % 7) {
+                let _ = system.enqueue(Job::new("return 1")).expect("enqueue");
+                enqueued += 1;
+            }
+            system.sync();
+            assert_eq!(system.jobs_in_flight(), 0, "after frame {frame}");
+        }
+        let stats = system.runner().stats();
+        (stats.completed, stats.enqueued.min(enqueued))
+    });
+    assert_eq!(applied, enqueued, "every job completed once");
+}
