@@ -182,3 +182,37 @@ fn waits_and_syncs_return_once_every_job_is_applied_however_the_actions_come() {
     });
     assert_eq!(applied, enqueued, "every job completed once");
 }
+
+#[test]
+fn writing_jobs_through_a_tiny_queue_all_land() {
+    // A queue of 3 actions and jobs that each record a write and a result
+    // (two actions a job): the workers wait for room over and over, the
+    // main thread takes batches and single actions, and every job's writes
+    // land.
+    let (count, last_name) = within_a_minute(|| {
+        let mut system = ScriptingSystem::new(ScriptingConfig {
+            workers: 2,
+            queue_capacity: 3,
+            ..ScriptingConfig::default()
+        })
+        .expect("system");
+        let mut last = None;
+        for i in 0..600i64 {
+            let job = Job::new(
+                "local i = ... local e = zephyr.entity.create() \
+                 zephyr.entity.set_name(e, 'made ' .. i) return i",
+            )
+            .args([i.into()]);
+            last = Some(system.enqueue(job).expect("enqueue"));
+        }
+        let outcome = system.wait(last.expect("a job"));
+        system.sync();
+        let world = system.world().read();
+        let names: Vec<String> = (0..600)
+            .filter_map(|i| world.find(&format!("made {i}")).map(|_| i.to_string()))
+            .collect();
+        (names.len(), outcome.to_string())
+    });
+    assert_eq!(count, 600, "every job's entity exists");
+    assert_eq!(last_name, "599");
+}
