@@ -161,41 +161,31 @@ impl ActionQueue {
     /// first; then the action is handed back.
     /// (The runner's workers push through here: see [`Room`].)
     pub(crate) fn push_unless(&self, action: Action, stop: &Receiver<()>) -> Result<(), Action> {
-        let mut action = match self.tx.try_send(action) {
-            Ok(()) => {
-                self.pushed();
-                return Ok(());
-            }
-            Err(e) => e.into_inner(),
+        let mut action = match self.try_push(action) {
+            Ok(()) => return Ok(()),
+            Err(full) => full.into_inner(),
         };
         loop {
             {
                 let mut guard = self.room.lock.lock();
                 self.room.waiters.fetch_add(1, Ordering::SeqCst);
-                // Registered before this last try, under the lock the main
+                // Registered before this try, under the lock the main
                 // thread takes to wake us: room made after it is signalled.
-                let sent = self.tx.try_send(action);
-                if let Err(TrySendError::Full(back)) = sent {
-                    action = back;
-                    self.room.freed.wait_for(&mut guard, ROOM_RECHECK);
-                    self.room.waiters.fetch_sub(1, Ordering::SeqCst);
-                } else {
-                    self.room.waiters.fetch_sub(1, Ordering::SeqCst);
-                    drop(guard);
-                    self.pushed();
-                    return sent.map_err(TrySendError::into_inner);
+                match self.try_push(action) {
+                    Ok(()) => {
+                        self.room.waiters.fetch_sub(1, Ordering::SeqCst);
+                        return Ok(());
+                    }
+                    Err(full) => {
+                        action = full.into_inner();
+                        self.room.freed.wait_for(&mut guard, ROOM_RECHECK);
+                        self.room.waiters.fetch_sub(1, Ordering::SeqCst);
+                    }
                 }
             }
             if matches!(stop.try_recv(), Err(TryRecvError::Disconnected)) {
                 return Err(action);
             }
-            action = match self.tx.try_send(action) {
-                Ok(()) => {
-                    self.pushed();
-                    return Ok(());
-                }
-                Err(e) => e.into_inner(),
-            };
         }
     }
 

@@ -752,17 +752,20 @@ impl ScriptingSystem {
             self.dispatch_waiting(&mut report);
             self.apply_finished_jobs(&mut report);
             if self.next_job <= handle.job() && self.queue.is_empty() {
-                // The jobs up to this one whose outcomes have not arrived:
-                // at least this many (jobs that arrived but wait for an
-                // earlier one are all counted off).
-                let up_to = (handle.job().0 + 1).saturating_sub(self.next_job.0);
-                let unarrived = usize::try_from(up_to)
-                    .unwrap_or(usize::MAX)
-                    .saturating_sub(self.jobs.len());
+                let unarrived = self.unarrived(handle.job().0 + 1);
                 self.wait_for_actions(unarrived, Duration::from_millis(5), &mut report);
             }
             self.carried = report;
         }
+    }
+
+    /// How many of the jobs before `until` (a job number) have not sent
+    /// their outcome yet, at least: those not applied, less every job that
+    /// arrived and waits for an earlier one.
+    fn unarrived(&self, until: u64) -> usize {
+        usize::try_from(until.saturating_sub(self.next_job.0))
+            .unwrap_or(usize::MAX)
+            .saturating_sub(self.jobs.len())
     }
 
     /// Waits at most `timeout` for the workers' next actions, `unarrived`
@@ -799,18 +802,12 @@ impl ScriptingSystem {
         loop {
             self.dispatch_waiting(&mut report);
             self.apply_finished_jobs(&mut report);
-            let in_flight = usize::try_from(self.jobs_in_flight()).unwrap_or(usize::MAX);
-            if in_flight == 0 {
+            if self.jobs_in_flight() == 0 {
                 return report;
             }
             if self.queue.is_empty() {
-                // Every job in flight but those that arrived and wait for
-                // an earlier one still owes an action.
-                self.wait_for_actions(
-                    in_flight.saturating_sub(self.jobs.len()),
-                    Duration::from_millis(20),
-                    &mut report,
-                );
+                let unarrived = self.unarrived(self.runner().stats().enqueued);
+                self.wait_for_actions(unarrived, Duration::from_millis(20), &mut report);
             }
         }
     }
