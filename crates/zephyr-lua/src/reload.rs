@@ -151,46 +151,51 @@ enum Initial {
 #[derive(Debug, Clone)]
 pub struct Capture {
     function: Function,
-    initial: Vec<(String, Initial)>,
+    /// The locals' names, shared by every instance of the chunk.
+    names: Arc<[String]>,
+    /// Each local's initial value, in `names`' order.
+    initial: Vec<Initial>,
 }
 
 impl Capture {
     /// Reads the capture `function` a capturing chunk returned: the
     /// locals `names`, in order.
-    pub(crate) fn of(function: Function, names: &[String]) -> mlua::Result<Capture> {
-        let values: Vec<Value> = function.call::<MultiValue>(())?.into_iter().collect();
-        Ok(Capture::from_parts(function, names.to_vec(), values))
+    pub(crate) fn of(function: Function, names: &Arc<[String]>) -> mlua::Result<Capture> {
+        let values = function.call::<MultiValue>(())?;
+        Ok(Capture::from_parts(function, names.clone(), values))
     }
 
     /// A capture `require` recorded: the function, the names, and the
     /// values the capture returned right after the module ran.
     pub(crate) fn from_parts(
         function: Function,
-        names: Vec<String>,
-        values: Vec<Value>,
+        names: Arc<[String]>,
+        values: impl IntoIterator<Item = Value>,
     ) -> Capture {
-        let initial = names
+        let initial = values
             .into_iter()
-            .zip(values.into_iter().chain(std::iter::repeat(Value::Nil)))
-            .map(|(name, value)| {
-                let initial = match value {
-                    Value::Function(_) => Initial::Function,
-                    Value::Nil
-                    | Value::Boolean(_)
-                    | Value::Integer(_)
-                    | Value::Number(_)
-                    | Value::String(_) => Initial::Scalar(value),
-                    _ => Initial::State,
-                };
-                (name, initial)
+            .chain(std::iter::repeat(Value::Nil))
+            .take(names.len())
+            .map(|value| match value {
+                Value::Function(_) => Initial::Function,
+                Value::Nil
+                | Value::Boolean(_)
+                | Value::Integer(_)
+                | Value::Number(_)
+                | Value::String(_) => Initial::Scalar(value),
+                _ => Initial::State,
             })
             .collect();
-        Capture { function, initial }
+        Capture {
+            function,
+            names,
+            initial,
+        }
     }
 
     /// The captured locals' names, in declaration order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.initial.iter().map(|(name, _)| name.as_str())
+        self.names.iter().map(String::as_str)
     }
 
     /// The locals both versions declare that take the new version's value:
@@ -198,12 +203,14 @@ impl Capture {
     /// initial value changed in the file.
     pub(crate) fn renewed_in(&self, newer: &Capture) -> Vec<String> {
         newer
-            .initial
+            .names
             .iter()
+            .zip(&newer.initial)
             .filter(|(name, new)| {
-                let Some((_, old)) = self.initial.iter().find(|(old, _)| old == name) else {
+                let Some(old) = self.names.iter().position(|old| old == *name) else {
                     return false;
                 };
+                let old = &self.initial[old];
                 match (old, new) {
                     (_, Initial::Function) => true,
                     (Initial::Scalar(old), Initial::Scalar(new)) => !same_scalar(old, new),
@@ -400,7 +407,7 @@ pub(crate) fn module_capture(
         return Ok(None);
     };
     let function: Function = entry.raw_get(1)?;
-    let names: Vec<String> = entry
+    let names: Arc<[String]> = entry
         .raw_get::<Table>(2)?
         .sequence_values()
         .collect::<mlua::Result<_>>()?;
