@@ -181,14 +181,27 @@ fn scene_with(
 
 /// R_call: one shared Lua function called from Rust per entity, calling
 /// hand-written closures on `Vec`s (what an engine author writes by hand).
+/// R_each: the same, with each entity's function its own closure (the
+/// loader run once per entity, as a per-entity script is): what the
+/// per-instance data costs a frame, apart from Zephyr's machinery.
 struct RawCall {
     _lua: Lua,
-    update: Function,
+    updates: Vec<Function>,
     n: usize,
 }
 
 impl RawCall {
+    /// One function shared by the `n` entities.
     fn new(n: usize) -> Self {
+        Self::with(n, false)
+    }
+
+    /// One closure for each of the `n` entities.
+    fn each(n: usize) -> Self {
+        Self::with(n, true)
+    }
+
+    fn with(n: usize, each: bool) -> Self {
         let lua = Lua::new();
         let positions = Arc::new(Mutex::new(vec![[0.0f64; 3]; n]));
         let velocities = Arc::new(Mutex::new(vec![[1.0f64, 0.0, 0.0]; n]));
@@ -213,7 +226,7 @@ impl RawCall {
                 Ok(())
             })
             .expect("fn");
-        let update: Function = lua
+        let loader: Function = lua
             .load(
                 "local get_position, get_velocity, set_position = ...
                  return function(self, dt)
@@ -222,18 +235,35 @@ impl RawCall {
                      set_position(self, x + vx * dt, y + vy * dt, z + vz * dt)
                  end",
             )
-            .call((get_position, get_velocity, set_position))
-            .expect("update");
+            .into_function()
+            .expect("loader");
+        let closures = if each { n } else { 1 };
+        let updates = (0..closures)
+            .map(|_| {
+                loader
+                    .call((&get_position, &get_velocity, &set_position))
+                    .expect("update")
+            })
+            .collect();
         RawCall {
             _lua: lua,
-            update,
+            updates,
             n,
         }
     }
 
     fn frame(&self, dt: f64) {
-        for e in 0..self.n {
-            self.update.call::<()>((e, dt)).expect("call");
+        match self.updates.as_slice() {
+            [shared] => {
+                for e in 0..self.n {
+                    shared.call::<()>((e, dt)).expect("call");
+                }
+            }
+            each => {
+                for (e, update) in each.iter().enumerate() {
+                    update.call::<()>((e, dt)).expect("call");
+                }
+            }
         }
     }
 }
@@ -282,6 +312,7 @@ fn parallel_phase<'a>(
 fn serial_behaviours(sizes: &Sizes) {
     let n = sizes.entities;
     let raw = RawCall::new(n);
+    let raw_each = RawCall::each(n);
     let (budgeted, mut b1) = movers(n, 1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
     let (unbudgeted, mut b2) = movers(n, 1, 0);
     let (mut whole, mut b3) = movers(n, 1, zephyr::runtime::DEFAULT_INSTRUCTION_BUDGET);
@@ -292,6 +323,10 @@ fn serial_behaviours(sizes: &Sizes) {
     let dt = 1.0 / 60.0;
     let mut variants: Vec<Variant<'_>> = vec![
         ("R_call", Box::new(|| timed(frames, || raw.frame(dt)))),
+        (
+            "R_each (R_call with a closure per entity)",
+            Box::new(|| timed(frames, || raw_each.frame(dt))),
+        ),
         (
             "update phase, default budget",
             update_phase(&mut b1, &budgeted, frames, dt),
