@@ -11,6 +11,13 @@
 
 #![allow(clippy::print_stdout)] // printing the table is this bench's job
 
+/// With `--features bench-mimalloc`, the table under the `zephyr` host's
+/// allocator; without, under the system allocator an engine gets by
+/// default. The baselines run under the same allocator as Zephyr.
+#[cfg(feature = "bench-mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
