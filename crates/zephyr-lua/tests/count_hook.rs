@@ -89,3 +89,75 @@ fn call_and_return_hooks_beside_it_do_not_move_the_count() {
         );
     }
 }
+
+/// Where the count changes hands: errors raised and caught (in Lua and in
+/// C), C functions that call back into Lua, counted pattern functions
+/// (which charge the count themselves), `__index` and `__lt` functions,
+/// tail calls, varargs, and full collections. (No finalizer: Lua runs
+/// them with hooks off but counting, so a count event that falls due in
+/// one is lost, and which events are lost depends on the step.)
+const HANDOVERS: &str = r##"
+local function fails(n) if n % 3 == 0 then error("no " .. n) end return n end
+local function tail(n) if n == 0 then return 0 end return tail(n - 1) end
+local function va(...) return select("#", ...) end
+local lazy = setmetatable({}, { __index = function(t, k) return k * 2 end })
+local Box = {}
+Box.__lt = function(a, b) return a.v < b.v end
+local total = 0
+for i = 1, 60 do
+  local ok, v = pcall(fails, i)
+  total = total + (ok and v or 1)
+  ok = pcall(function() local t = nil; return t.x end)
+  total = total + tail(i % 5) + va(i, i, i) + lazy[i]
+  local s = string.rep("ab", 30) .. i
+  total = total + (s:find("b(a)b%d") or 0)
+  total = total + #s:gsub("a", function(c) return c .. c end)
+  local list = { setmetatable({ v = i % 4 }, Box), setmetatable({ v = 2 }, Box), setmetatable({ v = 1 }, Box) }
+  table.sort(list, function(a, b) return a < b end)
+  total = total + list[1].v
+  if i % 20 == 0 then collectgarbage() end
+end
+return total
+"##;
+
+/// The line of each count event while `program` runs with a hook every
+/// `step` instructions.
+fn count_lines(program: &str, step: u32) -> Vec<usize> {
+    let lua = Lua::new();
+    let program = lua.load(program).into_function().expect("compiles");
+    let lines = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let into = lines.clone();
+    lua.set_global_hook(
+        HookTriggers::new().every_nth_instruction(step),
+        move |_, debug| {
+            if debug.event() == DebugEvent::Count {
+                into.lock().push(debug.current_line().unwrap_or(0));
+            }
+            Ok(VmState::Continue)
+        },
+    )
+    .expect("hook");
+    let total: i64 = program.call(()).expect("runs");
+    assert!(total > 0);
+    lua.remove_global_hook();
+    lines.lock().clone()
+}
+
+#[test]
+fn every_count_event_lands_on_the_instruction_stock_lua_s_does() {
+    // A step of 1 is stock Lua's own path: one event per instruction.
+    let every = count_lines(HANDOVERS, 1);
+    assert!(every.len() > 10_000, "{} instructions", every.len());
+    for step in [2, 5, 64, 997] {
+        let expected: Vec<usize> = every.iter().skip(step - 1).step_by(step).copied().collect();
+        let got = count_lines(HANDOVERS, step as u32);
+        let first = got.iter().zip(&expected).position(|(a, b)| a != b);
+        assert_eq!(
+            got,
+            expected,
+            "a hook every {step} instructions: {} events, {} expected, first difference at {first:?}",
+            got.len(),
+            expected.len()
+        );
+    }
+}
