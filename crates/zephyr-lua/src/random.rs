@@ -132,11 +132,23 @@ impl Stream {
     /// The stream of one identity under `seed` (a state's
     /// [`seed`](crate::StateConfig::seed)).
     pub fn derived(seed: u64, kind: StreamKind, id: u64) -> Self {
+        Stream::new(Self::generator(seed, kind, id))
+    }
+
+    fn generator(seed: u64, kind: StreamKind, id: u64) -> Xoshiro {
         let kind = match kind {
             StreamKind::Behaviour => BEHAVIOUR,
             StreamKind::Job => JOB,
         };
-        Stream::new(Xoshiro::derived(seed, kind, id))
+        Xoshiro::derived(seed, kind, id)
+    }
+
+    /// Starts this stream over, in place, as [`derived`](Self::derived)
+    /// would make it (a state's job stream, reused job after job: one
+    /// allocation less per job). The caller holds the stream: nothing has
+    /// it entered.
+    pub(crate) fn start_over(&self, seed: u64, kind: StreamKind, id: u64) {
+        self.0.store(Self::generator(seed, kind, id));
     }
 
     /// The next raw 64-bit value the stream would give, without taking it.

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use mlua::chunk::ChunkMode;
 use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table};
@@ -103,9 +104,32 @@ pub struct ScriptState {
     loaded: Option<Table>,
     /// Where `math.random` finds the running instance's or job's stream.
     streams: crate::random::StreamSlot,
+    /// The stream a job draws from, started over for each job, and
+    /// whether a job holds it (a job run while another runs on this state,
+    /// from its thread or another, gets a stream of its own).
+    job_stream: crate::random::Stream,
+    job_stream_held: AtomicBool,
     /// Hot reload's side: the base functions its joins use, the join
     /// function (made on first use), and the instrumented sources.
     reload: Mutex<ReloadSide>,
+}
+
+/// A job's hold on its state's job stream; dropped, it lets it go.
+struct JobStreamHold<'a>(&'a AtomicBool);
+
+impl<'a> JobStreamHold<'a> {
+    /// The hold, unless another job has it.
+    fn take(held: &'a AtomicBool) -> Option<Self> {
+        held.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+            .then_some(JobStreamHold(held))
+    }
+}
+
+impl Drop for JobStreamHold<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 /// See [`ScriptState::keep_locals`].
@@ -244,6 +268,8 @@ impl ScriptState {
             reload,
             loaded,
             streams,
+            job_stream: crate::random::Stream::derived(0, crate::random::StreamKind::Job, 0),
+            job_stream_held: AtomicBool::new(false),
             lua,
             new_env,
             bind_fresh,
@@ -408,13 +434,21 @@ impl ScriptState {
         chunk_name: &str,
         args: &[ScriptValue],
     ) -> (std::result::Result<Vec<ScriptValue>, ScriptError>, bool) {
-        // The job's own random stream, whichever state runs it.
-        let stream = crate::random::Stream::derived(
-            self.config.seed,
-            crate::random::StreamKind::Job,
-            stream,
-        );
-        let _stream = self.enter_stream(&stream);
+        // The job's own random stream, whichever state runs it: the
+        // state's job stream started over, unless another job holds it
+        // (then a stream of its own). Held until after the stream's guard
+        // has put the generator back (locals drop in reverse order).
+        let kind = crate::random::StreamKind::Job;
+        let own;
+        let held = JobStreamHold::take(&self.job_stream_held);
+        let stream = if held.is_some() {
+            self.job_stream.start_over(self.config.seed, kind, stream);
+            &self.job_stream
+        } else {
+            own = crate::random::Stream::derived(self.config.seed, kind, stream);
+            &own
+        };
+        let _stream = self.enter_stream(stream);
         let (chunk, hit) = self.compile_counted(source, chunk_name);
         let chunk = match chunk {
             Ok(chunk) => chunk,

@@ -153,3 +153,64 @@ fn a_bad_argument_uses_a_number_up_as_lua_s_does() -> Result<(), ScriptError> {
     }
     Ok(())
 }
+
+/// The numbers job `id` draws with `source` on `state`, as text.
+fn job_draws(state: &ScriptState, id: u64, source: &str) -> Vec<String> {
+    let (values, _) = state.execute_job(id, source.as_bytes(), "job", &[]);
+    values
+        .expect("the job runs")
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+const THREE_DRAWS: &str = "return math.random(1, 1000000000), math.random(1, 1000000000), \
+                           math.random(1, 1000000000)";
+
+#[test]
+fn a_job_draws_its_own_sequence_whatever_ran_on_the_state_before() {
+    let fresh = job_draws(&state(), 5, THREE_DRAWS);
+    let used = state();
+    job_draws(&used, 6, THREE_DRAWS);
+    job_draws(&used, 5, "return math.random()");
+    assert_eq!(job_draws(&used, 5, THREE_DRAWS), fresh);
+    assert_ne!(job_draws(&used, 6, THREE_DRAWS), fresh);
+}
+
+#[test]
+fn a_job_run_inside_another_on_the_same_state_keeps_both_sequences() {
+    // `inner()` runs job 7 on the very state that runs the outer job.
+    let cell: std::sync::Arc<std::sync::OnceLock<std::sync::Weak<ScriptState>>> =
+        std::sync::Arc::default();
+    let reach = cell.clone();
+    let state = std::sync::Arc::new(
+        ScriptState::new(&StateConfig::default(), move |lua, api| {
+            api.set(
+                "inner",
+                lua.create_function(move |_, ()| {
+                    let state = reach
+                        .get()
+                        .and_then(std::sync::Weak::upgrade)
+                        .expect("state");
+                    Ok(job_draws(&state, 7, "return math.random(1, 1000000000)").join(","))
+                })?,
+            )
+        })
+        .expect("state"),
+    );
+    cell.set(std::sync::Arc::downgrade(&state))
+        .expect("set once");
+    let outer = job_draws(
+        &state,
+        5,
+        "local a = math.random(1, 1000000000) local inner = inner() \
+         local b = math.random(1, 1000000000) return a, b, inner",
+    );
+    let alone = job_draws(&crate::state(), 5, THREE_DRAWS);
+    assert_eq!(outer[..2], alone[..2], "the outer job's sequence goes on");
+    assert_eq!(
+        outer[2],
+        job_draws(&crate::state(), 7, "return math.random(1, 1000000000)")[0],
+        "the inner job draws its own"
+    );
+}

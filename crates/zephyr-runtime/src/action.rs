@@ -1,6 +1,7 @@
 //! The typed messages that travel from worker threads to the main thread,
 //! and the reference's string wire formats for the two original kinds.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -146,7 +147,7 @@ pub enum Action {
 /// (callback, handle, `ScriptResult`) when the main thread has run it.
 pub struct MainThreadJob {
     pub(crate) job: JobId,
-    pub(crate) chunk_name: String,
+    pub(crate) chunk_name: Cow<'static, str>,
     pub(crate) source: Vec<u8>,
     pub(crate) args: Vec<zephyr_lua::ScriptValue>,
     pub(crate) reason: String,

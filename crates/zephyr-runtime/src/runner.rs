@@ -1,6 +1,7 @@
 //! The ScriptRunner: runs scripts on worker threads with leased Lua states
 //! and delivers exactly one outcome per script.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -188,7 +189,8 @@ struct Counters {
 struct QueuedJob {
     id: JobId,
     source: Vec<u8>,
-    chunk_name: String,
+    /// The job's own name, or `job` (not copied for each unnamed job).
+    chunk_name: Cow<'static, str>,
     args: Vec<ScriptValue>,
     completion: Completion,
     view: Option<Arc<dyn WorldView>>,
@@ -213,7 +215,7 @@ impl RunnerShared {
         let id = JobId(*next_id);
         let queued = QueuedJob {
             id,
-            chunk_name: job.chunk_name.unwrap_or_else(|| "job".to_owned()),
+            chunk_name: job.chunk_name.map_or(Cow::Borrowed("job"), Cow::Owned),
             source: job.source,
             args: job.args,
             completion: Completion {
